@@ -1,0 +1,41 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { DatabaseModule, MIGRATIONS } from '@libs/database';
+import { ObservabilityModule } from '@libs/observability';
+import { AuthModule } from './auth/auth.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AppConfig, ConfigModule } from './config';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { MetricsRegistry } from './metrics/metrics.registry';
+
+/** Imports the feature modules, nothing else. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger, extra: Type[] = []): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot(logger),
+        MetricsModule,
+        DatabaseModule.forRootAsync({
+          inject: [AppConfig, MetricsRegistry],
+          useFactory: (c: AppConfig, m: MetricsRegistry) => ({
+            url: c.database.url,
+            dataDir: c.dataDir,
+            poolMax: c.database.poolMax,
+            statementTimeoutMs: c.database.statementTimeoutMs,
+            migrations: MIGRATIONS,
+            registry: m.registry,
+          }),
+        }),
+        HealthModule,
+        AuthModule,
+        ...extra,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

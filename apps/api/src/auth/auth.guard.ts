@@ -1,0 +1,65 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { setContextTenant } from '@libs/observability';
+import { AppConfig } from '@app/config';
+import { ApiKeyStore, presentedKey } from './api-keys';
+import { AuthenticatedRequest, IS_PUBLIC, kPrincipal, Principal } from './auth.decorators';
+import {
+  TenantForbiddenError,
+  TenantInvalidError,
+  TenantRequiredError,
+  UnauthenticatedError,
+} from './auth.errors';
+
+const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Global guard: every route needs an API key unless marked @Public (or auth is off), and resolves the
+ * tenant per the contract — the key's tenant; for a `*` key the X-Tenant-ID header; with auth off the
+ * header or DEFAULT_TENANT_ID.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  private readonly keys: ApiKeyStore;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly config: AppConfig,
+  ) {
+    this.keys = new ApiKeyStore(config.auth.disabled ? [] : config.auth.keys);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const principal = this.resolve(request);
+    (request as AuthenticatedRequest)[kPrincipal] = principal;
+    setContextTenant(principal.tenantId);
+    return true;
+  }
+
+  private resolve(request: FastifyRequest): Principal {
+    const header = request.headers['x-tenant-id'];
+    const requested = typeof header === 'string' && header.length > 0 ? header : undefined;
+    if (requested !== undefined && !TENANT_PATTERN.test(requested)) throw new TenantInvalidError();
+
+    if (this.config.auth.open) {
+      return { tenantId: requested ?? this.config.auth.defaultTenantId, clientId: `ip:${request.ip}` };
+    }
+    const key = presentedKey(request.headers);
+    const match = key !== undefined ? this.keys.find(key) : undefined;
+    if (!match) throw new UnauthenticatedError();
+    if (match.tenant === '*') {
+      if (requested === undefined) throw new TenantRequiredError();
+      return { tenantId: requested, clientId: match.fingerprint };
+    }
+    if (requested !== undefined && requested !== match.tenant) throw new TenantForbiddenError();
+    return { tenantId: match.tenant, clientId: match.fingerprint };
+  }
+}

@@ -1,0 +1,98 @@
+import { Logger as NestLogger, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { Database } from '@libs/database';
+import { createRootLogger } from '@libs/observability';
+import { AppModule } from './app.module';
+import { createValidationPipe } from './common/validation';
+import { AppConfig } from './config';
+import { ShutdownState } from './health/shutdown.state';
+import { installFastifyErrorHandler, installHttpPipeline } from './http-pipeline';
+import { HttpMetricsService } from './metrics/http-metrics.service';
+
+export interface CreateAppOptions {
+  logger?: Logger;
+  /** Extra modules (tests add fixtures such as a slow route). */
+  extraModules?: Type[];
+}
+
+export interface AtriumApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  logger: Logger;
+  /** Graceful shutdown: readiness 503 at once, drain delay, in-flight requests finish, then close. */
+  shutdown(signal: string): Promise<void>;
+}
+
+export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<AtriumApp> {
+  const logger =
+    opts.logger ??
+    createRootLogger({
+      level: config.log.level,
+      format: config.log.format,
+      service: 'atrium',
+      version: config.version,
+      env: config.env,
+    });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: true,
+    // close idle keep-alive sockets on shutdown; in-flight requests still finish
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logger, opts.extraModules),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
+  app.useLogger(app.get(PinoNestLogger));
+  app.useGlobalPipes(createValidationPipe());
+  app.enableCors({ origin: false });
+  installHttpPipeline(app.getHttpAdapter().getInstance(), app.get(HttpMetricsService), logger, {
+    accessLog: config.log.accessLog,
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Atrium')
+      .setDescription('Building directory, document search and safe URL downloader behind one API')
+      .setVersion(config.version)
+      .addBearerAuth()
+      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+
+  await app.init();
+  installFastifyErrorHandler(app.getHttpAdapter().getInstance());
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (signal: string): Promise<void> => {
+    closing ??= (async () => {
+      const log = new NestLogger('Shutdown');
+      app.get(ShutdownState).begin();
+      log.log(`${signal} received: readiness is now 503, draining for ${config.http.shutdownDrainMs} ms`);
+      if (config.http.shutdownDrainMs > 0)
+        await new Promise((r) => setTimeout(r, config.http.shutdownDrainMs));
+      await app.close();
+      log.log('Shutdown complete');
+    })();
+    return closing;
+  };
+
+  const db = app.get(Database);
+  new NestLogger('Atrium').log(
+    `Backends: database=${db.kind} (${db.description}), redis=${config.redis.url ? 'configured' : 'none (L1 cache only, in-process jobs, per-process rate limits)'}, ` +
+      `building directory=${config.buildingDirectory.url ?? `file ${config.buildingDirectory.file}`}, auth=${config.auth.open ? 'OPEN' : `${config.auth.keys.length} key(s)`}`,
+  );
+  return { app, config, logger, shutdown };
+}

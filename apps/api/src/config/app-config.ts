@@ -1,0 +1,247 @@
+import { plainToInstance } from 'class-transformer';
+import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import { isAbsolute, join, resolve } from 'node:path';
+import { EnvironmentVariables } from './env.schema';
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+export interface ApiKeyBinding {
+  key: string;
+  /** A tenant id, or '*' for every tenant. */
+  tenant: string;
+}
+
+/**
+ * The one typed configuration object. Built once from the environment at startup (or directly
+ * in tests with `buildConfig({...})`); nothing else reads process.env.
+ */
+export class AppConfig {
+  readonly env: 'development' | 'production' | 'test';
+  readonly version: string;
+  readonly http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    shutdownTimeoutMs: number;
+    shutdownDrainMs: number;
+  };
+  readonly log: { level: string; format: 'json' | 'pretty'; accessLog: boolean };
+  readonly metrics: { enabled: boolean; windowMs: number };
+  readonly health: {
+    timeoutMs: number;
+    heapMaxBytes: number;
+    diskThreshold: number;
+    eventLoopLagMaxMs: number;
+  };
+  readonly dataDir: string;
+  readonly auth: { keys: ApiKeyBinding[]; disabled: boolean; defaultTenantId: string; open: boolean };
+  readonly rateLimit: {
+    windowMs: number;
+    default: number;
+    search: number;
+    upload: number;
+    download: number;
+    batch: number;
+  };
+  readonly database: { url?: string; poolMax: number; statementTimeoutMs: number };
+  readonly redis: { url?: string };
+  readonly cache: { opTimeoutMs: number; l1MaxEntries: number };
+  readonly buildingDirectory: {
+    url?: string;
+    token?: string;
+    file: string;
+    timeoutMs: number;
+    connectTimeoutMs: number;
+    retries: number;
+    connections: number;
+    cacheTtlMs: number;
+    negativeTtlMs: number;
+    staleTtlMs: number;
+    webhookSecret?: string;
+  };
+  readonly search: {
+    maxFiles: number;
+    maxFileBytes: number;
+    cacheTtlMs: number;
+    chunkChars: number;
+    chunkOverlapChars: number;
+  };
+  readonly downloader: {
+    maxBytes: number;
+    connectTimeoutMs: number;
+    timeoutMs: number;
+    allowPrivate: boolean;
+    userAgent: string;
+    concurrency: number;
+    retries: number;
+    cacheTtlMs: number;
+    chromiumPath?: string;
+    pdfConcurrency: number;
+    batchMaxUrls: number;
+    batchWorkerConcurrency: number;
+    jobTtlMs: number;
+    webhookSecret?: string;
+    webhookMaxAttempts: number;
+    webhookTimeoutMs: number;
+  };
+
+  constructor(e: EnvironmentVariables, version: string) {
+    this.env = e.NODE_ENV;
+    this.version = version;
+    this.http = {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    };
+    this.log = {
+      level: e.LOG_LEVEL,
+      format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json'),
+      accessLog: e.ACCESS_LOG_ENABLED,
+    };
+    this.metrics = { enabled: e.METRICS_ENABLED, windowMs: e.METRICS_WINDOW_MS };
+    this.health = {
+      timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+      heapMaxBytes: e.HEALTH_MEMORY_HEAP_MAX_BYTES,
+      diskThreshold: e.HEALTH_DISK_THRESHOLD,
+      eventLoopLagMaxMs: e.HEALTH_EVENT_LOOP_LAG_MAX_MS,
+    };
+    this.dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(e.DATA_DIR);
+    const keys = parseApiKeys(e.AUTH_API_KEYS);
+    this.auth = {
+      keys,
+      disabled: e.AUTH_DISABLED,
+      defaultTenantId: e.DEFAULT_TENANT_ID,
+      open: e.AUTH_DISABLED || keys.length === 0,
+    };
+    this.rateLimit = {
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      default: e.RATE_LIMIT_DEFAULT,
+      search: e.RATE_LIMIT_SEARCH,
+      upload: e.RATE_LIMIT_UPLOAD,
+      download: e.RATE_LIMIT_DOWNLOAD,
+      batch: e.RATE_LIMIT_BATCH,
+    };
+    this.database = {
+      url: e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    };
+    this.redis = { url: e.REDIS_URL };
+    this.cache = { opTimeoutMs: e.CACHE_OP_TIMEOUT_MS, l1MaxEntries: e.CACHE_L1_MAX_ENTRIES };
+    this.buildingDirectory = {
+      url: e.BUILDING_DIRECTORY_URL?.replace(/\/+$/, ''),
+      token: e.BUILDING_DIRECTORY_TOKEN,
+      file: e.BUILDING_DIRECTORY_FILE
+        ? resolve(e.BUILDING_DIRECTORY_FILE)
+        : join(__dirname, '..', 'building-directory', 'data', 'sample-buildings.json'),
+      timeoutMs: e.BUILDING_DIRECTORY_TIMEOUT_MS,
+      connectTimeoutMs: e.BUILDING_DIRECTORY_CONNECT_TIMEOUT_MS,
+      retries: e.BUILDING_DIRECTORY_RETRIES,
+      connections: e.BUILDING_DIRECTORY_CONNECTIONS,
+      cacheTtlMs: e.BUILDING_CACHE_TTL_MS,
+      negativeTtlMs: e.BUILDING_NEGATIVE_TTL_MS,
+      staleTtlMs: e.BUILDING_STALE_TTL_MS,
+      webhookSecret: e.BUILDING_DIRECTORY_WEBHOOK_SECRET,
+    };
+    this.search = {
+      maxFiles: e.UPLOAD_MAX_FILES,
+      maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
+      cacheTtlMs: e.SEARCH_CACHE_TTL_MS,
+      chunkChars: e.SEARCH_CHUNK_CHARS,
+      chunkOverlapChars: e.SEARCH_CHUNK_OVERLAP_CHARS,
+    };
+    this.downloader = {
+      maxBytes: e.DOWNLOAD_MAX_BYTES,
+      connectTimeoutMs: e.DOWNLOAD_CONNECT_TIMEOUT_MS,
+      timeoutMs: e.DOWNLOAD_TIMEOUT_MS,
+      allowPrivate: e.DOWNLOAD_ALLOW_PRIVATE,
+      userAgent: e.DOWNLOAD_USER_AGENT,
+      concurrency: e.DOWNLOAD_CONCURRENCY,
+      retries: e.DOWNLOAD_RETRIES,
+      cacheTtlMs: e.DOWNLOAD_CACHE_TTL_MS,
+      chromiumPath: e.CHROMIUM_PATH,
+      pdfConcurrency: e.PDF_CONCURRENCY,
+      batchMaxUrls: e.BATCH_MAX_URLS,
+      batchWorkerConcurrency: e.BATCH_WORKER_CONCURRENCY,
+      jobTtlMs: e.JOB_TTL_MS,
+      webhookSecret: e.WEBHOOK_SECRET,
+      webhookMaxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    };
+  }
+}
+
+const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export function parseApiKeys(raw: string): ApiKeyBinding[] {
+  return raw
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.lastIndexOf('=');
+      return { key: at > 0 ? pair.slice(0, at).trim() : '', tenant: at > 0 ? pair.slice(at + 1).trim() : '' };
+    });
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((err) => {
+    const received =
+      err.property.includes('TOKEN') || err.property.includes('SECRET') || err.property.includes('KEYS')
+        ? '(hidden)'
+        : JSON.stringify(err.value);
+    return Object.values(err.constraints ?? {}).map((msg) => `${err.property}: ${msg} (got ${received})`);
+  });
+}
+
+/** The names of every variable the service reads (from the schema's validation metadata). */
+export function environmentVariableNames(): string[] {
+  const metas = getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false);
+  return [...new Set(metas.map((m) => m.propertyName))];
+}
+
+/**
+ * Validates the environment (only the variables the schema names) and returns the typed config,
+ * or throws ConfigValidationError naming every bad variable.
+ */
+export function buildConfig(env: Record<string, string | undefined>, version = '0.0.0'): AppConfig {
+  const known = new Set(environmentVariableNames());
+  const plain: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (known.has(k) && v !== undefined) plain[k] = v;
+  const vars = plainToInstance(EnvironmentVariables, plain, { exposeDefaultValues: true });
+  const problems = describe(validateSync(vars, { whitelist: true, forbidUnknownValues: true }));
+
+  const keys = parseApiKeys(vars.AUTH_API_KEYS ?? '');
+  keys.forEach((k, i) => {
+    if (!k.key || !k.tenant) problems.push(`AUTH_API_KEYS: entry ${i + 1} is not a key=tenant pair`);
+    else if (k.key.length < 16)
+      problems.push(`AUTH_API_KEYS: entry ${i + 1} has a key shorter than 16 characters`);
+    else if (k.tenant !== '*' && !TENANT_PATTERN.test(k.tenant))
+      problems.push(`AUTH_API_KEYS: entry ${i + 1} names an invalid tenant id "${k.tenant}"`);
+  });
+  if (new Set(keys.map((k) => k.key)).size !== keys.length)
+    problems.push('AUTH_API_KEYS: a key appears twice');
+  if (vars.NODE_ENV === 'production' && keys.length === 0 && vars.AUTH_DISABLED !== true)
+    problems.push(
+      'AUTH_API_KEYS: required when NODE_ENV=production (set AUTH_DISABLED=true to run open on purpose)',
+    );
+  if (vars.SHUTDOWN_DRAIN_MS >= vars.SHUTDOWN_TIMEOUT_MS)
+    problems.push('SHUTDOWN_DRAIN_MS: must be smaller than SHUTDOWN_TIMEOUT_MS');
+  if (vars.SEARCH_CHUNK_OVERLAP_CHARS >= vars.SEARCH_CHUNK_CHARS)
+    problems.push('SEARCH_CHUNK_OVERLAP_CHARS: must be smaller than SEARCH_CHUNK_CHARS');
+
+  if (problems.length) throw new ConfigValidationError(problems);
+  return new AppConfig(vars, version);
+}
+
+/** Test helper: a valid config from defaults plus overrides, never reading process.env. */
+export function testConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
+  return buildConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...overrides });
+}

@@ -1,0 +1,375 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return value; // left as a string so IsBoolean reports it
+};
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const MiB = 1024 * 1024;
+
+/**
+ * Every environment variable Atrium reads, with its default. This class is the single source:
+ * `.env.example`, the README table and the deployment cross-check tests are derived from it.
+ */
+export class EnvironmentVariables {
+  // ── process ────────────────────────────────────────────────────────────────
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @MinLength(1)
+  HOST = '0.0.0.0';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** json (default) or pretty; pretty is the default when NODE_ENV=development. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  @IsString()
+  @MinLength(1)
+  DATA_DIR = './data';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  SHUTDOWN_TIMEOUT_MS = 10000;
+
+  /** After SIGTERM, readiness is 503 for this long while the server still serves, before it stops accepting. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600000)
+  SHUTDOWN_DRAIN_MS = 0;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * MiB)
+  BODY_LIMIT_BYTES = MiB;
+
+  /** Prometheus metrics and the /metrics JSON views; off only for overhead benchmarks. */
+  @Transform(toBool)
+  @IsBoolean()
+  METRICS_ENABLED = true;
+
+  /** One access log line per request. */
+  @Transform(toBool)
+  @IsBoolean()
+  ACCESS_LOG_ENABLED = true;
+
+  /** Sliding window of /metrics/performance and /metrics/health-score. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3600000)
+  METRICS_WINDOW_MS = 300000;
+
+  // ── health ─────────────────────────────────────────────────────────────────
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  @Max(30000)
+  HEALTH_CHECK_TIMEOUT_MS = 1500;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(16 * MiB)
+  HEALTH_MEMORY_HEAP_MAX_BYTES = 768 * MiB;
+
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.01)
+  @Max(1)
+  HEALTH_DISK_THRESHOLD = 0.95;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  HEALTH_EVENT_LOOP_LAG_MAX_MS = 500;
+
+  // ── auth & tenants ─────────────────────────────────────────────────────────
+  /** Comma-separated key=tenant pairs; tenant * means every tenant. */
+  @IsString()
+  AUTH_API_KEYS = '';
+
+  @Transform(toBool)
+  @IsBoolean()
+  AUTH_DISABLED = false;
+
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)
+  DEFAULT_TENANT_ID = 'demo';
+
+  // ── rate limits (per API key, or per client IP when auth is off) ──────────
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  RATE_LIMIT_WINDOW_MS = 60000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_DEFAULT = 1200;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_SEARCH = 300;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_UPLOAD = 60;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_DOWNLOAD = 120;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_BATCH = 20;
+
+  // ── database ───────────────────────────────────────────────────────────────
+  /** postgres://… ; unset = embedded PGlite in DATA_DIR. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_MAX = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  DATABASE_STATEMENT_TIMEOUT_MS = 15000;
+
+  // ── cache ──────────────────────────────────────────────────────────────────
+  /** redis://… ; unset = L1 only, in-process jobs, per-process rate limits. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  CACHE_OP_TIMEOUT_MS = 50;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  CACHE_L1_MAX_ENTRIES = 10000;
+
+  // ── building directory ─────────────────────────────────────────────────────
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  BUILDING_DIRECTORY_URL?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  BUILDING_DIRECTORY_TOKEN?: string;
+
+  /** JSON file of buildings used when BUILDING_DIRECTORY_URL is unset; default: the bundled sample. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  BUILDING_DIRECTORY_FILE?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  BUILDING_DIRECTORY_TIMEOUT_MS = 2000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  BUILDING_DIRECTORY_CONNECT_TIMEOUT_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  BUILDING_DIRECTORY_RETRIES = 2;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  BUILDING_DIRECTORY_CONNECTIONS = 64;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  BUILDING_CACHE_TTL_MS = 300000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  BUILDING_NEGATIVE_TTL_MS = 30000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  BUILDING_STALE_TTL_MS = 3600000;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(16)
+  BUILDING_DIRECTORY_WEBHOOK_SECRET?: string;
+
+  // ── search ─────────────────────────────────────────────────────────────────
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  UPLOAD_MAX_FILES = 20;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  UPLOAD_MAX_FILE_BYTES = 20 * MiB;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  SEARCH_CACHE_TTL_MS = 300000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(200)
+  @Max(20000)
+  SEARCH_CHUNK_CHARS = 1200;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(5000)
+  SEARCH_CHUNK_OVERLAP_CHARS = 200;
+
+  // ── downloader ─────────────────────────────────────────────────────────────
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  DOWNLOAD_MAX_BYTES = 10 * MiB;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  DOWNLOAD_CONNECT_TIMEOUT_MS = 5000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(500)
+  DOWNLOAD_TIMEOUT_MS = 30000;
+
+  /** Lifts the address check of the URL policy (never the scheme check). Tests and internal deployments only. */
+  @Transform(toBool)
+  @IsBoolean()
+  DOWNLOAD_ALLOW_PRIVATE = false;
+
+  @IsString()
+  @MinLength(1)
+  DOWNLOAD_USER_AGENT = 'AtriumDownloader/1.0';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DOWNLOAD_CONCURRENCY = 32;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  DOWNLOAD_RETRIES = 2;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  DOWNLOAD_CACHE_TTL_MS = 300000;
+
+  /** Chromium/Chrome binary for PDF rendering; unset = /usr/bin/chromium when present, else PDF answers 503. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  CHROMIUM_PATH?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  PDF_CONCURRENCY = 2;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  BATCH_MAX_URLS = 100;
+
+  /** Batch jobs processed at once by one replica. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  BATCH_WORKER_CONCURRENCY = 4;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(60000)
+  JOB_TTL_MS = 86400000;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(16)
+  WEBHOOK_SECRET?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  WEBHOOK_MAX_ATTEMPTS = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  WEBHOOK_TIMEOUT_MS = 10000;
+}

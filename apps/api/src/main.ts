@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildConfig, ConfigValidationError } from './config';
+import { createApp } from './bootstrap';
+
+function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = buildConfig(process.env, packageVersion());
+  } catch (err) {
+    if (err instanceof ConfigValidationError) {
+      process.stderr.write(`atrium: refusing to start. ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const { app, shutdown, logger } = await createApp(config);
+  if (config.auth.open)
+    logger.warn(
+      config.auth.disabled
+        ? 'AUTH_DISABLED=true: the API is open to anyone who can reach it'
+        : 'AUTH_API_KEYS is empty: the API runs open (local use only)',
+    );
+  await app.listen({ port: config.http.port, host: config.http.host });
+  logger.info({ port: config.http.port, host: config.http.host }, 'Atrium listening');
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const hardStop = setTimeout(() => {
+      logger.error(
+        `Shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.http.shutdownTimeoutMs} ms): exiting`,
+      );
+      logger.flush();
+      process.exit(1);
+    }, config.http.shutdownTimeoutMs);
+    hardStop.unref();
+    shutdown(signal).then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'Shutdown failed');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `atrium: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

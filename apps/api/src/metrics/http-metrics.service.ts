@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { errorFamily } from '@app/common/app-error';
+import { MetricsRegistry } from './metrics.registry';
+import { SlidingWindow } from './sliding-window';
+
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** The HTTP metrics of observability.md, recorded once per request when the response has finished. */
+@Injectable()
+export class HttpMetricsService {
+  readonly window: SlidingWindow;
+  private inFlightCount = 0;
+  private readonly requests;
+  private readonly duration;
+  private readonly inFlight;
+  private readonly errors;
+  private readonly rateLimited;
+
+  constructor(
+    metrics: MetricsRegistry,
+    readonly config: AppConfig,
+  ) {
+    this.window = new SlidingWindow(config.metrics.windowMs);
+    this.requests = metrics.counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+    });
+    this.duration = metrics.histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration (until the response finished) by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    this.inFlight = metrics.gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being served' });
+    this.errors = metrics.counter({
+      name: 'errors_total',
+      help: 'Error responses by error family and route template',
+      labelNames: ['type', 'route'],
+    });
+    this.rateLimited = metrics.counter({
+      name: 'rate_limit_exceeded_total',
+      help: 'Requests refused by a rate limit, by route template',
+      labelNames: ['route'],
+    });
+  }
+
+  get inFlightRequests(): number {
+    return this.inFlightCount;
+  }
+
+  started(): void {
+    this.inFlightCount++;
+    if (this.config.metrics.enabled) this.inFlight.inc();
+  }
+
+  finished(method: string, route: string, status: number, durationMs: number, errorCode?: string): void {
+    this.inFlightCount--;
+    if (!this.config.metrics.enabled) return;
+    this.inFlight.dec();
+    const labels = { method, route, status_code: status };
+    this.requests.inc(labels);
+    this.duration.observe(labels, durationMs / 1000);
+    if (status >= 400) {
+      this.errors.inc({ type: errorFamily(status, errorCode ?? ''), route });
+      if (status === 429) this.rateLimited.inc({ route });
+    }
+    this.window.record(`${method} ${route}`, durationMs, status >= 500);
+  }
+}

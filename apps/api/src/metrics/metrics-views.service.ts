@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { HttpMetricsService } from './http-metrics.service';
+import { healthScore, HealthScore } from './health-score';
+import { LiveStatsRegistry } from './live-stats.registry';
+import { SystemMetrics } from './system-metrics';
+
+@Injectable()
+export class MetricsViewsService {
+  constructor(
+    private readonly http: HttpMetricsService,
+    private readonly live_: LiveStatsRegistry,
+    private readonly system: SystemMetrics,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  performance(): unknown {
+    const { overall, routes } = this.http.window.snapshot();
+    return { windowMs: this.http.window.windowMs, generatedAt: new Date().toISOString(), overall, routes };
+  }
+
+  healthScore(): HealthScore {
+    return healthScore(this.http.window.snapshot().overall, this.http.window.windowMs);
+  }
+
+  async live(): Promise<unknown> {
+    const server = (this.adapterHost.httpAdapter?.getInstance() as FastifyInstance | undefined)?.server;
+    const connections = server
+      ? await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err ? -1 : n)))
+      : -1;
+    const mem = process.memoryUsage();
+    const mb = (b: number): number => Math.round((b / 1048576) * 10) / 10;
+    return {
+      timestamp: new Date().toISOString(),
+      uptimeSeconds: Math.round(process.uptime()),
+      inFlightRequests: this.http.inFlightRequests,
+      concurrency: this.live_.poolSnapshot(),
+      connections: {
+        http: connections,
+        ...((this.live_.section('connections') as object | undefined) ?? {}),
+      },
+      cache: this.live_.section('cache') ?? null,
+      eventLoopLagMs: this.system.eventLoopLagMs(),
+      memoryMb: {
+        rss: mb(mem.rss),
+        heapUsed: mb(mem.heapUsed),
+        heapTotal: mb(mem.heapTotal),
+        external: mb(mem.external),
+      },
+      cpuPercent: this.system.cpuUsagePercent,
+    };
+  }
+}

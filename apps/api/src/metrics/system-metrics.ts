@@ -1,0 +1,98 @@
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { statfs } from 'node:fs/promises';
+import { cpus, freemem, totalmem } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { AppConfig } from '@app/config';
+import { MetricsRegistry } from './metrics.registry';
+
+function cpuTotals(): { idle: number; total: number } {
+  let idle = 0;
+  let total = 0;
+  for (const c of cpus()) {
+    idle += c.times.idle;
+    total += c.times.user + c.times.nice + c.times.sys + c.times.idle + c.times.irq;
+  }
+  return { idle, total };
+}
+
+/** app_info and the system_* gauges; values are read when Prometheus scrapes. */
+@Injectable()
+export class SystemMetrics implements OnModuleInit, OnModuleDestroy {
+  private lastCpu = cpuTotals();
+  private cpuPercent = 0;
+  private diskPercent = 0;
+  readonly loopDelay: ReturnType<typeof monitorEventLoopDelay> = monitorEventLoopDelay({ resolution: 20 });
+
+  constructor(
+    metrics: MetricsRegistry,
+    private readonly config: AppConfig,
+  ) {
+    metrics
+      .gauge({ name: 'app_info', help: 'Atrium build information', labelNames: ['version', 'node_version'] })
+      .set({ version: config.version, node_version: process.version }, 1);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` to the gauge in collect()
+    const self = this;
+    metrics.gauge({
+      name: 'system_cpu_usage_percent',
+      help: 'Host CPU usage since the previous scrape, percent',
+      collect() {
+        self.sampleCpu();
+        this.set(self.cpuPercent);
+      },
+    });
+    metrics.gauge({
+      name: 'system_memory_usage_percent',
+      help: 'Host memory in use, percent',
+      collect() {
+        this.set(Math.round((1 - freemem() / totalmem()) * 10000) / 100);
+      },
+    });
+    metrics.gauge({
+      name: 'system_disk_usage_percent',
+      help: 'Usage of the volume holding DATA_DIR, percent',
+      async collect() {
+        await self.sampleDisk();
+        this.set(self.diskPercent);
+      },
+    });
+  }
+
+  onModuleInit(): void {
+    this.loopDelay.enable();
+  }
+
+  onModuleDestroy(): void {
+    this.loopDelay.disable();
+  }
+
+  private sampleCpu(): void {
+    const now = cpuTotals();
+    const total = now.total - this.lastCpu.total;
+    const idle = now.idle - this.lastCpu.idle;
+    if (total > 0) this.cpuPercent = Math.round((1 - idle / total) * 10000) / 100;
+    this.lastCpu = now;
+  }
+
+  get cpuUsagePercent(): number {
+    return this.cpuPercent;
+  }
+
+  async sampleDisk(): Promise<number> {
+    try {
+      const s = await statfs(this.config.dataDir).catch(() => statfs('.'));
+      this.diskPercent = Math.round((1 - s.bavail / s.blocks) * 10000) / 100;
+    } catch {
+      // keep the last value: a transient statfs failure is not worth an error in the scrape
+    }
+    return this.diskPercent;
+  }
+
+  eventLoopLagMs(): { p50: number; p99: number; max: number } {
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    return {
+      p50: ms(this.loopDelay.percentile(50)),
+      p99: ms(this.loopDelay.percentile(99)),
+      max: ms(this.loopDelay.max),
+    };
+  }
+}

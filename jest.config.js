@@ -1,0 +1,46 @@
+// Three tiers (style.md): unit + controller slices beside the code (*.spec.ts), e2e in test/ (*.e2e-spec.ts).
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      target: 'es2023',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+  },
+];
+// ESM-only packages that Jest's CommonJS loader cannot require are transformed too.
+const esmOnly = [
+  'file-type',
+  'strtok3',
+  'token-types',
+  'peek-readable',
+  '@tokenizer',
+  'uint8array-extras',
+  '@borewit',
+  'p-limit',
+  'yocto-queue',
+];
+const common = {
+  moduleFileExtensions: ['ts', 'js', 'json', 'mjs'],
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleNameMapper: {
+    '^@app/(.*)$': '<rootDir>/apps/api/src/$1',
+    '^@libs/(observability|database|cache)$': '<rootDir>/libs/$1/src',
+    '^@libs/(observability|database|cache)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  },
+  testEnvironment: 'node',
+};
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+    },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 60000 },
+  ],
+};

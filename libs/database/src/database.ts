@@ -1,0 +1,31 @@
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+/** A connection inside a transaction: same query API, statements run on one session. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+}
+
+export interface PoolStats {
+  total: number;
+  active: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * The database port. Two adapters: PostgreSQL through a `pg` Pool (DATABASE_URL) and embedded PGlite in
+ * DATA_DIR — same SQL dialect, so migrations and queries are written once.
+ */
+export abstract class Database implements Queryable {
+  abstract readonly kind: 'postgres' | 'pglite';
+  abstract query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Runs fn in a transaction on one connection: commit when it resolves, roll back when it throws. */
+  abstract transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  abstract poolStats(): PoolStats;
+  abstract close(): Promise<void>;
+  /** A human-readable name of the database (never the password), for logs and the destructive-test guard. */
+  abstract readonly description: string;
+}

@@ -1,0 +1,6 @@
+export * from './request-context';
+export * from './request-id';
+export * from './redaction';
+export * from './logger';
+export * from './observability.module';
+export * from './http-context';

@@ -1,0 +1,46 @@
+import pino, { Logger, LoggerOptions } from 'pino';
+import { currentContext } from './request-context';
+import { REDACT_PATHS } from './redaction';
+
+export interface RootLoggerOptions {
+  level: string;
+  format: 'json' | 'pretty';
+  service: string;
+  version: string;
+  env: string;
+  /** Where lines go; default stdout. Tests pass a stream to read them back. */
+  destination?: pino.DestinationStream;
+}
+
+/**
+ * The process's root pino logger. Every line carries service/version/env, and — through the mixin —
+ * the requestId and tenantId of the async context it was written in.
+ */
+export function createRootLogger(opts: RootLoggerOptions): Logger {
+  const options: LoggerOptions = {
+    level: opts.level,
+    base: { service: opts.service, version: opts.version, env: opts.env },
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    formatters: { level: (label) => ({ level: label }) },
+    mixin() {
+      const ctx = currentContext();
+      if (!ctx) return {};
+      return ctx.tenantId
+        ? { requestId: ctx.requestId, tenantId: ctx.tenantId }
+        : { requestId: ctx.requestId };
+    },
+  };
+  if (opts.destination) return pino(options, opts.destination);
+  if (opts.format === 'pretty') {
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', singleLine: true },
+      },
+    });
+  }
+  return pino(options, pino.destination({ sync: false }));
+}

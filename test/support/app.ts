@@ -1,0 +1,77 @@
+import { Type } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AtriumApp, createApp } from '@app/bootstrap';
+import { testConfig } from '@app/config';
+import { LogCapture } from './log-capture';
+
+export interface RunningApp {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  atrium: AtriumApp;
+  logs: LogCapture;
+  dataDir: string;
+  /** GET/POST… against the app with fetch; returns status, headers and parsed JSON (or text). */
+  request(path: string, init?: RequestInit): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+  text: string;
+}
+
+export async function fetchJson(url: string, init?: RequestInit): Promise<TestResponse> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // plain text (metrics exposition, html)
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+/**
+ * Boots the real app (Fastify on a real loopback port) with a fresh DATA_DIR and captured logs.
+ * `env` is the environment the config is built from — exactly what an operator would set.
+ */
+export async function startApp(
+  env: Record<string, string | undefined> = {},
+  opts: { extraModules?: Type[]; logLevel?: string } = {},
+): Promise<RunningApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'atrium-test-'));
+  const config = testConfig({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: opts.logLevel ?? 'info',
+    ...env,
+  });
+  const logs = new LogCapture(config.log.level);
+  const atrium = await createApp(config, { logger: logs.logger, extraModules: opts.extraModules });
+  await atrium.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = atrium.app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  let closed = false;
+  return {
+    url,
+    port,
+    atrium,
+    logs,
+    dataDir,
+    request: (path, init) => fetchJson(`${url}${path}`, init),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await atrium.app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

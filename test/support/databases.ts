@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+/** Where the Postgres tier of the suite runs; CI starts this server. Its database name must say test. */
+export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a throwaway database (`test_atrium_<random>`) next to TEST_DATABASE_URL so suites never share
+ * state, and refuses to touch a server whose database name does not say "test".
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const base = new URL(TEST_POSTGRES_URL);
+  if (!/test/i.test(base.pathname))
+    throw new Error(`Refusing destructive tests against ${base.pathname}: its name does not say test`);
+  const name = `test_atrium_${randomBytes(5).toString('hex')}`;
+  const admin = new Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new Client({ connectionString: TEST_POSTGRES_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** The two adapters every database-backed e2e suite runs against: embedded PGlite and real Postgres. */
+export const DATABASE_ADAPTERS = ['pglite', 'postgres'] as const;
+export type DatabaseAdapter = (typeof DATABASE_ADAPTERS)[number];
