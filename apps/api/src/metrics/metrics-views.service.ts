@@ -25,7 +25,7 @@ export class MetricsViewsService {
   }
 
   async live(): Promise<unknown> {
-    const server = (this.adapterHost.httpAdapter?.getInstance() as FastifyInstance | undefined)?.server;
+    const server = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>()?.server;
     const connections = server
       ? await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err ? -1 : n)))
       : -1;
