@@ -25,8 +25,7 @@ const esmOnly = [
 ];
 const common = {
   moduleFileExtensions: ['ts', 'js', 'json', 'mjs'],
-  transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@app/(.*)$': '<rootDir>/apps/api/src/$1',
     '^@libs/(observability|database|cache)$': '<rootDir>/libs/$1/src',

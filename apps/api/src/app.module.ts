@@ -9,6 +9,7 @@ import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MetricsRegistry } from './metrics/metrics.registry';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 /** Imports the feature modules, nothing else. */
 @Module({})
@@ -33,6 +34,7 @@ export class AppModule {
         }),
         HealthModule,
         AuthModule,
+        RateLimitModule,
         ...extra,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

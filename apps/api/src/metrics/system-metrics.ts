@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { statfs } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -17,11 +17,13 @@ function cpuTotals(): { idle: number; total: number } {
 
 /** app_info and the system_* gauges; values are read when Prometheus scrapes. */
 @Injectable()
-export class SystemMetrics implements OnModuleInit, OnModuleDestroy {
+export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private lastCpu = cpuTotals();
   private cpuPercent = 0;
   private diskPercent = 0;
-  readonly loopDelay: ReturnType<typeof monitorEventLoopDelay> = monitorEventLoopDelay({ resolution: 20 });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  private lastLoopWindow?: { p50: number; p99: number; max: number };
+  private loopWindowTimer?: NodeJS.Timeout;
 
   constructor(
     metrics: MetricsRegistry,
@@ -61,8 +63,28 @@ export class SystemMetrics implements OnModuleInit, OnModuleDestroy {
     this.loopDelay.enable();
   }
 
+  /** Event-loop lag is reported over rolling 30 s windows, starting after boot (module loading blocks the loop by design). */
+  onApplicationBootstrap(): void {
+    this.loopDelay.reset();
+    this.loopWindowTimer = setInterval(() => {
+      this.lastLoopWindow = this.readLoopDelay();
+      this.loopDelay.reset();
+    }, 30000);
+    this.loopWindowTimer.unref();
+  }
+
   onModuleDestroy(): void {
+    clearInterval(this.loopWindowTimer);
     this.loopDelay.disable();
+  }
+
+  private readLoopDelay(): { p50: number; p99: number; max: number } {
+    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.round(ns / 1e4) / 100 : 0);
+    return {
+      p50: ms(this.loopDelay.percentile(50)),
+      p99: ms(this.loopDelay.percentile(99)),
+      max: ms(this.loopDelay.max),
+    };
   }
 
   private sampleCpu(): void {
