@@ -1,0 +1,330 @@
+// docker-compose.yml, the Dockerfile and the Kubernetes manifests, cross-checked against the app:
+// probe paths are the app's health routes (and answer as the probes expect), ports match, every
+// environment variable set is one the config schema reads (and the values validate), the grace
+// period covers preStop + drain + shutdown timeout.
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { load, loadAll } from 'js-yaml';
+import { buildConfig, environmentVariableNames } from '@app/config';
+import { RunningApp, startApp } from '../support/app';
+
+const ROOT = join(__dirname, '..', '..');
+const K8S = join(ROOT, 'deploy', 'k8s');
+const read = (p: string): string => readFileSync(join(ROOT, p), 'utf8');
+
+// The app's probe routes (docs/api.md "Metrics and health"); the live test below proves they answer.
+const LIVE = '/health/live';
+const READY = '/health/ready';
+const PORT = 3000;
+const PRESTOP_SECONDS = 5;
+const SHUTDOWN_MARGIN_SECONDS = 5;
+
+type Doc = Record<string, any>;
+const compose = load(read('docker-compose.yml')) as Doc;
+const k8sDocs: Doc[] = readdirSync(K8S)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .flatMap((f) => (loadAll(readFileSync(join(K8S, f), 'utf8')) as Doc[]).map((d) => ({ ...d, __file: f })));
+const kustomization = load(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')) as Doc;
+const byKind = (kind: string): Doc[] => k8sDocs.filter((d) => d.kind === kind);
+const one = (kind: string): Doc => {
+  const docs = byKind(kind);
+  expect(docs).toHaveLength(1);
+  return docs[0];
+};
+const deployment = (): Doc => one('Deployment');
+const container = (): Doc => deployment().spec.template.spec.containers[0];
+const configMap = (): Doc => byKind('ConfigMap').find((c) => c.metadata.name === 'atrium-api-config')!;
+const exampleSecret = (): Doc => byKind('Secret').find((c) => c.metadata.name === 'atrium-api-secrets')!;
+
+/** docker-compose `${VAR:-default}` → default, as compose would resolve it with nothing set. */
+const composeDefault = (v: unknown): string =>
+  String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z0-9_]+\}/g, '');
+
+const schema = new Set(environmentVariableNames());
+
+describe('config schema (the list the cross-checks use)', () => {
+  it('is read from the app and matches .env.example', () => {
+    expect(schema.size).toBeGreaterThan(20);
+    const example = read('.env.example')
+      .split('\n')
+      .map((l) => l.match(/^([A-Z][A-Z0-9_]*)=/)?.[1])
+      .filter(Boolean);
+    expect([...schema].sort()).toEqual([...new Set(example)].sort());
+  });
+});
+
+describe('Dockerfile', () => {
+  const text = read('Dockerfile');
+  const stages = [...text.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)];
+
+  it('is multi-stage on node:24-slim', () => {
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s[1]).toBe('${NODE_IMAGE}');
+  });
+
+  it('installs with npm ci, builds, prunes dev dependencies', () => {
+    expect(text).toMatch(/RUN npm ci\b/);
+    expect(text).toMatch(/npm run build/);
+    expect(text).toMatch(/npm prune --omit=dev/);
+  });
+
+  it('runs the compiled entry point that npm run build produces', () => {
+    // tsc -p tsconfig.build.json: outDir + (entry relative to rootDir)
+    const build = JSON.parse(read('tsconfig.build.json'));
+    const base = JSON.parse(read('tsconfig.json'));
+    const outDir = build.compilerOptions?.outDir ?? base.compilerOptions.outDir;
+    const rootDir = build.compilerOptions?.rootDir ?? base.compilerOptions.rootDir;
+    const entry = join(outDir, relative(join(ROOT, rootDir), join(ROOT, 'apps/api/src/main.ts'))).replace(/\.ts$/, '.js');
+    const cmd = text.match(/^CMD\s+(\[.*\])$/m)![1];
+    expect(JSON.parse(cmd)).toEqual(['node', entry.replace(/^\.\//, '')]);
+  });
+
+  it('runs as a non-root user, exposes 3000, declares DATA_DIR=/data as a volume', () => {
+    const runtime = text.slice(stages[stages.length - 1].index);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^EXPOSE 3000$/m);
+    expect(runtime).toMatch(/DATA_DIR=\/data/);
+    expect(runtime).toMatch(/^VOLUME \["\/data"\]$/m);
+  });
+
+  it('has a HEALTHCHECK on /health/live using node fetch (no curl in slim)', () => {
+    const hc = text.match(/^HEALTHCHECK[\s\S]*?CMD (\[.*\])$/m)!;
+    const cmd = JSON.parse(hc[1]) as string[];
+    expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
+    expect(cmd[2]).toContain(`http://127.0.0.1:'+(process.env.PORT||${PORT})+'${LIVE}`);
+    expect(hc[0]).not.toMatch(/curl|wget/);
+  });
+
+  it('the image environment is valid app configuration', () => {
+    const env = Object.fromEntries(
+      [...text.matchAll(/^\s*(?:ENV\s+)?([A-Z_]+)=(\S+?)\s*\\?$/gm)].map((m) => [m[1], m[2]]),
+    );
+    delete env.NODE_IMAGE;
+    delete env.INSTALL_CHROMIUM;
+    for (const k of Object.keys(env).filter((k) => !k.startsWith('npm_config_'))) expect(schema).toContain(k);
+  });
+
+  it('.dockerignore keeps node_modules, dist, .git, env files and tests out of the build context', () => {
+    const ignore = read('.dockerignore').split('\n');
+    for (const p of ['node_modules', 'dist', '.git', '.env', 'test', 'coverage']) expect(ignore).toContain(p);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const services = compose.services as Record<string, Doc>;
+
+  it('has the full stack', () => {
+    for (const s of [
+      'api',
+      'redis',
+      'postgres',
+      'prometheus',
+      'alertmanager',
+      'grafana',
+      'redis_exporter',
+      'postgres_exporter',
+      'node_exporter',
+    ])
+      expect(Object.keys(services)).toContain(s);
+  });
+
+  it('every service has a healthcheck', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect([name, s.healthcheck?.test]).toEqual([name, expect.any(Array)]);
+    }
+  });
+
+  it('every depends_on waits for service_healthy of a service that has a healthcheck', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, cond] of Object.entries<Doc>(s.depends_on ?? {})) {
+        expect([name, dep, cond.condition]).toEqual([name, dep, 'service_healthy']);
+        expect(services[dep]?.healthcheck).toBeDefined();
+      }
+    }
+    expect(Object.keys(services.api.depends_on)).toEqual(expect.arrayContaining(['postgres', 'redis']));
+    expect(Object.keys(services.redis_exporter.depends_on)).toEqual(['redis']);
+    expect(Object.keys(services.postgres_exporter.depends_on)).toEqual(['postgres']);
+    expect(Object.keys(services.grafana.depends_on)).toEqual(['prometheus']);
+    expect(Object.keys(services.prometheus.depends_on)).toEqual(['alertmanager']);
+  });
+
+  it('the api healthcheck probes a real route on the app port', () => {
+    const cmd = (services.api.healthcheck.test as string[]).join(' ');
+    expect(cmd).toContain(`http://127.0.0.1:${PORT}${READY}`);
+    expect(services.api.ports).toEqual([`${PORT}:${PORT}`]);
+    expect(services.api.environment.PORT).toBe(String(PORT));
+  });
+
+  it('the api sets only variables of the config schema, and the values are a valid config', () => {
+    const env = services.api.environment as Record<string, string>;
+    expect(Object.keys(env).filter((k) => !schema.has(k))).toEqual([]);
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)]));
+    expect(() => buildConfig(resolved)).not.toThrow();
+  });
+
+  it('the api stop grace period exceeds SHUTDOWN_TIMEOUT_MS', () => {
+    const grace = Number(String(services.api.stop_grace_period).replace(/s$/, ''));
+    expect(grace).toBeGreaterThan(Number(services.api.environment.SHUTDOWN_TIMEOUT_MS) / 1000);
+  });
+
+  it('Prometheus scrapes the api at the compose service name and port, and the exporters', () => {
+    const prom = load(read('monitoring/prometheus/prometheus.yml')) as Doc;
+    const targets = Object.fromEntries(
+      prom.scrape_configs.map((s: Doc) => [s.job_name, { path: s.metrics_path ?? '/metrics', targets: s.static_configs[0].targets }]),
+    );
+    expect(targets['atrium-api']).toEqual({ path: '/metrics', targets: [`api:${PORT}`] });
+    expect(targets['redis-exporter'].targets).toEqual(['redis_exporter:9121']);
+    expect(targets['postgres-exporter'].targets).toEqual(['postgres_exporter:9187']);
+    expect(targets['node-exporter'].targets).toEqual(['node_exporter:9100']);
+    expect(prom.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
+    for (const host of ['api', 'redis_exporter', 'postgres_exporter', 'node_exporter', 'alertmanager'])
+      expect(Object.keys(services)).toContain(host);
+  });
+});
+
+describe('Kubernetes (deploy/k8s kustomize base)', () => {
+  it('kustomization lists every manifest in the directory (except the secret example)', () => {
+    const files = readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'secret.example.yaml');
+    expect([...kustomization.resources].sort()).toEqual(files.sort());
+  });
+
+  it('the container serves port 3000 named http; the Service maps 80 to it', () => {
+    expect(container().ports).toEqual([{ name: 'http', containerPort: PORT, protocol: 'TCP' }]);
+    const svc = one('Service');
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    expect(svc.spec.selector).toEqual(deployment().spec.selector.matchLabels);
+    expect(configMap().data.PORT).toBe(String(PORT));
+  });
+
+  it('probes: startup and liveness on /health/live, readiness on /health/ready, all on the http port', () => {
+    const c = container();
+    expect(c.startupProbe.httpGet).toEqual({ path: LIVE, port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: LIVE, port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: READY, port: 'http' });
+  });
+
+  it('terminationGracePeriodSeconds > preStop + SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS + margin', () => {
+    const c = container();
+    expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', String(PRESTOP_SECONDS)]);
+    const cfg = buildConfig({ ...configMap().data, ...exampleSecret().stringData });
+    const needed =
+      PRESTOP_SECONDS + (cfg.http.shutdownDrainMs + cfg.http.shutdownTimeoutMs) / 1000 + SHUTDOWN_MARGIN_SECONDS;
+    expect(deployment().spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(needed);
+  });
+
+  it('resources: requests 256Mi/200m, limits 512Mi/500m', () => {
+    expect(container().resources).toEqual({
+      requests: { cpu: '200m', memory: '256Mi' },
+      limits: { cpu: '500m', memory: '512Mi' },
+    });
+  });
+
+  it('runs non-root with a read-only root filesystem; /data and /tmp are writable emptyDirs', () => {
+    const pod = deployment().spec.template.spec;
+    const c = container();
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: Doc) => [m.mountPath, m.name]));
+    expect(Object.keys(mounts).sort()).toEqual(['/data', '/tmp']);
+    for (const name of Object.values(mounts)) expect(pod.volumes.find((v: Doc) => v.name === name).emptyDir).toBeDefined();
+    expect(configMap().data.DATA_DIR).toBe('/data');
+  });
+
+  it('takes its environment from the ConfigMap and the Secret', () => {
+    expect(container().envFrom).toEqual([
+      { configMapRef: { name: 'atrium-api-config' } },
+      { secretRef: { name: 'atrium-api-secrets' } },
+    ]);
+    expect(container().env).toBeUndefined();
+  });
+
+  it('ConfigMap and example Secret set only schema variables, and together form a valid production config', () => {
+    const data = { ...configMap().data, ...exampleSecret().stringData };
+    expect(Object.keys(data).filter((k) => !schema.has(k))).toEqual([]);
+    expect(() => buildConfig(data)).not.toThrow();
+    expect(buildConfig(data).http.port).toBe(PORT);
+    // no secret material in the ConfigMap
+    for (const k of ['AUTH_API_KEYS', 'DATABASE_URL', 'WEBHOOK_SECRET', 'BUILDING_DIRECTORY_TOKEN', 'BUILDING_DIRECTORY_WEBHOOK_SECRET'])
+      expect(configMap().data[k]).toBeUndefined();
+    // the example Secret is documentation only: not deployed by the base
+    expect(kustomization.resources).not.toContain('secret.example.yaml');
+    for (const v of Object.values<string>(exampleSecret().stringData)) expect(v).not.toMatch(/^\s*$/);
+  });
+
+  it('HPA autoscaling/v2: 2-10 replicas, CPU 70%, memory 80%, fast up, 5-minute stabilised down', () => {
+    const hpa = one('HorizontalPodAutoscaler');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment().metadata.name });
+    expect(hpa.spec.minReplicas).toBe(2);
+    expect(hpa.spec.maxReplicas).toBe(10);
+    const target = (name: string): number =>
+      hpa.spec.metrics.find((m: Doc) => m.resource?.name === name).resource.target.averageUtilization;
+    expect(target('cpu')).toBe(70);
+    expect(target('memory')).toBe(80);
+    expect(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds).toBe(0);
+    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
+    expect(deployment().spec.replicas).toBeUndefined(); // the HPA owns the count
+  });
+
+  it('PDB keeps one pod available', () => {
+    const pdb = one('PodDisruptionBudget');
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment().spec.selector.matchLabels);
+  });
+
+  it('ServiceMonitor scrapes /metrics on the http port of the Service (job label = atrium-api)', () => {
+    const sm = one('ServiceMonitor');
+    expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    expect(sm.spec.selector.matchLabels).toEqual(one('Service').metadata.labels);
+    // the rules select job="atrium-api"; the Prometheus Operator names the job after the Service
+    expect(one('Service').metadata.name).toBe('atrium-api');
+  });
+
+  it('PrometheusRule is exactly the generator output from monitoring/prometheus/rules', () => {
+    const out = execFileSync(process.execPath, [join(K8S, 'generate-prometheusrule.js'), '--stdout'], { encoding: 'utf8' });
+    expect(readFileSync(join(K8S, 'prometheusrule.yaml'), 'utf8')).toBe(out);
+    const rule = one('PrometheusRule');
+    const groups = readdirSync(join(ROOT, 'monitoring/prometheus/rules'))
+      .filter((f) => f.endsWith('.yml'))
+      .sort()
+      .flatMap((f) => (load(read(`monitoring/prometheus/rules/${f}`)) as Doc).groups);
+    expect(rule.spec.groups).toEqual(groups);
+  });
+});
+
+describe('probe routes answer as the probes expect (real app)', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it(`${LIVE} → 200 {status:"ok"}`, async () => {
+    const r = await app.request(LIVE);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'ok' });
+  });
+
+  it(`${READY} → 200 while the dependencies answer`, async () => {
+    const r = await app.request(READY);
+    expect(r.status).toBe(200);
+  });
+
+  it('/metrics answers with the Prometheus text format (ServiceMonitor and compose scrape path)', async () => {
+    const r = await app.request('/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(r.text).toMatch(/^# HELP /m);
+  });
+});
