@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { CacheModule } from '@libs/cache';
 import { DatabaseModule, MIGRATIONS } from '@libs/database';
 import { ObservabilityModule } from '@libs/observability';
 import { AuthModule } from './auth/auth.module';
@@ -33,6 +34,7 @@ export class AppModule {
           }),
         }),
         HealthModule,
+        CacheModule.forRoot(),
         AuthModule,
         RateLimitModule,
         ...extra,

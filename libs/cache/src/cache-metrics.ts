@@ -1,0 +1,135 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LruStore } from './lru-store';
+
+export type CacheLevel = 'l1' | 'l2';
+export type CacheOperation = 'get' | 'set' | 'del' | 'invalidate';
+export type CacheOpResult = 'ok' | 'error' | 'timeout';
+
+interface KeyTypeStats {
+  hits: number;
+  misses: number;
+}
+
+function metric<M>(registry: Registry, name: string, create: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? create();
+}
+
+/**
+ * The cache metrics of observability.md, recorded once at the seam (every cache of the process goes
+ * through here), plus in-memory counters for the /metrics/cache and /metrics/live JSON views.
+ */
+export class CacheMetrics {
+  private readonly hits: Counter<'cache_level' | 'key_type'>;
+  private readonly misses: Counter<'cache_level' | 'key_type'>;
+  private readonly ops: Counter<'cache_level' | 'operation' | 'result'>;
+  private readonly duration: Histogram<'cache_level' | 'operation'>;
+  private readonly stats: Record<CacheLevel, Map<string, KeyTypeStats>> = { l1: new Map(), l2: new Map() };
+  private readonly opStats: Record<CacheLevel, Record<CacheOpResult, number>> = {
+    l1: { ok: 0, error: 0, timeout: 0 },
+    l2: { ok: 0, error: 0, timeout: 0 },
+  };
+
+  constructor(registry: Registry, l1: LruStore) {
+    this.hits = metric(
+      registry,
+      'cache_hits_total',
+      () =>
+        new Counter({
+          name: 'cache_hits_total',
+          help: 'Cache hits (fresh entries) by level and key type',
+          labelNames: ['cache_level', 'key_type'],
+          registers: [registry],
+        }),
+    );
+    this.misses = metric(
+      registry,
+      'cache_misses_total',
+      () =>
+        new Counter({
+          name: 'cache_misses_total',
+          help: 'Cache misses (absent or no longer fresh) by level and key type',
+          labelNames: ['cache_level', 'key_type'],
+          registers: [registry],
+        }),
+    );
+    this.ops = metric(
+      registry,
+      'cache_operations_total',
+      () =>
+        new Counter({
+          name: 'cache_operations_total',
+          help: 'Cache operations by level, operation (get, set, del, invalidate) and result (ok, error, timeout)',
+          labelNames: ['cache_level', 'operation', 'result'],
+          registers: [registry],
+        }),
+    );
+    this.duration = metric(
+      registry,
+      'cache_operation_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'cache_operation_duration_seconds',
+          help: 'Cache operation duration by level and operation',
+          labelNames: ['cache_level', 'operation'],
+          buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+          registers: [registry],
+        }),
+    );
+    metric(
+      registry,
+      'cache_size',
+      () =>
+        new Gauge({
+          name: 'cache_size',
+          help: 'Entries held in the in-process cache (L1) by key type',
+          labelNames: ['cache_level', 'key_type'],
+          registers: [registry],
+          collect() {
+            for (const [keyType, n] of Object.entries(l1.sizeByKeyType()))
+              this.set({ cache_level: 'l1', key_type: keyType }, n);
+          },
+        }),
+    );
+  }
+
+  hit(level: CacheLevel, keyType: string): void {
+    this.hits.inc({ cache_level: level, key_type: keyType });
+    this.entry(level, keyType).hits++;
+  }
+
+  miss(level: CacheLevel, keyType: string): void {
+    this.misses.inc({ cache_level: level, key_type: keyType });
+    this.entry(level, keyType).misses++;
+  }
+
+  op(level: CacheLevel, operation: CacheOperation, result: CacheOpResult, seconds?: number): void {
+    this.ops.inc({ cache_level: level, operation, result });
+    this.opStats[level][result]++;
+    if (seconds !== undefined) this.duration.observe({ cache_level: level, operation }, seconds);
+  }
+
+  /** Hits, misses and hit rate per level and key type (what /metrics/cache shows). */
+  snapshot(): Record<CacheLevel, Record<string, KeyTypeStats & { hitRate: number | null }>> {
+    const view = (m: Map<string, KeyTypeStats>): Record<string, KeyTypeStats & { hitRate: number | null }> =>
+      Object.fromEntries(
+        [...m].map(([k, s]) => [
+          k,
+          {
+            ...s,
+            hitRate: s.hits + s.misses > 0 ? Math.round((s.hits / (s.hits + s.misses)) * 1000) / 1000 : null,
+          },
+        ]),
+      );
+    return { l1: view(this.stats.l1), l2: view(this.stats.l2) };
+  }
+
+  operations(level: CacheLevel): Record<CacheOpResult, number> {
+    return { ...this.opStats[level] };
+  }
+
+  private entry(level: CacheLevel, keyType: string): KeyTypeStats {
+    let s = this.stats[level].get(keyType);
+    if (!s) this.stats[level].set(keyType, (s = { hits: 0, misses: 0 }));
+    return s;
+  }
+}
