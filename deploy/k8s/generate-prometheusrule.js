@@ -13,7 +13,10 @@ const RULES_DIR = path.join(ROOT, 'monitoring', 'prometheus', 'rules');
 const OUT = path.join(__dirname, 'prometheusrule.yaml');
 
 function render() {
-  const files = fs.readdirSync(RULES_DIR).filter((f) => f.endsWith('.yml')).sort();
+  const files = fs
+    .readdirSync(RULES_DIR)
+    .filter((f) => f.endsWith('.yml'))
+    .sort();
   const groups = [];
   for (const f of files) {
     const doc = yaml.load(fs.readFileSync(path.join(RULES_DIR, f), 'utf8'));
@@ -41,7 +44,9 @@ if (require.main === module) {
   } else if (process.argv.includes('--check')) {
     const current = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : '';
     if (current !== text) {
-      console.error('deploy/k8s/prometheusrule.yaml is stale; run node deploy/k8s/generate-prometheusrule.js');
+      console.error(
+        'deploy/k8s/prometheusrule.yaml is stale; run node deploy/k8s/generate-prometheusrule.js',
+      );
       process.exit(1);
     }
   } else {

@@ -40,16 +40,31 @@ function panel(type, title, description, unit, targets, opts = {}) {
 const ts = (title, description, unit, targets, opts = {}) =>
   panel('timeseries', title, description, unit, targets, {
     ...opts,
-    defaults: { custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, ...(opts.custom || {}) }, ...(opts.defaults || {}) },
-    options: { legend: { displayMode: 'list', placement: 'bottom' }, tooltip: { mode: 'multi', sort: 'desc' } },
+    defaults: {
+      custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, ...(opts.custom || {}) },
+      ...(opts.defaults || {}),
+    },
+    options: {
+      legend: { displayMode: 'list', placement: 'bottom' },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    },
   });
 
 const stat = (title, description, unit, targets, opts = {}) =>
   panel('stat', title, description, unit, targets, {
     size: [6, 4],
     ...opts,
-    defaults: { thresholds: opts.thresholds || { mode: 'absolute', steps: [{ color: 'green', value: null }] }, mappings: opts.mappings || [], ...(opts.defaults || {}) },
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: opts.graphMode || 'area', textMode: 'auto' },
+    defaults: {
+      thresholds: opts.thresholds || { mode: 'absolute', steps: [{ color: 'green', value: null }] },
+      mappings: opts.mappings || [],
+      ...(opts.defaults || {}),
+    },
+    options: {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      colorMode: 'value',
+      graphMode: opts.graphMode || 'area',
+      textMode: 'auto',
+    },
   });
 
 const gauge = (title, description, unit, targets, opts = {}) =>
@@ -57,7 +72,11 @@ const gauge = (title, description, unit, targets, opts = {}) =>
     size: [6, 8],
     ...opts,
     defaults: { min: 0, max: opts.max ?? 1, thresholds: opts.thresholds, ...(opts.defaults || {}) },
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdLabels: false, showThresholdMarkers: true },
+    options: {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      showThresholdLabels: false,
+      showThresholdMarkers: true,
+    },
   });
 
 const heatmap = (title, description, unit, expr) =>
@@ -74,8 +93,16 @@ const heatmap = (title, description, unit, expr) =>
 const pctThresholds = (warn, crit, lowerIsBad = false) => ({
   mode: 'absolute',
   steps: lowerIsBad
-    ? [{ color: 'red', value: null }, { color: 'orange', value: crit }, { color: 'green', value: warn }]
-    : [{ color: 'green', value: null }, { color: 'orange', value: warn }, { color: 'red', value: crit }],
+    ? [
+        { color: 'red', value: null },
+        { color: 'orange', value: crit },
+        { color: 'green', value: warn },
+      ]
+    : [
+        { color: 'green', value: null },
+        { color: 'orange', value: warn },
+        { color: 'red', value: crit },
+      ],
 });
 
 const upDown = [
@@ -116,7 +143,16 @@ function dashboard({ uid, title, description, tags, refresh = '30s', from = 'now
     refresh,
     time: { from, to: 'now' },
     annotations: { list: [] },
-    links: [{ type: 'dashboards', title: 'Atrium', tags: ['atrium'], asDropdown: true, includeVars: true, keepTime: true }],
+    links: [
+      {
+        type: 'dashboards',
+        title: 'Atrium',
+        tags: ['atrium'],
+        asDropdown: true,
+        includeVars: true,
+        keepTime: true,
+      },
+    ],
     templating: {
       list: [
         {
@@ -146,34 +182,79 @@ const buildingDirectory = dashboard({
   refresh: '5s',
   from: 'now-15m',
   panels: [
-    ts('Request rate', 'Building directory operations per second by operation and status (success, not_found, error).', 'reqps', [
-      target(`sum by (operation, status) (rate(building_directory_requests_total[${RI}]))`, '{{operation}} {{status}}'),
-    ]),
-    ts('Response time p95 / p99', 'Latency of building directory operations (cache hits included), from building_directory_request_duration_seconds.', 's', [
-      target(`histogram_quantile(0.95, sum by (le) (rate(building_directory_request_duration_seconds_bucket[${RI}])))`, 'p95'),
-      target(`histogram_quantile(0.99, sum by (le) (rate(building_directory_request_duration_seconds_bucket[${RI}])))`, 'p99'),
-    ]),
-    ts('Cache operations', 'Building cache operations per second: hit, miss, set, error, stale (served when the upstream fails), invalidate.', 'ops', [
-      target(`sum by (operation) (rate(building_cache_operations_total[${RI}]))`, '{{operation}}'),
-    ]),
-    ts('Cache hit rate', 'Share of building cache lookups that were hits: hit / (hit + miss). Alerts at 80% (warning) and 50% (critical).', 'percentunit', [
-      target(
-        `sum(rate(building_cache_operations_total{operation="hit"}[${RI}])) / sum(rate(building_cache_operations_total{operation=~"hit|miss"}[${RI}]))`,
-        'hit rate',
-      ),
-    ], { defaults: { min: 0, max: 1 } }),
-    ts('Validation results', 'Building validations per second by result: valid, invalid_not_found, invalid_inactive, error.', 'ops', [
-      target(`sum by (result) (rate(building_validations_total[${RI}]))`, '{{result}}'),
-    ]),
-    ts('Active connections', 'Upstream building directory requests in flight right now (building_directory_active_connections), per instance.', 'short', [
-      target('sum by (instance) (building_directory_active_connections)', '{{instance}}'),
-    ]),
-    ts('Error rate by type', 'Upstream building directory errors per second by type: timeout, http_error, parse_error, unknown.', 'ops', [
-      target(`sum by (error_type) (rate(building_directory_errors_total[${RI}]))`, '{{error_type}}'),
-    ]),
-    ts('Coordinate extraction', 'Coordinate extractions per second by result and by where the coordinates were found (nested, flat, missing).', 'ops', [
-      target(`sum by (result, source) (rate(coordinate_extractions_total[${RI}]))`, '{{result}} ({{source}})'),
-    ]),
+    ts(
+      'Request rate',
+      'Building directory operations per second by operation and status (success, not_found, error).',
+      'reqps',
+      [
+        target(
+          `sum by (operation, status) (rate(building_directory_requests_total[${RI}]))`,
+          '{{operation}} {{status}}',
+        ),
+      ],
+    ),
+    ts(
+      'Response time p95 / p99',
+      'Latency of building directory operations (cache hits included), from building_directory_request_duration_seconds.',
+      's',
+      [
+        target(
+          `histogram_quantile(0.95, sum by (le) (rate(building_directory_request_duration_seconds_bucket[${RI}])))`,
+          'p95',
+        ),
+        target(
+          `histogram_quantile(0.99, sum by (le) (rate(building_directory_request_duration_seconds_bucket[${RI}])))`,
+          'p99',
+        ),
+      ],
+    ),
+    ts(
+      'Cache operations',
+      'Building cache operations per second: hit, miss, set, error, stale (served when the upstream fails), invalidate.',
+      'ops',
+      [target(`sum by (operation) (rate(building_cache_operations_total[${RI}]))`, '{{operation}}')],
+    ),
+    ts(
+      'Cache hit rate',
+      'Share of building cache lookups that were hits: hit / (hit + miss). Alerts at 80% (warning) and 50% (critical).',
+      'percentunit',
+      [
+        target(
+          `sum(rate(building_cache_operations_total{operation="hit"}[${RI}])) / sum(rate(building_cache_operations_total{operation=~"hit|miss"}[${RI}]))`,
+          'hit rate',
+        ),
+      ],
+      { defaults: { min: 0, max: 1 } },
+    ),
+    ts(
+      'Validation results',
+      'Building validations per second by result: valid, invalid_not_found, invalid_inactive, error.',
+      'ops',
+      [target(`sum by (result) (rate(building_validations_total[${RI}]))`, '{{result}}')],
+    ),
+    ts(
+      'Active connections',
+      'Upstream building directory requests in flight right now (building_directory_active_connections), per instance.',
+      'short',
+      [target('sum by (instance) (building_directory_active_connections)', '{{instance}}')],
+    ),
+    ts(
+      'Error rate by type',
+      'Upstream building directory errors per second by type: timeout, http_error, parse_error, unknown.',
+      'ops',
+      [target(`sum by (error_type) (rate(building_directory_errors_total[${RI}]))`, '{{error_type}}')],
+    ),
+    ts(
+      'Coordinate extraction',
+      'Coordinate extractions per second by result and by where the coordinates were found (nested, flat, missing).',
+      'ops',
+      [
+        target(
+          `sum by (result, source) (rate(coordinate_extractions_total[${RI}]))`,
+          '{{result}} ({{source}})',
+        ),
+      ],
+    ),
   ],
 });
 
@@ -191,7 +272,7 @@ const downloader = dashboard({
     stat(
       'Health score',
       'Derived in PromQL, not read from the app: 100 x (1 - server-side error ratio) x (1 - share of pools above 90% utilisation). ' +
-        'Blocked and too-large downloads are the caller\'s errors and do not count. GET /metrics/health-score has the app\'s own score; it is not exported to Prometheus.',
+        "Blocked and too-large downloads are the caller's errors and do not count. GET /metrics/health-score has the app's own score; it is not exported to Prometheus.",
       'percent',
       [
         target(
@@ -201,64 +282,162 @@ const downloader = dashboard({
       ],
       { thresholds: pctThresholds(90, 70, true), defaults: { min: 0, max: 100 } },
     ),
-    stat('Request rate', 'Downloads per second, all formats.', 'reqps', [target(`sum(rate(downloader_requests_total[${RI}]))`, 'req/s')]),
-    stat('Error rate', 'Share of downloads that failed for server-side reasons (timeout, network, http_error, extraction, pdf).', 'percentunit', [target(dlErrorRatio, 'errors')], {
-      thresholds: pctThresholds(0.1, 0.3),
-    }),
-    stat('p95 response time', '95th percentile of download time, all formats.', 's', [
-      target(`histogram_quantile(0.95, sum by (le) (rate(downloader_response_time_seconds_bucket[${RI}])))`, 'p95'),
-    ], { thresholds: pctThresholds(10, 20) }),
-    ts('Request volume', 'Downloads per interval by format and status.', 'short', [
-      target(`sum by (format, status) (increase(downloader_requests_total[${RI}]))`, '{{format}} {{status}}'),
-    ], { custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal' } } }),
-    heatmap('Latency distribution', 'Distribution of download times (downloader_response_time_seconds buckets).', 's',
-      `sum by (le) (rate(downloader_response_time_seconds_bucket[${RI}]))`),
-    ts('Concurrency utilisation', 'Active / limit per pool (download, pdf, batch). Alert above 90% for 5 minutes.', 'percentunit', [
-      target('sum by (pool) (downloader_concurrency_active) / (sum by (pool) (downloader_concurrency_limit) > 0)', '{{pool}}'),
-    ], { defaults: { min: 0, max: 1 } }),
-    ts('Connection pools', 'Active slots and limits of each downloader pool, summed over instances.', 'short', [
-      target('sum by (pool) (downloader_concurrency_active)', '{{pool}} active'),
-      target('sum by (pool) (downloader_concurrency_limit)', '{{pool}} limit'),
+    stat('Request rate', 'Downloads per second, all formats.', 'reqps', [
+      target(`sum(rate(downloader_requests_total[${RI}]))`, 'req/s'),
     ]),
-    ts('Status codes', 'HTTP responses of the downloader routes (/api/v1/download, /batch, /jobs) per second by status code.', 'reqps', [
-      target(`sum by (status_code) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`, '{{status_code}}'),
-    ]),
-    panel('table', 'Per-route table', 'Request rate, 5xx ratio and p95 latency of each downloader route.', 'short', [
-      target(`sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`, '', { instant: true, format: 'table' }),
-      target(
-        `(sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES},status_code=~"5.."}[${RI}])) or (sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}])) * 0)) / sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`,
-        '',
-        { instant: true, format: 'table' },
-      ),
-      target(`histogram_quantile(0.95, sum by (method, route, le) (rate(http_request_duration_seconds_bucket{${DOWNLOADER_ROUTES}}[${RI}])))`, '', {
-        instant: true,
-        format: 'table',
-      }),
-    ], {
-      size: [24, 8],
-      transformations: [
-        { id: 'merge', options: {} },
-        { id: 'organize', options: { excludeByName: { Time: true }, renameByName: { 'Value #A': 'req/s', 'Value #B': '5xx ratio', 'Value #C': 'p95' } } },
+    stat(
+      'Error rate',
+      'Share of downloads that failed for server-side reasons (timeout, network, http_error, extraction, pdf).',
+      'percentunit',
+      [target(dlErrorRatio, 'errors')],
+      {
+        thresholds: pctThresholds(0.1, 0.3),
+      },
+    ),
+    stat(
+      'p95 response time',
+      '95th percentile of download time, all formats.',
+      's',
+      [
+        target(
+          `histogram_quantile(0.95, sum by (le) (rate(downloader_response_time_seconds_bucket[${RI}])))`,
+          'p95',
+        ),
       ],
-      overrides: [
-        { matcher: { id: 'byName', options: 'req/s' }, properties: [{ id: 'unit', value: 'reqps' }] },
-        { matcher: { id: 'byName', options: '5xx ratio' }, properties: [{ id: 'unit', value: 'percentunit' }] },
-        { matcher: { id: 'byName', options: 'p95' }, properties: [{ id: 'unit', value: 's' }] },
+      { thresholds: pctThresholds(10, 20) },
+    ),
+    ts(
+      'Request volume',
+      'Downloads per interval by format and status.',
+      'short',
+      [
+        target(
+          `sum by (format, status) (increase(downloader_requests_total[${RI}]))`,
+          '{{format}} {{status}}',
+        ),
       ],
-    }),
-    stat('Uptime', 'Time since the youngest API process started (process_start_time_seconds of the targets that export app_info).', 's', [
-      target('time() - max(process_start_time_seconds and on (instance, job) app_info)', 'uptime'),
-    ], { graphMode: 'none' }),
-    stat('In-flight requests', 'HTTP requests being served right now, all instances.', 'short', [target('sum(http_requests_in_flight)', 'in flight')]),
-    stat('Redis status', 'redis_exporter: is Redis (cache L2, rate limits, job queue) up?', 'none', [target('min(redis_up)', 'redis')], {
-      mappings: upDown,
-      graphMode: 'none',
-      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
-    }),
-    stat('HTTP client status', 'Outbound HTTP requests in flight: downloads (download pool) and building directory upstream calls.', 'short', [
-      target('sum(downloader_concurrency_active{pool="download"})', 'downloads'),
-      target('sum(building_directory_active_connections)', 'building directory'),
+      { custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal' } } },
+    ),
+    heatmap(
+      'Latency distribution',
+      'Distribution of download times (downloader_response_time_seconds buckets).',
+      's',
+      `sum by (le) (rate(downloader_response_time_seconds_bucket[${RI}]))`,
+    ),
+    ts(
+      'Concurrency utilisation',
+      'Active / limit per pool (download, pdf, batch). Alert above 90% for 5 minutes.',
+      'percentunit',
+      [
+        target(
+          'sum by (pool) (downloader_concurrency_active) / (sum by (pool) (downloader_concurrency_limit) > 0)',
+          '{{pool}}',
+        ),
+      ],
+      { defaults: { min: 0, max: 1 } },
+    ),
+    ts(
+      'Connection pools',
+      'Active slots and limits of each downloader pool, summed over instances.',
+      'short',
+      [
+        target('sum by (pool) (downloader_concurrency_active)', '{{pool}} active'),
+        target('sum by (pool) (downloader_concurrency_limit)', '{{pool}} limit'),
+      ],
+    ),
+    ts(
+      'Status codes',
+      'HTTP responses of the downloader routes (/api/v1/download, /batch, /jobs) per second by status code.',
+      'reqps',
+      [
+        target(
+          `sum by (status_code) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`,
+          '{{status_code}}',
+        ),
+      ],
+    ),
+    panel(
+      'table',
+      'Per-route table',
+      'Request rate, 5xx ratio and p95 latency of each downloader route.',
+      'short',
+      [
+        target(`sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`, '', {
+          instant: true,
+          format: 'table',
+        }),
+        target(
+          `(sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES},status_code=~"5.."}[${RI}])) or (sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}])) * 0)) / sum by (method, route) (rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`,
+          '',
+          { instant: true, format: 'table' },
+        ),
+        target(
+          `histogram_quantile(0.95, sum by (method, route, le) (rate(http_request_duration_seconds_bucket{${DOWNLOADER_ROUTES}}[${RI}])))`,
+          '',
+          {
+            instant: true,
+            format: 'table',
+          },
+        ),
+      ],
+      {
+        size: [24, 8],
+        transformations: [
+          { id: 'merge', options: {} },
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true },
+              renameByName: { 'Value #A': 'req/s', 'Value #B': '5xx ratio', 'Value #C': 'p95' },
+            },
+          },
+        ],
+        overrides: [
+          { matcher: { id: 'byName', options: 'req/s' }, properties: [{ id: 'unit', value: 'reqps' }] },
+          {
+            matcher: { id: 'byName', options: '5xx ratio' },
+            properties: [{ id: 'unit', value: 'percentunit' }],
+          },
+          { matcher: { id: 'byName', options: 'p95' }, properties: [{ id: 'unit', value: 's' }] },
+        ],
+      },
+    ),
+    stat(
+      'Uptime',
+      'Time since the youngest API process started (process_start_time_seconds of the targets that export app_info).',
+      's',
+      [target('time() - max(process_start_time_seconds and on (instance, job) app_info)', 'uptime')],
+      { graphMode: 'none' },
+    ),
+    stat('In-flight requests', 'HTTP requests being served right now, all instances.', 'short', [
+      target('sum(http_requests_in_flight)', 'in flight'),
     ]),
+    stat(
+      'Redis status',
+      'redis_exporter: is Redis (cache L2, rate limits, job queue) up?',
+      'none',
+      [target('min(redis_up)', 'redis')],
+      {
+        mappings: upDown,
+        graphMode: 'none',
+        thresholds: {
+          mode: 'absolute',
+          steps: [
+            { color: 'red', value: null },
+            { color: 'green', value: 1 },
+          ],
+        },
+      },
+    ),
+    stat(
+      'HTTP client status',
+      'Outbound HTTP requests in flight: downloads (download pool) and building directory upstream calls.',
+      'short',
+      [
+        target('sum(downloader_concurrency_active{pool="download"})', 'downloads'),
+        target('sum(building_directory_active_connections)', 'building directory'),
+      ],
+    ),
   ],
 });
 
@@ -277,27 +456,59 @@ const search = dashboard({
       target(`histogram_quantile(0.95, sum by (le) (rate(search_duration_seconds_bucket[${RI}])))`, 'p95'),
       target(`histogram_quantile(0.99, sum by (le) (rate(search_duration_seconds_bucket[${RI}])))`, 'p99'),
     ]),
-    ts('Search error ratio', 'Share of searches with status="error". Alert above 5% for 10 minutes.', 'percentunit', [
-      target(`(sum(rate(search_requests_total{status="error"}[${RI}])) or vector(0)) / sum(rate(search_requests_total[${RI}]))`, 'errors'),
-    ]),
-    ts('Search cache hit ratio', 'Share of searches answered from the result cache (search_requests_total{cache="hit"}).', 'percentunit', [
-      target(`(sum(rate(search_requests_total{cache="hit"}[${RI}])) or vector(0)) / sum(rate(search_requests_total[${RI}]))`, 'hit ratio'),
-    ], { defaults: { min: 0, max: 1 } }),
-    ts('Results per search', 'p50 / p95 of the number of results per search (search_results_count).', 'short', [
-      target(`histogram_quantile(0.5, sum by (le) (rate(search_results_count_bucket[${RI}])))`, 'p50'),
-      target(`histogram_quantile(0.95, sum by (le) (rate(search_results_count_bucket[${RI}])))`, 'p95'),
-    ]),
-    ts('Uploads', 'Uploaded files per second by status: success, rejected (size, type, name), failure.', 'ops', [
-      target(`sum by (status) (rate(file_uploads_total[${RI}]))`, '{{status}}'),
-    ]),
+    ts(
+      'Search error ratio',
+      'Share of searches with status="error". Alert above 5% for 10 minutes.',
+      'percentunit',
+      [
+        target(
+          `(sum(rate(search_requests_total{status="error"}[${RI}])) or vector(0)) / sum(rate(search_requests_total[${RI}]))`,
+          'errors',
+        ),
+      ],
+    ),
+    ts(
+      'Search cache hit ratio',
+      'Share of searches answered from the result cache (search_requests_total{cache="hit"}).',
+      'percentunit',
+      [
+        target(
+          `(sum(rate(search_requests_total{cache="hit"}[${RI}])) or vector(0)) / sum(rate(search_requests_total[${RI}]))`,
+          'hit ratio',
+        ),
+      ],
+      { defaults: { min: 0, max: 1 } },
+    ),
+    ts(
+      'Results per search',
+      'p50 / p95 of the number of results per search (search_results_count).',
+      'short',
+      [
+        target(`histogram_quantile(0.5, sum by (le) (rate(search_results_count_bucket[${RI}])))`, 'p50'),
+        target(`histogram_quantile(0.95, sum by (le) (rate(search_results_count_bucket[${RI}])))`, 'p95'),
+      ],
+    ),
+    ts(
+      'Uploads',
+      'Uploaded files per second by status: success, rejected (size, type, name), failure.',
+      'ops',
+      [target(`sum by (status) (rate(file_uploads_total[${RI}]))`, '{{status}}')],
+    ),
     ts('Upload size p95', '95th percentile of uploaded file size.', 'bytes', [
       target(`histogram_quantile(0.95, sum by (le) (rate(file_upload_size_bytes_bucket[${RI}])))`, 'p95'),
     ]),
     ts('Upload duration p95', '95th percentile of the time to store and index an upload.', 's', [
-      target(`histogram_quantile(0.95, sum by (le) (rate(file_upload_duration_seconds_bucket[${RI}])))`, 'p95'),
+      target(
+        `histogram_quantile(0.95, sum by (le) (rate(file_upload_duration_seconds_bucket[${RI}])))`,
+        'p95',
+      ),
     ]),
-    stat('Stores', 'Number of document stores (stores_total, max over instances).', 'short', [target('max(stores_total)', 'stores')]),
-    stat('Documents', 'Number of documents in all stores (documents_total, max over instances).', 'short', [target('max(documents_total)', 'documents')]),
+    stat('Stores', 'Number of document stores (stores_total, max over instances).', 'short', [
+      target('max(stores_total)', 'stores'),
+    ]),
+    stat('Documents', 'Number of documents in all stores (documents_total, max over instances).', 'short', [
+      target('max(documents_total)', 'documents'),
+    ]),
   ],
 });
 
@@ -305,51 +516,118 @@ const search = dashboard({
 const dbCache = dashboard({
   uid: 'database-cache-001',
   title: 'Atrium / Database & cache',
-  description: 'Postgres/PGlite queries and pool, the tiered cache (L1 in-process, L2 Redis), and Redis itself.',
+  description:
+    'Postgres/PGlite queries and pool, the tiered cache (L1 in-process, L2 Redis), and Redis itself.',
   tags: ['database', 'cache'],
   panels: [
-    ts('Query p95 by operation', '95th percentile of db_query_duration_seconds per operation. Alert above 200ms for 10 minutes.', 's', [
-      target(`histogram_quantile(0.95, sum by (operation, le) (rate(db_query_duration_seconds_bucket[${RI}])))`, '{{operation}}'),
-    ]),
-    heatmap('Query duration heatmap', 'Distribution of database query durations (db_query_duration_seconds buckets).', 's',
-      `sum by (le) (rate(db_query_duration_seconds_bucket[${RI}]))`),
+    ts(
+      'Query p95 by operation',
+      '95th percentile of db_query_duration_seconds per operation. Alert above 200ms for 10 minutes.',
+      's',
+      [
+        target(
+          `histogram_quantile(0.95, sum by (operation, le) (rate(db_query_duration_seconds_bucket[${RI}])))`,
+          '{{operation}}',
+        ),
+      ],
+    ),
+    heatmap(
+      'Query duration heatmap',
+      'Distribution of database query durations (db_query_duration_seconds buckets).',
+      's',
+      `sum by (le) (rate(db_query_duration_seconds_bucket[${RI}]))`,
+    ),
     ts('Query rate', 'Queries per second by operation and table.', 'ops', [
-      target(`sum by (operation, table) (rate(db_query_duration_seconds_count[${RI}]))`, '{{operation}} {{table}}'),
+      target(
+        `sum by (operation, table) (rate(db_query_duration_seconds_count[${RI}]))`,
+        '{{operation}} {{table}}',
+      ),
     ]),
-    ts('Pool connections', 'Database pool connections by state (active, idle, waiting, total), summed over instances.', 'short', [
-      target('sum by (state) (db_pool_connections)', '{{state}}'),
-    ]),
-    ts('Pool utilisation', 'Active / total pool connections per instance. Alert above 85% for 5 minutes.', 'percentunit', [
-      target('sum by (instance) (db_pool_connections{state="active"}) / (sum by (instance) (db_pool_connections{state="total"}) > 0)', '{{instance}}'),
-    ], { defaults: { min: 0, max: 1 } }),
-    stat('Postgres', 'postgres_exporter: can it reach Postgres? (No data in embedded PGlite mode.)', 'none', [target('min(pg_up)', 'postgres')], {
-      mappings: upDown,
-      graphMode: 'none',
-      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
-    }),
+    ts(
+      'Pool connections',
+      'Database pool connections by state (active, idle, waiting, total), summed over instances.',
+      'short',
+      [target('sum by (state) (db_pool_connections)', '{{state}}')],
+    ),
+    ts(
+      'Pool utilisation',
+      'Active / total pool connections per instance. Alert above 85% for 5 minutes.',
+      'percentunit',
+      [
+        target(
+          'sum by (instance) (db_pool_connections{state="active"}) / (sum by (instance) (db_pool_connections{state="total"}) > 0)',
+          '{{instance}}',
+        ),
+      ],
+      { defaults: { min: 0, max: 1 } },
+    ),
+    stat(
+      'Postgres',
+      'postgres_exporter: can it reach Postgres? (No data in embedded PGlite mode.)',
+      'none',
+      [target('min(pg_up)', 'postgres')],
+      {
+        mappings: upDown,
+        graphMode: 'none',
+        thresholds: {
+          mode: 'absolute',
+          steps: [
+            { color: 'red', value: null },
+            { color: 'green', value: 1 },
+          ],
+        },
+      },
+    ),
     stat('Redis', 'redis_exporter: is Redis up?', 'none', [target('min(redis_up)', 'redis')], {
       mappings: upDown,
       graphMode: 'none',
-      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
+      thresholds: {
+        mode: 'absolute',
+        steps: [
+          { color: 'red', value: null },
+          { color: 'green', value: 1 },
+        ],
+      },
     }),
-    ts('Cache hit ratio', 'Hits / (hits + misses) per cache level and key type. Alert below 60% for 15 minutes.', 'percentunit', [
-      target(
-        `sum by (cache_level, key_type) (rate(cache_hits_total[${RI}])) / (sum by (cache_level, key_type) (rate(cache_hits_total[${RI}])) + sum by (cache_level, key_type) (rate(cache_misses_total[${RI}])))`,
-        '{{cache_level}} {{key_type}}',
-      ),
-    ], { defaults: { min: 0, max: 1 } }),
-    ts('Cache operations', 'Cache operations per second by level, operation and result (ok, error, timeout).', 'ops', [
-      target(`sum by (cache_level, operation, result) (rate(cache_operations_total[${RI}]))`, '{{cache_level}} {{operation}} {{result}}'),
-    ]),
+    ts(
+      'Cache hit ratio',
+      'Hits / (hits + misses) per cache level and key type. Alert below 60% for 15 minutes.',
+      'percentunit',
+      [
+        target(
+          `sum by (cache_level, key_type) (rate(cache_hits_total[${RI}])) / (sum by (cache_level, key_type) (rate(cache_hits_total[${RI}])) + sum by (cache_level, key_type) (rate(cache_misses_total[${RI}])))`,
+          '{{cache_level}} {{key_type}}',
+        ),
+      ],
+      { defaults: { min: 0, max: 1 } },
+    ),
+    ts(
+      'Cache operations',
+      'Cache operations per second by level, operation and result (ok, error, timeout).',
+      'ops',
+      [
+        target(
+          `sum by (cache_level, operation, result) (rate(cache_operations_total[${RI}]))`,
+          '{{cache_level}} {{operation}} {{result}}',
+        ),
+      ],
+    ),
     ts('Cache operation p95', '95th percentile of cache operation time per level and operation.', 's', [
-      target(`histogram_quantile(0.95, sum by (cache_level, operation, le) (rate(cache_operation_duration_seconds_bucket[${RI}])))`, '{{cache_level}} {{operation}}'),
+      target(
+        `histogram_quantile(0.95, sum by (cache_level, operation, le) (rate(cache_operation_duration_seconds_bucket[${RI}])))`,
+        '{{cache_level}} {{operation}}',
+      ),
     ]),
     ts('L1 cache size', 'Entries in the in-process L1 cache per key type and instance.', 'short', [
       target('sum by (instance, key_type) (cache_size{cache_level="l1"})', '{{instance}} {{key_type}}'),
     ]),
-    ts('Redis memory', 'Redis memory used / maxmemory. Alert above 85% for 10 minutes (no data when maxmemory is unset).', 'percentunit', [
-      target('redis_memory_used_bytes / (redis_memory_max_bytes > 0)', '{{instance}}'),
-    ], { defaults: { min: 0, max: 1 } }),
+    ts(
+      'Redis memory',
+      'Redis memory used / maxmemory. Alert above 85% for 10 minutes (no data when maxmemory is unset).',
+      'percentunit',
+      [target('redis_memory_used_bytes / (redis_memory_max_bytes > 0)', '{{instance}}')],
+      { defaults: { min: 0, max: 1 } },
+    ),
   ],
 });
 
@@ -359,51 +637,101 @@ const dbCache = dashboard({
 const overview = dashboard({
   uid: 'atrium-overview-001',
   title: 'Atrium / Overview & SLO',
-  description: 'Service health at a glance: SLOs (99.9% availability, 99% under 500ms), traffic, errors, latency, saturation.',
+  description:
+    'Service health at a glance: SLOs (99.9% availability, 99% under 500ms), traffic, errors, latency, saturation.',
   tags: ['overview', 'slo'],
   panels: [
-    stat('Availability (1h)', 'Share of API requests (probes and scrapes excluded) answered without a 5xx over the last hour. Objective 99.9%. Fixed 1h window: recorded SLI.', 'percentunit', [
-      target('1 - slo:api_errors:ratio_rate1h', 'availability'),
-    ], { thresholds: pctThresholds(0.999, 0.99, true), defaults: { decimals: 3 } }),
-    stat('Latency SLI (1h)', 'Share of API requests completed within 500ms over the last hour. Objective 99%. Fixed 1h window: recorded SLI.', 'percentunit', [
-      target('1 - slo:api_slow:ratio_rate1h', 'fast enough'),
-    ], { thresholds: pctThresholds(0.99, 0.95, true), defaults: { decimals: 2 } }),
-    stat('Error budget remaining (3d)', 'Availability error budget left over the last 3 days: 1 - (bad ratio / 0.1%). Fixed 3d window: recorded SLI.', 'percentunit', [
-      target('1 - slo:api_errors:ratio_rate3d / 0.001', 'budget left'),
-    ], { thresholds: pctThresholds(0.5, 0, true) }),
-    stat('Firing alerts', 'Alerts currently firing for this service (Prometheus ALERTS series).', 'short', [
-      target('count(ALERTS{alertstate="firing"}) or vector(0)', 'firing'),
-    ], { thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] }, graphMode: 'none' }),
-    ts('Availability burn rate', 'Bad ratio / error budget (0.1%) over the alert windows. Pages at 14.4x (1h and 5m) and 6x (6h and 30m); ticket at 1x (3d and 6h). Fixed windows by definition.', 'x', [
-      target('slo:api_errors:ratio_rate5m / 0.001', '5m'),
-      target('slo:api_errors:ratio_rate1h / 0.001', '1h'),
-      target('slo:api_errors:ratio_rate6h / 0.001', '6h'),
-      target('slo:api_errors:ratio_rate3d / 0.001', '3d'),
-    ]),
-    ts('Latency burn rate', 'Slow ratio (> 500ms) / error budget (1%) over the alert windows. Same thresholds as availability. Fixed windows by definition.', 'x', [
-      target('slo:api_slow:ratio_rate5m / 0.01', '5m'),
-      target('slo:api_slow:ratio_rate1h / 0.01', '1h'),
-      target('slo:api_slow:ratio_rate6h / 0.01', '6h'),
-      target('slo:api_slow:ratio_rate3d / 0.01', '3d'),
-    ]),
-    ts('Request rate by route', 'API requests per second by route template (probes and scrapes excluded).', 'reqps', [
-      target(`sum by (route) (rate(http_requests_total{${API}}[${RI}]))`, '{{route}}'),
-    ]),
+    stat(
+      'Availability (1h)',
+      'Share of API requests (probes and scrapes excluded) answered without a 5xx over the last hour. Objective 99.9%. Fixed 1h window: recorded SLI.',
+      'percentunit',
+      [target('1 - slo:api_errors:ratio_rate1h', 'availability')],
+      { thresholds: pctThresholds(0.999, 0.99, true), defaults: { decimals: 3 } },
+    ),
+    stat(
+      'Latency SLI (1h)',
+      'Share of API requests completed within 500ms over the last hour. Objective 99%. Fixed 1h window: recorded SLI.',
+      'percentunit',
+      [target('1 - slo:api_slow:ratio_rate1h', 'fast enough')],
+      { thresholds: pctThresholds(0.99, 0.95, true), defaults: { decimals: 2 } },
+    ),
+    stat(
+      'Error budget remaining (3d)',
+      'Availability error budget left over the last 3 days: 1 - (bad ratio / 0.1%). Fixed 3d window: recorded SLI.',
+      'percentunit',
+      [target('1 - slo:api_errors:ratio_rate3d / 0.001', 'budget left')],
+      { thresholds: pctThresholds(0.5, 0, true) },
+    ),
+    stat(
+      'Firing alerts',
+      'Alerts currently firing for this service (Prometheus ALERTS series).',
+      'short',
+      [target('count(ALERTS{alertstate="firing"}) or vector(0)', 'firing')],
+      {
+        thresholds: {
+          mode: 'absolute',
+          steps: [
+            { color: 'green', value: null },
+            { color: 'red', value: 1 },
+          ],
+        },
+        graphMode: 'none',
+      },
+    ),
+    ts(
+      'Availability burn rate',
+      'Bad ratio / error budget (0.1%) over the alert windows. Pages at 14.4x (1h and 5m) and 6x (6h and 30m); ticket at 1x (3d and 6h). Fixed windows by definition.',
+      'x',
+      [
+        target('slo:api_errors:ratio_rate5m / 0.001', '5m'),
+        target('slo:api_errors:ratio_rate1h / 0.001', '1h'),
+        target('slo:api_errors:ratio_rate6h / 0.001', '6h'),
+        target('slo:api_errors:ratio_rate3d / 0.001', '3d'),
+      ],
+    ),
+    ts(
+      'Latency burn rate',
+      'Slow ratio (> 500ms) / error budget (1%) over the alert windows. Same thresholds as availability. Fixed windows by definition.',
+      'x',
+      [
+        target('slo:api_slow:ratio_rate5m / 0.01', '5m'),
+        target('slo:api_slow:ratio_rate1h / 0.01', '1h'),
+        target('slo:api_slow:ratio_rate6h / 0.01', '6h'),
+        target('slo:api_slow:ratio_rate3d / 0.01', '3d'),
+      ],
+    ),
+    ts(
+      'Request rate by route',
+      'API requests per second by route template (probes and scrapes excluded).',
+      'reqps',
+      [target(`sum by (route) (rate(http_requests_total{${API}}[${RI}]))`, '{{route}}')],
+    ),
     ts('Responses by status code', 'API responses per second by status code.', 'reqps', [
       target(`sum by (status_code) (rate(http_requests_total{${API}}[${RI}]))`, '{{status_code}}'),
     ]),
     ts('p95 latency by route', '95th percentile of http_request_duration_seconds per route.', 's', [
-      target(`histogram_quantile(0.95, sum by (route, le) (rate(http_request_duration_seconds_bucket{${API}}[${RI}])))`, '{{route}}'),
+      target(
+        `histogram_quantile(0.95, sum by (route, le) (rate(http_request_duration_seconds_bucket{${API}}[${RI}])))`,
+        '{{route}}',
+      ),
     ]),
-    ts('Errors by type', 'Errors per second by error family (validation, auth, not_found, upstream, internal...).', 'ops', [
-      target(`sum by (type) (rate(errors_total[${RI}]))`, '{{type}}'),
-    ]),
+    ts(
+      'Errors by type',
+      'Errors per second by error family (validation, auth, not_found, upstream, internal...).',
+      'ops',
+      [target(`sum by (type) (rate(errors_total[${RI}]))`, '{{type}}')],
+    ),
     ts('Rate-limited requests', 'Requests refused with 429 per second, by route.', 'reqps', [
       target(`sum by (route) (rate(rate_limit_exceeded_total[${RI}]))`, '{{route}}'),
     ]),
-    ts('In-flight requests', 'HTTP requests being served right now, per instance.', 'short', [target('sum by (instance) (http_requests_in_flight)', '{{instance}}')]),
+    ts('In-flight requests', 'HTTP requests being served right now, per instance.', 'short', [
+      target('sum by (instance) (http_requests_in_flight)', '{{instance}}'),
+    ]),
     ts('CPU', 'CPU used by each API process (cores) and the host CPU usage the app reports.', 'percentunit', [
-      target(`sum by (instance) (rate(process_cpu_seconds_total[${RI}]) and on (instance, job) app_info)`, '{{instance}} process (cores)'),
+      target(
+        `sum by (instance) (rate(process_cpu_seconds_total[${RI}]) and on (instance, job) app_info)`,
+        '{{instance}} process (cores)',
+      ),
       target('max by (instance) (system_cpu_usage_percent) / 100', '{{instance}} system'),
     ]),
     ts('Memory', 'Resident memory and V8 heap used of each API process.', 'bytes', [
@@ -417,9 +745,17 @@ const overview = dashboard({
       target('max by (instance) (system_memory_usage_percent)', '{{instance}} memory'),
       target('max by (instance) (system_disk_usage_percent)', '{{instance}} disk (DATA_DIR)'),
     ]),
-    panel('table', 'Versions', 'Running versions per instance (app_info).', 'none', [
-      target('max by (instance, version, node_version) (app_info)', '', { instant: true, format: 'table' }),
-    ], { size: [24, 5], transformations: [{ id: 'organize', options: { excludeByName: { Time: true, Value: true } } }] }),
+    panel(
+      'table',
+      'Versions',
+      'Running versions per instance (app_info).',
+      'none',
+      [target('max by (instance, version, node_version) (app_info)', '', { instant: true, format: 'table' })],
+      {
+        size: [24, 5],
+        transformations: [{ id: 'organize', options: { excludeByName: { Time: true, Value: true } } }],
+      },
+    ),
   ],
 });
 
@@ -432,7 +768,9 @@ const dashboards = {
 };
 
 function render() {
-  return Object.fromEntries(Object.entries(dashboards).map(([f, d]) => [f, JSON.stringify(d, null, 2) + '\n']));
+  return Object.fromEntries(
+    Object.entries(dashboards).map(([f, d]) => [f, JSON.stringify(d, null, 2) + '\n']),
+  );
 }
 
 if (require.main === module) {
@@ -453,7 +791,8 @@ if (require.main === module) {
     console.error(`stale dashboards: ${stale.join(', ')}; run node monitoring/grafana/build-dashboards.js`);
     process.exit(1);
   }
-  if (!check) console.log(`wrote ${Object.keys(files).length} dashboards to ${path.relative(process.cwd(), OUT)}`);
+  if (!check)
+    console.log(`wrote ${Object.keys(files).length} dashboards to ${path.relative(process.cwd(), OUT)}`);
 }
 
 module.exports = { render };

@@ -21,6 +21,7 @@ const PORT = 3000;
 const PRESTOP_SECONDS = 5;
 const SHUTDOWN_MARGIN_SECONDS = 5;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- YAML documents of arbitrary shape
 type Doc = Record<string, any>;
 const compose = load(read('docker-compose.yml')) as Doc;
 const k8sDocs: Doc[] = readdirSync(K8S)
@@ -40,7 +41,9 @@ const exampleSecret = (): Doc => byKind('Secret').find((c) => c.metadata.name ==
 
 /** docker-compose `${VAR:-default}` → default, as compose would resolve it with nothing set. */
 const composeDefault = (v: unknown): string =>
-  String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z0-9_]+\}/g, '');
+  String(v)
+    .replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')
+    .replace(/\$\{[A-Z0-9_]+\}/g, '');
 
 const schema = new Set(environmentVariableNames());
 
@@ -77,7 +80,10 @@ describe('Dockerfile', () => {
     const base = JSON.parse(read('tsconfig.json'));
     const outDir = build.compilerOptions?.outDir ?? base.compilerOptions.outDir;
     const rootDir = build.compilerOptions?.rootDir ?? base.compilerOptions.rootDir;
-    const entry = join(outDir, relative(join(ROOT, rootDir), join(ROOT, 'apps/api/src/main.ts'))).replace(/\.ts$/, '.js');
+    const entry = join(outDir, relative(join(ROOT, rootDir), join(ROOT, 'apps/api/src/main.ts'))).replace(
+      /\.ts$/,
+      '.js',
+    );
     const cmd = text.match(/^CMD\s+(\[.*\])$/m)![1];
     expect(JSON.parse(cmd)).toEqual(['node', entry.replace(/^\.\//, '')]);
   });
@@ -173,7 +179,10 @@ describe('docker-compose.yml', () => {
   it('Prometheus scrapes the api at the compose service name and port, and the exporters', () => {
     const prom = load(read('monitoring/prometheus/prometheus.yml')) as Doc;
     const targets = Object.fromEntries(
-      prom.scrape_configs.map((s: Doc) => [s.job_name, { path: s.metrics_path ?? '/metrics', targets: s.static_configs[0].targets }]),
+      prom.scrape_configs.map((s: Doc) => [
+        s.job_name,
+        { path: s.metrics_path ?? '/metrics', targets: s.static_configs[0].targets },
+      ]),
     );
     expect(targets['atrium-api']).toEqual({ path: '/metrics', targets: [`api:${PORT}`] });
     expect(targets['redis-exporter'].targets).toEqual(['redis_exporter:9121']);
@@ -187,7 +196,9 @@ describe('docker-compose.yml', () => {
 
 describe('Kubernetes (deploy/k8s kustomize base)', () => {
   it('kustomization lists every manifest in the directory (except the secret example)', () => {
-    const files = readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'secret.example.yaml');
+    const files = readdirSync(K8S).filter(
+      (f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'secret.example.yaml',
+    );
     expect([...kustomization.resources].sort()).toEqual(files.sort());
   });
 
@@ -211,7 +222,9 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
     expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', String(PRESTOP_SECONDS)]);
     const cfg = buildConfig({ ...configMap().data, ...exampleSecret().stringData });
     const needed =
-      PRESTOP_SECONDS + (cfg.http.shutdownDrainMs + cfg.http.shutdownTimeoutMs) / 1000 + SHUTDOWN_MARGIN_SECONDS;
+      PRESTOP_SECONDS +
+      (cfg.http.shutdownDrainMs + cfg.http.shutdownTimeoutMs) / 1000 +
+      SHUTDOWN_MARGIN_SECONDS;
     expect(deployment().spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(needed);
   });
 
@@ -234,7 +247,8 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
     });
     const mounts = Object.fromEntries(c.volumeMounts.map((m: Doc) => [m.mountPath, m.name]));
     expect(Object.keys(mounts).sort()).toEqual(['/data', '/tmp']);
-    for (const name of Object.values(mounts)) expect(pod.volumes.find((v: Doc) => v.name === name).emptyDir).toBeDefined();
+    for (const name of Object.values(mounts))
+      expect(pod.volumes.find((v: Doc) => v.name === name).emptyDir).toBeDefined();
     expect(configMap().data.DATA_DIR).toBe('/data');
   });
 
@@ -252,7 +266,13 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
     expect(() => buildConfig(data)).not.toThrow();
     expect(buildConfig(data).http.port).toBe(PORT);
     // no secret material in the ConfigMap
-    for (const k of ['AUTH_API_KEYS', 'DATABASE_URL', 'WEBHOOK_SECRET', 'BUILDING_DIRECTORY_TOKEN', 'BUILDING_DIRECTORY_WEBHOOK_SECRET'])
+    for (const k of [
+      'AUTH_API_KEYS',
+      'DATABASE_URL',
+      'WEBHOOK_SECRET',
+      'BUILDING_DIRECTORY_TOKEN',
+      'BUILDING_DIRECTORY_WEBHOOK_SECRET',
+    ])
       expect(configMap().data[k]).toBeUndefined();
     // the example Secret is documentation only: not deployed by the base
     expect(kustomization.resources).not.toContain('secret.example.yaml');
@@ -262,7 +282,11 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
   it('HPA autoscaling/v2: 2-10 replicas, CPU 70%, memory 80%, fast up, 5-minute stabilised down', () => {
     const hpa = one('HorizontalPodAutoscaler');
     expect(hpa.apiVersion).toBe('autoscaling/v2');
-    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment().metadata.name });
+    expect(hpa.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment().metadata.name,
+    });
     expect(hpa.spec.minReplicas).toBe(2);
     expect(hpa.spec.maxReplicas).toBe(10);
     const target = (name: string): number =>
@@ -290,7 +314,9 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
   });
 
   it('PrometheusRule is exactly the generator output from monitoring/prometheus/rules', () => {
-    const out = execFileSync(process.execPath, [join(K8S, 'generate-prometheusrule.js'), '--stdout'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(K8S, 'generate-prometheusrule.js'), '--stdout'], {
+      encoding: 'utf8',
+    });
     expect(readFileSync(join(K8S, 'prometheusrule.yaml'), 'utf8')).toBe(out);
     const rule = one('PrometheusRule');
     const groups = readdirSync(join(ROOT, 'monitoring/prometheus/rules'))

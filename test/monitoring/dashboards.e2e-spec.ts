@@ -1,7 +1,7 @@
 // Static checks of the Grafana dashboards and their provisioning.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MONITORING, dashboardFiles, dashboards, node, yamlFile } from './monitoring-files';
+import { Doc, MONITORING, dashboardFiles, dashboards, node, yamlFile } from './monitoring-files';
 
 // Fixed windows are allowed only where a fixed window is the definition: SLO burn rates, which use
 // the recorded slo:* ratios (no range selector in the dashboard at all).
@@ -53,7 +53,7 @@ describe('Grafana dashboards', () => {
     }
   });
 
-  it('building-directory-001 has the seed\'s 8 panels, refresh 5s, last 15 minutes', () => {
+  it("building-directory-001 has the seed's 8 panels, refresh 5s, last 15 minutes", () => {
     const d = all.find((x) => x.dashboard.uid === 'building-directory-001')!.dashboard;
     expect(d.panels.map((p) => p.title)).toEqual([
       'Request rate',
@@ -69,7 +69,7 @@ describe('Grafana dashboards', () => {
     expect(d.time).toEqual({ from: 'now-15m', to: 'now' });
   });
 
-  it('the downloader dashboard has the anchor\'s 14 panels', () => {
+  it("the downloader dashboard has the anchor's 14 panels", () => {
     const d = all.find((x) => x.dashboard.uid === 'downloader-001')!.dashboard;
     expect(d.panels.map((p) => p.title)).toEqual([
       'Health score',
@@ -92,7 +92,9 @@ describe('Grafana dashboards', () => {
   it('the database & cache dashboard has a heatmap of db_query_duration_seconds_bucket', () => {
     const d = all.find((x) => x.dashboard.uid === 'database-cache-001')!.dashboard;
     const heat = d.panels.filter((p) => p.type === 'heatmap');
-    expect(heat.some((p) => p.targets!.some((t) => t.expr.includes('db_query_duration_seconds_bucket')))).toBe(true);
+    expect(
+      heat.some((p) => p.targets!.some((t) => t.expr.includes('db_query_duration_seconds_bucket'))),
+    ).toBe(true);
   });
 
   it('the overview shows both SLOs and their burn rates', () => {
@@ -110,32 +112,35 @@ describe('Grafana dashboards', () => {
       expect(v).toMatchObject({ type: 'datasource', query: 'prometheus' });
     });
 
-    it.each(d.panels.map((p) => [p.title, p]))('panel "%s" has a description, a unit, queries and uses ${datasource}', (_t, p) => {
-      expect(p.title.length).toBeGreaterThan(2);
-      expect(p.description?.length ?? 0).toBeGreaterThan(10);
-      expect(typeof p.fieldConfig?.defaults?.unit).toBe('string');
-      expect(p.fieldConfig!.defaults!.unit!.length).toBeGreaterThan(0);
-      expect(p.datasource?.uid).toBe('${datasource}');
-      expect(p.targets?.length).toBeGreaterThan(0);
-      for (const t of p.targets!) {
-        expect(t.datasource?.uid).toBe('${datasource}');
-        expect(t.expr.trim().length).toBeGreaterThan(0);
-        for (const sel of rangeSelectorsOf(t.expr)) expect(sel).toBe('$__rate_interval');
-      }
-    });
+    it.each(d.panels.map((p) => [p.title, p]))(
+      'panel "%s" has a description, a unit, queries and uses ${datasource}',
+      (_t, p) => {
+        expect(p.title.length).toBeGreaterThan(2);
+        expect(p.description?.length ?? 0).toBeGreaterThan(10);
+        expect(typeof p.fieldConfig?.defaults?.unit).toBe('string');
+        expect(p.fieldConfig!.defaults!.unit!.length).toBeGreaterThan(0);
+        expect(p.datasource?.uid).toBe('${datasource}');
+        expect(p.targets?.length).toBeGreaterThan(0);
+        for (const t of p.targets!) {
+          expect(t.datasource?.uid).toBe('${datasource}');
+          expect(t.expr.trim().length).toBeGreaterThan(0);
+          for (const sel of rangeSelectorsOf(t.expr)) expect(sel).toBe('$__rate_interval');
+        }
+      },
+    );
   });
 });
 
 describe('Grafana provisioning', () => {
   it('provisions the Prometheus datasource', () => {
-    const ds = yamlFile<any>(join(MONITORING, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'));
+    const ds = yamlFile<Doc>(join(MONITORING, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'));
     expect(ds.datasources).toEqual([
       expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }),
     ]);
   });
 
   it('loads the dashboards from /var/lib/grafana/dashboards, where docker-compose mounts them', () => {
-    const p = yamlFile<any>(join(MONITORING, 'grafana', 'provisioning', 'dashboards', 'atrium.yml'));
+    const p = yamlFile<Doc>(join(MONITORING, 'grafana', 'provisioning', 'dashboards', 'atrium.yml'));
     expect(p.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards' } });
     const compose = readFileSync(join(MONITORING, '..', 'docker-compose.yml'), 'utf8');
     expect(compose).toContain('./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro');

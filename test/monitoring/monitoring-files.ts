@@ -25,7 +25,10 @@ export interface RuleGroup {
   rules: Rule[];
 }
 
-export function yamlFile<T = any>(path: string): T {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- YAML/JSON documents of arbitrary shape
+export type Doc = any;
+
+export function yamlFile<T = Doc>(path: string): T {
   return load(readFileSync(path, 'utf8')) as T;
 }
 
@@ -74,7 +77,10 @@ export function dashboardFiles(): string[] {
 }
 
 export function dashboards(): { file: string; dashboard: Dashboard }[] {
-  return dashboardFiles().map((file) => ({ file, dashboard: JSON.parse(readFileSync(file, 'utf8')) as Dashboard }));
+  return dashboardFiles().map((file) => ({
+    file,
+    dashboard: JSON.parse(readFileSync(file, 'utf8')) as Dashboard,
+  }));
 }
 
 /** Every PromQL query of every dashboard panel, with where it comes from. */
@@ -88,11 +94,26 @@ export function dashboardQueries(): { where: string; expr: string }[] {
 
 /** Grafana's interval variables replaced by what Grafana would send with a 15s scrape interval. */
 export function grafanaToPromql(expr: string): string {
-  return expr.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s').replaceAll('$__range', '5m');
+  return expr
+    .replaceAll('$__rate_interval', '1m')
+    .replaceAll('$__interval', '15s')
+    .replaceAll('$__range', '5m');
 }
 
 const KEYWORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'bool',
+  'inf',
+  'nan',
 ]);
 
 export interface PromqlRefs {
@@ -111,7 +132,8 @@ export function promqlRefs(rawExpr: string): PromqlRefs {
   for (const m of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}/g)) {
     const metric = m[1];
     if (!metric || KEYWORDS.has(metric)) continue;
-    for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)) matchers.push({ metric, label: l[1] });
+    for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g))
+      matchers.push({ metric, label: l[1] });
   }
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
@@ -129,7 +151,12 @@ export function promqlRefs(rawExpr: string): PromqlRefs {
 
 /** Metrics that come from Prometheus itself or the exporters, not from the app. */
 export const EXTERNAL_METRICS = new Set([
-  'up', 'ALERTS', 'redis_up', 'redis_memory_used_bytes', 'redis_memory_max_bytes', 'pg_up',
+  'up',
+  'ALERTS',
+  'redis_up',
+  'redis_memory_used_bytes',
+  'redis_memory_max_bytes',
+  'pg_up',
 ]);
 
 /** Fails loudly when a Prometheus tool is missing: CI installs Debian's prometheus + prometheus-alertmanager. */
@@ -150,7 +177,10 @@ export function run(cmd: string, args: string[]): { status: number; output: stri
 
 export function node(script: string, args: string[] = []): { status: number; output: string } {
   try {
-    const out = execFileSync(process.execPath, [join(ROOT, script), ...args], { encoding: 'utf8', cwd: ROOT });
+    const out = execFileSync(process.execPath, [join(ROOT, script), ...args], {
+      encoding: 'utf8',
+      cwd: ROOT,
+    });
     return { status: 0, output: out };
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string };

@@ -42,10 +42,19 @@ export async function startPrometheus(opts: {
   const dir = mkdtempSync(join(tmpdir(), 'atrium-prom-'));
   const port = await freePort();
   const config = {
-    global: { scrape_interval: opts.scrapeInterval ?? '1s', evaluation_interval: opts.scrapeInterval ?? '1s' },
+    global: {
+      scrape_interval: opts.scrapeInterval ?? '1s',
+      evaluation_interval: opts.scrapeInterval ?? '1s',
+    },
     rule_files: [join(RULES_DIR, '*.yml')],
     scrape_configs: opts.scrapeTargets.length
-      ? [{ job_name: 'atrium-api', metrics_path: '/metrics', static_configs: [{ targets: opts.scrapeTargets }] }]
+      ? [
+          {
+            job_name: 'atrium-api',
+            metrics_path: '/metrics',
+            static_configs: [{ targets: opts.scrapeTargets }],
+          },
+        ]
       : [],
   };
   writeFileSync(join(dir, 'prometheus.yml'), dump(config));
@@ -100,7 +109,10 @@ export async function startPrometheus(opts: {
     logs: () => output,
     stop,
     query: async (expr: string) => {
-      const r = await fetch(`${url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
+      const r = await fetch(`${url}/api/v1/query`, {
+        method: 'POST',
+        body: new URLSearchParams({ query: expr }),
+      });
       return (await r.json()) as QueryResult;
     },
   };

@@ -18,6 +18,7 @@ import {
   ruleGroups,
   run,
   yamlFile,
+  Doc,
 } from './monitoring-files';
 import { readdirSync } from 'node:fs';
 import { startPrometheus, RunningPrometheus } from './prometheus-server';
@@ -79,7 +80,9 @@ describe('Prometheus configuration (promtool)', () => {
     const fires = new Set<string>();
     const quiet = new Set<string>();
     for (const f of ruleTestFiles()) {
-      const doc = yamlFile<{ tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] }>(f);
+      const doc = yamlFile<{
+        tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+      }>(f);
       for (const t of doc.tests)
         for (const a of t.alert_rule_test ?? []) (a.exp_alerts?.length ? fires : quiet).add(a.alertname);
     }
@@ -163,7 +166,9 @@ describe('alert conventions', () => {
     ])
       expect(names).toContain(n);
     const text = (n: string): string => alerts.find((a) => a.alert === n)!.expr;
-    expect(text('DownloaderConcurrencySaturated')).toContain('downloader:concurrency_utilisation:ratio > 0.9');
+    expect(text('DownloaderConcurrencySaturated')).toContain(
+      'downloader:concurrency_utilisation:ratio > 0.9',
+    );
     expect(text('DatabaseSlowQueries')).toContain('db:query_duration_seconds:p95_5m > 0.2');
     expect(text('DatabasePoolUtilisationHigh')).toContain('db:pool_utilisation:ratio > 0.85');
     expect(text('CacheHitRateLow')).toContain('cache:hit_ratio:rate5m < 0.6');
@@ -187,7 +192,8 @@ describe('alert conventions', () => {
       expect(existsSync(runbook)).toBe(true);
       const text = readFileSync(runbook, 'utf8');
       expect(text).toMatch(new RegExp(`^# ${name}\\n`));
-      for (const section of ['## What it means', '## How to confirm', '## What to do']) expect(text).toContain(section);
+      for (const section of ['## What it means', '## How to confirm', '## What to do'])
+        expect(text).toContain(section);
       // the runbook quotes the rule as it is now
       expect(text).toContain(a.expr.trim());
     },
@@ -228,29 +234,69 @@ describe('Alertmanager configuration (amtool)', () => {
   });
 
   const routes: [string, string[], string][] = [
-    ['a critical alert pages', ['severity=critical', 'alertname=BuildingDirectoryServiceDown', 'family=building-directory-errors'], 'pager'],
-    ['a warning opens a ticket', ['severity=warning', 'alertname=BuildingCacheHitRateLow', 'family=building-cache'], 'ticket'],
-    ['an SLO fast burn pages', ['severity=critical', 'alertname=ApiAvailabilityFastBurn', 'family=api-availability-slo'], 'pager'],
-    ['an SLO budget erosion opens a ticket', ['severity=warning', 'alertname=ApiLatencyBudgetErosion', 'family=api-latency-slo'], 'ticket'],
+    [
+      'a critical alert pages',
+      ['severity=critical', 'alertname=BuildingDirectoryServiceDown', 'family=building-directory-errors'],
+      'pager',
+    ],
+    [
+      'a warning opens a ticket',
+      ['severity=warning', 'alertname=BuildingCacheHitRateLow', 'family=building-cache'],
+      'ticket',
+    ],
+    [
+      'an SLO fast burn pages',
+      ['severity=critical', 'alertname=ApiAvailabilityFastBurn', 'family=api-availability-slo'],
+      'pager',
+    ],
+    [
+      'an SLO budget erosion opens a ticket',
+      ['severity=warning', 'alertname=ApiLatencyBudgetErosion', 'family=api-latency-slo'],
+      'ticket',
+    ],
     ['an alert without severity is never dropped (ticket)', ['alertname=Unknown'], 'ticket'],
   ];
   it.each(routes)('amtool config routes test: %s', (_title, labels, receiver) => {
-    const r = run(amtool, ['config', 'routes', 'test', `--config.file=${AM_CONFIG}`, `--verify.receivers=${receiver}`, ...labels]);
+    const r = run(amtool, [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${AM_CONFIG}`,
+      `--verify.receivers=${receiver}`,
+      ...labels,
+    ]);
     if (r.status !== 0) throw new Error(r.output);
-    expect(r.output.trim().split('\n').filter((l) => !l.startsWith('Warning')).pop()).toBe(receiver);
+    expect(
+      r.output
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('Warning'))
+        .pop(),
+    ).toBe(receiver);
   });
 
   it('every alert rule routes to pager (critical) or ticket (warning)', () => {
     for (const a of alertRules()) {
-      const r = run(amtool, ['config', 'routes', 'test', `--config.file=${AM_CONFIG}`, `severity=${a.labels!.severity}`, `alertname=${a.alert}`]);
+      const r = run(amtool, [
+        'config',
+        'routes',
+        'test',
+        `--config.file=${AM_CONFIG}`,
+        `severity=${a.labels!.severity}`,
+        `alertname=${a.alert}`,
+      ]);
       expect(r.output).toContain(a.labels!.severity === 'critical' ? 'pager' : 'ticket');
     }
   });
 
   it('inhibits warnings by criticals of the same family, and every family pairing makes sense', () => {
-    const cfg = yamlFile<any>(AM_CONFIG);
+    const cfg = yamlFile<Doc>(AM_CONFIG);
     expect(cfg.inhibit_rules).toEqual([
-      { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['family'] },
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ['family'],
+      },
     ]);
     // The pairs this inhibition produces, from the rules themselves.
     const byFamily = new Map<string, { critical: string[]; warning: string[] }>();
@@ -279,8 +325,8 @@ describe('Alertmanager configuration (amtool)', () => {
   });
 
   it('receivers are webhooks; critical and warning notifications go to different endpoints', () => {
-    const cfg = yamlFile<any>(AM_CONFIG);
-    const urls = Object.fromEntries(cfg.receivers.map((r: any) => [r.name, r.webhook_configs[0].url]));
+    const cfg = yamlFile<Doc>(AM_CONFIG);
+    const urls = Object.fromEntries(cfg.receivers.map((r: Doc) => [r.name, r.webhook_configs[0].url]));
     expect(urls.pager).toMatch(/^http:\/\/alert-sink:5001\//);
     expect(urls.ticket).toMatch(/^http:\/\/alert-sink:5001\//);
     expect(urls.pager).not.toBe(urls.ticket);
