@@ -32,8 +32,10 @@ const common = {
     '^@libs/(observability|database|cache)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },
   testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
 };
 module.exports = {
+  testTimeout: 30000,
   projects: [
     {
       ...common,

@@ -1,6 +1,6 @@
 import { Logger as NestLogger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -10,7 +10,7 @@ import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config';
 import { ShutdownState } from './health/shutdown.state';
-import { installFastifyErrorHandler, installHttpPipeline } from './http-pipeline';
+import { AtriumFastifyAdapter, installHttpPipeline } from './http-pipeline';
 import { HttpMetricsService } from './metrics/http-metrics.service';
 
 export interface CreateAppOptions {
@@ -37,7 +37,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       version: config.version,
       env: config.env,
     });
-  const adapter = new FastifyAdapter({
+  const adapter = new AtriumFastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: true,
     // close idle keep-alive sockets on shutdown; in-flight requests still finish
@@ -73,7 +73,6 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 
   await app.init();
-  installFastifyErrorHandler(app.getHttpAdapter().getInstance());
 
   let closing: Promise<void> | undefined;
   const shutdown = (signal: string): Promise<void> => {

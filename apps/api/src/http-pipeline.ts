@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
 import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
@@ -51,9 +52,23 @@ export function installHttpPipeline(
 }
 
 /**
- * Errors raised by Fastify itself (body parsing, limits) keep their codes: Nest's own handler would turn
- * them into a bare HttpException and lose them. Must be called after `app.init()`, which installs Nest's.
+ * Errors raised by Fastify itself (body parsing, limits) must keep their codes: Nest's error handler
+ * would turn them into a bare HttpException and lose them. This adapter answers those directly with the
+ * contract's body and hands everything else to Nest's handler (and so to the global filter).
  */
-export function installFastifyErrorHandler(fastify: FastifyInstance): void {
-  fastify.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+export class AtriumFastifyAdapter extends FastifyAdapter {
+  override setErrorHandler(
+    handler: Parameters<FastifyAdapter['setErrorHandler']>[0],
+  ): ReturnType<FastifyAdapter['setErrorHandler']> {
+    return super.setErrorHandler(function (
+      this: FastifyInstance,
+      err: unknown,
+      req: FastifyRequest,
+      reply: FastifyReply,
+    ) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('FST_')) return sendError(req, reply, err);
+      return handler.call(this, err, req, reply) as unknown;
+    });
+  }
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildConfig, ConfigValidationError } from './config';
 import { createApp } from './bootstrap';
 

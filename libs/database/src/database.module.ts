@@ -51,7 +51,7 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
   if (opts.registry && !opts.registry.getSingleMetric('db_pool_connections')) {
     new Gauge({
       name: 'db_pool_connections',
-      help: 'Database pool connections by state (active, idle, waiting, total)',
+      help: 'Database pool connections by state: active, idle, waiting (queued), total (open), max (pool size)',
       labelNames: ['state'],
       registers: [opts.registry],
       collect() {
@@ -60,6 +60,7 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
         this.set({ state: 'idle' }, s.idle);
         this.set({ state: 'waiting' }, s.waiting);
         this.set({ state: 'total' }, s.total);
+        this.set({ state: 'max' }, s.max);
       },
     });
   }

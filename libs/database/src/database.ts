@@ -9,7 +9,10 @@ export interface Queryable {
 }
 
 export interface PoolStats {
+  /** Open connections. */
   total: number;
+  /** The pool's size limit (DATABASE_POOL_MAX; 1 for PGlite): utilisation = active / max. */
+  max: number;
   active: number;
   idle: number;
   waiting: number;

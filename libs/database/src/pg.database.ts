@@ -65,7 +65,7 @@ export class PgDatabase extends Database {
   poolStats(): PoolStats {
     const total = this.pool.totalCount;
     const idle = this.pool.idleCount;
-    return { total, idle, active: total - idle, waiting: this.pool.waitingCount };
+    return { total, max: this.opts.poolMax, idle, active: total - idle, waiting: this.pool.waitingCount };
   }
 
   async close(): Promise<void> {

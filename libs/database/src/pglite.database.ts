@@ -66,7 +66,7 @@ export class PgliteDatabase extends Database {
 
   poolStats(): PoolStats {
     const busy = this.waiting > 0 || this.active > 0 ? 1 : 0;
-    return { total: 1, active: busy, idle: 1 - busy, waiting: Math.max(0, this.waiting - busy) };
+    return { total: 1, max: 1, active: busy, idle: 1 - busy, waiting: Math.max(0, this.waiting - busy) };
   }
 
   async close(): Promise<void> {

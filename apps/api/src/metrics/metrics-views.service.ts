@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpMetricsService } from './http-metrics.service';
 import { healthScore, HealthScore } from './health-score';
 import { LiveStatsRegistry } from './live-stats.registry';
+import { MetricsRegistry } from './metrics.registry';
 import { SystemMetrics } from './system-metrics';
 
 @Injectable()
@@ -13,7 +14,19 @@ export class MetricsViewsService {
     private readonly live_: LiveStatsRegistry,
     private readonly system: SystemMetrics,
     private readonly adapterHost: HttpAdapterHost,
-  ) {}
+    metrics: MetricsRegistry,
+  ) {
+    // The same score as /metrics/health-score, for dashboards and alerts.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` to the gauge in collect()
+    const self = this;
+    metrics.gauge({
+      name: 'app_health_score',
+      help: 'Health score 0-100 over the sliding window (see /metrics/health-score)',
+      collect() {
+        this.set(self.healthScore().score);
+      },
+    });
+  }
 
   performance(): unknown {
     const { overall, routes } = this.http.window.snapshot();

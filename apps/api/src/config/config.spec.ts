@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildConfig, ConfigValidationError, environmentVariableNames, testConfig } from './app-config';
+
+describe('config', () => {
+  it('builds a typed config from defaults', () => {
+    const sut = buildConfig({});
+    expect(sut.http.port).toBe(3000);
+    expect(sut.cache.opTimeoutMs).toBe(50);
+    expect(sut.buildingDirectory.cacheTtlMs).toBe(300000);
+    expect(sut.downloader.maxBytes).toBe(10 * 1024 * 1024);
+    expect(sut.auth).toMatchObject({ open: true, defaultTenantId: 'demo', keys: [] });
+    expect(sut.log.format).toBe('pretty'); // development default
+    expect(buildConfig({ NODE_ENV: 'test' }).log.format).toBe('json');
+  });
+
+  it('coerces numbers and booleans and treats empty strings as unset', () => {
+    const sut = buildConfig({
+      PORT: '8080',
+      DOWNLOAD_ALLOW_PRIVATE: 'true',
+      METRICS_ENABLED: '0',
+      REDIS_URL: '',
+      DATABASE_URL: ' ',
+    });
+    expect(sut.http.port).toBe(8080);
+    expect(sut.downloader.allowPrivate).toBe(true);
+    expect(sut.metrics.enabled).toBe(false);
+    expect(sut.redis.url).toBeUndefined();
+    expect(sut.database.url).toBeUndefined();
+  });
+
+  it('names every bad variable at once', () => {
+    let error: ConfigValidationError | undefined;
+    try {
+      buildConfig({
+        PORT: 'x',
+        CACHE_OP_TIMEOUT_MS: '0',
+        LOG_FORMAT: 'xml',
+        DATABASE_URL: 'mysql://x',
+        METRICS_ENABLED: 'maybe',
+      });
+    } catch (e) {
+      error = e as ConfigValidationError;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const vars = error!.problems.map((p) => p.split(':')[0]);
+    expect(new Set(vars)).toEqual(
+      new Set(['PORT', 'CACHE_OP_TIMEOUT_MS', 'LOG_FORMAT', 'DATABASE_URL', 'METRICS_ENABLED']),
+    );
+  });
+
+  it('parses key=tenant pairs, allows * and rejects malformed, short or duplicate keys without echoing them', () => {
+    const sut = buildConfig({ AUTH_API_KEYS: 'aaaaaaaaaaaaaaaa1=demo, bbbbbbbbbbbbbbbb2=*' });
+    expect(sut.auth.keys).toEqual([
+      { key: 'aaaaaaaaaaaaaaaa1', tenant: 'demo' },
+      { key: 'bbbbbbbbbbbbbbbb2', tenant: '*' },
+    ]);
+    expect(sut.auth.open).toBe(false);
+    for (const bad of [
+      'nokeyhere',
+      'short=demo',
+      'aaaaaaaaaaaaaaaa1=bad tenant',
+      'aaaaaaaaaaaaaaaa1=a,aaaaaaaaaaaaaaaa1=b',
+    ]) {
+      expect(() => buildConfig({ AUTH_API_KEYS: bad })).toThrow(/AUTH_API_KEYS/);
+      try {
+        buildConfig({ AUTH_API_KEYS: bad });
+      } catch (e) {
+        expect((e as Error).message).not.toContain('aaaaaaaaaaaaaaaa1');
+      }
+    }
+  });
+
+  it('production refuses to run open unless AUTH_DISABLED=true', () => {
+    expect(() => buildConfig({ NODE_ENV: 'production' })).toThrow(
+      /AUTH_API_KEYS: required when NODE_ENV=production/,
+    );
+    expect(buildConfig({ NODE_ENV: 'production', AUTH_DISABLED: 'true' }).auth.open).toBe(true);
+    expect(buildConfig({ NODE_ENV: 'production', AUTH_API_KEYS: 'cccccccccccccccc3=acme' }).auth.open).toBe(
+      false,
+    );
+  });
+
+  it('ignores variables it does not know (the rest of the environment)', () => {
+    expect(() => buildConfig({ HOME: '/root', SOMETHING_ELSE: 'x' })).not.toThrow();
+  });
+
+  it('testConfig never reads process.env', () => {
+    process.env.PORT = '1234';
+    try {
+      expect(testConfig().http.port).toBe(3000);
+    } finally {
+      delete process.env.PORT;
+    }
+  });
+
+  it('.env.example lists exactly the variables of the schema', () => {
+    const example = readFileSync(join(__dirname, '..', '..', '..', '..', '.env.example'), 'utf8');
+    const listed = example
+      .split('\n')
+      .filter((l) => /^[A-Z][A-Z0-9_]*=/.test(l))
+      .map((l) => l.split('=')[0]);
+    expect([...listed].sort()).toEqual([...environmentVariableNames()].sort());
+    expect(new Set(listed).size).toBe(listed.length);
+  });
+});
