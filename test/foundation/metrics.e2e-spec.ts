@@ -58,7 +58,7 @@ describe('metrics (real app, real socket)', () => {
         const i = next++;
         const res = await fetch(`${app.url}/random/${i}/${Math.random().toString(36).slice(2)}?q=${i}`, {
           dispatcher,
-        } as RequestInit);
+        });
         await res.arrayBuffer();
       }
     };

@@ -4,16 +4,16 @@ import { dirname, join } from 'node:path';
 import { buildConfig, ConfigValidationError } from './config';
 import { createApp } from './bootstrap';
 
+/** The version from the nearest package.json above this file (source tree or dist/ alike). */
 function packageVersion(): string {
-  try {
-    return (
-      JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return '0.0.0';
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      // not here: look one level up
+    }
   }
+  return '0.0.0';
 }
 
 async function main(): Promise<void> {
