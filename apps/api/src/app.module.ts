@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MetricsRegistry } from './metrics/metrics.registry';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { SearchModule } from './search/search.module';
 
 /** Imports the feature modules, nothing else. */
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         CacheModule.forRoot(),
         AuthModule,
         RateLimitModule,
+        SearchModule,
         ...extra,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -1,0 +1,77 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TenantId } from '@app/auth/auth.decorators';
+import { API_V1 } from '@app/common/api';
+import { kErrorCode, RequestWithErrorCode } from '@app/common/all-exceptions.filter';
+import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { DocumentView, GetDocumentQuery, ListDocumentsQuery, UploadResult } from './dto/document.dto';
+import { DocumentsService } from './documents.service';
+
+@ApiTags('search')
+@Controller(`${API_V1}/stores/:store/documents`)
+export class DocumentsController {
+  constructor(private readonly documents: DocumentsService) {}
+
+  @Post()
+  @RateLimit('upload')
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+    },
+  })
+  @ApiCreatedResponse({ description: '{documents:[…], rejected:[{filename, code, message}]}' })
+  async upload(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UploadResult> {
+    const { status, body, errorCode } = await this.documents.upload(tenantId, store, request);
+    void reply.status(status);
+    if (errorCode) (request as RequestWithErrorCode)[kErrorCode] = errorCode; // errors_total{type}
+    return body;
+  }
+
+  @Get()
+  @ApiOkResponse({
+    description: '{documents:[…], nextCursor} — pass nextCursor as ?cursor= for the next page',
+  })
+  list(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Query() query: ListDocumentsQuery,
+  ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
+    return this.documents.list(tenantId, store, query.limit, query.cursor);
+  }
+
+  @Get(':id')
+  get(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Param('id') id: string,
+    @Query() query: GetDocumentQuery,
+  ): Promise<DocumentView> {
+    return this.documents.get(tenantId, store, id, query.include === 'text');
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted; the store version moves on, so cached searches miss' })
+  async delete(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Param('id') id: string,
+  ): Promise<void> {
+    await this.documents.delete(tenantId, store, id);
+  }
+}

@@ -1,0 +1,206 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ErrorBody, errorBody } from '@app/common/error-body';
+import { AppConfig } from '@app/config';
+import { currentRequestId } from '@libs/observability';
+import { DocumentView, RejectedFile, UploadedDocument, UploadResult } from './dto/document.dto';
+import {
+  DocumentNotFoundError,
+  FileRejection,
+  NotMultipartError,
+  REJECTION_STATUS,
+  StoreNotFoundError,
+} from './search.errors';
+import { SearchMetrics } from './search.metrics';
+import {
+  DocumentRow,
+  DuplicateDocument,
+  NewDocument,
+  SearchRepository,
+  StoreGone,
+} from './search.repository';
+import { BinaryExtractor } from './upload/binary-extractor';
+import { chunkText } from './upload/chunker';
+import { extractText } from './upload/extract';
+import { sniffDocument } from './upload/sniff';
+import { readUpload, ReceivedFile } from './upload/upload-reader';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Prepared {
+  received: ReceivedFile;
+  doc?: NewDocument;
+  rejection?: FileRejection;
+}
+
+export interface UploadOutcome {
+  /** 201 when something was stored; otherwise the status the rejections call for. */
+  status: number;
+  /** When nothing was stored: the contract's error fields plus the same documents/rejected body. */
+  body: UploadResult | (UploadResult & ErrorBody);
+  errorCode?: string;
+}
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
+
+@Injectable()
+export class DocumentsService {
+  private readonly logger = new Logger(DocumentsService.name);
+  private readonly binary = new BinaryExtractor();
+
+  constructor(
+    private readonly repository: SearchRepository,
+    private readonly config: AppConfig,
+    private readonly metrics: SearchMetrics,
+  ) {}
+
+  private async storeId(tenantId: string, store: string): Promise<string> {
+    const key = await this.repository.storeKey(tenantId, store);
+    if (!key) throw new StoreNotFoundError(store);
+    return key.id;
+  }
+
+  /**
+   * Receives every file of the request first (sniffed, extracted and chunked as it arrives), then stores
+   * each in its own transaction. A request that turns out malformed or over the file count therefore
+   * stores nothing, and one file's failure never takes another's place.
+   */
+  async upload(tenantId: string, store: string, request: FastifyRequest): Promise<UploadOutcome> {
+    const storeId = await this.storeId(tenantId, store);
+    if (!request.isMultipart()) throw new NotMultipartError();
+    const { chunkChars, chunkOverlapChars, maxFiles, maxFileBytes } = this.config.search;
+    const prepared: Prepared[] = [];
+    await readUpload(request, { maxFiles, maxFileBytes }, async (received) => {
+      prepared.push(await this.prepare(received, chunkChars, chunkOverlapChars));
+    });
+
+    const documents: UploadedDocument[] = [];
+    const rejected: RejectedFile[] = [];
+    for (const p of prepared) {
+      const name = p.received.filename;
+      if (p.doc) {
+        try {
+          const id = await this.repository.insertDocument(tenantId, storeId, p.doc);
+          const { filename, contentType, bytes } = p.doc;
+          documents.push({ id, filename, contentType, bytes, chunks: p.doc.chunks.length });
+          this.metrics.upload('success', seconds(p.received.startedAt), bytes);
+          continue;
+        } catch (err) {
+          if (err instanceof DuplicateDocument)
+            p.rejection = new FileRejection(
+              'DUPLICATE_DOCUMENT',
+              'This store already holds a document with the same content',
+              err.existingId,
+            );
+          else if (err instanceof StoreGone) throw new StoreNotFoundError(store);
+          else {
+            this.logger.error({ err, filename: name }, 'Storing an uploaded document failed');
+            p.rejection = new FileRejection(
+              'STORAGE_FAILED',
+              'The document could not be stored; nothing of it was kept',
+            );
+          }
+        }
+      }
+      const r = p.rejection as FileRejection;
+      rejected.push({
+        filename: name,
+        code: r.code,
+        message: r.message,
+        ...(r.existingDocumentId ? { existingDocumentId: r.existingDocumentId } : {}),
+      });
+      this.metrics.upload(
+        r.code === 'STORAGE_FAILED' ? 'failure' : 'rejected',
+        seconds(p.received.startedAt),
+      );
+    }
+    if (documents.length) return { status: 201, body: { documents, rejected } };
+    const status = rejectionStatus(rejected);
+    const errorCode = new Set(rejected.map((r) => r.code)).size === 1 ? rejected[0].code : 'UPLOAD_REJECTED';
+    const message = `No file was stored: ${rejected.length === 1 ? rejected[0].message : `all ${rejected.length} files were rejected`}`;
+    return {
+      status,
+      errorCode,
+      body: { ...errorBody(status, errorCode, message, currentRequestId()), documents, rejected },
+    };
+  }
+
+  private async prepare(received: ReceivedFile, chunkChars: number, overlap: number): Promise<Prepared> {
+    if (received.rejection || !received.data) return { received, rejection: received.rejection };
+    try {
+      const sniffed = await sniffDocument(received.data, received.filename);
+      const text = await extractText(sniffed, received.data, this.binary);
+      const chunks = chunkText(text, chunkChars, overlap);
+      return {
+        received,
+        doc: {
+          filename: received.filename.normalize('NFC'),
+          contentType: sniffed.contentType,
+          bytes: received.bytes,
+          checksum: received.checksum as string,
+          text,
+          chunks,
+        },
+      };
+    } catch (err) {
+      if (err instanceof FileRejection) return { received, rejection: err };
+      throw err;
+    } finally {
+      received.data = undefined; // the raw bytes are not needed past this point
+    }
+  }
+
+  async list(
+    tenantId: string,
+    store: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
+    const storeId = await this.storeId(tenantId, store);
+    const rows = await this.repository.listDocuments(storeId, cursor ? Number(cursor) : 0, limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      documents: page.map(view),
+      nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null,
+    };
+  }
+
+  async get(tenantId: string, store: string, id: string, withText: boolean): Promise<DocumentView> {
+    const storeId = await this.storeId(tenantId, store);
+    const row = UUID.test(id)
+      ? await this.repository.findDocument(storeId, id.toLowerCase(), withText)
+      : undefined;
+    if (!row) throw new DocumentNotFoundError();
+    return view(row);
+  }
+
+  async delete(tenantId: string, store: string, id: string): Promise<void> {
+    const storeId = await this.storeId(tenantId, store);
+    if (!UUID.test(id) || !(await this.repository.deleteDocument(storeId, id.toLowerCase())))
+      throw new DocumentNotFoundError();
+  }
+}
+
+/** Every rejection agreeing on a status gives that status; a mix of client problems is a 400. */
+export function rejectionStatus(rejected: RejectedFile[]): number {
+  const statuses = new Set(
+    rejected.map((r) => REJECTION_STATUS[r.code as keyof typeof REJECTION_STATUS] ?? 400),
+  );
+  if (statuses.size === 1) return [...statuses][0];
+  return statuses.has(500) ? 500 : 400;
+}
+
+function view(row: DocumentRow): DocumentView {
+  return {
+    id: row.id,
+    filename: row.filename,
+    contentType: row.contentType,
+    bytes: Number(row.bytes),
+    chunks: row.chunks,
+    checksum: row.checksum,
+    createdAt: new Date(row.createdAt).toISOString(),
+    ...(row.text !== undefined ? { text: row.text } : {}),
+  };
+}

@@ -1,0 +1,58 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export class ListDocumentsQuery {
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 20;
+
+  @ApiPropertyOptional({ type: String, description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[1-9][0-9]{0,17}$/, { message: 'cursor must be the nextCursor of a previous page' })
+  cursor?: string;
+}
+
+export class GetDocumentQuery {
+  @ApiPropertyOptional({ type: String, enum: ['text'], description: 'include=text adds the extracted text' })
+  @IsOptional()
+  @IsIn(['text'])
+  include?: 'text';
+}
+
+export interface DocumentView {
+  id: string;
+  filename: string;
+  contentType: string;
+  bytes: number;
+  chunks: number;
+  checksum: string;
+  createdAt: string;
+  text?: string;
+}
+
+export interface UploadedDocument {
+  id: string;
+  filename: string;
+  contentType: string;
+  bytes: number;
+  chunks: number;
+}
+
+export interface RejectedFile {
+  filename: string;
+  code: string;
+  message: string;
+  /** For DUPLICATE_DOCUMENT: the document already holding this content. */
+  existingDocumentId?: string;
+}
+
+export interface UploadResult {
+  documents: UploadedDocument[];
+  rejected: RejectedFile[];
+}

@@ -1,0 +1,51 @@
+import { AppError } from '@app/common/app-error';
+
+export class StoreNotFoundError extends AppError {
+  constructor(name: string) {
+    super(404, 'STORE_NOT_FOUND', `Store "${name}" not found`);
+  }
+}
+
+export class StoreExistsError extends AppError {
+  constructor(name: string) {
+    super(409, 'STORE_EXISTS', `Store "${name}" already exists`);
+  }
+}
+
+export class DocumentNotFoundError extends AppError {
+  constructor() {
+    super(404, 'DOCUMENT_NOT_FOUND', 'Document not found in this store');
+  }
+}
+
+export class NotMultipartError extends AppError {
+  constructor() {
+    super(415, 'UNSUPPORTED_MEDIA_TYPE', 'Upload documents as multipart/form-data in the field "files"');
+  }
+}
+
+/**
+ * Why one file of an upload was not stored. Codes and the status each stands for when every file
+ * of a batch is rejected (then the response status is picked from these).
+ */
+export const REJECTION_STATUS = {
+  INVALID_FILENAME: 400,
+  FILE_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  EMPTY_DOCUMENT: 400,
+  EXTRACTION_FAILED: 400,
+  DUPLICATE_DOCUMENT: 400,
+  STORAGE_FAILED: 500,
+} as const;
+export type RejectionCode = keyof typeof REJECTION_STATUS;
+
+export class FileRejection extends Error {
+  constructor(
+    readonly code: RejectionCode,
+    message: string,
+    readonly existingDocumentId?: string,
+  ) {
+    super(message);
+    this.name = 'FileRejection';
+  }
+}

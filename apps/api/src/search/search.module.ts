@@ -1,0 +1,66 @@
+import multipart from '@fastify/multipart';
+import { Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { CacheModule } from '@libs/cache';
+import { AppConfig } from '@app/config';
+import { HealthRegistry } from '@app/health/health.registry';
+import { DocumentsController } from './documents.controller';
+import { DocumentsService } from './documents.service';
+import { SearchController } from './search.controller';
+import { SearchMetrics } from './search.metrics';
+import { SearchRepository } from './search.repository';
+import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
+import { StoresController } from './stores.controller';
+import { StoresService } from './stores.service';
+
+/**
+ * Plugs search into the app before it listens: @fastify/multipart on the Fastify instance (limits are
+ * set per request by the upload reader) and the `search` check in /health (not readiness: the
+ * database itself already is).
+ */
+@Injectable()
+class SearchSetup implements OnModuleInit {
+  private readonly logger = new Logger('Search');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly health: HealthRegistry,
+    private readonly repository: SearchRepository,
+    private readonly config: AppConfig,
+    // Instantiated here so the gauges exist from startup, not from the first upload.
+    readonly _metrics: SearchMetrics,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    // Another feature may have registered it already; the plugin may only be registered once.
+    if (!fastify.hasContentTypeParser('multipart/form-data')) {
+      const { maxFiles, maxFileBytes } = this.config.search;
+      await fastify.register(multipart, {
+        limits: { fileSize: maxFileBytes, files: maxFiles, fields: 20, parts: maxFiles + 20 },
+      });
+    }
+    this.health.register({ name: 'search', readiness: false, check: () => this.repository.ping() });
+    this.logger.log(
+      `Search ready: ${this.config.search.maxFiles} files of ${this.config.search.maxFileBytes} bytes per upload, ` +
+        `chunks of ${this.config.search.chunkChars} chars (overlap ${this.config.search.chunkOverlapChars})`,
+    );
+  }
+}
+
+@Module({
+  imports: [
+    CacheModule.forFeature({
+      namespace: SEARCH_CACHE_NAMESPACE,
+      useFactory: (config: AppConfig) => ({
+        keyType: 'search',
+        namespace: SEARCH_CACHE_NAMESPACE,
+        ttlMs: config.search.cacheTtlMs,
+      }),
+    }),
+  ],
+  controllers: [StoresController, DocumentsController, SearchController],
+  providers: [SearchRepository, SearchMetrics, StoresService, DocumentsService, SearchService, SearchSetup],
+})
+export class SearchModule {}

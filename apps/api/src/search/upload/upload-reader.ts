@@ -1,0 +1,110 @@
+import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { ValidationFailedError } from '@app/common/validation';
+import { FileRejection } from '../search.errors';
+import { unsafeFilenameReason } from './filename';
+
+export interface ReceivedFile {
+  filename: string;
+  /** process.hrtime.bigint() when the part started arriving. */
+  startedAt: bigint;
+  /** Set when the file is refused before its content is looked at (name, size). */
+  rejection?: FileRejection;
+  data?: Buffer;
+  bytes: number;
+  checksum?: string;
+}
+
+export interface UploadLimits {
+  maxFiles: number;
+  maxFileBytes: number;
+}
+
+export const UPLOAD_FIELD = 'files';
+
+/**
+ * Reads the `files` parts of a multipart request one at a time. The per-file limit is enforced by the
+ * parser while the bytes arrive (nothing past the limit is buffered; the rest of that part is skipped),
+ * and each file is handed to `onFile` before the next part is read, so at most one raw file is in
+ * memory. Too many files is a 413 for the whole request (TOO_MANY_FILES, mapped by the global filter).
+ */
+export async function readUpload(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  onFile: (file: ReceivedFile) => Promise<void>,
+): Promise<void> {
+  let files = 0;
+  const unexpected = new Set<string>();
+  const options: Parameters<FastifyRequest['parts']>[0] & { throwFileSizeLimit: boolean } = {
+    // keep the client's name as sent (busboy would strip directories), so "../x" can be refused
+    preservePath: true,
+    // an oversized file is rejected on its own (truncated flag), not by failing the whole request
+    throwFileSizeLimit: false,
+    limits: {
+      fileSize: limits.maxFileBytes,
+      files: limits.maxFiles,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: limits.maxFiles + 20,
+      headerPairs: 100,
+    },
+  };
+  const parts = request.parts(options);
+  for await (const part of parts) {
+    if (part.type !== 'file') continue; // other form fields carry nothing we use
+    const file = part;
+    if (file.fieldname !== UPLOAD_FIELD) {
+      unexpected.add(file.fieldname);
+      await drain(file);
+      continue;
+    }
+    files++;
+    await onFile(await receive(file, limits.maxFileBytes));
+  }
+  if (unexpected.size)
+    throw new ValidationFailedError({
+      [UPLOAD_FIELD]: [`files must be sent in the field "files" (got ${[...unexpected].join(', ')})`],
+    });
+  if (files === 0) throw new ValidationFailedError({ [UPLOAD_FIELD]: ['at least one file is required'] });
+}
+
+async function receive(part: MultipartFile, maxFileBytes: number): Promise<ReceivedFile> {
+  const startedAt = process.hrtime.bigint();
+  const filename = part.filename;
+  const unsafe = unsafeFilenameReason(filename);
+  if (unsafe) {
+    const bytes = await drain(part);
+    return {
+      filename,
+      startedAt,
+      bytes,
+      rejection: new FileRejection('INVALID_FILENAME', `Unsafe file name: ${unsafe}`),
+    };
+  }
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of part.file as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    hash.update(chunk);
+    chunks.push(chunk);
+  }
+  if (part.file.truncated)
+    return {
+      filename,
+      startedAt,
+      bytes,
+      rejection: new FileRejection(
+        'FILE_TOO_LARGE',
+        `The file is larger than the per-file limit of ${maxFileBytes} bytes`,
+      ),
+    };
+  return { filename, startedAt, bytes, data: Buffer.concat(chunks, bytes), checksum: hash.digest('hex') };
+}
+
+async function drain(part: MultipartFile): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of part.file as AsyncIterable<Buffer>) bytes += chunk.length;
+  return bytes;
+}

@@ -1,0 +1,610 @@
+import { Database, Queryable } from '@libs/database';
+import { SearchRepository } from '@app/search/search.repository';
+import { RunningApp, startApp, TestResponse } from '../support/app';
+import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
+import { buildDocx, buildElf, buildPdf, fixture, form } from '../fixtures/documents/builders';
+
+const KEY_DEMO = 'search-demo-key-0123456789';
+const KEY_ACME = 'search-acme-key-0123456789';
+const MAX_FILE_BYTES = 64 * 1024;
+
+type Call = (path: string, init?: RequestInit & { json?: unknown }) => Promise<TestResponse>;
+
+function client(app: RunningApp, key: string): Call {
+  return (path, init = {}) => {
+    const { json, ...rest } = init;
+    const headers: Record<string, string> = { 'X-API-Key': key, ...(rest.headers as Record<string, string>) };
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    return app.request(path, {
+      ...rest,
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    });
+  };
+}
+
+const search = (call: Call, store: string, q: string, extra = '', headers: Record<string, string> = {}) =>
+  call(`/api/v1/search?store=${store}&q=${encodeURIComponent(q)}${extra}`, { headers });
+
+describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapter) => {
+  let db: TestDatabase | undefined;
+  let app: RunningApp;
+  let demo: Call;
+  let acme: Call;
+  let database: Database;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    db = adapter === 'postgres' ? await createTestDatabase() : undefined;
+    app = await startApp({
+      AUTH_API_KEYS: `${KEY_DEMO}=demo,${KEY_ACME}=acme`,
+      UPLOAD_MAX_FILE_BYTES: String(MAX_FILE_BYTES),
+      SEARCH_CHUNK_CHARS: '400',
+      SEARCH_CHUNK_OVERLAP_CHARS: '80',
+      ...(db ? { DATABASE_URL: db.url } : {}),
+    });
+    demo = client(app, KEY_DEMO);
+    acme = client(app, KEY_ACME);
+    database = app.atrium.app.get(Database);
+    expect(database.kind).toBe(adapter);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  describe('stores', () => {
+    it('creates a store (201), refuses a second with the same name (409) and a bad name (400)', async () => {
+      const created = await demo('/api/v1/stores', { method: 'POST', json: { name: 'kb' } });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        name: 'kb',
+        documentCount: 0,
+        bytes: 0,
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      });
+      const again = await demo('/api/v1/stores', { method: 'POST', json: { name: 'kb' } });
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('STORE_EXISTS');
+      for (const name of ['Upper', '-dash', 'a'.repeat(64), 'sp ace', '']) {
+        const bad = await demo('/api/v1/stores', { method: 'POST', json: { name } });
+        expect(bad.status).toBe(400);
+        expect(bad.body.code).toBe('VALIDATION_FAILED');
+      }
+    });
+
+    it('scopes stores by tenant: the same name is free for another tenant, and invisible to it', async () => {
+      expect((await acme('/api/v1/stores/kb')).body.code).toBe('STORE_NOT_FOUND');
+      expect((await acme('/api/v1/stores', { method: 'POST', json: { name: 'kb' } })).status).toBe(201);
+      expect((await acme('/api/v1/stores')).body.stores.map((s: { name: string }) => s.name)).toEqual(['kb']);
+      const scratch = await demo('/api/v1/stores', { method: 'POST', json: { name: 'scratch' } });
+      expect(scratch.status).toBe(201);
+      expect((await acme('/api/v1/stores/scratch', { method: 'DELETE' })).status).toBe(404);
+      expect((await demo('/api/v1/stores/scratch', { method: 'DELETE' })).status).toBe(204);
+      expect((await demo('/api/v1/stores/scratch')).status).toBe(404);
+    });
+  });
+
+  describe('upload', () => {
+    it('indexes the good files of a mixed batch and rejects the bad ones with the right codes', async () => {
+      const res = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([
+          ['handbook.md', fixture('handbook.md')],
+          ['press-release.html', fixture('press-release.html')],
+          ['accord.pdf', buildPdf(['The pangolin lighthouse accord was signed in 1998.', 'Second line.'])],
+          ['memo.docx', buildDocx(['Velvet thunderclap memorandum', 'Distribution: board only.'])],
+          ['inventory.csv', fixture('inventory.csv')],
+          ['notes.txt', fixture('notes.txt')],
+          ['totally-a-text-file.txt', buildElf()],
+          ['huge.txt', 'oversized '.repeat(MAX_FILE_BYTES / 5)],
+          ['../../etc/passwd', 'root:x:0:0:root:/root:/bin/bash\n'],
+        ]),
+      });
+      expect(res.status).toBe(201);
+      const byName = Object.fromEntries(
+        res.body.documents.map((d: { filename: string; contentType: string }) => [d.filename, d]),
+      );
+      expect(Object.keys(byName).sort()).toEqual(
+        ['accord.pdf', 'handbook.md', 'inventory.csv', 'memo.docx', 'notes.txt', 'press-release.html'].sort(),
+      );
+      expect(byName['handbook.md'].contentType).toBe('text/markdown');
+      expect(byName['press-release.html'].contentType).toBe('text/html');
+      expect(byName['accord.pdf'].contentType).toBe('application/pdf');
+      expect(byName['memo.docx'].contentType).toBe(
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      );
+      expect(byName['inventory.csv'].contentType).toBe('text/csv');
+      expect(byName['notes.txt'].contentType).toBe('text/plain');
+      for (const d of res.body.documents) {
+        expect(d).toEqual({
+          id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          filename: d.filename,
+          contentType: d.contentType,
+          bytes: expect.any(Number),
+          chunks: expect.any(Number),
+        });
+        expect(d.chunks).toBeGreaterThanOrEqual(1);
+        ids[d.filename] = d.id;
+      }
+      expect(res.body.rejected).toEqual([
+        { filename: 'totally-a-text-file.txt', code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.any(String) },
+        {
+          filename: 'huge.txt',
+          code: 'FILE_TOO_LARGE',
+          message: expect.stringContaining(String(MAX_FILE_BYTES)),
+        },
+        { filename: '../../etc/passwd', code: 'INVALID_FILENAME', message: expect.any(String) },
+      ]);
+    });
+
+    it('stored nothing of the rejected files and every chunk of the accepted ones', async () => {
+      const docs = await database.query<{ filename: string; chunk_count: number; n: number }>(
+        `SELECT d.filename, d.chunk_count, (SELECT count(*)::int FROM search_chunks c WHERE c.document_id = d.id) AS n
+         FROM search_documents d JOIN search_stores s ON s.id = d.store_id
+         WHERE s.tenant_id = 'demo' AND s.name = 'kb' ORDER BY d.filename`,
+      );
+      expect(docs.rows.map((r) => r.filename)).toEqual(
+        ['accord.pdf', 'handbook.md', 'inventory.csv', 'memo.docx', 'notes.txt', 'press-release.html'].sort(),
+      );
+      for (const r of docs.rows) expect(r.n).toBe(r.chunk_count);
+      const stray = await database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM search_chunks c WHERE NOT EXISTS (SELECT 1 FROM search_documents d WHERE d.id = c.document_id)`,
+      );
+      expect(stray.rows[0].n).toBe(0);
+      const store = await demo('/api/v1/stores/kb');
+      expect(store.body.documentCount).toBe(6);
+    });
+
+    it('extracted the text of each format (html without its script, pdf and docx text layers)', async () => {
+      const html = await demo(`/api/v1/stores/kb/documents/${ids['press-release.html']}?include=text`);
+      expect(html.body.text).toContain('marmalade observatory');
+      expect(html.body.text).not.toContain('observatory-script-should-not-be-indexed');
+      expect(html.body.text).not.toContain('font-family');
+      const pdf = await demo(`/api/v1/stores/kb/documents/${ids['accord.pdf']}?include=text`);
+      expect(pdf.body.text).toContain('pangolin lighthouse accord');
+      const docx = await demo(`/api/v1/stores/kb/documents/${ids['memo.docx']}?include=text`);
+      expect(docx.body.text).toContain('Velvet thunderclap memorandum');
+      const meta = await demo(`/api/v1/stores/kb/documents/${ids['memo.docx']}`);
+      expect(meta.body.text).toBeUndefined();
+      expect(meta.body.checksum).toMatch(/^[0-9a-f]{64}$/);
+    });
+
+    it('reports a duplicate (same content in the store) instead of storing it twice', async () => {
+      const res = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([['handbook-copy.md', fixture('handbook.md')]]),
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        statusCode: 400,
+        code: 'DUPLICATE_DOCUMENT',
+        documents: [],
+        rejected: [
+          {
+            filename: 'handbook-copy.md',
+            code: 'DUPLICATE_DOCUMENT',
+            existingDocumentId: ids['handbook.md'],
+          },
+        ],
+      });
+      expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
+    });
+
+    it.each([
+      ['an executable', [['run.txt', buildElf()]], 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [
+        'a PNG image',
+        [['pic.md', Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')]],
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      ['a shell script', [['install.txt', '#!/bin/sh\nrm -rf /\n']], 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['an oversized file', [['big.md', 'x'.repeat(MAX_FILE_BYTES + 1)]], 413, 'FILE_TOO_LARGE'],
+      ['a reserved name', [['CON.txt', 'hello']], 400, 'INVALID_FILENAME'],
+      ['a control character', [['bad\u0007name.txt', 'hello']], 400, 'INVALID_FILENAME'],
+      ['a 256-byte name', [[`${'é'.repeat(126)}.txt`, 'hello']], 400, 'INVALID_FILENAME'],
+      ['an empty file', [['empty.txt', '']], 400, 'EMPTY_DOCUMENT'],
+      [
+        'a broken pdf',
+        [['broken.pdf', Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog')]],
+        400,
+        'EXTRACTION_FAILED',
+      ],
+      [
+        'mixed problems',
+        [
+          ['run.txt', buildElf()],
+          ['a/b.txt', 'hello'],
+        ],
+        400,
+        'UPLOAD_REJECTED',
+      ],
+    ] as Array<[string, Array<[string, Buffer | string]>, number, string]>)(
+      'answers %s alone with the same body and a status picked from the rejection',
+      async (_label, files, status, code) => {
+        const res = await demo('/api/v1/stores/kb/documents', { method: 'POST', body: form(files) });
+        expect(res.status).toBe(status);
+        expect(res.body).toMatchObject({
+          statusCode: status,
+          code,
+          documents: [],
+          requestId: expect.any(String),
+        });
+        expect(res.body.rejected).toHaveLength(files.length);
+        expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
+      },
+    );
+
+    it('is 400 without files, 415 when not multipart, 413 over UPLOAD_MAX_FILES, 404 for an unknown store', async () => {
+      const none = await demo('/api/v1/stores/kb/documents', { method: 'POST', body: new FormData() });
+      expect(none.status).toBe(400);
+      expect(none.body.code).toBe('VALIDATION_FAILED');
+      const wrongField = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([['a.txt', 'hello']], 'file'),
+      });
+      expect(wrongField.status).toBe(400);
+      const json = await demo('/api/v1/stores/kb/documents', { method: 'POST', json: { files: [] } });
+      expect(json.status).toBe(415);
+      expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      const many = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form(Array.from({ length: 21 }, (_, i) => [`f${i}.txt`, `unique text number ${i}`])),
+      });
+      expect(many.status).toBe(413);
+      expect(many.body.code).toBe('TOO_MANY_FILES');
+      expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
+      const unknown = await demo('/api/v1/stores/nope/documents', {
+        method: 'POST',
+        body: form([['a.txt', 'hello']]),
+      });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.code).toBe('STORE_NOT_FOUND');
+    });
+
+    it('keeps nothing of a file whose storage fails part-way (one transaction per file)', async () => {
+      const real = database;
+      let chunkStatements = 0;
+      // The real database, with the second chunk INSERT of the transaction failing.
+      const failing = {
+        query: real.query.bind(real),
+        transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
+          real.transaction((tx) =>
+            fn({
+              query: async (sql: string, params?: unknown[]) => {
+                if (sql.includes('INSERT INTO search_chunks') && ++chunkStatements === 2)
+                  throw new Error('injected failure after the first chunk batch');
+                return tx.query(sql, params);
+              },
+            }),
+          ),
+      } as unknown as Database;
+      const repository = new SearchRepository(failing);
+      const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
+      const chunks = Array.from({ length: 700 }, (_, i) => `atomicity probe chunk ${i}`);
+      await expect(
+        repository.insertDocument('demo', store.id, {
+          filename: 'atomic.txt',
+          contentType: 'text/plain',
+          bytes: 10,
+          checksum: 'a'.repeat(64),
+          text: chunks.join('\n'),
+          chunks,
+        }),
+      ).rejects.toThrow('injected failure');
+      expect(chunkStatements).toBe(2);
+      const left = await real.query<{ docs: number; chunks: number }>(
+        `SELECT (SELECT count(*)::int FROM search_documents WHERE filename = 'atomic.txt') AS docs,
+                (SELECT count(*)::int FROM search_chunks WHERE content LIKE 'atomicity probe%') AS chunks`,
+      );
+      expect(left.rows[0]).toEqual({ docs: 0, chunks: 0 });
+      expect((await new SearchRepository(real).storeKey('demo', 'kb'))!.version).toBe(store.version);
+    });
+  });
+
+  describe('search', () => {
+    it('returns the document with a distinctive phrase first, with a <mark> snippet', async () => {
+      const res = await search(demo, 'kb', 'pangolin lighthouse accord');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ store: 'kb', query: 'pangolin lighthouse accord', total: 1 });
+      expect(typeof res.body.tookMs).toBe('number');
+      expect(res.body.results[0]).toEqual({
+        documentId: ids['accord.pdf'],
+        filename: 'accord.pdf',
+        chunkIndex: 0,
+        score: expect.any(Number),
+        snippet: expect.stringContaining('<mark>pangolin</mark> <mark>lighthouse</mark> <mark>accord</mark>'),
+      });
+      const docx = await search(demo, 'kb', 'thunderclap memorandum');
+      expect(docx.body.results[0].documentId).toBe(ids['memo.docx']);
+      const csv = await search(demo, 'kb', 'tungsten sprocket');
+      expect(csv.body.results[0].documentId).toBe(ids['inventory.csv']);
+      const html = await search(demo, 'kb', 'marmalade observatory');
+      expect(html.body.results[0].documentId).toBe(ids['press-release.html']);
+    });
+
+    it('ranks the document with the whole phrase above ones with a single word', async () => {
+      const res = await search(demo, 'kb', 'zephyr quokka protocol');
+      expect(res.body.results[0].documentId).toBe(ids['handbook.md']);
+    });
+
+    it('HTML-escapes everything in a snippet except its <mark> tags', async () => {
+      await demo('/api/v1/stores', { method: 'POST', json: { name: 'xss' } });
+      const hostile =
+        'The crocodile <img src=x onerror=alert(1)> met "<script>alert(2)</script>" & 5 < 6 > 4 ' +
+        "<b onmouseover='x'>crocodile</b> <scr<script>ipt>alert(3)</script> <!-- crocodile --> crocodile&lt;b&gt;";
+      const up = await demo('/api/v1/stores/xss/documents', {
+        method: 'POST',
+        body: form([['x.txt', hostile]]),
+      });
+      expect(up.status).toBe(201);
+      const res = await search(demo, 'xss', 'crocodile');
+      expect(res.body.total).toBe(1);
+      const snippet: string = res.body.results[0].snippet;
+      expect(snippet).toContain('<mark>crocodile</mark>');
+      expect(snippet).not.toMatch(/<(?!\/?mark>)/);
+      expect(snippet).toContain('&amp;');
+      expect(snippet).toContain('&lt;');
+      expect(snippet).toContain('&lt;img src=x onerror=alert(1)&gt;'); // shown as text, never as a tag
+    });
+
+    it('follows web-search syntax: OR, "quoted phrases" and -exclusion', async () => {
+      const either = await search(demo, 'kb', 'pangolin OR thunderclap');
+      expect(either.body.results.map((r: { documentId: string }) => r.documentId).sort()).toEqual(
+        [ids['accord.pdf'], ids['memo.docx']].sort(),
+      );
+      const both = await search(demo, 'kb', 'pangolin thunderclap');
+      expect(both.body.total).toBe(0);
+      // "quokka" is in the handbook and the notes; only the handbook has the exact phrase
+      const word = await search(demo, 'kb', 'quokka');
+      expect(new Set(word.body.results.map((r: { documentId: string }) => r.documentId))).toEqual(
+        new Set([ids['handbook.md'], ids['notes.txt']]),
+      );
+      const phrase = await search(demo, 'kb', '"zephyr quokka protocol"');
+      expect(phrase.body.results.map((r: { documentId: string }) => r.documentId)).toEqual([
+        ids['handbook.md'],
+      ]);
+      const reordered = await search(demo, 'kb', '"protocol quokka zephyr"');
+      expect(reordered.body.total).toBe(0);
+      const excluded = await search(demo, 'kb', 'quokka -sabbatical');
+      expect(excluded.body.results.map((r: { documentId: string }) => r.documentId)).toEqual([
+        ids['notes.txt'],
+      ]);
+    });
+
+    it('pages with limit and offset and keeps the total', async () => {
+      const q = 'quokka OR pangolin OR thunderclap OR sprocket';
+      const all = await search(demo, 'kb', q, '&limit=100');
+      expect(all.body.total).toBeGreaterThanOrEqual(4);
+      expect(all.body.results).toHaveLength(all.body.total);
+      for (let i = 0; i < all.body.total; i++) {
+        const page = await search(demo, 'kb', q, `&limit=1&offset=${i}`);
+        expect(page.body.total).toBe(all.body.total);
+        expect(page.body.results).toEqual([all.body.results[i]]);
+      }
+      const past = await search(demo, 'kb', q, `&offset=${all.body.total}`);
+      expect(past.body).toMatchObject({ total: all.body.total, results: [] });
+      const scores = all.body.results.map((r: { score: number }) => r.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    });
+
+    it('answers POST exactly like GET', async () => {
+      const get = await search(demo, 'kb', 'marmalade', '&limit=5');
+      const post = await demo('/api/v1/search', {
+        method: 'POST',
+        json: { store: 'kb', query: 'marmalade', limit: 5, offset: 0 },
+      });
+      expect(post.status).toBe(200);
+      expect({ ...post.body, tookMs: 0 }).toEqual({ ...get.body, tookMs: 0 });
+    });
+
+    it('only finds stop words nowhere (an empty tsquery), without an error', async () => {
+      const res = await search(demo, 'kb', 'the and of');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ total: 0, results: [] });
+    });
+
+    it.each([
+      ['an empty query', 'store=kb&q='],
+      ['a blank query', 'store=kb&q=%20%20%20'],
+      ['a 1001-character query', `store=kb&q=${'a'.repeat(1001)}`],
+      ['a missing query', 'store=kb'],
+      ['a missing store', 'q=quokka'],
+      ['limit 0', 'store=kb&q=quokka&limit=0'],
+      ['limit 101', 'store=kb&q=quokka&limit=101'],
+      ['a negative offset', 'store=kb&q=quokka&offset=-1'],
+      ['an unknown parameter', 'store=kb&q=quokka&sort=asc'],
+    ])('is a 400 for %s', async (_label, qs) => {
+      const res = await demo(`/api/v1/search?${qs}`);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('accepts a 1000-character query', async () => {
+      const res = await search(demo, 'kb', `${'quokka '.repeat(142)}qu`.slice(0, 1000));
+      expect(res.status).toBe(200);
+    });
+
+    it('is a 404 for an unknown store and for another tenant’s store', async () => {
+      expect((await search(demo, 'nope', 'quokka')).body.code).toBe('STORE_NOT_FOUND');
+      const acmeScratch = await acme('/api/v1/stores', { method: 'POST', json: { name: 'acme-only' } });
+      expect(acmeScratch.status).toBe(201);
+      const res = await search(demo, 'acme-only', 'quokka');
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('STORE_NOT_FOUND');
+    });
+  });
+
+  describe('result cache', () => {
+    it('MISS, then HIT for the same normalised query and page; no-cache is a BYPASS', async () => {
+      const first = await search(demo, 'kb', 'velvet memorandum');
+      expect(first.headers.get('x-cache')).toBe('MISS');
+      const second = await search(demo, 'kb', '  Velvet   MEMORANDUM ');
+      expect(second.headers.get('x-cache')).toBe('HIT');
+      expect(second.body.results).toEqual(first.body.results);
+      const otherPage = await search(demo, 'kb', 'velvet memorandum', '&offset=1');
+      expect(otherPage.headers.get('x-cache')).toBe('MISS');
+      const bypass = await search(demo, 'kb', 'velvet memorandum', '', { 'Cache-Control': 'no-cache' });
+      expect(bypass.headers.get('x-cache')).toBe('BYPASS');
+      const post = await demo('/api/v1/search', {
+        method: 'POST',
+        json: { store: 'kb', query: 'velvet memorandum' },
+      });
+      expect(post.headers.get('x-cache')).toBe('HIT');
+    });
+
+    it('misses with fresh results right after an upload to that store, and after a delete', async () => {
+      const q = 'heliotrope lantern';
+      const before = await search(demo, 'kb', q);
+      expect(before.body.total).toBe(0);
+      expect((await search(demo, 'kb', q)).headers.get('x-cache')).toBe('HIT');
+
+      const up = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([['settings.json', fixture('settings.json')]]),
+      });
+      expect(up.status).toBe(201);
+      expect(up.body.documents[0].contentType).toBe('application/json');
+      const afterUpload = await search(demo, 'kb', q);
+      expect(afterUpload.headers.get('x-cache')).toBe('MISS');
+      expect(afterUpload.body.results.map((r: { documentId: string }) => r.documentId)).toEqual([
+        up.body.documents[0].id,
+      ]);
+      expect((await search(demo, 'kb', q)).headers.get('x-cache')).toBe('HIT');
+
+      const del = await demo(`/api/v1/stores/kb/documents/${up.body.documents[0].id}`, { method: 'DELETE' });
+      expect(del.status).toBe(204);
+      const afterDelete = await search(demo, 'kb', q);
+      expect(afterDelete.headers.get('x-cache')).toBe('MISS');
+      expect(afterDelete.body.total).toBe(0);
+    });
+
+    it('an upload to another store leaves this store’s entries cached', async () => {
+      expect((await demo('/api/v1/stores', { method: 'POST', json: { name: 'other' } })).status).toBe(201);
+      await search(demo, 'kb', 'tungsten');
+      await demo('/api/v1/stores/other/documents', {
+        method: 'POST',
+        body: form([['n.txt', 'tungsten elsewhere']]),
+      });
+      expect((await search(demo, 'kb', 'tungsten')).headers.get('x-cache')).toBe('HIT');
+    });
+
+    it('never shares entries between tenants with the same store name and query', async () => {
+      const demoFirst = await search(demo, 'kb', 'quokka');
+      expect(demoFirst.body.total).toBeGreaterThan(0);
+      expect((await search(demo, 'kb', 'quokka')).headers.get('x-cache')).toBe('HIT');
+      const acmeFirst = await search(acme, 'kb', 'quokka');
+      expect(acmeFirst.headers.get('x-cache')).toBe('MISS');
+      expect(acmeFirst.body.total).toBe(0);
+      const acmeUp = await acme('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([['acme.txt', 'The acme quokka lives in the warehouse.']]),
+      });
+      expect(acmeUp.status).toBe(201);
+      const acmeAfter = await search(acme, 'kb', 'quokka');
+      expect(acmeAfter.headers.get('x-cache')).toBe('MISS');
+      expect(acmeAfter.body.results.map((r: { documentId: string }) => r.documentId)).toEqual([
+        acmeUp.body.documents[0].id,
+      ]);
+      // acme's upload bumped only acme's store: demo's entry is still there and still demo's
+      const demoAgain = await search(demo, 'kb', 'quokka');
+      expect(demoAgain.headers.get('x-cache')).toBe('HIT');
+      expect(demoAgain.body.results).toEqual(demoFirst.body.results);
+    });
+
+    it('a store deleted and created again under the same name does not see the old entries', async () => {
+      await demo('/api/v1/stores', { method: 'POST', json: { name: 'phoenix' } });
+      await demo('/api/v1/stores/phoenix/documents', {
+        method: 'POST',
+        body: form([['p.txt', 'phoenix ashes']]),
+      });
+      expect((await search(demo, 'phoenix', 'ashes')).body.total).toBe(1);
+      expect((await demo('/api/v1/stores/phoenix', { method: 'DELETE' })).status).toBe(204);
+      expect((await search(demo, 'phoenix', 'ashes')).status).toBe(404);
+      await demo('/api/v1/stores', { method: 'POST', json: { name: 'phoenix' } });
+      const fresh = await search(demo, 'phoenix', 'ashes');
+      expect(fresh.headers.get('x-cache')).toBe('MISS');
+      expect(fresh.body.total).toBe(0);
+    });
+  });
+
+  describe('documents', () => {
+    it('lists with limit and cursor pagination, in upload order', async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: TestResponse = await demo(
+          `/api/v1/stores/kb/documents?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        expect(page.status).toBe(200);
+        expect(page.body.documents.length).toBeLessThanOrEqual(2);
+        seen.push(...page.body.documents.map((d: { id: string }) => d.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(6);
+      expect(new Set(seen).size).toBe(6);
+      expect(seen[0]).toBe(ids['handbook.md']);
+      expect((await demo('/api/v1/stores/kb/documents?cursor=abc')).status).toBe(400);
+      expect((await demo('/api/v1/stores/kb/documents?limit=101')).status).toBe(400);
+    });
+
+    it('is a 404 for an unknown, malformed or other tenant’s document', async () => {
+      const missing = await demo('/api/v1/stores/kb/documents/00000000-0000-4000-8000-000000000000');
+      expect(missing.status).toBe(404);
+      expect(missing.body.code).toBe('DOCUMENT_NOT_FOUND');
+      expect((await demo('/api/v1/stores/kb/documents/not-a-uuid')).body.code).toBe('DOCUMENT_NOT_FOUND');
+      const other = await acme(`/api/v1/stores/kb/documents/${ids['handbook.md']}`);
+      expect(other.status).toBe(404);
+      expect(
+        (await acme(`/api/v1/stores/kb/documents/${ids['handbook.md']}`, { method: 'DELETE' })).status,
+      ).toBe(404);
+      expect((await demo(`/api/v1/stores/kb/documents/${ids['handbook.md']}`)).status).toBe(200);
+      expect((await demo('/api/v1/stores/kb/documents/x?include=everything')).status).toBe(400);
+    });
+
+    it('deletes a document with its chunks (204), then 404', async () => {
+      const id = ids['notes.txt'];
+      expect((await demo(`/api/v1/stores/kb/documents/${id}`, { method: 'DELETE' })).status).toBe(204);
+      expect((await demo(`/api/v1/stores/kb/documents/${id}`)).status).toBe(404);
+      expect((await demo(`/api/v1/stores/kb/documents/${id}`, { method: 'DELETE' })).status).toBe(404);
+      const chunks = await database.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM search_chunks WHERE document_id = $1',
+        [id],
+      );
+      expect(chunks.rows[0].n).toBe(0);
+    });
+  });
+
+  describe('observability', () => {
+    it('exposes the search metrics without tenant labels', async () => {
+      const res = await app.request('/metrics');
+      const text = res.text;
+      expect(text).toMatch(/^file_uploads_total\{status="success"\} [1-9]/m);
+      expect(text).toMatch(/^file_uploads_total\{status="rejected"\} [1-9]/m);
+      expect(text).toMatch(/^file_uploads_total\{status="failure"\} 0/m);
+      expect(text).toMatch(/^file_upload_size_bytes_count [1-9]/m);
+      expect(text).toMatch(/^file_upload_duration_seconds_count [1-9]/m);
+      expect(text).toMatch(/^search_requests_total\{status="success",cache="hit"\} [1-9]/m);
+      expect(text).toMatch(/^search_requests_total\{status="success",cache="miss"\} [1-9]/m);
+      expect(text).toMatch(/^search_requests_total\{status="success",cache="bypass"\} [1-9]/m);
+      expect(text).toMatch(/^search_requests_total\{status="error",cache="miss"\} [1-9]/m);
+      expect(text).toMatch(/^search_duration_seconds_count\{cache="hit"\} [1-9]/m);
+      expect(text).toMatch(/^search_results_count_count [1-9]/m);
+      expect(text).toMatch(/^stores_total [1-9]/m);
+      expect(text).toMatch(/^documents_total [1-9]/m);
+      const searchLines = text
+        .split('\n')
+        .filter((l) => /^(file_upload|search_|stores_total|documents_total)/.test(l));
+      expect(searchLines.some((l) => /tenant|demo|acme/.test(l))).toBe(false);
+    });
+
+    it('shows the search check in /health, not in readiness', async () => {
+      const health = await app.request('/health');
+      expect(health.body.info?.search ?? health.body.details?.search).toMatchObject({ status: 'up' });
+      const ready = await app.request('/health/ready');
+      expect(JSON.stringify(ready.body)).not.toContain('"search"');
+    });
+  });
+});
