@@ -1,0 +1,47 @@
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { wantsNoCache } from '@libs/cache';
+import { TenantId } from '@app/auth/auth.decorators';
+import { API_V1 } from '@app/common/api';
+import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { DownloadService } from './download.service';
+import { DownloadQueryDto } from './dto/download-query.dto';
+import { negotiateFormat } from './formats';
+
+@ApiTags('downloader')
+@Controller(`${API_V1}/download`)
+export class DownloadController {
+  constructor(private readonly downloads: DownloadService) {}
+
+  @Get()
+  @RateLimit('download')
+  @ApiOkResponse({
+    description:
+      'The content in the requested format, with X-Original-URL, X-Original-Content-Type, X-Content-Length and X-Cache',
+  })
+  async download(
+    @TenantId() tenantId: string,
+    @Query() query: DownloadQueryDto,
+    @Headers() headers: Record<string, string | undefined>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
+    const format = query.format ?? negotiateFormat(headers.accept);
+    const out = await this.downloads.download(tenantId, query.url, format, {
+      bypassCache: wantsNoCache(headers),
+    });
+    void reply.headers({
+      'content-type': out.contentType,
+      'x-original-url': out.finalUrl,
+      'x-original-content-type': out.originalContentType,
+      'x-content-length': String(out.contentLength),
+      'x-cache': out.cache,
+      // origin bytes served from our origin: never let a browser run them as our page
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'; sandbox",
+      vary: 'Accept',
+    });
+    if (format === 'pdf' || format === 'raw') reply.header('content-disposition', 'inline');
+    return out.body;
+  }
+}

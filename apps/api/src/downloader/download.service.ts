@@ -1,0 +1,231 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { redactUrl } from '@libs/observability';
+import type { CacheStatus } from '@libs/cache';
+import { AppConfig } from '@app/config';
+import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { ConcurrencyPool } from './concurrency-pool';
+import { CachedDownload, DownloadCache } from './download-cache';
+import { DownloaderError } from './downloader.errors';
+import { DownloaderMetrics } from './downloader.metrics';
+import { convert } from './extraction/extract';
+import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
+import { acceptFor, DownloadFormat } from './formats';
+import { PdfRenderer } from './pdf/pdf-renderer';
+import { UrlPolicy } from './url-policy/url-policy';
+
+export interface DownloadOptions {
+  /** Request `Cache-Control: no-cache`: skip the cache read, still store. */
+  bypassCache?: boolean;
+  /** Overrides DOWNLOAD_TIMEOUT_MS (a batch's timeoutPerUrlMs). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** PDF: wait for a slot (batch) instead of answering 503 CAPACITY_EXCEEDED. */
+  waitForPdfSlot?: boolean;
+}
+
+export interface DownloadOutcome {
+  format: DownloadFormat;
+  body: Buffer;
+  contentType: string;
+  finalUrl: string;
+  originalContentType: string;
+  /** Bytes of the origin's (decoded) content. */
+  contentLength: number;
+  statusCode: number;
+  cache: CacheStatus;
+}
+
+/**
+ * One URL in one format: URL policy → cache (fresh → HIT; stale with validators → conditional request,
+ * 304 → HIT) → pinned, size-limited fetch → conversion, all inside the download pool and counted in
+ * the downloader metrics.
+ */
+@Injectable()
+export class DownloadService {
+  private readonly logger = new Logger(DownloadService.name);
+  readonly pool: ConcurrencyPool;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly policy: UrlPolicy,
+    private readonly fetcher: SafeFetcher,
+    private readonly pdf: PdfRenderer,
+    private readonly cache: DownloadCache,
+    private readonly metrics: DownloaderMetrics,
+    live: LiveStatsRegistry,
+  ) {
+    this.pool = new ConcurrencyPool('download', config.downloader.concurrency, (a) =>
+      metrics.poolActive('download', a),
+    );
+    metrics.poolLimit('download', this.pool.limit);
+    live.registerPool('download', () => this.pool.stats());
+  }
+
+  /** Parses and statically checks a URL (400 INVALID_URL / 403 URL_BLOCKED) without any network. */
+  precheck(raw: string): URL {
+    const url = this.policy.parse(raw);
+    this.policy.checkStatic(url);
+    return url;
+  }
+
+  async download(
+    tenantId: string,
+    rawUrl: string,
+    format: DownloadFormat,
+    opts: DownloadOptions = {},
+  ): Promise<DownloadOutcome> {
+    const stop = this.metrics.responseTime.startTimer({ format });
+    try {
+      const outcome = await this.pool.run(() => this.load(tenantId, rawUrl, format, opts), opts.signal);
+      this.metrics.requests.inc({ format, status: 'success' });
+      return outcome;
+    } catch (err) {
+      this.metrics.requests.inc({ format, status: 'error' });
+      if (err instanceof DownloaderError) this.metrics.error(err.errorType);
+      else if (!opts.signal?.aborted) {
+        this.metrics.error('network');
+        this.logger.error({ err }, `Download of ${redactUrl(rawUrl)} failed unexpectedly`);
+      }
+      throw err;
+    } finally {
+      stop();
+    }
+  }
+
+  private async load(
+    tenantId: string,
+    rawUrl: string,
+    format: DownloadFormat,
+    opts: DownloadOptions,
+  ): Promise<DownloadOutcome> {
+    const url = this.precheck(rawUrl);
+    const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
+    const key = this.cache.key(format, url.href);
+    const cached = opts.bypassCache ? undefined : await this.cache.get(tenantId, key);
+    if (cached && cached.freshUntil > Date.now()) return fromCache(format, cached, 'HIT');
+
+    if (format === 'pdf') {
+      const rendered = await this.pdf.render(url, {
+        timeoutMs,
+        maxBytes: this.config.downloader.maxBytes,
+        wait: opts.waitForPdfSlot ?? false,
+        signal: opts.signal,
+      });
+      const entry = this.entryFor(rendered.main, rendered.pdf, 'application/pdf');
+      if (entry) await this.cache.set(tenantId, key, { ...entry, etag: undefined, lastModified: undefined });
+      return this.outcome(
+        format,
+        rendered.main,
+        rendered.pdf,
+        'application/pdf',
+        opts.bypassCache ? 'BYPASS' : 'MISS',
+      );
+    }
+
+    const conditional =
+      cached && (cached.etag || cached.lastModified)
+        ? { url: cached.finalUrl, etag: cached.etag, lastModified: cached.lastModified }
+        : undefined;
+    const res = await this.fetcher.fetch({
+      url,
+      accept: acceptFor(format),
+      timeoutMs,
+      maxBytes: this.config.downloader.maxBytes,
+      conditional,
+      signal: opts.signal,
+    });
+    if (res.notModified && cached) {
+      // 304: the copy is good again for the origin's (new) max-age
+      const fresh = this.cache.freshness({ ...res.headers });
+      const renewed: CachedDownload = {
+        ...cached,
+        etag: res.headers.etag ?? cached.etag,
+        lastModified: res.headers['last-modified'] ?? cached.lastModified,
+        freshUntil: Date.now() + fresh.freshMs,
+      };
+      if (fresh.store) await this.cache.set(tenantId, key, renewed);
+      return fromCache(format, renewed, 'HIT');
+    }
+    const [body, contentType] = this.render(format, res);
+    const entry = this.entryFor(res, body, contentType);
+    if (entry) await this.cache.set(tenantId, key, entry);
+    return this.outcome(format, res, body, contentType, opts.bypassCache ? 'BYPASS' : 'MISS');
+  }
+
+  private render(format: DownloadFormat, res: FetchResponse): [Buffer, string] {
+    switch (format) {
+      case 'raw':
+        return [res.body, res.contentType];
+      case 'json': {
+        const doc = {
+          url: res.requestedUrl,
+          finalUrl: res.finalUrl,
+          statusCode: res.statusCode,
+          contentType: res.contentType,
+          bytes: res.body.length,
+          redirects: res.redirects,
+          etag: res.headers.etag ?? null,
+          lastModified: res.headers['last-modified'] ?? null,
+          fetchedAt: new Date().toISOString(),
+          contentBase64: res.body.toString('base64'),
+        };
+        return [Buffer.from(JSON.stringify(doc)), 'application/json; charset=utf-8'];
+      }
+      case 'pdf':
+        throw new Error('pdf is rendered, not converted');
+      default: {
+        const text = convert(format, res.body, res.contentType, res.finalUrl);
+        const type = format === 'markdown' ? 'text/markdown' : format === 'html' ? 'text/html' : 'text/plain';
+        return [Buffer.from(text, 'utf8'), `${type}; charset=utf-8`];
+      }
+    }
+  }
+
+  private entryFor(res: FetchResponse, body: Buffer, contentType: string): CachedDownload | undefined {
+    const fresh = this.cache.freshness(res.headers);
+    if (!fresh.store) return undefined;
+    return {
+      body: body.toString('base64'),
+      contentType,
+      finalUrl: res.finalUrl,
+      originalContentType: res.contentType,
+      contentLength: res.body.length,
+      statusCode: res.statusCode,
+      etag: res.headers.etag,
+      lastModified: res.headers['last-modified'],
+      freshUntil: Date.now() + fresh.freshMs,
+    };
+  }
+
+  private outcome(
+    format: DownloadFormat,
+    res: FetchResponse,
+    body: Buffer,
+    contentType: string,
+    cache: CacheStatus,
+  ): DownloadOutcome {
+    return {
+      format,
+      body,
+      contentType,
+      finalUrl: res.finalUrl,
+      originalContentType: res.contentType,
+      contentLength: res.body.length,
+      statusCode: res.statusCode,
+      cache,
+    };
+  }
+}
+
+function fromCache(format: DownloadFormat, entry: CachedDownload, cache: CacheStatus): DownloadOutcome {
+  return {
+    format,
+    body: Buffer.from(entry.body, 'base64'),
+    contentType: entry.contentType,
+    finalUrl: entry.finalUrl,
+    originalContentType: entry.originalContentType,
+    contentLength: entry.contentLength,
+    statusCode: entry.statusCode,
+    cache,
+  };
+}

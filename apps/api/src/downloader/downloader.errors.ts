@@ -1,0 +1,118 @@
+import { AppError } from '@app/common/app-error';
+
+/** The bounded `error_type` label of downloader_errors_total (observability.md). */
+export type DownloadErrorType =
+  'blocked' | 'timeout' | 'too_large' | 'http_error' | 'network' | 'extraction' | 'pdf';
+
+/** A downloader error that says which error_type it counts as (none for client input errors). */
+export abstract class DownloaderError extends AppError {
+  abstract readonly errorType: DownloadErrorType | undefined;
+}
+
+export class InvalidUrlError extends DownloaderError {
+  readonly errorType = undefined;
+  constructor(message = 'The URL is not a valid absolute http(s) URL', details?: Record<string, unknown>) {
+    super(400, 'INVALID_URL', message, details);
+  }
+}
+
+/** Why the URL policy refused a URL; safe to show (never the resolved address of an internal name). */
+export type BlockReason = 'scheme' | 'credentials' | 'address' | 'hostname' | 'too_many_redirects';
+
+export class UrlBlockedError extends DownloaderError {
+  readonly errorType = 'blocked' as const;
+  constructor(
+    readonly reason: BlockReason,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(403, 'URL_BLOCKED', message, { reason, ...details });
+  }
+}
+
+export class ContentTooLargeError extends DownloaderError {
+  readonly errorType = 'too_large' as const;
+  constructor(limit: number) {
+    super(413, 'CONTENT_TOO_LARGE', `The content is larger than the limit of ${limit} bytes`, { limit });
+  }
+}
+
+export class UpstreamError extends DownloaderError {
+  readonly errorType: 'http_error' | 'network';
+  constructor(message: string, details: { upstreamStatus?: number; reason?: string } = {}) {
+    super(502, 'UPSTREAM_ERROR', message, details);
+    this.errorType = details.upstreamStatus !== undefined ? 'http_error' : 'network';
+  }
+}
+
+export class UpstreamTimeoutError extends DownloaderError {
+  readonly errorType = 'timeout' as const;
+  constructor(timeoutMs: number, phase: 'connect' | 'total' = 'total') {
+    super(
+      504,
+      'UPSTREAM_TIMEOUT',
+      phase === 'connect'
+        ? `Could not connect to the origin within ${timeoutMs} ms`
+        : `The download did not finish within ${timeoutMs} ms`,
+      { timeoutMs, phase },
+    );
+  }
+}
+
+/** The content could not be turned into the requested format (e.g. a binary file asked for as text). */
+export class ExtractionFailedError extends DownloaderError {
+  readonly errorType = 'extraction' as const;
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(422, 'EXTRACTION_FAILED', message, details);
+  }
+}
+
+export class PdfUnavailableError extends DownloaderError {
+  readonly errorType = 'pdf' as const;
+  constructor(message = 'PDF rendering is not available: no Chromium browser is installed') {
+    super(503, 'PDF_UNAVAILABLE', message);
+  }
+}
+
+export class CapacityExceededError extends DownloaderError {
+  readonly errorType = 'pdf' as const;
+  constructor(pool: string, limit: number) {
+    super(
+      503,
+      'CAPACITY_EXCEEDED',
+      `All ${limit} ${pool} slots are busy, try again shortly`,
+      { pool, limit },
+      {
+        'Retry-After': '1',
+      },
+    );
+  }
+}
+
+/** Rendering failed for a reason other than the page's own fetch errors (browser crash, print error). */
+export class PdfRenderError extends DownloaderError {
+  readonly errorType = 'pdf' as const;
+  constructor(message = 'The page could not be rendered as PDF') {
+    super(502, 'UPSTREAM_ERROR', message, { reason: 'pdf_render' });
+  }
+}
+
+export class JobNotFoundError extends AppError {
+  constructor(jobId: string) {
+    super(404, 'JOB_NOT_FOUND', `No job ${jobId}`);
+  }
+}
+
+export class JobNotFinishedError extends AppError {
+  constructor(jobId: string, status: string) {
+    super(409, 'JOB_NOT_FINISHED', `Job ${jobId} is ${status}; results are available once it has finished`, {
+      status,
+    });
+  }
+}
+
+export class JobNotCancellableError extends AppError {
+  constructor(jobId: string, status: string) {
+    super(409, 'JOB_NOT_CANCELLABLE', `Job ${jobId} is already ${status}`, { status });
+  }
+}

@@ -1,0 +1,108 @@
+import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { CacheModule } from '@libs/cache';
+import { AppConfig } from '@app/config';
+import { HealthRegistry } from '@app/health/health.registry';
+import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
+import { DownloadController } from './download.controller';
+import { DownloadService } from './download.service';
+import { DownloaderMetrics } from './downloader.metrics';
+import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
+import { PinnedAgents } from './fetch/pinned-agents';
+import { SafeFetcher } from './fetch/safe-fetcher';
+import { BatchProcessor } from './jobs/batch-processor';
+import { BullmqJobRunner } from './jobs/bullmq-job.runner';
+import { InProcessJobRunner } from './jobs/in-process-job.runner';
+import type { JobRunner } from './jobs/job-runner';
+import type { JobStore } from './jobs/job.types';
+import { JobsController } from './jobs/jobs.controller';
+import { JobsService } from './jobs/jobs.service';
+import { MemoryJobStore } from './jobs/memory-job.store';
+import { RedisJobStore } from './jobs/redis-job.store';
+import { WebhookSender } from './jobs/webhook-sender';
+import { PdfRenderer } from './pdf/pdf-renderer';
+import { Resolver } from './url-policy/resolver';
+import { UrlPolicy } from './url-policy/url-policy';
+
+/**
+ * Downloader: safe URL fetching (URL policy on every hop, pinned DNS), conversion to text, markdown,
+ * html, json, raw or PDF, a content cache, and durable batch jobs with signed webhooks.
+ */
+@Module({
+  imports: [
+    CacheModule.forFeature({
+      namespace: DOWNLOAD_CACHE_NAMESPACE,
+      useFactory: (config: AppConfig) => ({
+        keyType: 'download',
+        namespace: DOWNLOAD_CACHE_NAMESPACE,
+        ttlMs: config.downloader.cacheTtlMs,
+      }),
+    }),
+  ],
+  controllers: [DownloadController, JobsController],
+  providers: [
+    Resolver,
+    UrlPolicy,
+    PinnedAgents,
+    SafeFetcher,
+    DownloaderMetrics,
+    DownloadCache,
+    PdfRenderer,
+    DownloadService,
+    WebhookSender,
+    BatchProcessor,
+    JobsService,
+    {
+      provide: JOB_STORE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): JobStore =>
+        config.redis.url
+          ? new RedisJobStore(new Redis(config.redis.url, { maxRetriesPerRequest: 2 }))
+          : new MemoryJobStore(),
+    },
+    {
+      provide: JOB_RUNNER,
+      inject: [AppConfig, BatchProcessor],
+      useFactory: (config: AppConfig, processor: BatchProcessor): JobRunner =>
+        config.redis.url
+          ? new BullmqJobRunner(config.redis.url, processor, config.downloader.batchWorkerConcurrency)
+          : new InProcessJobRunner(processor, config.downloader.batchWorkerConcurrency),
+    },
+  ],
+  exports: [UrlPolicy, SafeFetcher],
+})
+export class DownloaderModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly health: HealthRegistry,
+    private readonly live: LiveStatsRegistry,
+    private readonly metrics: DownloaderMetrics,
+    private readonly processor: BatchProcessor,
+    private readonly pdf: PdfRenderer,
+    @Inject(JOB_RUNNER) private readonly runner: JobRunner,
+    @Inject(JOB_STORE) private readonly store: JobStore,
+  ) {}
+
+  onModuleInit(): void {
+    const batchLimit = this.config.downloader.batchWorkerConcurrency;
+    this.metrics.poolLimit('batch', batchLimit);
+    this.live.registerPool('batch', () => ({ limit: batchLimit, active: this.processor.activeCount }));
+    this.metrics.setQueueCounts(() => this.runner.counts());
+    this.health.register({
+      name: 'downloader',
+      readiness: false,
+      check: async () => ({
+        jobRunner: this.runner.kind,
+        jobStore: this.store.kind,
+        queue: await this.runner.counts(),
+        pdf: this.pdf.available() ? 'available' : 'unavailable',
+      }),
+    });
+  }
+
+  /** Runners stop in beforeApplicationShutdown; the store they write to closes after them. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,211 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { runInBackground } from '@libs/observability';
+import { AppError } from '@app/common/app-error';
+import { DownloadService } from '../download.service';
+import { DownloaderMetrics } from '../downloader.metrics';
+import { JOB_STORE } from '../downloader.tokens';
+import { FINISHED, JobRecord, JobStatus, JobStore, UrlResult, WebhookEvent } from './job.types';
+import { WebhookSender } from './webhook-sender';
+
+/** How a run ended: finished (or found finished), or interrupted by shutdown and to be picked up again. */
+export type RunOutcome = 'done' | 'interrupted';
+
+const CANCEL_POLL_MS = 250;
+
+class JobCancelled extends Error {}
+
+/**
+ * Runs one batch job, whoever the runner is: fetches the URLs that have no result yet (a job picked
+ * up again after its worker died skips the done ones), `concurrency` at a time, recording each result
+ * idempotently by index so progress moves per URL; then finishes the job and sends its webhook.
+ * Cancellation (DELETE, possibly on another replica) is noticed by polling the job's status.
+ */
+@Injectable()
+export class BatchProcessor {
+  private readonly logger = new Logger(BatchProcessor.name);
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    private readonly downloads: DownloadService,
+    private readonly webhooks: WebhookSender,
+    private readonly metrics: DownloaderMetrics,
+  ) {}
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  /** Aborts a job running in this process (cancel); other replicas notice by polling. */
+  abortLocal(jobId: string): void {
+    this.running.get(jobId)?.abort(new JobCancelled());
+  }
+
+  async process(jobId: string, shutdown: AbortSignal): Promise<RunOutcome> {
+    const job = await this.store.get(jobId);
+    if (!job) return 'done'; // expired or never stored
+    return runInBackground('job', () => this.run(job, shutdown), { id: jobId, tenantId: job.tenantId });
+  }
+
+  /** The runner gave up on a job (BullMQ attempts exhausted): mark it failed and tell the webhook. */
+  async markFailed(jobId: string, reason: string): Promise<void> {
+    const job = await this.store.get(jobId);
+    if (!job) return;
+    await runInBackground(
+      'job',
+      async () => {
+        this.logger.error(`Batch job failed: ${reason}`);
+        if (await this.finish(job, 'failed')) await this.sendWebhook((await this.store.get(jobId)) ?? job);
+      },
+      { id: jobId, tenantId: job.tenantId },
+    );
+  }
+
+  private async run(job: JobRecord, shutdown: AbortSignal): Promise<RunOutcome> {
+    if (FINISHED.includes(job.status)) {
+      // finished earlier (cancelled while queued, or died before its webhook went out)
+      if (job.webhookPending) await this.sendWebhook(job, shutdown);
+      return 'done';
+    }
+    const startedAt = job.startedAt ?? Date.now();
+    if (!(await this.store.transition(job.jobId, ['queued', 'running'], 'running', { startedAt })))
+      return this.rerun(job.jobId, shutdown);
+    if (job.status === 'queued')
+      this.logger.log(`Batch job started: ${job.totalUrls} URL(s), concurrency ${job.spec.concurrency}`);
+    else this.logger.warn('Batch job picked up again after an interrupted run; finished URLs are skipped');
+
+    const controller = new AbortController();
+    this.running.set(job.jobId, controller);
+    this.metrics.poolActive('batch', this.running.size);
+    const signal = AbortSignal.any([controller.signal, shutdown]);
+    const poll = setInterval(() => {
+      this.store.get(job.jobId).then(
+        (j) => {
+          if (!j || j.status === 'cancelled') controller.abort(new JobCancelled());
+        },
+        () => undefined, // store unreachable: keep going, the next poll asks again
+      );
+    }, CANCEL_POLL_MS);
+    poll.unref();
+    try {
+      const done = await this.store.doneIndices(job.jobId);
+      const todo = job.spec.urls.map((_, i) => i).filter((i) => !done.has(i));
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < todo.length && !signal.aborted) {
+          const index = todo[next++];
+          const result = await this.fetchOne(job, index, signal);
+          if (result) await this.store.record(job.jobId, index, result);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(job.spec.concurrency, todo.length) }, worker));
+    } finally {
+      clearInterval(poll);
+      this.running.delete(job.jobId);
+      this.metrics.poolActive('batch', this.running.size);
+    }
+    if (shutdown.aborted) {
+      this.logger.warn('Batch job interrupted by shutdown; it will be picked up again');
+      return 'interrupted';
+    }
+    const latest = (await this.store.get(job.jobId)) ?? job;
+    if (latest.status === 'cancelled') {
+      this.logger.log('Batch job cancelled');
+      if (latest.webhookPending) await this.sendWebhook(latest, shutdown);
+      return 'done';
+    }
+    const status: JobStatus = latest.succeeded === 0 && latest.totalUrls > 0 ? 'failed' : 'completed';
+    if (await this.finish(latest, status)) {
+      this.logger.log(`Batch job ${status}: ${latest.succeeded} succeeded, ${latest.failed} failed`);
+      const finished = await this.store.get(job.jobId);
+      if (finished?.webhookPending) await this.sendWebhook(finished, shutdown);
+    }
+    return 'done';
+  }
+
+  /** Someone else moved the job on between our read and our transition: handle what it is now. */
+  private async rerun(jobId: string, shutdown: AbortSignal): Promise<RunOutcome> {
+    const now = await this.store.get(jobId);
+    if (now && FINISHED.includes(now.status) && now.webhookPending) await this.sendWebhook(now, shutdown);
+    return 'done';
+  }
+
+  private async fetchOne(job: JobRecord, index: number, signal: AbortSignal): Promise<UrlResult | undefined> {
+    const { url, format } = job.spec.urls[index];
+    const started = Date.now();
+    try {
+      const out = await this.downloads.download(job.tenantId, url, format, {
+        timeoutMs: job.spec.timeoutPerUrlMs,
+        signal,
+        waitForPdfSlot: true,
+      });
+      const binary = format === 'pdf' || format === 'raw';
+      const content = binary
+        ? undefined
+        : format === 'json'
+          ? (JSON.parse(out.body.toString('utf8')) as unknown)
+          : out.body.toString('utf8');
+      return {
+        url,
+        success: true,
+        format,
+        ...(binary ? { contentBase64: out.body.toString('base64') } : { content }),
+        bytes: out.body.length,
+        contentType: out.contentType,
+        statusCode: out.statusCode,
+        finalUrl: out.finalUrl,
+        durationMs: Date.now() - started,
+      };
+    } catch (err) {
+      if (signal.aborted) return undefined; // cancelled or shutting down: not a result of this URL
+      const known = err instanceof AppError;
+      if (!known) this.logger.error({ err }, `Unexpected error for URL #${index}`);
+      return {
+        url,
+        success: false,
+        format,
+        durationMs: Date.now() - started,
+        error: known
+          ? { code: err.code, message: err.message }
+          : { code: 'INTERNAL_ERROR', message: 'Unexpected error' },
+        ...(known && typeof err.details?.upstreamStatus === 'number'
+          ? { statusCode: err.details.upstreamStatus }
+          : {}),
+      };
+    }
+  }
+
+  private async finish(job: JobRecord, status: JobStatus): Promise<boolean> {
+    const moved = await this.store.transition(job.jobId, ['queued', 'running'], status, {
+      finishedAt: Date.now(),
+      webhookPending: Boolean(job.spec.webhookUrl),
+      webhookDeliveryId: job.spec.webhookUrl ? randomUUID() : undefined,
+    });
+    if (moved) this.metrics.batchJobs.inc({ status });
+    return moved;
+  }
+
+  private async sendWebhook(job: JobRecord, shutdown?: AbortSignal): Promise<void> {
+    if (!job.spec.webhookUrl || !job.webhookPending) return;
+    const event: WebhookEvent = `batch.${job.status as 'completed' | 'failed' | 'cancelled'}`;
+    await this.webhooks.deliver(
+      job.spec.webhookUrl,
+      job.webhookDeliveryId ?? randomUUID(),
+      { event, jobId: job.jobId, status: job.status, summary: summaryOf(job) },
+      shutdown,
+    );
+    // interrupted by shutdown: left pending for whoever picks the job up next
+    if (!shutdown?.aborted) await this.store.setWebhookDone(job.jobId);
+  }
+}
+
+export function summaryOf(job: JobRecord): {
+  total: number;
+  succeeded: number;
+  failed: number;
+  durationMs: number;
+} {
+  const durationMs = job.startedAt ? (job.finishedAt ?? Date.now()) - job.startedAt : 0;
+  return { total: job.totalUrls, succeeded: job.succeeded, failed: job.failed, durationMs };
+}

@@ -1,0 +1,104 @@
+import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
+import { Queue, WaitingError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { QueueCounts } from '../downloader.metrics';
+import type { BatchProcessor } from './batch-processor';
+import type { JobRunner } from './job-runner';
+
+export const BATCH_QUEUE = 'downloader-batch';
+/**
+ * A dead worker's lock expires after LOCK_MS; the stalled check (every STALLED_CHECK_MS, on every
+ * replica) then moves its job back to the queue, where any replica picks it up again.
+ */
+export const LOCK_MS = 10_000;
+export const STALLED_CHECK_MS = 5_000;
+const ATTEMPTS = 3;
+
+/**
+ * Batch jobs on BullMQ: durable in Redis, each job locked by exactly one worker across replicas,
+ * picked up again after the process running it dies. The BullMQ job carries only our job id; the
+ * job's state and results live in the JobStore.
+ */
+export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
+  readonly kind = 'bullmq' as const;
+  private readonly logger = new Logger(BullmqJobRunner.name);
+  private readonly queue: Queue;
+  private readonly worker: Worker;
+  private readonly connections: Redis[] = [];
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    redisUrl: string,
+    private readonly processor: BatchProcessor,
+    concurrency: number,
+    prefix = 'atrium:bull',
+  ) {
+    const queueConnection = this.connection(redisUrl, 1);
+    this.queue = new Queue(BATCH_QUEUE, { connection: queueConnection, prefix });
+    this.queue.on('error', (err) => this.logger.warn(`Batch queue: ${err.message}`));
+    this.worker = new Worker(BATCH_QUEUE, (job: Job, token?: string) => this.handle(job, token), {
+      // BullMQ workers block on Redis: they need their own connection with unlimited retries
+      connection: this.connection(redisUrl, null),
+      prefix,
+      concurrency,
+      lockDuration: LOCK_MS,
+      stalledInterval: STALLED_CHECK_MS,
+      maxStalledCount: 5,
+    });
+    this.worker.on('error', (err) => this.logger.warn(`Batch worker: ${err.message}`));
+    this.worker.on('failed', (job, err) => {
+      if (!job || err instanceof WaitingError || err.name === 'WaitingError') return;
+      if (job.attemptsMade >= (job.opts.attempts ?? 1))
+        void this.processor
+          .markFailed(String(job.id), err.message)
+          .catch((e: Error) => this.logger.error(`Could not mark job ${job.id} failed: ${e.message}`));
+    });
+  }
+
+  private connection(url: string, maxRetriesPerRequest: number | null): Redis {
+    const c = new Redis(url, { maxRetriesPerRequest, lazyConnect: false });
+    c.on('error', () => undefined); // reported through the queue/worker error events
+    this.connections.push(c);
+    return c;
+  }
+
+  async enqueue(jobId: string): Promise<void> {
+    await this.queue.add(
+      'batch',
+      { jobId },
+      {
+        jobId, // adding the same id twice is a no-op
+        attempts: ATTEMPTS,
+        backoff: { type: 'exponential', delay: 2_000 },
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 24 * 3600 },
+      },
+    );
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+    };
+  }
+
+  private async handle(job: Job, token?: string): Promise<void> {
+    const outcome = await this.processor.process(String(job.id), this.shutdown.signal);
+    if (outcome === 'interrupted') {
+      // graceful shutdown: hand the job straight back to the queue (no attempt used, no lock wait)
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shutdown.abort();
+    await this.worker.close().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    for (const c of this.connections) c.disconnect();
+  }
+}

@@ -1,0 +1,9 @@
+import type { QueueCounts } from '../downloader.metrics';
+
+/** The job runner port (token JOB_RUNNER): BullMQ workers on Redis, or the in-process runner. */
+export interface JobRunner {
+  readonly kind: 'bullmq' | 'in-process';
+  enqueue(jobId: string): Promise<void>;
+  /** Queue depth for batch_jobs_in_queue (shared by every replica with BullMQ). */
+  counts(): Promise<QueueCounts>;
+}

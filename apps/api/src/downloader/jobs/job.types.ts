@@ -1,0 +1,80 @@
+import type { DownloadFormat } from '../formats';
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const FINISHED: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+export type WebhookEvent = 'batch.completed' | 'batch.failed' | 'batch.cancelled';
+
+export interface JobSpec {
+  urls: Array<{ url: string; format: DownloadFormat }>;
+  concurrency: number;
+  timeoutPerUrlMs?: number;
+  webhookUrl?: string;
+}
+
+export interface JobRecord {
+  jobId: string;
+  tenantId: string;
+  status: JobStatus;
+  totalUrls: number;
+  succeeded: number;
+  failed: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  expiresAt: number;
+  spec: JobSpec;
+  /** Set when the job finishes with a webhook to send; cleared once delivered or given up. */
+  webhookPending: boolean;
+  /** One id per event, kept across retries so receivers can deduplicate. */
+  webhookDeliveryId?: string;
+}
+
+export interface UrlResult {
+  url: string;
+  success: boolean;
+  format: DownloadFormat;
+  content?: unknown;
+  contentBase64?: string;
+  bytes?: number;
+  contentType?: string;
+  statusCode?: number;
+  finalUrl?: string;
+  durationMs: number;
+  error?: { code: string; message: string };
+}
+
+/** Fields a status transition may set besides the status. */
+export interface TransitionFields {
+  startedAt?: number;
+  finishedAt?: number;
+  webhookPending?: boolean;
+  webhookDeliveryId?: string;
+}
+
+/**
+ * The job store port. Per-URL results are recorded idempotently by index: recording an index twice
+ * (a job picked up again after its worker died) keeps the first and counts it once.
+ */
+export interface JobStore {
+  readonly kind: 'redis' | 'memory';
+  create(job: JobRecord): Promise<void>;
+  get(jobId: string): Promise<JobRecord | undefined>;
+  /** Moves to `to` only from one of `from`; false when the job is elsewhere (or gone). */
+  transition(
+    jobId: string,
+    from: readonly JobStatus[],
+    to: JobStatus,
+    fields?: TransitionFields,
+  ): Promise<boolean>;
+  setWebhookDone(jobId: string): Promise<void>;
+  /** true when this call stored the result (first time for that index). */
+  record(jobId: string, index: number, result: UrlResult): Promise<boolean>;
+  doneIndices(jobId: string): Promise<Set<number>>;
+  results(jobId: string): Promise<UrlResult[]>;
+  close(): Promise<void>;
+}
+
+export function progressOf(job: Pick<JobRecord, 'totalUrls' | 'succeeded' | 'failed'>): number {
+  if (job.totalUrls === 0) return 100;
+  return Math.floor(((job.succeeded + job.failed) / job.totalUrls) * 100);
+}

@@ -1,0 +1,42 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { TenantId } from '@app/auth/auth.decorators';
+import { API_V1 } from '@app/common/api';
+import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { BatchRequestDto } from '../dto/batch.dto';
+import { JobsService } from './jobs.service';
+
+@ApiTags('downloader')
+@Controller(API_V1)
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post('batch')
+  @HttpCode(202)
+  @RateLimit('batch')
+  @ApiAcceptedResponse({ description: '{jobId, status: "queued", totalUrls, statusUrl}' })
+  submit(@TenantId() tenantId: string, @Body() body: BatchRequestDto): ReturnType<JobsService['submit']> {
+    return this.jobs.submit(tenantId, body);
+  }
+
+  @Get('jobs/:jobId')
+  @ApiOkResponse({ description: 'Status and progress (0–100, moves per URL)' })
+  status(@TenantId() tenantId: string, @Param('jobId') jobId: string): ReturnType<JobsService['status']> {
+    return this.jobs.status(tenantId, jobId);
+  }
+
+  @Get('jobs/:jobId/results')
+  @ApiOkResponse({
+    description: 'Summary and per-URL results; 409 JOB_NOT_FINISHED until the job has finished',
+  })
+  results(@TenantId() tenantId: string, @Param('jobId') jobId: string): ReturnType<JobsService['results']> {
+    return this.jobs.results(tenantId, jobId);
+  }
+
+  @Delete('jobs/:jobId')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ description: 'Cancels a queued or running job' })
+  cancel(@TenantId() tenantId: string, @Param('jobId') jobId: string): ReturnType<JobsService['cancel']> {
+    return this.jobs.cancel(tenantId, jobId);
+  }
+}
