@@ -28,7 +28,12 @@ export class SearchQueryParams extends PageParams {
   @Matches(STORE_NAME, { message: 'store must match ^[a-z0-9][a-z0-9_-]{0,62}$' })
   store!: string;
 
-  @ApiProperty({ type: String, minLength: 1, maxLength: 1000, example: '"parental leave" OR sabbatical -draft' })
+  @ApiProperty({
+    type: String,
+    minLength: 1,
+    maxLength: 1000,
+    example: '"parental leave" OR sabbatical -draft',
+  })
   @IsString()
   @Length(1, 1000)
   @Matches(NOT_BLANK, { message: 'q must not be blank' })

@@ -1,0 +1,145 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import type { FastifyInstance } from 'fastify';
+import { AuthModule } from '@app/auth/auth.module';
+import { AllExceptionsFilter } from '@app/common/all-exceptions.filter';
+import { createValidationPipe } from '@app/common/validation';
+import { ConfigModule, testConfig } from '@app/config';
+import { AtriumFastifyAdapter } from '@app/http-pipeline';
+import { DocumentsController } from './documents.controller';
+import { DocumentsService } from './documents.service';
+import { SearchController } from './search.controller';
+import { SearchRequest, SearchService } from './search.service';
+import { StoresController } from './stores.controller';
+import { StoresService } from './stores.service';
+
+const KEY = 'slice-key-0123456789abcdef';
+
+/** Controller slice: the real ValidationPipe, AuthGuard and error filter in front of faked services. */
+describe('search controllers (slice)', () => {
+  let app: NestFastifyApplication;
+  let fastify: FastifyInstance;
+  const searches: Array<{ tenantId: string; req: SearchRequest }> = [];
+  const search = {
+    search: jest.fn(async (tenantId: string, req: SearchRequest) => {
+      searches.push({ tenantId, req });
+      return {
+        body: { store: req.store, query: req.query, total: 0, tookMs: 1, results: [] },
+        cache: req.bypassCache ? 'BYPASS' : 'MISS',
+      };
+    }),
+  };
+  const stores = { create: jest.fn(async (_t: string, name: string) => ({ name })) };
+  const documents = { list: jest.fn(async () => ({ documents: [], nextCursor: null })) };
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig({ AUTH_API_KEYS: `${KEY}=demo` })), AuthModule],
+      controllers: [SearchController, StoresController, DocumentsController],
+      providers: [
+        { provide: SearchService, useValue: search },
+        { provide: StoresService, useValue: stores },
+        { provide: DocumentsService, useValue: documents },
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new AtriumFastifyAdapter());
+    app.useGlobalPipes(createValidationPipe());
+    app.useGlobalFilters(new AllExceptionsFilter());
+    await app.init();
+    fastify = app.getHttpAdapter().getInstance();
+    await fastify.ready();
+  });
+  afterAll(() => app.close());
+  beforeEach(() => (searches.length = 0));
+
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    fastify.inject({ method: 'GET', url, headers: { 'x-api-key': KEY, ...headers } });
+  const post = (url: string, payload: unknown) =>
+    fastify.inject({
+      method: 'POST',
+      url,
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+
+  it('needs an API key', async () => {
+    const res = await fastify.inject({ method: 'GET', url: '/api/v1/search?store=kb&q=x' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('UNAUTHENTICATED');
+  });
+
+  it('passes a valid GET through with defaults, the tenant and the no-cache wish', async () => {
+    const res = await get('/api/v1/search?store=kb&q=hello%20world', { 'cache-control': 'no-cache' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-cache']).toBe('BYPASS');
+    expect(searches).toEqual([
+      {
+        tenantId: 'demo',
+        req: { store: 'kb', query: 'hello world', limit: 10, offset: 0, bypassCache: true },
+      },
+    ]);
+  });
+
+  it('passes a valid POST through with numbers as numbers', async () => {
+    const res = await post('/api/v1/search', { store: 'kb', query: 'x', limit: 100, offset: 7 });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-cache']).toBe('MISS');
+    expect(searches[0].req).toEqual({ store: 'kb', query: 'x', limit: 100, offset: 7, bypassCache: false });
+  });
+
+  it.each([
+    ['q empty', '/api/v1/search?store=kb&q=', 'q'],
+    ['q blank', '/api/v1/search?store=kb&q=%20', 'q'],
+    ['q 1001 chars', `/api/v1/search?store=kb&q=${'x'.repeat(1001)}`, 'q'],
+    ['store invalid', '/api/v1/search?store=KB!&q=x', 'store'],
+    ['limit 0', '/api/v1/search?store=kb&q=x&limit=0', 'limit'],
+    ['limit not a number', '/api/v1/search?store=kb&q=x&limit=ten', 'limit'],
+    ['offset negative', '/api/v1/search?store=kb&q=x&offset=-1', 'offset'],
+  ])('GET with %s is a 400 naming the field', async (_label, url, field) => {
+    const res = await get(url);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { fields: { [field]: expect.any(Array) } },
+    });
+    expect(searches).toHaveLength(0);
+  });
+
+  it('accepts a query of exactly 1000 characters (astral characters count once)', async () => {
+    expect((await get(`/api/v1/search?store=kb&q=${'x'.repeat(1000)}`)).statusCode).toBe(200);
+    expect((await get(`/api/v1/search?store=kb&q=${encodeURIComponent('😀'.repeat(1000))}`)).statusCode).toBe(
+      200,
+    );
+  });
+
+  it.each([
+    ['a number as query', { store: 'kb', query: 42 }, 'query'],
+    ['an empty query', { store: 'kb', query: '' }, 'query'],
+    ['a 1001-character query', { store: 'kb', query: 'y'.repeat(1001) }, 'query'],
+    ['no store', { query: 'x' }, 'store'],
+    ['an unknown field', { store: 'kb', query: 'x', fuzzy: true }, 'fuzzy'],
+    ['limit 101', { store: 'kb', query: 'x', limit: 101 }, 'limit'],
+  ])('POST with %s is a 400 naming the field', async (_label, body, field) => {
+    const res = await post('/api/v1/search', body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { fields: { [field]: expect.any(Array) } },
+    });
+  });
+
+  it('POST with malformed JSON is a 400 MALFORMED_JSON', async () => {
+    const res = await post('/api/v1/search', '{"store":');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('MALFORMED_JSON');
+  });
+
+  it('validates store names and document list parameters', async () => {
+    expect((await post('/api/v1/stores', { name: 'Bad Name' })).statusCode).toBe(400);
+    expect((await post('/api/v1/stores', {})).statusCode).toBe(400);
+    expect((await post('/api/v1/stores', { name: 'ok-name_1' })).statusCode).toBe(201);
+    expect((await get('/api/v1/stores/kb/documents?cursor=-1')).statusCode).toBe(400);
+    expect((await get('/api/v1/stores/kb/documents?limit=0')).statusCode).toBe(400);
+    expect((await get('/api/v1/stores/kb/documents?limit=5&cursor=12')).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,41 @@
+import { chunkText } from './chunker';
+
+describe('chunkText', () => {
+  it('keeps a short text in one chunk', () => {
+    expect(chunkText('  Hello world.  ', 200, 50)).toEqual(['Hello world.']);
+  });
+
+  it('returns nothing for blank text', () => {
+    expect(chunkText(' \n\n ', 200, 50)).toEqual([]);
+  });
+
+  it('never exceeds the size, covers every word, overlaps, and never cuts a word', () => {
+    const words = Array.from({ length: 3000 }, (_, i) => `word${i}`);
+    const text = words.join(' ');
+    const chunks = chunkText(text, 300, 60);
+    expect(chunks.length).toBeGreaterThan(50);
+    for (const c of chunks) expect(c.length).toBeLessThanOrEqual(300);
+    const seen = new Set(chunks.flatMap((c) => c.split(' ')));
+    for (const w of words) expect(seen.has(w)).toBe(true);
+    for (const c of chunks) for (const w of c.split(' ')) expect(w).toMatch(/^word\d+$/);
+    for (let i = 1; i < chunks.length; i++) {
+      const prevTail = chunks[i - 1].split(' ').slice(-3);
+      expect(chunks[i].split(' ').slice(0, 12)).toEqual(
+        expect.arrayContaining([prevTail[prevTail.length - 1]]),
+      );
+    }
+  });
+
+  it('prefers paragraph and sentence boundaries', () => {
+    const para = 'First sentence here. '.repeat(8).trim();
+    const text = `${para}\n\n${para}\n\n${para}`;
+    const chunks = chunkText(text, 200, 0);
+    for (const c of chunks) expect(c.endsWith('.')).toBe(true);
+  });
+
+  it('terminates on text without any whitespace', () => {
+    const chunks = chunkText('x'.repeat(1000), 300, 100);
+    expect(chunks.every((c) => c.length <= 300)).toBe(true);
+    expect(chunks.join('').length).toBeGreaterThanOrEqual(1000);
+  });
+});

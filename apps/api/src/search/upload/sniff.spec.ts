@@ -1,0 +1,45 @@
+import { buildDocx, buildElf, buildPdf, buildZip } from '../../../../../test/fixtures/documents/builders';
+import { classifyText, DOCX_TYPE, sniffDocument } from './sniff';
+
+describe('sniffDocument', () => {
+  it('recognises pdf and docx by their bytes, whatever the name', async () => {
+    expect((await sniffDocument(buildPdf(['hi']), 'x.txt')).contentType).toBe('application/pdf');
+    expect((await sniffDocument(buildDocx(['hi']), 'x.pdf')).contentType).toBe(DOCX_TYPE);
+  });
+
+  it.each([
+    ['an ELF executable named .txt', buildElf(), 'run.txt'],
+    ['a Windows executable named .md', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200, 0)]), 'a.md'],
+    ['a plain zip named .docx', buildZip([['readme.txt', 'hello']]), 'a.docx'],
+    ['a PNG named .txt', Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex'), 'a.txt'],
+    ['Latin-1 bytes', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]), 'a.txt'],
+    ['text with NUL bytes', Buffer.from('abc\u0000def'), 'a.txt'],
+    ['a shell script', Buffer.from('#!/bin/bash\necho hi\n'), 'a.txt'],
+  ])('refuses %s with UNSUPPORTED_MEDIA_TYPE', async (_label, data, name) => {
+    await expect(sniffDocument(data, name)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+  });
+
+  it('decodes UTF-8 text (BOM dropped)', async () => {
+    const r = await sniffDocument(Buffer.from('\ufeffcafé au lait'), 'a.txt');
+    expect(r).toEqual({ contentType: 'text/plain', binary: false, text: 'café au lait' });
+  });
+});
+
+describe('classifyText', () => {
+  it.each([
+    ['{"a": 1}', '.txt', 'application/json'],
+    ['[1, 2]', '', 'application/json'],
+    ['{not json', '.json', 'text/plain'],
+    ['<!DOCTYPE html><html><body>x</body></html>', '.txt', 'text/html'],
+    ['<p>fragment</p>', '.html', 'text/html'],
+    ['no tags at all', '.html', 'text/plain'],
+    ['a,b,c\n1,2,3\n4,5,6\n', '', 'text/csv'],
+    ['a;b\n1;2', '.csv', 'text/csv'],
+    ['one, two\nthree four five, six, seven', '.csv', 'text/plain'],
+    ['# Title\n\nSome [link](http://x).', '', 'text/markdown'],
+    ['just words', '.md', 'text/markdown'],
+    ['Just a sentence, with a comma.', '.txt', 'text/plain'],
+  ])('classifies %p (%s) as %s', (text, ext, type) => {
+    expect(classifyText(text, ext)).toBe(type);
+  });
+});
