@@ -46,12 +46,12 @@ export class ChildApp {
     const child = spawn(
       process.execPath,
       ['-r', '@swc-node/register', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
-      { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: ROOT, env: env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', () => r()));
     let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -65,7 +65,7 @@ export class ChildApp {
       }
     });
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null)
