@@ -34,7 +34,7 @@ describe('Downloader: durable batch jobs across processes (e2e)', () => {
   const startedBy = (app: ChildApp): Set<string> =>
     new Set(
       app.lines
-        .filter((l) => typeof l.msg === 'string' && (l.msg).startsWith('Batch job started'))
+        .filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Batch job started'))
         .map((l) => String(l.requestId)),
     );
 

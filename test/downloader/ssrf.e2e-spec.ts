@@ -1,6 +1,7 @@
 import { Resolver } from '@app/downloader/url-policy/resolver';
 import { RunningApp, startApp } from '../support/app';
 import { OriginServer } from '../fixtures/origin-server';
+import { waitFor } from './support';
 
 /**
  * The DEFAULT URL policy against real sockets: every attempt is refused with 403 URL_BLOCKED and the
@@ -215,12 +216,10 @@ describe('Downloader: SSRF attempts under the default policy (e2e)', () => {
       }),
     });
     expect(submit.status).toBe(202);
-    let results;
-    for (let i = 0; i < 100; i++) {
-      results = await app.request(`/api/v1/jobs/${submit.body.jobId}/results`);
-      if (results.status === 200) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const results = await waitFor('the job to finish', async () => {
+      const res = await app.request(`/api/v1/jobs/${submit.body.jobId}/results`);
+      return res.status === 200 ? res : undefined;
+    });
     expect(results.status).toBe(200);
     expect(results.body.status).toBe('failed');
     expect(results.body.results.map((r: { error: { code: string } }) => r.error.code)).toEqual([
