@@ -264,6 +264,24 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect(unknown.body.code).toBe('STORE_NOT_FOUND');
     });
 
+    it('is a 400 MALFORMED_MULTIPART for a body the parser cannot read, never a 500', async () => {
+      const noBoundary = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data' },
+        body: 'hello',
+      });
+      expect(noBoundary.status).toBe(400);
+      expect(noBoundary.body.code).toBe('MALFORMED_MULTIPART');
+      const truncated = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=XyZ' },
+        body: '--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhalf a file',
+      });
+      expect(truncated.status).toBe(400);
+      expect(truncated.body.code).toBe('MALFORMED_MULTIPART');
+      expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
+    });
+
     it('keeps nothing of a file whose storage fails part-way (one transaction per file)', async () => {
       const real = database;
       let chunkStatements = 0;

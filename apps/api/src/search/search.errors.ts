@@ -24,6 +24,16 @@ export class NotMultipartError extends AppError {
   }
 }
 
+export class MalformedMultipartError extends AppError {
+  constructor() {
+    super(
+      400,
+      'MALFORMED_MULTIPART',
+      'The multipart body could not be parsed (boundary, headers or end missing)',
+    );
+  }
+}
+
 /**
  * Why one file of an upload was not stored. Codes and the status each stands for when every file
  * of a batch is rejected (then the response status is picked from these).

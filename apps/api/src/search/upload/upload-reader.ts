@@ -1,8 +1,9 @@
-import type { MultipartFile } from '@fastify/multipart';
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { ValidationFailedError } from '@app/common/validation';
-import { FileRejection } from '../search.errors';
+import { AppError } from '@app/common/app-error';
+import { FileRejection, MalformedMultipartError } from '../search.errors';
 import { unsafeFilenameReason } from './filename';
 
 export interface ReceivedFile {
@@ -50,8 +51,16 @@ export async function readUpload(
       headerPairs: 100,
     },
   };
-  const parts = request.parts(options);
-  for await (const part of parts) {
+  const parts = request.parts(options)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Multipart>;
+    try {
+      next = await parts.next();
+    } catch (err) {
+      throw asClientError(err);
+    }
+    if (next.done) break;
+    const part = next.value;
     if (part.type !== 'file') continue; // other form fields carry nothing we use
     const file = part;
     if (file.fieldname !== UPLOAD_FIELD) {
@@ -67,6 +76,17 @@ export async function readUpload(
       [UPLOAD_FIELD]: [`files must be sent in the field "files" (got ${[...unexpected].join(', ')})`],
     });
   if (files === 0) throw new ValidationFailedError({ [UPLOAD_FIELD]: ['at least one file is required'] });
+}
+
+/**
+ * The parser's own limit errors (FST_*: too many files or parts) keep their codes; anything else it throws
+ * is a body it could not parse — the client's mistake, not a 500.
+ */
+function asClientError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('FST_')) return err;
+  return new MalformedMultipartError();
 }
 
 async function receive(part: MultipartFile, maxFileBytes: number): Promise<ReceivedFile> {
@@ -85,10 +105,14 @@ async function receive(part: MultipartFile, maxFileBytes: number): Promise<Recei
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const chunk of part.file as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    hash.update(chunk);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of part.file as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      hash.update(chunk);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    throw asClientError(err);
   }
   if (part.file.truncated)
     return {
@@ -105,6 +129,10 @@ async function receive(part: MultipartFile, maxFileBytes: number): Promise<Recei
 
 async function drain(part: MultipartFile): Promise<number> {
   let bytes = 0;
-  for await (const chunk of part.file as AsyncIterable<Buffer>) bytes += chunk.length;
+  try {
+    for await (const chunk of part.file as AsyncIterable<Buffer>) bytes += chunk.length;
+  } catch (err) {
+    throw asClientError(err);
+  }
   return bytes;
 }
