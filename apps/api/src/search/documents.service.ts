@@ -116,6 +116,10 @@ export class DocumentsService {
         seconds(p.received.startedAt),
       );
     }
+    this.logger.log(
+      `Upload to store "${store}": ${documents.length} stored, ${rejected.length} rejected` +
+        (rejected.length ? ` (${[...new Set(rejected.map((r) => r.code))].join(', ')})` : ''),
+    );
     if (documents.length) return { status: 201, body: { documents, rejected } };
     const status = rejectionStatus(rejected);
     const errorCode = new Set(rejected.map((r) => r.code)).size === 1 ? rejected[0].code : 'UPLOAD_REJECTED';

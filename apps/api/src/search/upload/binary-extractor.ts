@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -26,6 +27,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 export interface BinaryExtractorOptions {
   timeoutMs: number;
   maxHeapMb: number;
+  /** Workers running at once; more extractions wait, so memory stays bounded under many uploads. */
+  concurrency: number;
 }
 
 /** Extracts the text of a PDF (unpdf) or docx (mammoth) in a short-lived worker thread. */
@@ -35,9 +38,29 @@ export class BinaryExtractor {
     mammoth: require.resolve('mammoth'),
   };
 
-  constructor(private readonly opts: BinaryExtractorOptions = { timeoutMs: 30000, maxHeapMb: 512 }) {}
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
-  extract(kind: 'pdf' | 'docx', data: Buffer): Promise<string> {
+  constructor(
+    private readonly opts: BinaryExtractorOptions = {
+      timeoutMs: 30000,
+      maxHeapMb: 512,
+      concurrency: Math.max(1, Math.min(4, availableParallelism() - 1)),
+    },
+  ) {}
+
+  async extract(kind: 'pdf' | 'docx', data: Buffer): Promise<string> {
+    if (this.running >= this.opts.concurrency) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await this.run(kind, data);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private run(kind: 'pdf' | 'docx', data: Buffer): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
