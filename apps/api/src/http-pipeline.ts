@@ -1,5 +1,5 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
 import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
@@ -20,6 +20,10 @@ export function installHttpPipeline(
   opts: { accessLog: boolean },
 ): void {
   installRequestContext(fastify);
+  // The access line is built from safe values only (route template, redactUrl'd URL, ids, status), so
+  // it skips pino's path redaction: with the wildcard paths that cost ~15 µs per line, more than the
+  // rest of the line (test/load/reports/building-benchmark.md). Every other log line is still redacted.
+  const accessLogger = logger.child({}, { redact: { paths: [] } });
   fastify.addHook('onRequest', (request, _reply, done) => {
     (request as Timed)[kStart] = process.hrtime.bigint();
     metrics.started();
@@ -44,31 +48,28 @@ export function installHttpPipeline(
         duration: Math.round(durationMs * 100) / 100,
         errorCode,
       };
-      if (status >= 500) logger.error(line, 'request completed');
-      else logger.info(line, 'request completed');
+      if (status >= 500) accessLogger.error(line, 'request completed');
+      else accessLogger.info(line, 'request completed');
     }
     done();
   });
 }
 
 /**
- * Errors raised by Fastify itself (body parsing, limits) must keep their codes: Nest's error handler
- * would turn them into a bare HttpException and lose them. This adapter answers those directly with the
- * contract's body and hands everything else to Nest's handler (and so to the global filter).
+ * Every error that reaches Fastify's error handler — Fastify's own (body parsing, limits, multipart) and
+ * anything Nest hands over — is answered by the same mapping as the global filter, so it keeps its code.
+ * The handler is installed when the adapter is created, before any route or plugin exists: a route
+ * captures the error handler current when Fastify creates it, and a plugin registered (and awaited) by a
+ * module during init starts Fastify's queue early. Nest's own handler, which would wrap Fastify's errors
+ * in a bare HttpException and lose their codes, is not installed.
  */
 export class AtriumFastifyAdapter extends FastifyAdapter {
-  override setErrorHandler(
-    handler: Parameters<FastifyAdapter['setErrorHandler']>[0],
-  ): ReturnType<FastifyAdapter['setErrorHandler']> {
-    return super.setErrorHandler(function (
-      this: FastifyInstance,
-      err: unknown,
-      req: FastifyRequest,
-      reply: FastifyReply,
-    ) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('FST_')) return sendError(req, reply, err);
-      return handler.call(this, err, req, reply) as unknown;
-    });
+  constructor(options: FastifyServerOptions) {
+    super(options);
+    this.getInstance().setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => sendError(req, reply, err));
+  }
+
+  override setErrorHandler(): ReturnType<FastifyAdapter['setErrorHandler']> {
+    return this.getInstance();
   }
 }
