@@ -353,3 +353,43 @@ describe('Downloader: GET /api/v1/download (e2e)', () => {
     });
   });
 });
+
+describe('Downloader: rate limits (e2e)', () => {
+  let origin: OriginServer;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    origin = await OriginServer.start();
+    app = await startApp({
+      DOWNLOAD_ALLOW_PRIVATE: 'true',
+      RATE_LIMIT_DOWNLOAD: '2',
+      RATE_LIMIT_BATCH: '1',
+      RATE_LIMIT_WINDOW_MS: '60000',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await origin?.close();
+  });
+
+  it('limits the download and batch routes per client with 429 RATE_LIMITED and Retry-After', async () => {
+    const url = `/api/v1/download?url=${encodeURIComponent(`${origin.url}/plain.txt`)}`;
+    const first = await app.request(url);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('2');
+    expect((await app.request(url)).status).toBe(200);
+    const limited = await app.request(url);
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('RATE_LIMITED');
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+
+    const batch = () =>
+      app.request('/api/v1/batch', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ urls: [{ url: `${origin.url}/plain.txt` }] }),
+      });
+    expect((await batch()).status).toBe(202);
+    expect((await batch()).status).toBe(429);
+  });
+});
