@@ -58,6 +58,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   app.enableCors({ origin: false });
   installHttpPipeline(app.getHttpAdapter().getInstance(), app.get(HttpMetricsService), logger, {
     accessLog: config.log.accessLog,
+    shutdown: app.get(ShutdownState),
   });
 
   const document = SwaggerModule.createDocument(

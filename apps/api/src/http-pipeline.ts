@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { Logger } from 'pino';
 import { installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
 import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
+import { ShutdownState } from './health/shutdown.state';
 import { HttpMetricsService, UNMATCHED_ROUTE } from './metrics/http-metrics.service';
 
 const kStart = Symbol('atrium.start');
@@ -17,9 +18,16 @@ export function installHttpPipeline(
   fastify: FastifyInstance,
   metrics: HttpMetricsService,
   logger: Logger,
-  opts: { accessLog: boolean },
+  opts: { accessLog: boolean; shutdown: ShutdownState },
 ): void {
   installRequestContext(fastify);
+  // Once shutdown has begun, every response asks its client to reconnect (elsewhere): keep-alive sockets
+  // close as their last in-flight response goes out, so the server can close without waiting for their
+  // idle timeout.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (opts.shutdown.shuttingDown) void reply.header('Connection', 'close');
+    done(null, payload);
+  });
   // The access line is built from safe values only (route template, redactUrl'd URL, ids, status), so
   // it skips pino's path redaction: with the wildcard paths that cost ~15 µs per line, more than the
   // rest of the line (test/load/reports/building-benchmark.md). Every other log line is still redacted.
