@@ -31,9 +31,9 @@ export class DownloadController {
       bypassCache: wantsNoCache(headers),
     });
     void reply.headers({
-      'content-type': out.contentType,
+      'content-type': headerSafe(out.contentType),
       'x-original-url': out.finalUrl,
-      'x-original-content-type': out.originalContentType,
+      'x-original-content-type': headerSafe(out.originalContentType),
       'x-content-length': String(out.contentLength),
       'x-cache': out.cache,
       // origin bytes served from our origin: never let a browser run them as our page
@@ -44,4 +44,9 @@ export class DownloadController {
     if (format === 'pdf' || format === 'raw') reply.header('content-disposition', 'inline');
     return out.body;
   }
+}
+
+/** Origin-supplied values may hold bytes a response header cannot carry (a 500 otherwise): keep printable ASCII. */
+function headerSafe(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '').slice(0, 256) || 'application/octet-stream';
 }

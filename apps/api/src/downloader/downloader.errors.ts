@@ -116,3 +116,18 @@ export class JobNotCancellableError extends AppError {
     super(409, 'JOB_NOT_CANCELLABLE', `Job ${jobId} is already ${status}`, { status });
   }
 }
+
+/** The job store or queue (Redis) cannot take the job right now. */
+export class JobQueueUnavailableError extends AppError {
+  constructor() {
+    super(
+      503,
+      'JOB_QUEUE_UNAVAILABLE',
+      'Batch jobs cannot be accepted right now, try again shortly',
+      undefined,
+      {
+        'Retry-After': '5',
+      },
+    );
+  }
+}

@@ -9,6 +9,7 @@ import {
   JobNotCancellableError,
   JobNotFinishedError,
   JobNotFoundError,
+  JobQueueUnavailableError,
 } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { JOB_RUNNER, JOB_STORE } from '../downloader.tokens';
@@ -76,8 +77,13 @@ export class JobsService {
       },
       webhookPending: false,
     };
-    await this.store.create(job);
-    await this.runner.enqueue(job.jobId);
+    try {
+      await this.store.create(job);
+      await this.runner.enqueue(job.jobId);
+    } catch (err) {
+      this.logger.error({ err }, 'Could not store or enqueue a batch job');
+      throw new JobQueueUnavailableError();
+    }
     this.metrics.batchJobs.inc({ status: 'queued' });
     this.logger.log(`Batch job ${job.jobId} queued: ${job.totalUrls} URL(s)`);
     return {
