@@ -42,7 +42,7 @@ describe('search controllers (slice)', () => {
         { provide: DocumentsService, useValue: documents },
       ],
     }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new AtriumFastifyAdapter());
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new AtriumFastifyAdapter({}));
     app.useGlobalPipes(createValidationPipe());
     app.useGlobalFilters(new AllExceptionsFilter());
     await app.init();
