@@ -503,11 +503,11 @@ const search = dashboard({
         'p95',
       ),
     ]),
-    stat('Stores', 'Number of document stores (stores_total, max over instances).', 'short', [
-      target('max(stores_total)', 'stores'),
+    stat('Stores', 'Number of document stores (search_stores, max over instances).', 'short', [
+      target('max(search_stores)', 'stores'),
     ]),
-    stat('Documents', 'Number of documents in all stores (documents_total, max over instances).', 'short', [
-      target('max(documents_total)', 'documents'),
+    stat('Documents', 'Number of documents in all stores (search_documents, max over instances).', 'short', [
+      target('max(search_documents)', 'documents'),
     ]),
   ],
 });

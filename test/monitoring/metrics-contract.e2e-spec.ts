@@ -30,7 +30,7 @@ const MODULES: { name: string; wired: boolean; owns: RegExp }[] = [
   {
     name: 'search',
     wired: /SearchModule/.test(appModule),
-    owns: /^(search_|file_upload|stores_total|documents_total)/,
+    owns: /^(search_|file_upload)/,
   },
   {
     name: 'downloader',

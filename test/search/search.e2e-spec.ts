@@ -610,11 +610,11 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect(text).toMatch(/^search_requests_total\{status="error",cache="miss"\} [1-9]/m);
       expect(text).toMatch(/^search_duration_seconds_count\{cache="hit"\} [1-9]/m);
       expect(text).toMatch(/^search_results_count_count [1-9]/m);
-      expect(text).toMatch(/^stores_total [1-9]/m);
-      expect(text).toMatch(/^documents_total [1-9]/m);
+      expect(text).toMatch(/^search_stores [1-9]/m);
+      expect(text).toMatch(/^search_documents [1-9]/m);
       const searchLines = text
         .split('\n')
-        .filter((l) => /^(file_upload|search_|stores_total|documents_total)/.test(l));
+        .filter((l) => /^(file_upload|search_|search_stores|search_documents)/.test(l));
       expect(searchLines.some((l) => /tenant|demo|acme/.test(l))).toBe(false);
     });
 

@@ -65,7 +65,7 @@ export class SearchMetrics {
       return this.counts.value;
     };
     metrics.gauge({
-      name: 'stores_total',
+      name: 'search_stores',
       help: 'Search stores, all tenants',
       async collect() {
         const c = await current().catch(() => undefined);
@@ -73,7 +73,7 @@ export class SearchMetrics {
       },
     });
     metrics.gauge({
-      name: 'documents_total',
+      name: 'search_documents',
       help: 'Documents in search stores, all tenants',
       async collect() {
         const c = await current().catch(() => undefined);
