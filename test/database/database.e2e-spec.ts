@@ -7,7 +7,11 @@ const M1: Migration = {
   name: 'things',
   sql: 'CREATE TABLE things (id serial PRIMARY KEY, name text NOT NULL)',
 };
-const M2: Migration = { id: 2, name: 'thing_tags', sql: 'ALTER TABLE things ADD COLUMN tag text' };
+const M2: Migration = {
+  id: 2,
+  name: 'thing_tags',
+  sql: 'ALTER TABLE things ADD COLUMN tag text;\nCREATE INDEX things_tag_idx ON things (tag);', // several statements
+};
 
 describe.each(DATABASE_ADAPTERS)('Database on %s', (adapter: DatabaseAdapter) => {
   let pg: TestDatabase | undefined;

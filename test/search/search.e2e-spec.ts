@@ -291,6 +291,7 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
         transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
           real.transaction((tx) =>
             fn({
+              exec: (sql: string) => tx.exec(sql),
               query: async (sql: string, params?: unknown[]) => {
                 if (sql.includes('INSERT INTO search_chunks') && ++chunkStatements === 2)
                   throw new Error('injected failure after the first chunk batch');

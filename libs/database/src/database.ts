@@ -6,6 +6,8 @@ export interface QueryResult<T> {
 /** A connection inside a transaction: same query API, statements run on one session. */
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Runs a script of one or more statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
 }
 
 export interface PoolStats {
@@ -25,6 +27,7 @@ export interface PoolStats {
 export abstract class Database implements Queryable {
   abstract readonly kind: 'postgres' | 'pglite';
   abstract query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  abstract exec(sql: string): Promise<void>;
   /** Runs fn in a transaction on one connection: commit when it resolves, roll back when it throws. */
   abstract transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   abstract poolStats(): PoolStats;

@@ -49,7 +49,7 @@ export async function runMigrations(db: Database, migrations: Migration[]): Prom
           );
         continue;
       }
-      await tx.query(m.sql);
+      await tx.exec(m.sql); // a migration may hold several statements
       await tx.query('INSERT INTO schema_migrations (id, name, checksum) VALUES ($1, $2, $3)', [
         m.id,
         m.name,

@@ -41,9 +41,17 @@ export class PgDatabase extends Database {
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
+  async exec(sql: string): Promise<void> {
+    // without parameters pg uses the simple query protocol, which runs several statements
+    await timed(this.opts.histogram, sql, () => this.pool.query(sql));
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     const tx: Queryable = {
+      exec: async (sql: string) => {
+        await timed(this.opts.histogram, sql, () => client.query(sql));
+      },
       query: async <R>(sql: string, params: unknown[] = []) => {
         const r = await timed(this.opts.histogram, sql, () => client.query(sql, params));
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };

@@ -46,12 +46,19 @@ export class PgliteDatabase extends Database {
     return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
   }
 
+  async exec(sql: string): Promise<void> {
+    await this.track(() => timed(this.opts.histogram, sql, () => this.db.exec(sql)));
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.track(() =>
       this.db.transaction(async (t) => {
         this.active++;
         try {
           return await fn({
+            exec: async (sql: string) => {
+              await timed(this.opts.histogram, sql, () => t.exec(sql));
+            },
             query: async <R>(sql: string, params: unknown[] = []) => {
               const r = await timed(this.opts.histogram, sql, () => t.query<R>(sql, params));
               return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
