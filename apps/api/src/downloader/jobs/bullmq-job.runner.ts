@@ -14,6 +14,7 @@ export const BATCH_QUEUE = 'downloader-batch';
 export const LOCK_MS = 10_000;
 export const STALLED_CHECK_MS = 5_000;
 const ATTEMPTS = 3;
+const CLOSE_TIMEOUT_MS = 3_000;
 
 /**
  * Batch jobs on BullMQ: durable in Redis, each job locked by exactly one worker across replicas,
@@ -36,7 +37,7 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
   ) {
     const queueConnection = this.connection(redisUrl, 1);
     this.queue = new Queue(BATCH_QUEUE, { connection: queueConnection, prefix });
-    this.queue.on('error', (err) => this.logger.warn(`Batch queue: ${err.message}`));
+    this.queue.on('error', (err) => this.warn(`Batch queue: ${err.message}`));
     this.worker = new Worker(BATCH_QUEUE, (job: Job, token?: string) => this.handle(job, token), {
       // BullMQ workers block on Redis: they need their own connection with unlimited retries
       connection: this.connection(redisUrl, null),
@@ -46,7 +47,7 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
       stalledInterval: STALLED_CHECK_MS,
       maxStalledCount: 5,
     });
-    this.worker.on('error', (err) => this.logger.warn(`Batch worker: ${err.message}`));
+    this.worker.on('error', (err) => this.warn(`Batch worker: ${err.message}`));
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof WaitingError || err.name === 'WaitingError') return;
       if (job.attemptsMade >= (job.opts.attempts ?? 1))
@@ -54,6 +55,15 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
           .markFailed(String(job.id), err.message)
           .catch((e: Error) => this.logger.error(`Could not mark job ${job.id} failed: ${e.message}`));
     });
+  }
+
+  private lastWarnAt = 0;
+  /** Redis being down makes BullMQ report an error per reconnect attempt: log the first, then once a minute. */
+  private warn(message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarnAt < 60_000) return;
+    this.lastWarnAt = now;
+    this.logger.warn(message);
   }
 
   private connection(url: string, maxRetriesPerRequest: number | null): Redis {
@@ -96,9 +106,22 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.shutdown.abort();
-    await this.worker.close().catch(() => undefined);
-    await this.queue.close().catch(() => undefined);
+    this.shutdown.abort(); // running jobs stop and go back to the queue
+    let timer: NodeJS.Timeout | undefined;
+    // with Redis unreachable BullMQ's close never settles: shutdown must not hang on it (stalled jobs are
+    // picked up by another replica anyway)
+    const reachable = this.connections.every((c) => c.status === 'ready');
+    if (reachable)
+      await Promise.race([
+        Promise.allSettled([this.worker.close(), this.queue.close()]),
+        new Promise((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS))),
+      ]);
+    else {
+      // still ask them to close (it stops their reconnect loops), without waiting
+      this.worker.close(true).catch(() => undefined);
+      this.queue.close().catch(() => undefined);
+    }
+    clearTimeout(timer);
     for (const c of this.connections) c.disconnect();
   }
 }
