@@ -139,7 +139,13 @@ export class JobsService {
   }
 
   private async find(tenantId: string, jobId: string): Promise<JobRecord> {
-    const job = /^[0-9a-f-]{36}$/i.test(jobId) ? await this.store.get(jobId) : undefined;
+    let job: JobRecord | undefined;
+    try {
+      job = /^[0-9a-f-]{36}$/i.test(jobId) ? await this.store.get(jobId) : undefined;
+    } catch (err) {
+      this.logger.error({ err }, 'Could not read a batch job');
+      throw new JobQueueUnavailableError();
+    }
     if (!job || job.tenantId !== tenantId) throw new JobNotFoundError(jobId);
     return job;
   }
