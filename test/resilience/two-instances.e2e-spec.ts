@@ -45,6 +45,14 @@ describe('resilience: two instances sharing Redis and Postgres', () => {
     // both start at once: migrations race on the same database, as replicas of a rollout do
     apps = await Promise.all([ChildApp.spawn(env), ChildApp.spawn(env)]);
     await Promise.all(apps.map((a) => a.waitReady(50_000)));
+    // readiness does not wait for Redis (it is a cache); these tests are about L2, so wait for it
+    const redisUp = async (a: ChildApp): Promise<boolean> => {
+      const res = await fetch(`${a.url}/health`);
+      return (
+        ((await res.json()) as { details?: { redis?: { status?: string } } }).details?.redis?.status === 'up'
+      );
+    };
+    for (const a of apps) expect(await waitFor(() => redisUp(a), 10_000)).toBe(true);
   }, 60_000);
 
   afterAll(async () => {
