@@ -2,11 +2,11 @@
 // storage directory, loading the repo's rule files. The caller must stop() it (afterAll / finally).
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { RULES_DIR, requireTool } from './monitoring-files';
+import { freePort } from '../support/redis-server';
 
 export interface QueryResult {
   status: 'success' | 'error';
@@ -21,17 +21,6 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPrometheus(opts: {
   /** host:port targets of job "atrium-api" */
