@@ -86,6 +86,7 @@ export class RedisProcess {
   /** Makes Redis unresponsive for `seconds` (DEBUG SLEEP blocks the server). */
   async sleep(seconds: number): Promise<void> {
     const client = new Redis(this.url, { maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
     void client.call('DEBUG', 'SLEEP', String(seconds)).finally(() => client.disconnect());
     await new Promise((r) => setTimeout(r, 20));
   }
