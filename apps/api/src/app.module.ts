@@ -5,6 +5,7 @@ import { CacheModule } from '@libs/cache';
 import { DatabaseModule, MIGRATIONS } from '@libs/database';
 import { ObservabilityModule } from '@libs/observability';
 import { AuthModule } from './auth/auth.module';
+import { BuildingDirectoryModule } from './building-directory/building-directory.module';
 import { DownloaderModule } from './downloader/downloader.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppConfig, ConfigModule } from './config';
@@ -39,6 +40,7 @@ export class AppModule {
         CacheModule.forRoot(),
         AuthModule,
         RateLimitModule,
+        BuildingDirectoryModule,
         SearchModule,
         DownloaderModule,
         ...extra,
