@@ -110,6 +110,19 @@ const upDown = [
   { type: 'special', options: { match: 'null', result: { text: 'NO DATA', color: 'orange' } } },
 ];
 
+/** Options of a stat panel showing an up (1) / down (0) series. */
+const upDownStat = {
+  mappings: upDown,
+  graphMode: 'none',
+  thresholds: {
+    mode: 'absolute',
+    steps: [
+      { color: 'red', value: null },
+      { color: 'green', value: 1 },
+    ],
+  },
+};
+
 function layout(panels) {
   let x = 0;
   let y = 0;
@@ -417,17 +430,7 @@ const downloader = dashboard({
       'redis_exporter: is Redis (cache L2, rate limits, job queue) up?',
       'none',
       [target('min(redis_up)', 'redis')],
-      {
-        mappings: upDown,
-        graphMode: 'none',
-        thresholds: {
-          mode: 'absolute',
-          steps: [
-            { color: 'red', value: null },
-            { color: 'green', value: 1 },
-          ],
-        },
-      },
+      upDownStat,
     ),
     stat(
       'HTTP client status',
@@ -566,29 +569,9 @@ const dbCache = dashboard({
       'postgres_exporter: can it reach Postgres? (No data in embedded PGlite mode.)',
       'none',
       [target('min(pg_up)', 'postgres')],
-      {
-        mappings: upDown,
-        graphMode: 'none',
-        thresholds: {
-          mode: 'absolute',
-          steps: [
-            { color: 'red', value: null },
-            { color: 'green', value: 1 },
-          ],
-        },
-      },
+      upDownStat,
     ),
-    stat('Redis', 'redis_exporter: is Redis up?', 'none', [target('min(redis_up)', 'redis')], {
-      mappings: upDown,
-      graphMode: 'none',
-      thresholds: {
-        mode: 'absolute',
-        steps: [
-          { color: 'red', value: null },
-          { color: 'green', value: 1 },
-        ],
-      },
-    }),
+    stat('Redis', 'redis_exporter: is Redis up?', 'none', [target('min(redis_up)', 'redis')], upDownStat),
     ts(
       'Cache hit ratio',
       'Hits / (hits + misses) per cache level and key type. Alert below 60% for 15 minutes.',
