@@ -1,14 +1,20 @@
 import { request as httpRequest } from 'node:http';
 import { RunningApp, startApp } from '../support/app';
 import { ChildApp } from '../support/child-app';
+import { createTestDatabase, DATABASE_ADAPTERS, DatabaseAdapter, TestDatabase } from '../support/databases';
 import { FixtureRoutesModule } from '../support/fixture-routes';
 
-describe('health probes', () => {
+describe.each(DATABASE_ADAPTERS)('health probes on %s', (adapter: DatabaseAdapter) => {
   let app: RunningApp;
+  let pg: TestDatabase | undefined;
   beforeAll(async () => {
-    app = await startApp({}, { extraModules: [FixtureRoutesModule] });
+    if (adapter === 'postgres') pg = await createTestDatabase();
+    app = await startApp({ DATABASE_URL: pg?.url }, { extraModules: [FixtureRoutesModule] });
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+    await pg?.drop();
+  });
 
   it('/health/live is a plain 200 that checks nothing', async () => {
     const res = await app.request('/health/live');
@@ -19,7 +25,7 @@ describe('health probes', () => {
     const res = await app.request('/health/ready');
     expect(res.status).toBe(200);
     expect(Object.keys(res.body.details)).toEqual(['database']);
-    expect(res.body.details.database).toMatchObject({ status: 'up', kind: 'pglite' });
+    expect(res.body.details.database).toMatchObject({ status: 'up', kind: adapter });
   });
 
   it('/health shows everything', async () => {
@@ -41,6 +47,18 @@ describe('health probes', () => {
       ]),
     );
   });
+
+  // the embedded database cannot go away under a running process: Postgres only
+  (adapter === 'postgres' ? it : it.skip)(
+    'readiness turns 503 when the database stops answering, liveness stays 200',
+    async () => {
+      await pg!.drop(); // terminates the pool's connections and removes the database
+      const ready = await app.request('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.details.database.status).toBe('down');
+      expect((await app.request('/health/live')).status).toBe(200);
+    },
+  );
 });
 
 describe('graceful shutdown (in process)', () => {
