@@ -253,6 +253,7 @@ describe('Building directory (e2e)', () => {
     const badId = await get(encodeURIComponent('bad id!'));
     expect(badId.status).toBe(400);
     expect(badId.body.code).toBe('VALIDATION_FAILED');
+    expect(Object.keys(badId.body.details.fields)).toEqual(['buildingId']);
   });
 
   describe('webhook', () => {

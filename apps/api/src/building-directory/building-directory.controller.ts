@@ -5,6 +5,7 @@ import {
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
@@ -13,10 +14,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { wantsNoCache } from '@libs/cache';
 import { API_V1 } from '@app/common/api';
 import { Public, TenantId } from '@app/auth/auth.decorators';
-import { BuildingIdsDto, BuildingParamsDto } from './dto/building-ids.dto';
+import { BuildingIdPipe, BuildingIdsDto } from './dto/building-ids.dto';
 import { BuildingDirectoryService, WarmResult } from './building-directory.service';
 import { BuildingWebhookService } from './building-webhook.service';
 import type { Building, BuildingRequestData, ValidationResult } from './building.types';
+
+const buildingIdParam = ApiParam({
+  name: 'buildingId',
+  example: 'bld-001',
+  description: '1–128 characters of A-Z a-z 0-9 . _ : - (starting alphanumeric)',
+});
 
 const noCacheHeader = ApiHeader({
   name: 'Cache-Control',
@@ -31,13 +38,14 @@ export class BuildingDirectoryController {
 
   @Get(':buildingId')
   @noCacheHeader
+  @buildingIdParam
   @ApiOkResponse({ description: 'The building as the directory gave it; X-Cache: HIT|MISS|STALE|BYPASS' })
   @ApiNotFoundResponse({ description: 'BUILDING_NOT_FOUND' })
   @ApiBadGatewayResponse({ description: 'UPSTREAM_ERROR (no stale copy)' })
   @ApiGatewayTimeoutResponse({ description: 'UPSTREAM_TIMEOUT (no stale copy)' })
   async get(
     @TenantId() tenantId: string,
-    @Param() { buildingId }: BuildingParamsDto,
+    @Param('buildingId', BuildingIdPipe) buildingId: string,
     @Headers() headers: FastifyRequest['headers'],
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Building> {
@@ -50,12 +58,13 @@ export class BuildingDirectoryController {
 
   @Get(':buildingId/validation')
   @noCacheHeader
+  @buildingIdParam
   @ApiOkResponse({
     description: '{buildingId, valid, result}: valid | invalid_not_found | invalid_inactive | error',
   })
   async validation(
     @TenantId() tenantId: string,
-    @Param() { buildingId }: BuildingParamsDto,
+    @Param('buildingId', BuildingIdPipe) buildingId: string,
     @Headers() headers: FastifyRequest['headers'],
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ buildingId: string; valid: boolean; result: ValidationResult }> {
@@ -68,6 +77,7 @@ export class BuildingDirectoryController {
 
   @Get(':buildingId/request-data')
   @noCacheHeader
+  @buildingIdParam
   @ApiOkResponse({
     description: 'Denormalised {buildingId, name, address, latitude, longitude, coordinatesSource}',
   })
@@ -75,7 +85,7 @@ export class BuildingDirectoryController {
   @ApiUnprocessableEntityResponse({ description: 'BUILDING_INACTIVE' })
   async requestData(
     @TenantId() tenantId: string,
-    @Param() { buildingId }: BuildingParamsDto,
+    @Param('buildingId', BuildingIdPipe) buildingId: string,
     @Headers() headers: FastifyRequest['headers'],
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<BuildingRequestData> {
