@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { setContextTenant } from '@libs/observability';
 import { AppConfig } from '@app/config';
+import { RouteMetadataCache } from '@app/common/route-metadata';
 import { ApiKeyStore, presentedKey } from './api-keys';
 import { AuthenticatedRequest, IS_PUBLIC, kPrincipal, Principal } from './auth.decorators';
 import {
@@ -22,21 +23,19 @@ const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly keys: ApiKeyStore;
+  private readonly isPublic: RouteMetadataCache<boolean>;
 
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly config: AppConfig,
   ) {
     this.keys = new ApiKeyStore(config.auth.disabled ? [] : config.auth.keys);
+    this.isPublic = new RouteMetadataCache(reflector, IS_PUBLIC);
   }
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    if (this.isPublic.get(context)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const principal = this.resolve(request);
     (request as AuthenticatedRequest)[kPrincipal] = principal;

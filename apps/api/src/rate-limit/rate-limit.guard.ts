@@ -1,10 +1,13 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
-import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
+import { ThrottlerGuard, ThrottlerOptions } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
 import { IS_PUBLIC, principalOf } from '@app/auth/auth.decorators';
+import { RouteMetadataCache } from '@app/common/route-metadata';
 import { RATE_LIMIT_GROUP, RateLimitGroup } from './rate-limit.decorator';
+
+// the one named throttler ('default' keeps the X-RateLimit-* header names unsuffixed)
+const THROTTLER: ThrottlerOptions = { name: 'default', limit: 0, ttl: 0 };
 
 /**
  * @nestjs/throttler with Atrium's rules: one counter per (route group, caller) where the caller is the
@@ -14,37 +17,32 @@ import { RATE_LIMIT_GROUP, RateLimitGroup } from './rate-limit.decorator';
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   private config!: AppConfig;
+  private groups!: RouteMetadataCache<RateLimitGroup>;
+  private isPublic!: RouteMetadataCache<boolean>;
 
   setConfig(config: AppConfig): void {
     this.config = config;
+    this.groups = new RouteMetadataCache(this.reflector, RATE_LIMIT_GROUP);
+    this.isPublic = new RouteMetadataCache(this.reflector, IS_PUBLIC);
   }
 
-  private group(context: ExecutionContext): RateLimitGroup {
-    return (
-      this.reflector.getAllAndOverride<RateLimitGroup | undefined>(RATE_LIMIT_GROUP, [
-        context.getHandler(),
-        context.getClass(),
-      ]) ?? 'default'
-    );
-  }
-
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return (
-      context.getType() !== 'http' ||
-      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) ===
-        true
-    );
-  }
-
-  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
-    const group = this.group(props.context);
-    const request = props.context.switchToHttp().getRequest<FastifyRequest>();
+  /**
+   * One throttler, limits from config per group: the route's group and public flag are read once per
+   * handler, and ThrottlerGuard's own per-request scan of @Throttle/@SkipThrottle metadata (which Atrium
+   * does not use) is skipped. Counting, headers and the 429 stay ThrottlerGuard's (handleRequest).
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http' || this.isPublic.get(context)) return true;
+    const group = this.groups.get(context) ?? 'default';
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const tracker = principalOf(request)?.clientId ?? `ip:${request.ip}`;
-    return super.handleRequest({
-      ...props,
+    const { windowMs } = this.config.rateLimit;
+    return this.handleRequest({
+      context,
       limit: this.config.rateLimit[group],
-      ttl: this.config.rateLimit.windowMs,
-      blockDuration: this.config.rateLimit.windowMs,
+      ttl: windowMs,
+      blockDuration: windowMs,
+      throttler: THROTTLER,
       getTracker: () => tracker,
       generateKey: () => `${group}:${tracker}`,
     });
