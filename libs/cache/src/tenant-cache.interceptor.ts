@@ -1,4 +1,12 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor, Type } from '@nestjs/common';
+import {
+  CallHandler,
+  createParamDecorator,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NestInterceptor,
+  Type,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { requestContextOf } from '@libs/observability';
@@ -14,6 +22,11 @@ export function wantsNoCache(headers: FastifyRequest['headers']): boolean {
     (typeof pragma === 'string' && /no-cache/i.test(pragma))
   );
 }
+
+/** Route parameter: `true` when the request asks to bypass the cache read (see wantsNoCache). */
+export const CacheBypass = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean =>
+  wantsNoCache(ctx.switchToHttp().getRequest<FastifyRequest>().headers),
+);
 
 const mixins = new Map<string, Type<NestInterceptor>>();
 

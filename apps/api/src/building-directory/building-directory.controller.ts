@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiGatewayTimeoutResponse,
@@ -11,7 +11,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { wantsNoCache } from '@libs/cache';
+import { CacheBypass } from '@libs/cache';
 import { API_V1 } from '@app/common/api';
 import { Public, TenantId } from '@app/auth/auth.decorators';
 import { BuildingIdPipe, BuildingIdsDto } from './dto/building-ids.dto';
@@ -31,6 +31,12 @@ const noCacheHeader = ApiHeader({
   description: '`no-cache` skips the cache read (the fresh answer is still stored)',
 });
 
+/** Sets X-Cache from a cached read (validation answers without one when it was decided without the cache). */
+function withXCache<T>(reply: FastifyReply, { value, cache }: { value: T; cache?: string }): T {
+  if (cache) void reply.header('X-Cache', cache);
+  return value;
+}
+
 @ApiTags('buildings')
 @Controller(`${API_V1}/buildings`)
 export class BuildingDirectoryController {
@@ -46,14 +52,10 @@ export class BuildingDirectoryController {
   async get(
     @TenantId() tenantId: string,
     @Param('buildingId', BuildingIdPipe) buildingId: string,
-    @Headers() headers: FastifyRequest['headers'],
+    @CacheBypass() bypass: boolean,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Building> {
-    const { value, cache } = await this.buildings.getBuilding(tenantId, buildingId, {
-      bypass: wantsNoCache(headers),
-    });
-    void reply.header('X-Cache', cache);
-    return value;
+    return withXCache(reply, await this.buildings.getBuilding(tenantId, buildingId, { bypass }));
   }
 
   @Get(':buildingId/validation')
@@ -65,14 +67,10 @@ export class BuildingDirectoryController {
   async validation(
     @TenantId() tenantId: string,
     @Param('buildingId', BuildingIdPipe) buildingId: string,
-    @Headers() headers: FastifyRequest['headers'],
+    @CacheBypass() bypass: boolean,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ buildingId: string; valid: boolean; result: ValidationResult }> {
-    const { value, cache } = await this.buildings.validate(tenantId, buildingId, {
-      bypass: wantsNoCache(headers),
-    });
-    if (cache) void reply.header('X-Cache', cache);
-    return value;
+    return withXCache(reply, await this.buildings.validate(tenantId, buildingId, { bypass }));
   }
 
   @Get(':buildingId/request-data')
@@ -86,14 +84,10 @@ export class BuildingDirectoryController {
   async requestData(
     @TenantId() tenantId: string,
     @Param('buildingId', BuildingIdPipe) buildingId: string,
-    @Headers() headers: FastifyRequest['headers'],
+    @CacheBypass() bypass: boolean,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<BuildingRequestData> {
-    const { value, cache } = await this.buildings.requestData(tenantId, buildingId, {
-      bypass: wantsNoCache(headers),
-    });
-    void reply.header('X-Cache', cache);
-    return value;
+    return withXCache(reply, await this.buildings.requestData(tenantId, buildingId, { bypass }));
   }
 
   @Post('cache/invalidate')
