@@ -1,6 +1,6 @@
 import { RedisProcess } from '../support/redis-server';
 import { OriginServer } from '../fixtures/origin-server';
-import { ChildApp } from './child-app';
+import { ChildApp } from '../support/child-app';
 import { verifySignature, waitFor, webhookReceiver, WEBHOOK_SECRET, sleep } from './support';
 
 jest.setTimeout(240_000);
@@ -108,7 +108,7 @@ describe('Downloader: durable batch jobs across processes (e2e)', () => {
     await sleep(500);
     expect(origin.hits('/latency').length).toBe(hitsAtKill); // nobody is working on it now
 
-    await a.boot(); // "start it again": same environment, same Redis
+    await a.restart(); // "start it again": same environment, same Redis
     const done = await waitFor(
       'the job to complete after the restart',
       async () => {
