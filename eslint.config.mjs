@@ -2,6 +2,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+// Boundaries (style.md 11): cross-project imports go through the path aliases.
+const aliasOnly = {
+  group: ['../../libs/*', '../../../libs/*', '../../../../libs/*', '**/apps/api/src/*'],
+  message: 'Use the @libs/… / @app/… aliases.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -15,14 +21,21 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/unbound-method': 'off',
-      // Boundaries (style.md 11): cross-project imports go through the path aliases.
+      'no-restricted-imports': ['error', { patterns: [aliasOnly] }],
+    },
+  },
+  {
+    // A library stands alone: what it needs from the app comes in through its module options.
+    files: ['libs/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            aliasOnly,
             {
-              group: ['../../libs/*', '../../../libs/*', '../../../../libs/*', '**/apps/api/src/*'],
-              message: 'Use the @libs/… / @app/… aliases.',
+              group: ['@app/*', '@app', '**/apps/**'],
+              message: 'libs/ never imports the app: take what you need through forRootAsync options.',
             },
           ],
         },

@@ -2,7 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { CacheModule } from '@libs/cache';
-import { DatabaseModule, MIGRATIONS } from '@libs/database';
+import { DatabaseModule } from '@libs/database';
 import { ObservabilityModule } from '@libs/observability';
 import { AuthModule } from './auth/auth.module';
 import { BuildingDirectoryModule } from './building-directory/building-directory.module';
@@ -32,12 +32,19 @@ export class AppModule {
             dataDir: c.dataDir,
             poolMax: c.database.poolMax,
             statementTimeoutMs: c.database.statementTimeoutMs,
-            migrations: MIGRATIONS,
             registry: m.registry,
           }),
         }),
         HealthModule,
-        CacheModule.forRoot(),
+        CacheModule.forRootAsync({
+          inject: [AppConfig, MetricsRegistry],
+          useFactory: (c: AppConfig, m: MetricsRegistry) => ({
+            redisUrl: c.redis.url,
+            opTimeoutMs: c.cache.opTimeoutMs,
+            l1MaxEntries: c.cache.l1MaxEntries,
+            registry: m.registry,
+          }),
+        }),
         AuthModule,
         RateLimitModule,
         BuildingDirectoryModule,

@@ -1,21 +1,12 @@
 import {
-  Controller,
   DynamicModule,
-  Get,
-  Header,
   Inject,
   Injectable,
   Module,
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '@app/auth/auth.decorators';
-import { AppConfig } from '@app/config';
-import { HealthRegistry } from '@app/health/health.registry';
-import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
-import { MetricsRegistry } from '@app/metrics/metrics.registry';
-import { CacheBackend } from './cache-backend';
+import { CacheBackend, CacheBackendOptions } from './cache-backend';
 import { CacheFeatureOptions, TieredCache } from './tiered-cache';
 
 /** The DI token of a namespace's TieredCache (see InjectTieredCache). */
@@ -27,26 +18,18 @@ export function tieredCacheToken(namespace: string): string {
 export const InjectTieredCache = (namespace: string): ParameterDecorator & PropertyDecorator =>
   Inject(tieredCacheToken(namespace));
 
-/** Starts/stops the backend and plugs it into health, /metrics/live. */
+/** What the importer's factory gives `CacheModule.forRootAsync`. */
+export type CacheModuleOptions = CacheBackendOptions;
+
+const CACHE_MODULE_OPTIONS = Symbol('CACHE_MODULE_OPTIONS');
+
+/** Starts the backend (Redis connects in the background) and closes it at shutdown. */
 @Injectable()
 class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
-  constructor(
-    private readonly backend: CacheBackend,
-    private readonly health: HealthRegistry,
-    private readonly live: LiveStatsRegistry,
-  ) {}
+  constructor(private readonly backend: CacheBackend) {}
 
   onModuleInit(): void {
     this.backend.start();
-    const l2 = this.backend.l2;
-    // Redis is a cache: shown in /health, never a readiness dependency (observability.md)
-    if (l2)
-      this.health.register({
-        name: 'redis',
-        readiness: false,
-        check: async () => ({ ...(await l2.roundTrip(1000)), state: l2.state }),
-      });
-    this.live.registerSection('cache', () => this.backend.snapshot());
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -54,46 +37,40 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-@ApiTags('metrics')
-@Public()
-@Controller('metrics')
-export class CacheStatsController {
-  constructor(private readonly backend: CacheBackend) {}
-
-  @Get('cache')
-  @Header('Cache-Control', 'no-store')
-  @ApiOkResponse({ description: 'Hits, misses, hit rate and size per cache level and key type' })
-  stats(): Record<string, unknown> {
-    return { timestamp: new Date().toISOString(), ...this.backend.snapshot() };
-  }
-}
-
 @Module({})
 class CacheFeatureModule {}
 
 /**
- * The tiered cache. `CacheModule.forRoot()` once (app.module): the process-wide L1 + optional Redis L2,
- * metrics, the `redis` health check and /metrics/cache. `CacheModule.forFeature({...})` in a feature
- * module: a TieredCache for that namespace, injected with `@InjectTieredCache(namespace)`.
+ * The tiered cache, configured by its importer (the library reads no config and knows no app code).
+ *
+ *   app:     CacheModule.forRootAsync({ inject: [AppConfig, Registry], useFactory: (c, r) => ({ redisUrl, opTimeoutMs, l1MaxEntries, registry: r }) })
+ *   feature: CacheModule.forFeature({ namespace: 'search', inject: [AppConfig], useFactory: (c) => ({ keyType: 'search', ttlMs }) })
+ *   service: constructor(@InjectTieredCache('search') cache: TieredCache<Page>)
+ *
+ * The app shows what the library exports: `CacheBackend.snapshot()` (hits, misses, sizes) and
+ * `CacheBackend.l2?.roundTrip()` (a Redis health check).
  */
 @Module({})
 export class CacheModule {
-  static forRoot(): DynamicModule {
+  static forRootAsync(options: {
+    imports?: DynamicModule['imports'];
+    inject?: unknown[];
+    useFactory: (...args: never[]) => CacheModuleOptions | Promise<CacheModuleOptions>;
+  }): DynamicModule {
     return {
       module: CacheModule,
       global: true,
-      controllers: [CacheStatsController],
+      imports: options.imports ?? [],
       providers: [
         {
+          provide: CACHE_MODULE_OPTIONS,
+          inject: (options.inject ?? []) as never[],
+          useFactory: options.useFactory,
+        },
+        {
           provide: CacheBackend,
-          inject: [AppConfig, MetricsRegistry],
-          useFactory: (config: AppConfig, metrics: MetricsRegistry) =>
-            new CacheBackend({
-              redisUrl: config.redis.url,
-              opTimeoutMs: config.cache.opTimeoutMs,
-              l1MaxEntries: config.cache.l1MaxEntries,
-              registry: metrics.registry,
-            }),
+          inject: [CACHE_MODULE_OPTIONS],
+          useFactory: (opts: CacheModuleOptions) => new CacheBackend(opts),
         },
         CacheLifecycle,
       ],
@@ -101,19 +78,21 @@ export class CacheModule {
     };
   }
 
-  static forFeature(
-    options:
-      CacheFeatureOptions | { useFactory: (config: AppConfig) => CacheFeatureOptions; namespace: string },
-  ): DynamicModule {
+  /** A TieredCache for one namespace, injected with `@InjectTieredCache(namespace)`. */
+  static forFeature(options: {
+    namespace: string;
+    inject?: unknown[];
+    useFactory: (...args: never[]) => Omit<CacheFeatureOptions, 'namespace'>;
+  }): DynamicModule {
     const token = tieredCacheToken(options.namespace);
     return {
       module: CacheFeatureModule,
       providers: [
         {
           provide: token,
-          inject: [CacheBackend, AppConfig],
-          useFactory: (backend: CacheBackend, config: AppConfig) =>
-            new TieredCache(backend, 'useFactory' in options ? options.useFactory(config) : options),
+          inject: [CacheBackend, ...(options.inject ?? [])] as never[],
+          useFactory: (backend: CacheBackend, ...args: never[]) =>
+            new TieredCache(backend, { ...options.useFactory(...args), namespace: options.namespace }),
         },
       ],
       exports: [token],

@@ -1,7 +1,6 @@
 import {
   DynamicModule,
   Global,
-  Inject,
   Injectable,
   Logger,
   Module,
@@ -21,24 +20,40 @@ export interface DatabaseModuleOptions {
   dataDir?: string;
   poolMax: number;
   statementTimeoutMs: number;
-  migrations: Migration[];
+  /** Migrations the root importer owns; features register theirs with `DatabaseModule.forFeature`. */
+  migrations?: Migration[];
   /** The app's Prometheus registry (db_query_duration_seconds, db_pool_connections). */
   registry?: Registry;
 }
 
 export const DATABASE_OPTIONS = Symbol('DATABASE_OPTIONS');
 
+/**
+ * Every migration the app's modules registered (forRootAsync's own, then each forFeature's). Providers
+ * are all created before any onModuleInit runs, so the list is complete when the lifecycle applies it.
+ */
+@Injectable()
+export class MigrationRegistry {
+  private readonly migrations: Migration[] = [];
+
+  add(migrations: Migration[]): void {
+    this.migrations.push(...migrations);
+  }
+
+  all(): Migration[] {
+    return [...this.migrations];
+  }
+}
+
 export function createDatabase(opts: DatabaseModuleOptions): Database {
   const histogram = opts.registry
-    ? ((opts.registry.getSingleMetric('db_query_duration_seconds') as
-        Histogram<'operation' | 'table'> | undefined) ??
-      new Histogram({
+    ? new Histogram({
         name: 'db_query_duration_seconds',
         help: 'Database statement duration by operation and table',
         labelNames: ['operation', 'table'],
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5],
         registers: [opts.registry],
-      }))
+      })
     : undefined;
   const db = opts.url
     ? new PgDatabase({
@@ -48,7 +63,7 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
         histogram,
       })
     : new PgliteDatabase({ dataDir: opts.dataDir ? join(opts.dataDir, 'pglite') : undefined, histogram });
-  if (opts.registry && !opts.registry.getSingleMetric('db_pool_connections')) {
+  if (opts.registry) {
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections by state: active, idle, waiting (queued), total (open), max (pool size)',
@@ -72,12 +87,12 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Database');
   constructor(
     private readonly db: Database,
-    @Inject(DATABASE_OPTIONS) private readonly opts: DatabaseModuleOptions,
+    private readonly migrations: MigrationRegistry,
   ) {}
 
   async onModuleInit(): Promise<void> {
     if (this.db instanceof PgliteDatabase) await this.db.ready();
-    const applied = await runMigrations(this.db, this.opts.migrations);
+    const applied = await runMigrations(this.db, this.migrations.all());
     this.logger.log(
       `Database ${this.db.kind} (${this.db.description}) ready; ${applied.length ? `applied migrations ${applied.join(', ')}` : 'schema up to date'}`,
     );
@@ -88,25 +103,66 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+@Module({})
+class DatabaseFeatureModule {}
+
 /**
  * Global database module: `Database` (pg Pool or PGlite behind one port), migrations applied at startup
  * under a lock, and the query/pool metrics on the app's registry.
+ *
+ *   app:     DatabaseModule.forRootAsync({ inject: [AppConfig, Registry], useFactory: (c, r) => ({ …, registry: r }) })
+ *   feature: DatabaseModule.forFeature({ migrations: SEARCH_MIGRATIONS })
+ *
+ * Migration ids are global and never reused: the runner sorts every registered migration by id and
+ * refuses duplicates, so a feature's ids must not collide with another's.
  */
 @Global()
 @Module({})
 export class DatabaseModule {
   static forRootAsync(options: {
-    inject: unknown[];
-    useFactory: (...args: never[]) => DatabaseModuleOptions;
+    imports?: DynamicModule['imports'];
+    inject?: unknown[];
+    useFactory: (...args: never[]) => DatabaseModuleOptions | Promise<DatabaseModuleOptions>;
   }): DynamicModule {
     return {
       module: DatabaseModule,
+      imports: options.imports ?? [],
       providers: [
-        { provide: DATABASE_OPTIONS, inject: options.inject as never[], useFactory: options.useFactory },
+        {
+          provide: DATABASE_OPTIONS,
+          inject: (options.inject ?? []) as never[],
+          useFactory: options.useFactory,
+        },
         { provide: Database, inject: [DATABASE_OPTIONS], useFactory: createDatabase },
+        {
+          provide: MigrationRegistry,
+          inject: [DATABASE_OPTIONS],
+          useFactory: (opts: DatabaseModuleOptions) => {
+            const registry = new MigrationRegistry();
+            registry.add(opts.migrations ?? []);
+            return registry;
+          },
+        },
         DatabaseLifecycle,
       ],
-      exports: [Database],
+      exports: [Database, MigrationRegistry],
+    };
+  }
+
+  /** Registers a feature's migrations; they are applied at startup with everyone else's, in id order. */
+  static forFeature(options: { migrations: Migration[] }): DynamicModule {
+    return {
+      module: DatabaseFeatureModule,
+      providers: [
+        {
+          provide: `atrium:migrations:${options.migrations.map((m) => m.id).join(',')}`,
+          inject: [MigrationRegistry],
+          useFactory: (registry: MigrationRegistry) => {
+            registry.add(options.migrations);
+            return options.migrations;
+          },
+        },
+      ],
     };
   }
 }

@@ -5,4 +5,3 @@ export * from './pg.database';
 export * from './pglite.database';
 export * from './query-metrics';
 export * from './health';
-export { MIGRATIONS } from './schema';

@@ -22,9 +22,9 @@ const BUNDLED_SAMPLE_PATH = join(__dirname, 'data', 'sample-buildings.json');
   imports: [
     CacheModule.forFeature({
       namespace: BUILDING_CACHE_NAMESPACE,
+      inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         keyType: 'building',
-        namespace: BUILDING_CACHE_NAMESPACE,
         ttlMs: config.buildingDirectory.cacheTtlMs,
         staleTtlMs: config.buildingDirectory.staleTtlMs,
         negativeTtlMs: config.buildingDirectory.negativeTtlMs,

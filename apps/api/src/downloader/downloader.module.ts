@@ -33,9 +33,9 @@ import { UrlPolicy } from './url-policy/url-policy';
   imports: [
     CacheModule.forFeature({
       namespace: DOWNLOAD_CACHE_NAMESPACE,
+      inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         keyType: 'download',
-        namespace: DOWNLOAD_CACHE_NAMESPACE,
         ttlMs: config.downloader.cacheTtlMs,
       }),
     }),

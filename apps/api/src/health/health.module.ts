@@ -1,6 +1,7 @@
 import { Global, Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { statfs } from 'node:fs/promises';
+import { CacheBackend } from '@libs/cache';
 import { Database, pingDatabase } from '@libs/database';
 import { AppConfig } from '@app/config';
 import { SystemMetrics } from '@app/metrics/system-metrics';
@@ -16,11 +17,20 @@ class CoreHealthChecks implements OnModuleInit {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly system: SystemMetrics,
+    private readonly cache: CacheBackend,
   ) {}
 
   onModuleInit(): void {
     const { health } = this.config;
     this.registry.register({ name: 'database', readiness: true, check: () => pingDatabase(this.db) });
+    const l2 = this.cache.l2;
+    // Redis is a cache: shown in /health, never a readiness dependency (observability.md)
+    if (l2)
+      this.registry.register({
+        name: 'redis',
+        readiness: false,
+        check: async () => ({ ...(await l2.roundTrip(1000)), state: l2.state }),
+      });
     this.registry.register({
       name: 'memory_heap',
       readiness: false,

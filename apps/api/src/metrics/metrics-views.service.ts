@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { CacheBackend } from '@libs/cache';
 import { HttpMetricsService } from './http-metrics.service';
 import { healthScore, HealthScore } from './health-score';
 import { LiveStatsRegistry } from './live-stats.registry';
@@ -14,6 +15,7 @@ export class MetricsViewsService {
     private readonly live_: LiveStatsRegistry,
     private readonly system: SystemMetrics,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly cacheBackend: CacheBackend,
     metrics: MetricsRegistry,
   ) {
     // The same score as /metrics/health-score, for dashboards and alerts.
@@ -37,6 +39,11 @@ export class MetricsViewsService {
     return healthScore(this.http.window.snapshot().overall, this.http.window.windowMs);
   }
 
+  /** GET /metrics/cache: the cache library's own counters and sizes. */
+  cache(): unknown {
+    return { timestamp: new Date().toISOString(), ...this.cacheBackend.snapshot() };
+  }
+
   async live(): Promise<unknown> {
     const server = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>()?.server;
     const connections = server
@@ -53,7 +60,7 @@ export class MetricsViewsService {
         http: connections,
         ...((this.live_.section('connections') as object | undefined) ?? {}),
       },
-      cache: this.live_.section('cache') ?? null,
+      cache: this.cacheBackend.snapshot(),
       eventLoopLagMs: this.system.eventLoopLagMs(),
       memoryMb: {
         rss: mb(mem.rss),

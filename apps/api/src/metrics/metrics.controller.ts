@@ -45,6 +45,13 @@ export class MetricsViewsController {
     return this.views.healthScore();
   }
 
+  @Get('cache')
+  @Header('Cache-Control', 'no-store')
+  @ApiOkResponse({ description: 'Hits, misses, hit rate and size per cache level and key type' })
+  cache(): unknown {
+    return this.views.cache();
+  }
+
   @Get('live')
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({

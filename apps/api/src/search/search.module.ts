@@ -3,10 +3,12 @@ import { Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { CacheModule } from '@libs/cache';
+import { DatabaseModule } from '@libs/database';
 import { AppConfig } from '@app/config';
 import { HealthRegistry } from '@app/health/health.registry';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
+import { SEARCH_MIGRATIONS } from './migrations';
 import { SearchController } from './search.controller';
 import { SearchMetrics } from './search.metrics';
 import { SearchRepository } from './search.repository';
@@ -51,11 +53,12 @@ class SearchSetup implements OnModuleInit {
 
 @Module({
   imports: [
+    DatabaseModule.forFeature({ migrations: SEARCH_MIGRATIONS }),
     CacheModule.forFeature({
       namespace: SEARCH_CACHE_NAMESPACE,
+      inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         keyType: 'search',
-        namespace: SEARCH_CACHE_NAMESPACE,
         ttlMs: config.search.cacheTtlMs,
       }),
     }),

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations';
+import type { Migration } from '@libs/database';
 
 /**
  * Search: stores, documents and their full-text chunks. Plain PostgreSQL that PGlite runs unchanged.
