@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { CacheModule } from '@libs/cache';
 import { DatabaseModule } from '@libs/database';
 import { ObservabilityModule } from '@libs/observability';
@@ -11,7 +12,6 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { MetricsRegistry } from './metrics/metrics.registry';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SearchModule } from './search/search.module';
 
@@ -26,23 +26,23 @@ export class AppModule {
         ObservabilityModule.forRoot(logger),
         MetricsModule,
         DatabaseModule.forRootAsync({
-          inject: [AppConfig, MetricsRegistry],
-          useFactory: (c: AppConfig, m: MetricsRegistry) => ({
+          inject: [AppConfig, Registry],
+          useFactory: (c: AppConfig, registry: Registry) => ({
             url: c.database.url,
             dataDir: c.dataDir,
             poolMax: c.database.poolMax,
             statementTimeoutMs: c.database.statementTimeoutMs,
-            registry: m.registry,
+            registry,
           }),
         }),
         HealthModule,
         CacheModule.forRootAsync({
-          inject: [AppConfig, MetricsRegistry],
-          useFactory: (c: AppConfig, m: MetricsRegistry) => ({
+          inject: [AppConfig, Registry],
+          useFactory: (c: AppConfig, registry: Registry) => ({
             redisUrl: c.redis.url,
             opTimeoutMs: c.cache.opTimeoutMs,
             l1MaxEntries: c.cache.l1MaxEntries,
-            registry: m.registry,
+            registry,
           }),
         }),
         AuthModule,

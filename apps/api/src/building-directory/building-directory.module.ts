@@ -5,7 +5,7 @@ import { AppConfig } from '@app/config';
 import { BuildingDirectoryClient } from './building-directory.client';
 import { BuildingDirectoryController, BuildingWebhookController } from './building-directory.controller';
 import { BuildingDirectoryHealth } from './building-directory.health';
-import { BuildingDirectoryMetrics } from './building-directory.metrics';
+import { BUILDING_DIRECTORY_METRICS, BuildingDirectoryMetrics } from './building-directory.metrics';
 import { BUILDING_CACHE_NAMESPACE, BuildingDirectoryService } from './building-directory.service';
 import { BUILDING_SOURCE } from './building-directory.tokens';
 import type { BuildingSource } from './building.types';
@@ -33,6 +33,7 @@ const BUNDLED_SAMPLE_PATH = join(__dirname, 'data', 'sample-buildings.json');
   ],
   controllers: [BuildingDirectoryController, BuildingWebhookController],
   providers: [
+    ...BUILDING_DIRECTORY_METRICS,
     BuildingDirectoryMetrics,
     {
       provide: BUILDING_SOURCE,

@@ -1,6 +1,6 @@
+import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { CacheBackend, TieredCache } from '@libs/cache';
-import { MetricsRegistry } from '@app/metrics/metrics.registry';
 import type { Building, BuildingSource } from './building.types';
 import {
   BuildingInactiveError,
@@ -8,7 +8,7 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
 } from './building-directory.errors';
-import { BuildingDirectoryMetrics } from './building-directory.metrics';
+import { BUILDING_DIRECTORY_METRICS, BuildingDirectoryMetrics } from './building-directory.metrics';
 import { BuildingDirectoryService } from './building-directory.service';
 
 class FakeSource implements BuildingSource {
@@ -29,15 +29,22 @@ class FakeSource implements BuildingSource {
 
 describe('BuildingDirectoryService', () => {
   let source: FakeSource;
-  let metrics: MetricsRegistry;
+  let registry: Registry;
   let sut: BuildingDirectoryService;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     source = new FakeSource();
     source.buildings.set('t/ok', { id: 'ok', name: 'OK', active: true, latitude: 1, longitude: 2 });
     source.buildings.set('t/off', { id: 'off', name: 'Off', status: 'inactive' });
     source.buildings.set('t/noname', { id: 'noname', active: true });
-    metrics = new MetricsRegistry();
+    registry = new Registry();
+    const metrics = await Test.createTestingModule({
+      providers: [
+        { provide: Registry, useValue: registry },
+        ...BUILDING_DIRECTORY_METRICS,
+        BuildingDirectoryMetrics,
+      ],
+    }).compile();
     const backend = new CacheBackend({ opTimeoutMs: 50, l1MaxEntries: 100, registry: new Registry() });
     const cache = new TieredCache<Building>(backend, {
       keyType: 'building',
@@ -45,12 +52,12 @@ describe('BuildingDirectoryService', () => {
       ttlMs: 60_000,
       negativeTtlMs: 1000,
     });
-    sut = new BuildingDirectoryService(source, cache, new BuildingDirectoryMetrics(metrics));
+    sut = new BuildingDirectoryService(source, cache, metrics.get(BuildingDirectoryMetrics));
     sut.onModuleInit();
   });
 
   const count = async (name: string, labels: Record<string, string>) => {
-    const metric = await metrics.registry.getSingleMetric(name)!.get();
+    const metric = await registry.getSingleMetric(name)!.get();
     return metric.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
   };
 

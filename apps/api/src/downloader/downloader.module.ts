@@ -7,7 +7,7 @@ import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
 import { DownloadController } from './download.controller';
 import { DownloadService } from './download.service';
-import { DownloaderMetrics } from './downloader.metrics';
+import { DOWNLOADER_METRICS, DownloaderMetrics } from './downloader.metrics';
 import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import { PinnedAgents } from './fetch/pinned-agents';
 import { SafeFetcher } from './fetch/safe-fetcher';
@@ -46,6 +46,7 @@ import { UrlPolicy } from './url-policy/url-policy';
     UrlPolicy,
     PinnedAgents,
     SafeFetcher,
+    ...DOWNLOADER_METRICS,
     DownloaderMetrics,
     DownloadCache,
     PdfRenderer,
@@ -88,7 +89,6 @@ export class DownloaderModule implements OnModuleInit, OnApplicationShutdown {
     const batchLimit = this.config.downloader.batchWorkerConcurrency;
     this.metrics.poolLimit('batch', batchLimit);
     this.live.registerPool('batch', () => ({ limit: batchLimit, active: this.processor.activeCount }));
-    this.metrics.setQueueCounts(() => this.runner.counts());
     this.health.register({
       name: 'downloader',
       readiness: false,

@@ -1,51 +1,57 @@
 import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '@app/config';
 import { errorFamily } from '@app/common/app-error';
-import { MetricsRegistry } from './metrics.registry';
+import { counterProvider, gaugeProvider, histogramProvider } from './metric-providers';
 import { SlidingWindow } from './sliding-window';
 
 export const UNMATCHED_ROUTE = 'unmatched';
 
-/** The HTTP metrics of observability.md, recorded once per request when the response has finished. */
+type RouteLabels = 'method' | 'route' | 'status_code';
+
+/** The HTTP metrics of observability.md, as providers (MetricsModule declares them). */
+export const HTTP_METRICS = [
+  counterProvider({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'],
+  }),
+  histogramProvider({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration (until the response finished) by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
+  gaugeProvider({ name: 'http_requests_in_flight', help: 'HTTP requests being served' }),
+  counterProvider({
+    name: 'errors_total',
+    help: 'Error responses by error family and route template',
+    labelNames: ['type', 'route'],
+  }),
+  counterProvider({
+    name: 'rate_limit_exceeded_total',
+    help: 'Requests refused by a rate limit, by route template',
+    labelNames: ['route'],
+  }),
+];
+
+/** Records the HTTP metrics once per request, when the response has finished. */
 @Injectable()
 export class HttpMetricsService {
   readonly window: SlidingWindow;
   private inFlightCount = 0;
-  private readonly requests;
-  private readonly duration;
-  private readonly inFlight;
-  private readonly errors;
-  private readonly rateLimited;
 
   constructor(
-    metrics: MetricsRegistry,
     readonly config: AppConfig,
+    @InjectMetric('http_requests_total') private readonly requests: Counter<RouteLabels>,
+    @InjectMetric('http_request_duration_seconds') private readonly duration: Histogram<RouteLabels>,
+    @InjectMetric('http_requests_in_flight') private readonly inFlight: Gauge,
+    @InjectMetric('errors_total') private readonly errors: Counter<'type' | 'route'>,
+    @InjectMetric('rate_limit_exceeded_total') private readonly rateLimited: Counter<'route'>,
   ) {
     this.window = new SlidingWindow(config.metrics.windowMs);
-    this.requests = metrics.counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
-    });
-    this.duration = metrics.histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request duration (until the response finished) by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    });
-    this.inFlight = metrics.gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being served' });
-    this.errors = metrics.counter({
-      name: 'errors_total',
-      help: 'Error responses by error family and route template',
-      labelNames: ['type', 'route'],
-    });
-    this.rateLimited = metrics.counter({
-      name: 'rate_limit_exceeded_total',
-      help: 'Requests refused by a rate limit, by route template',
-      labelNames: ['route'],
-    });
   }
-
   get inFlightRequests(): number {
     return this.inFlightCount;
   }

@@ -5,7 +5,7 @@ import { CacheBackend } from '@libs/cache';
 import { HttpMetricsService } from './http-metrics.service';
 import { healthScore, HealthScore } from './health-score';
 import { LiveStatsRegistry } from './live-stats.registry';
-import { MetricsRegistry } from './metrics.registry';
+import { gaugeProvider } from './metric-providers';
 import { SystemMetrics } from './system-metrics';
 
 @Injectable()
@@ -16,19 +16,7 @@ export class MetricsViewsService {
     private readonly system: SystemMetrics,
     private readonly adapterHost: HttpAdapterHost,
     private readonly cacheBackend: CacheBackend,
-    metrics: MetricsRegistry,
-  ) {
-    // The same score as /metrics/health-score, for dashboards and alerts.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` to the gauge in collect()
-    const self = this;
-    metrics.gauge({
-      name: 'app_health_score',
-      help: 'Health score 0-100 over the sliding window (see /metrics/health-score)',
-      collect() {
-        this.set(self.healthScore().score);
-      },
-    });
-  }
+  ) {}
 
   performance(): unknown {
     const { overall, routes } = this.http.window.snapshot();
@@ -72,3 +60,13 @@ export class MetricsViewsService {
     };
   }
 }
+
+/** The same score as /metrics/health-score, for dashboards and alerts. */
+export const HEALTH_SCORE_METRIC = gaugeProvider({
+  name: 'app_health_score',
+  help: 'Health score 0-100 over the sliding window (see /metrics/health-score)',
+  inject: [MetricsViewsService],
+  collect(views: MetricsViewsService) {
+    this.set(views.healthScore().score);
+  },
+});

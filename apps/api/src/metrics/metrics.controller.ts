@@ -2,8 +2,8 @@ import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
+import { Registry } from 'prom-client';
 import { Public } from '@app/auth/auth.decorators';
-import { MetricsRegistry } from './metrics.registry';
 import { MetricsViewsService } from './metrics-views.service';
 
 /** GET /metrics — the Prometheus exposition of this instance's registry. */
@@ -11,15 +11,15 @@ import { MetricsViewsService } from './metrics-views.service';
 @Public()
 @Controller()
 export class PrometheusMetricsController extends PrometheusController {
-  constructor(private readonly metrics: MetricsRegistry) {
+  constructor(private readonly registry: Registry) {
     super();
   }
 
   @Get()
   override async index(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    void reply.header('Content-Type', this.metrics.registry.contentType);
+    void reply.header('Content-Type', this.registry.contentType);
     void reply.header('Cache-Control', 'no-store');
-    return this.metrics.registry.metrics();
+    return this.registry.metrics();
   }
 }
 

@@ -1,16 +1,18 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { HttpMetricsService } from './http-metrics.service';
+import { Registry } from 'prom-client';
+import { HTTP_METRICS, HttpMetricsService } from './http-metrics.service';
 import { LiveStatsRegistry } from './live-stats.registry';
+import { registryProvider } from './metric-providers';
 import { MetricsViewsController, PrometheusMetricsController } from './metrics.controller';
-import { MetricsRegistry } from './metrics.registry';
-import { MetricsViewsService } from './metrics-views.service';
-import { SystemMetrics } from './system-metrics';
+import { HEALTH_SCORE_METRIC, MetricsViewsService } from './metrics-views.service';
+import { SYSTEM_METRICS, SystemMetrics } from './system-metrics';
 
 /**
  * Prometheus wiring. @willsoto/nestjs-prometheus mounts /metrics with our controller, which serves this
- * app's own registry (default metrics are collected there, not in prom-client's global registry).
- * Global so every feature can inject MetricsRegistry and LiveStatsRegistry.
+ * app's own `Registry` (default metrics are collected there, not in prom-client's global registry).
+ * Global so every feature's metric providers (counterProvider… in metric-providers.ts) and the
+ * libraries' options can inject `Registry`, and features can publish pools in LiveStatsRegistry.
  */
 @Global()
 @Module({
@@ -21,7 +23,16 @@ import { SystemMetrics } from './system-metrics';
     }),
   ],
   controllers: [MetricsViewsController],
-  providers: [MetricsRegistry, HttpMetricsService, LiveStatsRegistry, SystemMetrics, MetricsViewsService],
-  exports: [MetricsRegistry, HttpMetricsService, LiveStatsRegistry, SystemMetrics],
+  providers: [
+    registryProvider,
+    ...HTTP_METRICS,
+    ...SYSTEM_METRICS,
+    HEALTH_SCORE_METRIC,
+    HttpMetricsService,
+    LiveStatsRegistry,
+    SystemMetrics,
+    MetricsViewsService,
+  ],
+  exports: [Registry, HttpMetricsService, LiveStatsRegistry, SystemMetrics],
 })
 export class MetricsModule {}

@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AppConfig } from '@app/config';
-import { MetricsRegistry } from './metrics.registry';
+import { gaugeProvider } from './metric-providers';
 
 function cpuTotals(): { idle: number; total: number } {
   let idle = 0;
@@ -15,7 +15,7 @@ function cpuTotals(): { idle: number; total: number } {
   return { idle, total };
 }
 
-/** app_info and the system_* gauges; values are read when Prometheus scrapes. */
+/** Host CPU, disk and event-loop readings for the gauges above, /metrics/live and the health checks. */
 @Injectable()
 export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private lastCpu = cpuTotals();
@@ -25,39 +25,7 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
   private lastLoopWindow?: { p50: number; p99: number; max: number };
   private loopWindowTimer?: NodeJS.Timeout;
 
-  constructor(
-    metrics: MetricsRegistry,
-    private readonly config: AppConfig,
-  ) {
-    metrics
-      .gauge({ name: 'app_info', help: 'Atrium build information', labelNames: ['version', 'node_version'] })
-      .set({ version: config.version, node_version: process.version }, 1);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` to the gauge in collect()
-    const self = this;
-    metrics.gauge({
-      name: 'system_cpu_usage_percent',
-      help: 'Host CPU usage since the previous scrape, percent',
-      collect() {
-        self.sampleCpu();
-        this.set(self.cpuPercent);
-      },
-    });
-    metrics.gauge({
-      name: 'system_memory_usage_percent',
-      help: 'Host memory in use, percent',
-      collect() {
-        this.set(Math.round((1 - freemem() / totalmem()) * 10000) / 100);
-      },
-    });
-    metrics.gauge({
-      name: 'system_disk_usage_percent',
-      help: 'Usage of the volume holding DATA_DIR, percent',
-      async collect() {
-        await self.sampleDisk();
-        this.set(self.diskPercent);
-      },
-    });
-  }
+  constructor(private readonly config: AppConfig) {}
 
   onModuleInit(): void {
     this.loopDelay.enable();
@@ -87,12 +55,14 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
     };
   }
 
-  private sampleCpu(): void {
+  /** CPU usage since the previous call (scrape), percent. */
+  sampleCpu(): number {
     const now = cpuTotals();
     const total = now.total - this.lastCpu.total;
     const idle = now.idle - this.lastCpu.idle;
     if (total > 0) this.cpuPercent = Math.round((1 - idle / total) * 10000) / 100;
     this.lastCpu = now;
+    return this.cpuPercent;
   }
 
   get cpuUsagePercent(): number {
@@ -118,3 +88,39 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
     };
   }
 }
+
+/** app_info and the system_* gauges; values are read when Prometheus scrapes. */
+export const SYSTEM_METRICS = [
+  gaugeProvider({
+    name: 'app_info',
+    help: 'Atrium build information',
+    labelNames: ['version', 'node_version'],
+    inject: [AppConfig],
+    collect(config: AppConfig) {
+      this.set({ version: config.version, node_version: process.version }, 1);
+    },
+  }),
+  gaugeProvider({
+    name: 'system_cpu_usage_percent',
+    help: 'Host CPU usage since the previous scrape, percent',
+    inject: [SystemMetrics],
+    collect(system: SystemMetrics) {
+      this.set(system.sampleCpu());
+    },
+  }),
+  gaugeProvider({
+    name: 'system_memory_usage_percent',
+    help: 'Host memory in use, percent',
+    collect() {
+      this.set(Math.round((1 - freemem() / totalmem()) * 10000) / 100);
+    },
+  }),
+  gaugeProvider({
+    name: 'system_disk_usage_percent',
+    help: 'Usage of the volume holding DATA_DIR, percent',
+    inject: [SystemMetrics],
+    async collect(system: SystemMetrics) {
+      this.set(await system.sampleDisk());
+    },
+  }),
+];

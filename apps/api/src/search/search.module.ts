@@ -10,7 +10,7 @@ import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
 import { SEARCH_MIGRATIONS } from './migrations';
 import { SearchController } from './search.controller';
-import { SearchMetrics } from './search.metrics';
+import { SEARCH_METRICS, SearchCounts, SearchMetrics } from './search.metrics';
 import { SearchRepository } from './search.repository';
 import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
 import { StoresController } from './stores.controller';
@@ -30,8 +30,6 @@ class SearchSetup implements OnModuleInit {
     private readonly health: HealthRegistry,
     private readonly repository: SearchRepository,
     private readonly config: AppConfig,
-    // Instantiated here so the gauges exist from startup, not from the first upload.
-    readonly _metrics: SearchMetrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -64,6 +62,15 @@ class SearchSetup implements OnModuleInit {
     }),
   ],
   controllers: [StoresController, DocumentsController, SearchController],
-  providers: [SearchRepository, SearchMetrics, StoresService, DocumentsService, SearchService, SearchSetup],
+  providers: [
+    SearchRepository,
+    SearchCounts,
+    ...SEARCH_METRICS,
+    SearchMetrics,
+    StoresService,
+    DocumentsService,
+    SearchService,
+    SearchSetup,
+  ],
 })
 export class SearchModule {}

@@ -2,9 +2,8 @@ import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Queue, WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { QueueCounts } from '../downloader.metrics';
 import type { BatchProcessor } from './batch-processor';
-import type { JobRunner } from './job-runner';
+import type { JobRunner, QueueCounts } from './job-runner';
 
 export const BATCH_QUEUE = 'downloader-batch';
 /**

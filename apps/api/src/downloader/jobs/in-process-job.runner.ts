@@ -1,7 +1,6 @@
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
-import type { QueueCounts } from '../downloader.metrics';
 import type { BatchProcessor } from './batch-processor';
-import type { JobRunner } from './job-runner';
+import type { JobRunner, QueueCounts } from './job-runner';
 
 /**
  * Runs batch jobs in this process when no Redis is configured: a FIFO queue and up to

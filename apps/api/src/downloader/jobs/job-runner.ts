@@ -1,4 +1,5 @@
-import type { QueueCounts } from '../downloader.metrics';
+/** Jobs per queue state (batch_jobs_in_queue). */
+export type QueueCounts = { waiting: number; active: number; delayed: number };
 
 /** The job runner port (token JOB_RUNNER): BullMQ workers on Redis, or the in-process runner. */
 export interface JobRunner {
