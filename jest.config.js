@@ -42,6 +42,21 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
     },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 60000 },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/hostile/'],
+      testTimeout: 60000,
+    },
+    // Hostile input against the built app in a child process (test/hostile/harness.ts); the globalSetup
+    // compiles the app once per run. Files set their own timeout (jest.setTimeout): Jest 30 ignores a
+    // project-level testTimeout.
+    {
+      ...common,
+      displayName: 'hostile',
+      testMatch: ['<rootDir>/test/hostile/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/hostile/global-setup.ts',
+    },
   ],
 };

@@ -37,14 +37,17 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       version: config.version,
       env: config.env,
     });
-  const adapter = new AtriumFastifyAdapter({
-    bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: true,
-    // close idle keep-alive sockets on shutdown; in-flight requests still finish
-    forceCloseConnections: 'idle',
-    return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-  });
+  const adapter = new AtriumFastifyAdapter(
+    {
+      bodyLimit: config.http.bodyLimitBytes,
+      trustProxy: true,
+      // close idle keep-alive sockets on shutdown; in-flight requests still finish
+      forceCloseConnections: 'idle',
+      return503OnClosing: false,
+      routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    },
+    { jsonMaxDepth: config.http.jsonMaxDepth },
+  );
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger, opts.extraModules),
     adapter,

@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { Logger } from 'pino';
 import { installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
 import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
+import { installJsonBodyParser } from './common/json-body';
+import { installNulGuard } from './common/nul-guard';
 import { ShutdownState } from './health/shutdown.state';
 import { HttpMetricsService, UNMATCHED_ROUTE } from './metrics/http-metrics.service';
 
@@ -37,6 +39,8 @@ export function installHttpPipeline(
     metrics.started();
     done();
   });
+  // after the hook above: a request it refuses is still counted in and out of http_requests_in_flight
+  installNulGuard(fastify);
   fastify.addHook('onResponse', (request, reply, done) => {
     const start = (request as Timed)[kStart];
     const durationMs = start === undefined ? 0 : Number(process.hrtime.bigint() - start) / 1e6;
@@ -72,9 +76,21 @@ export function installHttpPipeline(
  * in a bare HttpException and lose their codes, is not installed.
  */
 export class AtriumFastifyAdapter extends FastifyAdapter {
-  constructor(options: FastifyServerOptions) {
+  constructor(
+    options: FastifyServerOptions,
+    // controller slices in unit tests construct it bare: the config's default
+    private readonly edge: { jsonMaxDepth: number } = { jsonMaxDepth: 32 },
+  ) {
     super(options);
-    this.getInstance().setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => sendError(req, reply, err));
+    this.getInstance().setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) =>
+      sendError(req, reply, err),
+    );
+  }
+
+  /** Nest registers its JSON parser at init; ours (same parsing, plus the depth and NUL checks) replaces it. */
+  override registerParserMiddleware(prefix?: string, rawBody?: boolean): void {
+    super.registerParserMiddleware(prefix, rawBody);
+    installJsonBodyParser(this.getInstance(), { maxDepth: this.edge.jsonMaxDepth });
   }
 
   override setErrorHandler(): ReturnType<FastifyAdapter['setErrorHandler']> {

@@ -27,6 +27,7 @@ export class AppConfig {
     port: number;
     host: string;
     bodyLimitBytes: number;
+    jsonMaxDepth: number;
     shutdownTimeoutMs: number;
     shutdownDrainMs: number;
   };
@@ -97,6 +98,7 @@ export class AppConfig {
       port: e.PORT,
       host: e.HOST,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      jsonMaxDepth: e.BODY_JSON_MAX_DEPTH,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     };

@@ -77,6 +77,13 @@ export class EnvironmentVariables {
   @Max(100 * MiB)
   BODY_LIMIT_BYTES = MiB;
 
+  /** JSON bodies nesting objects/arrays deeper than this are refused (400 MALFORMED_JSON) before validation. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  @Max(512)
+  BODY_JSON_MAX_DEPTH = 32;
+
   /** Prometheus metrics and the /metrics JSON views; off only for overhead benchmarks. */
   @Transform(toBool)
   @IsBoolean()

@@ -1,0 +1,566 @@
+/**
+ * The hostile-input test tier (issue 10): every payload class goes to the app **as built** (tsc output,
+ * `node main.js`, NODE_ENV=production) running in its own process, so a crash, an out-of-memory abort
+ * or a blocked event loop shows as what it is: a dead or silent process, never a failed `expect` inside
+ * the test's own process.
+ *
+ * - The build: `test/hostile/global-setup.ts` (Jest globalSetup of the `hostile` project) compiles the
+ *   app once per run into test/hostile/.tmp/build-<hash>/ (see build.ts; reused while sources are
+ *   unchanged) and every hostile file starts that build.
+ * - `HostileApp.start({ backend })` starts it on embedded PGlite (fresh DATA_DIR) or on Postgres + Redis
+ *   (a `test_atrium_*` database of its own from test/support/databases.ts and a private redis-server on a
+ *   free port, so nothing is shared with other suites). `env` overrides any variable (limits made small
+ *   for a test); `nodeArgs` adds node flags. Two tenants' keys are configured: `HOSTILE_KEYS`.
+ *   Share one app per backend per file (beforeAll / afterAll) — the tier must stay fast.
+ * - `app.during(payload)` runs the payload while a liveness poller in a worker thread (its own event loop,
+ *   so the test's work cannot delay it) GETs /health/live every 100 ms and records each poll's latency or
+ *   failure, and while the process tree's RSS is sampled; `expectSurvived(app, probe)` then asserts the
+ *   issue's bar: every poll answered 200 within `LIVENESS_BOUND_MS` (1 s, ≥ 5× what a poll takes on a busy
+ *   machine), the process still runs, and a normal request made afterwards succeeds.
+ * - `app.isAlive()`, `app.expectNormalRequest()`, `app.rss()` (the process and its descendants — parser
+ *   pool children, a browser — from /proc) and `app.sampleRss()` are also usable alone (the footprint
+ *   benchmark reads `readyMs`, `rss()` and `sampleRss()`); `app.restart()` starts it again on the same data.
+ * - `rawHttp(app, bytes)` writes arbitrary bytes to a socket (requests fetch cannot send: bad framing,
+ *   slow bodies, oversize header blocks) and returns what came back.
+ * - `HOSTILE_BACKENDS=pglite` (or `postgres`) in the environment narrows `hostileBackends()` for a quick
+ *   local run; CI runs both.
+ *
+ * Jest 30 reads `testTimeout` only at the top level of jest.config.js: hostile files call
+ * `jest.setTimeout(HOSTILE_TIMEOUT_MS)` themselves.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { fetchJson, TestResponse } from '../support/app';
+import { createTestDatabase, DATABASE_ADAPTERS, DatabaseAdapter, TestDatabase } from '../support/databases';
+import { freePort, RedisProcess } from '../support/redis-server';
+import { ensureBuilt } from './build';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+/** What `jest.setTimeout` hostile files use: app start on two backends plus payloads on a busy machine. */
+export const HOSTILE_TIMEOUT_MS = 180_000;
+/** The issue's bar for every liveness poll while a payload is processed (≥ 5× a poll's cost under load). */
+export const LIVENESS_BOUND_MS = 1000;
+
+export const HOSTILE_KEYS = {
+  demo: 'hostile-demo-key-0123456789abcdef',
+  acme: 'hostile-acme-key-0123456789abcdef',
+} as const;
+
+export type HostileBackend = DatabaseAdapter;
+
+/** The backends a hostile file runs on: both, unless HOSTILE_BACKENDS narrows it for a local run. */
+export function hostileBackends(): HostileBackend[] {
+  const only = process.env.HOSTILE_BACKENDS?.split(',').map((s) => s.trim());
+  return DATABASE_ADAPTERS.filter((b) => !only?.length || only.includes(b));
+}
+
+export interface HostileOptions {
+  backend: HostileBackend;
+  /** Environment overrides on top of the harness's (NODE_ENV=production, JSON logs, two tenant keys…). */
+  env?: Record<string, string>;
+  /** Extra node flags, e.g. `--max-old-space-size=256`. */
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+  /**
+   * PGlite only: initialise a new database in an empty DATA_DIR (what a first start in production does,
+   * ~2.5× slower than a restart). By default the app starts on a copy of a template data dir that an app
+   * of the same build initialised and shut down cleanly — the same empty, migrated database, faster.
+   */
+  freshDataDir?: boolean;
+}
+
+export interface LivenessPoll {
+  /** wall-clock start, ms since epoch */
+  at: number;
+  /** how long the poll took (until the body was read, or the failure) */
+  ms: number;
+  status?: number;
+  error?: string;
+}
+
+export interface LivenessReport {
+  polls: LivenessPoll[];
+  /** polls that failed, answered non-200, or took longer than the bound */
+  bad: LivenessPoll[];
+  maxMs: number;
+}
+
+export interface RssReport {
+  startBytes: number;
+  peakBytes: number;
+  samples: number;
+}
+
+export interface Probe<T> {
+  value: T;
+  liveness: LivenessReport;
+  rss: RssReport;
+}
+
+/** The process and its descendants' resident set, from /proc (Linux). */
+export interface TreeRss {
+  totalBytes: number;
+  byPid: Record<number, { rssBytes: number; command: string }>;
+}
+
+export class HostileApp {
+  /** stdout + stderr as received (bounded: the last ~4 MB) */
+  private readonly outputChunks: string[] = [];
+  private outputBytes = 0;
+  /** the JSON log lines (bounded: the last 50,000) */
+  readonly lines: Record<string, unknown>[] = [];
+  child!: ChildProcess;
+  port = 0;
+  /** spawn → /health/ready 200, of the last start */
+  readyMs = 0;
+  private exited!: Promise<void>;
+
+  private constructor(
+    readonly backend: HostileBackend,
+    private readonly main: string,
+    private readonly env: Record<string, string>,
+    private readonly nodeArgs: string[],
+    readonly dataDir: string,
+    private readonly db?: TestDatabase,
+    private readonly redis?: RedisProcess,
+  ) {}
+
+  static async start(opts: HostileOptions): Promise<HostileApp> {
+    const main = process.env.ATRIUM_HOSTILE_MAIN ?? ensureBuilt();
+    const dataDir = mkdtempSync(join(tmpdir(), 'atrium-hostile-'));
+    if (opts.backend === 'pglite' && !opts.freshDataDir)
+      cpSync(await pgliteTemplate(main), dataDir, { recursive: true });
+    let db: TestDatabase | undefined;
+    let redis: RedisProcess | undefined;
+    const env: Record<string, string> = {};
+    if (opts.backend === 'postgres') {
+      db = await createTestDatabase();
+      redis = await RedisProcess.start();
+      env.DATABASE_URL = db.url;
+      env.REDIS_URL = redis.url;
+    }
+    const app = new HostileApp(
+      opts.backend,
+      main,
+      { ...env, ...opts.env },
+      opts.nodeArgs ?? [],
+      dataDir,
+      db,
+      redis,
+    );
+    try {
+      await app.launch(opts.readyTimeoutMs);
+    } catch (err) {
+      await app.stop();
+      throw err;
+    }
+    return app;
+  }
+
+  private async launch(readyTimeoutMs = 90_000): Promise<void> {
+    this.port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, [...this.nodeArgs, this.main], {
+      cwd: ROOT,
+      // only what the harness gives it: nothing from the test runner's environment leaks in
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        LOG_FORMAT: 'json',
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        PORT: String(this.port),
+        DATA_DIR: this.dataDir,
+        AUTH_API_KEYS: `${HOSTILE_KEYS.demo}=demo,${HOSTILE_KEYS.acme}=acme`,
+        ...this.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exited = new Promise((r) => child.once('exit', () => r()));
+    let partial = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const text = d.toString();
+      this.record(text);
+      partial += text;
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+          if (this.lines.length > 50_000) this.lines.splice(0, 10_000);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => this.record(d.toString()));
+    const deadline = Date.now() + readyTimeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.isAlive()) throw new Error(`app exited while starting:\n${this.output.slice(-4000)}`);
+      try {
+        const res = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        if (res.status === 200) {
+          this.readyMs = performance.now() - started;
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`app not ready after ${readyTimeoutMs} ms:\n${this.output.slice(-4000)}`);
+  }
+
+  private record(text: string): void {
+    this.outputChunks.push(text);
+    this.outputBytes += text.length;
+    while (this.outputBytes > 4_000_000 && this.outputChunks.length > 1)
+      this.outputBytes -= this.outputChunks.shift()!.length;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Everything the process wrote (the last ~4 MB), for failure messages and log assertions. */
+  get output(): string {
+    return this.outputChunks.join('');
+  }
+
+  /** The process is still running (no exit, no signal). */
+  isAlive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** fetch against the app; the body is parsed as JSON when it is JSON. */
+  request(path: string, init?: RequestInit): Promise<TestResponse> {
+    return fetchJson(`${this.url}${path}`, init);
+  }
+
+  /** A request as tenant `demo` (or `acme`) with its key. */
+  tenantRequest(
+    path: string,
+    init: RequestInit = {},
+    tenant: keyof typeof HOSTILE_KEYS = 'demo',
+  ): Promise<TestResponse> {
+    return this.request(path, {
+      ...init,
+      headers: { 'X-API-Key': HOSTILE_KEYS[tenant], ...(init.headers as Record<string, string>) },
+    });
+  }
+
+  /**
+   * "A normal request made afterwards succeeds": an authenticated business route that reaches the
+   * database (list stores) answers 200, and readiness is 200.
+   */
+  async expectNormalRequest(): Promise<void> {
+    const stores = await this.tenantRequest('/api/v1/stores');
+    expect({ route: 'GET /api/v1/stores', status: stores.status, body: stores.body }).toMatchObject({
+      status: 200,
+    });
+    const ready = await this.request('/health/ready');
+    expect({ route: 'GET /health/ready', status: ready.status, body: ready.body }).toMatchObject({
+      status: 200,
+    });
+  }
+
+  /** RSS of the process and every descendant (parser pool, browser…), read from /proc. */
+  rss(): TreeRss {
+    return treeRss(this.pid);
+  }
+
+  /** Samples `rss().totalBytes` every `intervalMs` until `stop()`; keeps the start and the peak. */
+  sampleRss(intervalMs = 100): { stop(): RssReport } {
+    const startBytes = this.isAlive() ? this.rss().totalBytes : 0;
+    let peakBytes = startBytes;
+    let samples = 1;
+    const timer = setInterval(() => {
+      if (!this.isAlive()) return;
+      const total = this.rss().totalBytes;
+      samples++;
+      if (total > peakBytes) peakBytes = total;
+    }, intervalMs);
+    return {
+      stop: () => {
+        clearInterval(timer);
+        return { startBytes, peakBytes, samples };
+      },
+    };
+  }
+
+  /** Starts a liveness poller (see the file's header); resolves once its first poll has answered. */
+  async pollLiveness(intervalMs = 100): Promise<LivenessPoller> {
+    const poller = new LivenessPoller(`${this.url}/health/live`, intervalMs);
+    await poller.started;
+    return poller;
+  }
+
+  /** Runs `payload` while liveness is polled and RSS sampled; returns its value and both reports. */
+  async during<T>(payload: () => Promise<T>): Promise<Probe<T>> {
+    const poller = await this.pollLiveness();
+    const sampler = this.sampleRss();
+    try {
+      const value = await payload();
+      return { value, liveness: await poller.stop(), rss: sampler.stop() };
+    } catch (err) {
+      await poller.stop();
+      sampler.stop();
+      throw err;
+    }
+  }
+
+  /** Stops the process (SIGKILL) and starts it again on the same data, database and Redis. */
+  async restart(readyTimeoutMs?: number): Promise<void> {
+    await this.kill('SIGKILL');
+    await this.launch(readyTimeoutMs);
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.child || !this.isAlive()) return;
+    this.child.kill(signal);
+    await this.exited;
+  }
+
+  /** SIGTERM (SIGKILL after 15 s), then the data dir, the database and the private Redis go. */
+  async stop(): Promise<void> {
+    if (this.child && this.isAlive()) {
+      const force = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await this.kill('SIGTERM');
+      clearTimeout(force);
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+    await this.redis?.stop();
+    await this.db?.drop();
+  }
+}
+
+/**
+ * A DATA_DIR holding an initialised, migrated, empty PGlite database, made once per build (next to it,
+ * in test/hostile/.tmp/): an app of that build starts on a fresh dir and is shut down with SIGTERM
+ * (a clean PGlite close), and the dir is renamed into place. Concurrent makers race to the rename.
+ */
+async function pgliteTemplate(main: string): Promise<string> {
+  const buildDir = main.slice(0, main.lastIndexOf(join('apps', 'api', 'src', 'main.js')));
+  const template = join(buildDir, 'pglite-template');
+  if (existsSync(join(template, 'COMPLETE'))) return template;
+  const app = await HostileApp.start({ backend: 'pglite', freshDataDir: true });
+  const work = `${template}-work-${process.pid}-${Date.now()}`;
+  try {
+    await app.kill('SIGTERM');
+    if (app.child.exitCode !== 0)
+      throw new Error(
+        `template app did not shut down cleanly (${app.child.exitCode}):\n${app.output.slice(-4000)}`,
+      );
+    cpSync(app.dataDir, work, { recursive: true });
+    writeFileSync(join(work, 'COMPLETE'), `${new Date().toISOString()}\n`);
+    try {
+      renameSync(work, template);
+    } catch {
+      rmSync(work, { recursive: true, force: true }); // another maker was first
+    }
+  } finally {
+    await app.stop();
+  }
+  return template;
+}
+
+/**
+ * Polls a URL sequentially (one poll in flight, `intervalMs` between polls) from a worker thread, so a
+ * busy test process cannot delay or fail a poll; each poll gives up after 10 s and is recorded as failed.
+ */
+export class LivenessPoller {
+  readonly started: Promise<void>;
+  private readonly worker: Worker;
+  private readonly done: Promise<LivenessPoll[]>;
+
+  constructor(url: string, intervalMs: number) {
+    this.worker = new Worker(POLLER_SOURCE, {
+      eval: true,
+      workerData: { url, intervalMs, timeoutMs: 10_000 },
+    });
+    let onStarted!: () => void;
+    this.started = new Promise((r) => (onStarted = r));
+    this.done = new Promise((resolve, reject) => {
+      this.worker.on('message', (m: { type: string; polls?: LivenessPoll[] }) => {
+        if (m.type === 'started') onStarted();
+        if (m.type === 'done') resolve(m.polls ?? []);
+      });
+      this.worker.once('error', reject);
+    });
+  }
+
+  async stop(): Promise<LivenessReport> {
+    this.worker.postMessage('stop');
+    const polls = await this.done;
+    await this.worker.terminate();
+    const bad = polls.filter((p) => p.error !== undefined || p.status !== 200 || p.ms > LIVENESS_BOUND_MS);
+    return { polls, bad, maxMs: Math.max(0, ...polls.map((p) => p.ms)) };
+  }
+}
+
+const POLLER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { url, intervalMs, timeoutMs } = workerData;
+let stopping = false;
+const polls = [];
+parentPort.on('message', (m) => { if (m === 'stop') stopping = true; });
+(async () => {
+  while (true) {
+    const at = Date.now();
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      await res.arrayBuffer();
+      polls.push({ at, ms: performance.now() - t0, status: res.status });
+    } catch (err) {
+      polls.push({ at, ms: performance.now() - t0, error: String((err && err.message) || err) });
+    }
+    if (polls.length === 1) parentPort.postMessage({ type: 'started' });
+    if (stopping) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+    if (stopping) break;
+  }
+  parentPort.postMessage({ type: 'done', polls });
+})();
+`;
+
+/**
+ * The issue's bar after a hostile payload: every liveness poll made while it was processed answered 200
+ * within LIVENESS_BOUND_MS, the process is alive, and a normal request made afterwards succeeds.
+ */
+export async function expectSurvived(app: HostileApp, probe: Probe<unknown>): Promise<void> {
+  expect(probe.liveness.polls.length).toBeGreaterThan(0);
+  expect({ badLivenessPolls: probe.liveness.bad, alive: app.isAlive() }).toEqual({
+    badLivenessPolls: [],
+    alive: true,
+  });
+  await app.expectNormalRequest();
+}
+
+/** Sum of VmRSS over `pid` and its descendants (a /proc scan for parents; no /proc/…/children needed). */
+export function treeRss(pid: number): TreeRss {
+  const parents = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = parents.get(ppid) ?? [];
+      list.push(Number(name));
+      parents.set(ppid, list);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const byPid: TreeRss['byPid'] = {};
+  let totalBytes = 0;
+  const visit = (p: number): void => {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+      const command = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?';
+      byPid[p] = { rssBytes: kb * 1024, command };
+      totalBytes += kb * 1024;
+    } catch {
+      return;
+    }
+    for (const c of parents.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return { totalBytes, byPid };
+}
+
+export interface RawResponse {
+  /** the bytes received until the server closed or `timeoutMs` passed */
+  text: string;
+  /** status of the first response line, if any */
+  status?: number;
+  /** the body after the header block, JSON-parsed when it parses */
+  body?: unknown;
+  /** the server closed the socket (rather than our timeout ending the read) */
+  closedByServer: boolean;
+  /** ms until the first byte came back (undefined: none came) */
+  firstByteMs?: number;
+}
+
+/**
+ * Writes `chunks` to a fresh TCP connection (each chunk after `gapMs`), then reads until the server
+ * closes or `timeoutMs` passes. For requests fetch cannot send: slow bodies, oversize header blocks,
+ * broken framing.
+ */
+export function rawHttp(
+  app: HostileApp,
+  chunks: (string | Buffer)[],
+  opts: { gapMs?: number; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const { gapMs = 0, timeoutMs = 10_000 } = opts;
+  return new Promise((resolvePromise) => {
+    const socket = connect(app.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    const t0 = performance.now();
+    let firstByteMs: number | undefined;
+    let finished = false;
+    const finish = (closedByServer: boolean): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(received).toString('utf8');
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1];
+      const sep = text.indexOf('\r\n\r\n');
+      let body: unknown = sep >= 0 ? text.slice(sep + 4) : undefined;
+      try {
+        body = JSON.parse(body as string);
+      } catch {
+        // not JSON (or chunked framing): kept as text
+      }
+      resolvePromise({
+        text,
+        status: status ? Number(status) : undefined,
+        body,
+        closedByServer,
+        firstByteMs,
+      });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      firstByteMs ??= performance.now() - t0;
+      received.push(d);
+    });
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.once('connect', () => {
+      void (async () => {
+        for (const [i, chunk] of chunks.entries()) {
+          if (finished || socket.destroyed) return;
+          if (i > 0 && gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+          if (finished || socket.destroyed) return;
+          socket.write(chunk);
+        }
+      })();
+    });
+  });
+}
