@@ -15,8 +15,13 @@ import {
 
 const OP_TIMEOUT_MS = 50;
 const UPSTREAM_LATENCY_MS = 100;
-/** The bound: op timeout + upstream time; plus slack for a loaded CI machine. */
-const BOUND_MS = OP_TIMEOUT_MS + UPSTREAM_LATENCY_MS + 400;
+/**
+ * A "does not hang" bound, not a performance target: a request that meets a dead Redis costs at most the op
+ * timeout + the upstream's latency (150 ms); one that waited for Redis would wait until it came back.
+ */
+const HANG_BOUND_MS = 10 * (OP_TIMEOUT_MS + UPSTREAM_LATENCY_MS);
+/** How long Redis sleeps in the slow-Redis test: every request there must be answered before it wakes. */
+const REDIS_SLEEP_S = 3;
 
 const env = (upstream: UpstreamDirectory, redisUrl?: string, extra: Record<string, string> = {}) => ({
   AUTH_API_KEYS: API_KEYS,
@@ -96,7 +101,7 @@ describe('Building directory resilience (e2e)', () => {
         for (const id of ['hot-1', 'hot-2', 'hot-0', 'b-1']) {
           const { res, ms } = await timedGet(app, id);
           expect(res.status).toBe(200);
-          expect(ms).toBeLessThan(BOUND_MS);
+          expect(ms).toBeLessThan(HANG_BOUND_MS);
         }
         expect((await app.request('/health/ready')).status).toBe(200);
         expect((await app.request('/health')).body.details.redis.status).toBe('down');
@@ -136,7 +141,7 @@ describe('Building directory resilience (e2e)', () => {
         for (const id of ['hot-0', 'hot-0', 'b-1']) {
           const { res, ms } = await timedGet(app, id);
           expect(res.status).toBe(200);
-          expect(ms).toBeLessThan(BOUND_MS);
+          expect(ms).toBeLessThan(HANG_BOUND_MS);
         }
         expect((await app.request('/health/ready')).status).toBe(200);
 
@@ -164,18 +169,21 @@ describe('Building directory resilience (e2e)', () => {
       const app = await startApp(env(upstream, redis.url));
       try {
         await until(async () => (await app.request('/metrics/cache')).body.l2.state === 'ready');
-        await redis.sleep(2);
+        const { awake } = await redis.sleep(REDIS_SLEEP_S);
+        let wokeUp = false;
+        void awake.then(() => (wokeUp = true));
         for (const id of ['hot-1', 'hot-2', 'b-1']) {
-          const { res, ms } = await timedGet(app, id);
+          const { res } = await timedGet(app, id);
           expect(res.status).toBe(200);
-          expect(ms).toBeLessThan(BOUND_MS);
+          expect(wokeUp).toBe(false); // answered while Redis still slept: nothing waited for it
         }
         expect((await app.request('/health/ready')).status).toBe(200);
         const ops = (await app.request('/metrics')).text;
-        expect(ops).toMatch(
-          /^cache_operations_total\{cache_level="l2",operation="get",result="timeout"\} [1-9]/m,
+        const timeouts = ops.match(
+          /^cache_operations_total\{cache_level="l2",operation="get",result="timeout"\} (\d+)/m,
         );
-        await new Promise((r) => setTimeout(r, 2100)); // let Redis wake before closing
+        expect(Number(timeouts?.[1])).toBeGreaterThanOrEqual(3); // one L2 read given up per request
+        await awake; // let Redis wake before closing
       } finally {
         await closeBounded(app);
         await redis.stop();

@@ -103,7 +103,6 @@ describe('Downloader: durable batch jobs across processes (e2e)', () => {
     );
     expect(before.status).toBe('running');
     await a.kill('SIGKILL');
-    const killedAt = Date.now();
     const hitsAtKill = origin.hits('/latency').length;
     await sleep(500);
     expect(origin.hits('/latency').length).toBe(hitsAtKill); // nobody is working on it now
@@ -118,8 +117,9 @@ describe('Downloader: durable batch jobs across processes (e2e)', () => {
       90_000,
       200,
     );
+    // (the 90 s bound of the wait above is the hang check: the lock expires after 10 s, the stalled check
+    // runs every 5 s)
     expect(done).toMatchObject({ totalUrls: 40, processedUrls: 40, succeeded: 40, failed: 0, progress: 100 });
-    expect(Date.now() - killedAt).toBeLessThan(90_000);
 
     const results = await a.request(`/api/v1/jobs/${jobId}/results`);
     expect(results.body.results).toHaveLength(40);

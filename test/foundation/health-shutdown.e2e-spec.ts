@@ -99,21 +99,21 @@ describe('the real process', () => {
         setTimeout(() => req.end('}'), 1000);
       });
       await new Promise((r) => setTimeout(r, 100));
-      const signalledAt = Date.now();
       child.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 200));
-      expect((await fetch(`${child.url}/health/ready`)).status).toBe(503);
+      // readiness turns 503 once the signal is handled; the server still answers during the 1.5 s drain
+      let ready = 200;
+      while (ready !== 503) ready = (await fetch(`${child.url}/health/ready`)).status;
       expect((await fetch(`${child.url}/health/live`)).status).toBe(200);
       expect(await inFlight).toBe(404); // answered (POST /health/live is not a route), not dropped
       const exit = await child.waitExit();
+      // past SHUTDOWN_TIMEOUT_MS the process would exit 1: 0 is the "within the timeout" proof
       expect(exit.code).toBe(0);
-      expect(Date.now() - signalledAt).toBeLessThan(8000);
       expect(child.log).toContain('SIGTERM received');
     } finally {
       await child.kill();
       child.cleanup();
     }
-  }, 45000);
+  }, 120_000); // a hang bound: spawning the built app takes tens of seconds on a busy 2-core machine
 
   it('refuses to start on bad configuration, naming every bad variable', async () => {
     const child = await ChildApp.spawn({

@@ -95,9 +95,12 @@ describe('metrics (real app, real socket)', () => {
   });
 
   it('/metrics/live reports in-flight requests, connections, event-loop lag and memory', async () => {
-    const slow = app.request('/api/v1/fixture/slow?ms=400');
-    await new Promise((r) => setTimeout(r, 100));
-    const live = (await app.request('/metrics/live')).body;
+    const slow = app.request('/api/v1/fixture/slow?ms=2000');
+    let live = (await app.request('/metrics/live')).body;
+    for (let i = 0; i < 100 && live.inFlightRequests < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10)); // until the slow request has arrived
+      live = (await app.request('/metrics/live')).body;
+    }
     expect(live.inFlightRequests).toBe(2); // the slow one and this one
     expect(live.connections.http).toBeGreaterThanOrEqual(1);
     expect(live.eventLoopLagMs).toEqual({

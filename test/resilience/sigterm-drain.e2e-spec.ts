@@ -132,7 +132,9 @@ describe('resilience: SIGTERM under load', () => {
     const inFlightAtSigterm = outcomes.filter((o) => o.startedAt < sigtermAt && o.endedAt > sigtermAt);
     expect(inFlightAtSigterm.length).toBeGreaterThan(0);
     expect(late.map((o) => o.status)).toEqual([200, 200, 200]);
-    expect(Math.min(...late.map((o) => o.endedAt - o.startedAt))).toBeGreaterThan(UPSTREAM_LATENCY_MS - 100);
+    // each late arrival went to the upstream (1.2 s, sent 150 ms after SIGTERM): still running when the
+    // 800 ms drain ended and the server closed
+    for (const o of late) expect(upstream.callCount({ buildingId: o.key })).toBe(1);
     expect(outcomes.filter((o) => o.kind === 'cached').length).toBeGreaterThan(100);
 
     // and it is gone

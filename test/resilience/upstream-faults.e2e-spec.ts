@@ -117,8 +117,9 @@ describe('resilience: upstream errors and timeouts under load', () => {
     const others = outcomes.filter((o) => o.kind === 'uncached');
     expect(others.length).toBeGreaterThan(5);
     expect(tally(others)).toEqual({ '504:UPSTREAM_TIMEOUT': others.length });
-    // a timed-out lookup is bounded: 2 attempts of 250 ms plus backoff, not the client's patience
-    expect(Math.max(...others.map((o) => o.endedAt - o.startedAt))).toBeLessThan(3000);
+    // a timed-out lookup does not hang: 2 attempts of 250 ms plus ≤ 1 s of backoff are expected (1.5 s);
+    // the bound is 5× that, a hang check rather than a performance target
+    expect(Math.max(...others.map((o) => o.endedAt - o.startedAt))).toBeLessThan(5 * (2 * 250 + 1000));
   });
 
   it('after the upstream heals, fresh answers replace the stale copies and nothing was a 500', async () => {

@@ -83,11 +83,25 @@ export class RedisProcess {
     this.child = undefined;
   }
 
-  /** Makes Redis unresponsive for `seconds` (DEBUG SLEEP blocks the server). */
-  async sleep(seconds: number): Promise<void> {
-    const client = new Redis(this.url, { maxRetriesPerRequest: 0 });
-    client.on('error', () => undefined);
-    void client.call('DEBUG', 'SLEEP', String(seconds)).finally(() => client.disconnect());
+  /**
+   * Makes Redis unresponsive for `seconds` (DEBUG SLEEP blocks the server). `awake` settles when Redis
+   * answers again (a PING sent after the sleep command is answered after it), so a test can show that an
+   * operation finished *before* Redis woke — order, not a measured duration — and wait for the end of the
+   * sleep instead of guessing its length.
+   */
+  async sleep(seconds: number): Promise<{ awake: Promise<void> }> {
+    const sleeper = new Redis(this.url, { maxRetriesPerRequest: 0 });
+    const watcher = new Redis(this.url, { maxRetriesPerRequest: 0 });
+    for (const c of [sleeper, watcher]) c.on('error', () => undefined);
+    await Promise.all([sleeper.ping(), watcher.ping()]);
+    const slept = sleeper.call('DEBUG', 'SLEEP', String(seconds)).finally(() => sleeper.disconnect());
+    // the server runs commands in arrival order: a PING sent now is answered after the sleep
     await new Promise((r) => setTimeout(r, 20));
+    const awake = Promise.all([slept, watcher.ping()]).then(
+      () => undefined,
+      () => undefined,
+    );
+    void awake.finally(() => watcher.disconnect());
+    return { awake };
   }
 }
