@@ -3,6 +3,7 @@ import { SearchRepository } from '@app/search/search.repository';
 import { RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
 import { buildDocx, buildElf, buildPdf, fixture, form } from '../fixtures/documents/builders';
+import { emptyParagraphsDocx } from '../hostile/payloads';
 
 const KEY_DEMO = 'search-demo-key-0123456789';
 const KEY_ACME = 'search-acme-key-0123456789';
@@ -209,8 +210,15 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       [
         'a broken pdf',
         [['broken.pdf', Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog')]],
-        400,
+        422,
         'EXTRACTION_FAILED',
+      ],
+      // 300,000 identical paragraphs: 1.8 MB of XML in a 3 KB docx (the hostile tier has the big ones)
+      [
+        'a docx past the compression-ratio limit',
+        [['dense.docx', emptyParagraphsDocx(300_000, { dense: true })]],
+        422,
+        'ARCHIVE_REFUSED',
       ],
       [
         'mixed problems',
@@ -236,6 +244,24 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
         expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
       },
     );
+
+    it('names the archive limit passed, in the rejection and (one file) in the error details', async () => {
+      const res = await demo('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([['dense.docx', emptyParagraphsDocx(300_000, { dense: true })]]),
+      });
+      expect(res.status).toBe(422);
+      const details = { reason: 'zip_ratio', limit: 100, ratio: expect.any(Number) };
+      expect(res.body).toMatchObject({ code: 'ARCHIVE_REFUSED', details });
+      expect(res.body.rejected).toEqual([
+        {
+          filename: 'dense.docx',
+          code: 'ARCHIVE_REFUSED',
+          message: expect.stringMatching(/limit of 100/),
+          details,
+        },
+      ]);
+    });
 
     it('is 400 without files, 415 when not multipart, 413 over UPLOAD_MAX_FILES, 404 for an unknown store', async () => {
       const none = await demo('/api/v1/stores/kb/documents', { method: 'POST', body: new FormData() });
@@ -613,9 +639,17 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect(text).toMatch(/^search_results_count_count [1-9]/m);
       expect(text).toMatch(/^search_stores [1-9]/m);
       expect(text).toMatch(/^search_documents [1-9]/m);
+      expect(text).toMatch(/^uploads_refused_total\{reason="zip_ratio"\} [1-9]/m);
+      expect(text).toMatch(/^uploads_refused_total\{reason="too_large"\} [1-9]/m);
+      expect(text).toMatch(/^uploads_refused_total\{reason="unsupported"\} [1-9]/m);
+      expect(text).toMatch(/^uploads_refused_total\{reason="zip_size"\} 0$/m);
+      expect(text).toMatch(/^extraction_workers\{state="busy"\} 0$/m);
+      expect(text).toMatch(/^extraction_workers_killed_total\{reason="crash"\} 0$/m);
       const searchLines = text
         .split('\n')
-        .filter((l) => /^(file_upload|search_|search_stores|search_documents)/.test(l));
+        .filter((l) =>
+          /^(file_upload|uploads_refused|extraction_|search_|search_stores|search_documents)/.test(l),
+        );
       expect(searchLines.some((l) => /tenant|demo|acme/.test(l))).toBe(false);
     });
 

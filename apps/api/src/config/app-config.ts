@@ -72,6 +72,17 @@ export class AppConfig {
     chunkChars: number;
     chunkOverlapChars: number;
   };
+  readonly extraction: {
+    workers: number;
+    workerHeapMb: number;
+    workerRssMb: number;
+    timeoutMs: number;
+    cpuMs: number;
+    queueMax: number;
+    idleMs: number;
+    maxTextChars: number;
+    zip: { maxEntries: number; maxUncompressedBytes: number; maxRatio: number };
+  };
   readonly downloader: {
     maxBytes: number;
     connectTimeoutMs: number;
@@ -159,6 +170,21 @@ export class AppConfig {
       chunkChars: e.SEARCH_CHUNK_CHARS,
       chunkOverlapChars: e.SEARCH_CHUNK_OVERLAP_CHARS,
     };
+    this.extraction = {
+      workers: e.EXTRACTION_WORKERS,
+      workerHeapMb: e.EXTRACTION_WORKER_HEAP_MB,
+      workerRssMb: e.EXTRACTION_WORKER_RSS_MB,
+      timeoutMs: e.EXTRACTION_TIMEOUT_MS,
+      cpuMs: e.EXTRACTION_CPU_MS,
+      queueMax: e.EXTRACTION_QUEUE_MAX,
+      idleMs: e.EXTRACTION_IDLE_MS,
+      maxTextChars: e.EXTRACTION_MAX_TEXT_CHARS,
+      zip: {
+        maxEntries: e.EXTRACTION_ZIP_MAX_ENTRIES,
+        maxUncompressedBytes: e.EXTRACTION_ZIP_MAX_BYTES,
+        maxRatio: e.EXTRACTION_ZIP_MAX_RATIO,
+      },
+    };
     this.downloader = {
       maxBytes: e.DOWNLOAD_MAX_BYTES,
       connectTimeoutMs: e.DOWNLOAD_CONNECT_TIMEOUT_MS,
@@ -236,6 +262,10 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
     );
   if (vars.SHUTDOWN_DRAIN_MS >= vars.SHUTDOWN_TIMEOUT_MS)
     problems.push('SHUTDOWN_DRAIN_MS: must be smaller than SHUTDOWN_TIMEOUT_MS');
+  if (vars.EXTRACTION_WORKER_RSS_MB <= vars.EXTRACTION_WORKER_HEAP_MB)
+    problems.push(
+      'EXTRACTION_WORKER_RSS_MB: must be larger than EXTRACTION_WORKER_HEAP_MB (a child also holds code and buffers)',
+    );
   if (vars.SEARCH_CHUNK_OVERLAP_CHARS >= vars.SEARCH_CHUNK_CHARS)
     problems.push('SEARCH_CHUNK_OVERLAP_CHARS: must be smaller than SEARCH_CHUNK_CHARS');
 

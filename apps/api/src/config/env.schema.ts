@@ -111,7 +111,7 @@ export class EnvironmentVariables {
   @Type(() => Number)
   @IsInt()
   @Min(16 * MiB)
-  HEALTH_MEMORY_HEAP_MAX_BYTES = 768 * MiB;
+  HEALTH_MEMORY_HEAP_MAX_BYTES = 512 * MiB;
 
   @Type(() => Number)
   @IsNumber()
@@ -291,6 +291,80 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(5000)
   SEARCH_CHUNK_OVERLAP_CHARS = 200;
+
+  // ── extraction (parsers in child processes; README "Hostile input") ─────────
+  /** Parser child processes at most (started on demand, exit when idle). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  EXTRACTION_WORKERS = 2;
+
+  /** --max-old-space-size of each parser child. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(32)
+  @Max(16384)
+  EXTRACTION_WORKER_HEAP_MB = 256;
+
+  /** Resident memory a parser child may reach (heap + buffers + WASM) before it is killed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(64)
+  @Max(32768)
+  EXTRACTION_WORKER_RSS_MB = 384;
+
+  /** Wall-clock limit of one extraction. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  EXTRACTION_TIMEOUT_MS = 30000;
+
+  /** CPU-time limit of one extraction (user + system). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  EXTRACTION_CPU_MS = 20000;
+
+  /** Extractions waiting for a child; more answer 503 CAPACITY_EXCEEDED. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  EXTRACTION_QUEUE_MAX = 64;
+
+  /** An idle parser child (and the PDF browser) exits after this long. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  EXTRACTION_IDLE_MS = 60000;
+
+  /** Longest text one document may yield (characters). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  EXTRACTION_MAX_TEXT_CHARS = 10_000_000;
+
+  /** Entries a .docx (zip) may hold. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  EXTRACTION_ZIP_MAX_ENTRIES = 1000;
+
+  /** Sum of the uncompressed sizes of a .docx's entries, declared and counted while inflating. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  EXTRACTION_ZIP_MAX_BYTES = 100 * MiB;
+
+  /** Uncompressed / compressed size of an entry or the whole archive (judged above 1 MiB). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  EXTRACTION_ZIP_MAX_RATIO = 100;
 
   // ── downloader ─────────────────────────────────────────────────────────────
   @Type(() => Number)

@@ -2,10 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { redactUrl } from '@libs/observability';
 import type { CacheStatus } from '@libs/cache';
 import { AppConfig } from '@app/config';
+import { ExtractionBusyError, ExtractionError } from '@app/extraction/extraction.errors';
+import { ExtractionService } from '@app/extraction/extraction.service';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { ConcurrencyPool } from './concurrency-pool';
 import { CachedDownload, DownloadCache } from './download-cache';
-import { DownloaderError } from './downloader.errors';
+import { CapacityExceededError, DownloaderError, ExtractionFailedError } from './downloader.errors';
 import { DownloaderMetrics } from './downloader.metrics';
 import { convert } from './extraction/extract';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
@@ -52,6 +54,7 @@ export class DownloadService {
     private readonly pdf: PdfRenderer,
     private readonly cache: DownloadCache,
     private readonly metrics: DownloaderMetrics,
+    private readonly extraction: ExtractionService,
     live: LiveStatsRegistry,
   ) {
     this.pool = new ConcurrencyPool('download', config.downloader.concurrency, (a) =>
@@ -146,13 +149,13 @@ export class DownloadService {
       if (fresh.store) await this.cache.set(tenantId, key, renewed);
       return fromCache(format, renewed, 'HIT');
     }
-    const [body, contentType] = this.render(format, res);
+    const [body, contentType] = await this.render(format, res);
     const entry = this.entryFor(res, body, contentType);
     if (entry) await this.cache.set(tenantId, key, entry);
     return this.outcome(format, res, body, contentType, opts.bypassCache ? 'BYPASS' : 'MISS');
   }
 
-  private render(format: DownloadFormat, res: FetchResponse): [Buffer, string] {
+  private async render(format: DownloadFormat, res: FetchResponse): Promise<[Buffer, string]> {
     switch (format) {
       case 'raw':
         return [res.body, res.contentType];
@@ -174,10 +177,25 @@ export class DownloadService {
       case 'pdf':
         throw new Error('pdf is rendered, not converted');
       default: {
-        const text = convert(format, res.body, res.contentType, res.finalUrl);
+        const text = await convert(format, res.body, res.contentType, res.finalUrl, (html, url, f) =>
+          this.article(html, url, f),
+        );
         const type = format === 'markdown' ? 'text/markdown' : format === 'html' ? 'text/html' : 'text/plain';
         return [Buffer.from(text, 'utf8'), `${type}; charset=utf-8`];
       }
+    }
+  }
+
+  /** Readability + turndown in the extraction pool; its failures are this download's 422 / 503. */
+  private async article(html: string, url: string, format: 'text' | 'markdown'): Promise<string> {
+    try {
+      return await this.extraction.articleText(html, url, format);
+    } catch (err) {
+      if (err instanceof ExtractionError)
+        throw new ExtractionFailedError(err.message, { reason: err.reason, format });
+      if (err instanceof ExtractionBusyError)
+        throw new CapacityExceededError('extraction', err.queueMax, 'extraction');
+      throw err;
     }
   }
 

@@ -75,8 +75,11 @@ export class PdfUnavailableError extends DownloaderError {
 }
 
 export class CapacityExceededError extends DownloaderError {
-  readonly errorType = 'pdf' as const;
-  constructor(pool: string, limit: number) {
+  constructor(
+    pool: string,
+    limit: number,
+    readonly errorType: 'pdf' | 'extraction' = 'pdf',
+  ) {
     super(
       503,
       'CAPACITY_EXCEEDED',

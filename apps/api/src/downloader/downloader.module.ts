@@ -2,6 +2,7 @@ import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/com
 import { Redis } from 'ioredis';
 import { CacheModule } from '@libs/cache';
 import { AppConfig } from '@app/config';
+import { ExtractionModule } from '@app/extraction/extraction.module';
 import { HealthRegistry } from '@app/health/health.registry';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
@@ -31,6 +32,7 @@ import { UrlPolicy } from './url-policy/url-policy';
  */
 @Module({
   imports: [
+    ExtractionModule,
     CacheModule.forFeature({
       namespace: DOWNLOAD_CACHE_NAMESPACE,
       inject: [AppConfig],

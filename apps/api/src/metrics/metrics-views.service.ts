@@ -49,6 +49,8 @@ export class MetricsViewsService {
         ...((this.live_.section('connections') as object | undefined) ?? {}),
       },
       cache: this.cacheBackend.snapshot(),
+      // parser child processes: busy, idle, queued and killed counts by reason
+      extraction: this.live_.section('extraction') ?? null,
       eventLoopLagMs: this.system.eventLoopLagMs(),
       memoryMb: {
         rss: mb(mem.rss),

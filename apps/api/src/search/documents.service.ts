@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { ErrorBody, errorBody } from '@app/common/error-body';
 import { AppConfig } from '@app/config';
 import { currentRequestId } from '@libs/observability';
+import { ExtractionService } from '@app/extraction/extraction.service';
 import { DocumentView, RejectedFile, UploadedDocument, UploadResult } from './dto/document.dto';
 import {
   DocumentNotFoundError,
@@ -19,7 +20,6 @@ import {
   SearchRepository,
   StoreGone,
 } from './search.repository';
-import { BinaryExtractor } from './upload/binary-extractor';
 import { chunkText } from './upload/chunker';
 import { extractText } from './upload/extract';
 import { sniffDocument } from './upload/sniff';
@@ -48,12 +48,12 @@ function seconds(since: bigint): number {
 @Injectable()
 export class DocumentsService {
   private readonly logger = new Logger(DocumentsService.name);
-  private readonly binary = new BinaryExtractor();
 
   constructor(
     private readonly repository: SearchRepository,
     private readonly config: AppConfig,
     private readonly metrics: SearchMetrics,
+    private readonly extraction: ExtractionService,
   ) {}
 
   private async storeId(tenantId: string, store: string): Promise<string> {
@@ -110,7 +110,9 @@ export class DocumentsService {
         code: r.code,
         message: r.message,
         ...(r.existingDocumentId ? { existingDocumentId: r.existingDocumentId } : {}),
+        ...(r.details ? { details: r.details } : {}),
       });
+      this.metrics.refused(r);
       this.metrics.upload(
         r.code === 'STORAGE_FAILED' ? 'failure' : 'rejected',
         seconds(p.received.startedAt),
@@ -124,10 +126,12 @@ export class DocumentsService {
     const status = rejectionStatus(rejected);
     const errorCode = new Set(rejected.map((r) => r.code)).size === 1 ? rejected[0].code : 'UPLOAD_REJECTED';
     const message = `No file was stored: ${rejected.length === 1 ? rejected[0].message : `all ${rejected.length} files were rejected`}`;
+    // one file: its details (which limit) are the error's details too
+    const details = rejected.length === 1 ? rejected[0].details : undefined;
     return {
       status,
       errorCode,
-      body: { ...errorBody(status, errorCode, message, currentRequestId()), documents, rejected },
+      body: { ...errorBody(status, errorCode, message, currentRequestId(), details), documents, rejected },
     };
   }
 
@@ -135,7 +139,7 @@ export class DocumentsService {
     if (received.rejection || !received.data) return { received, rejection: received.rejection };
     try {
       const sniffed = await sniffDocument(received.data, received.filename);
-      const text = await extractText(sniffed, received.data, this.binary);
+      const text = await extractText(sniffed, received.data, this.extraction);
       const chunks = chunkText(text, chunkChars, overlap);
       return {
         received,

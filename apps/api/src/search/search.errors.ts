@@ -43,7 +43,10 @@ export const REJECTION_STATUS = {
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   EMPTY_DOCUMENT: 400,
-  EXTRACTION_FAILED: 400,
+  /** A .docx (zip) past EXTRACTION_ZIP_* limits: details.reason zip_ratio | zip_size | zip_entries. */
+  ARCHIVE_REFUSED: 422,
+  /** The parser failed or its child was killed at a limit: details.reason says which. */
+  EXTRACTION_FAILED: 422,
   DUPLICATE_DOCUMENT: 400,
   STORAGE_FAILED: 500,
 } as const;
@@ -54,6 +57,8 @@ export class FileRejection extends Error {
     readonly code: RejectionCode,
     message: string,
     readonly existingDocumentId?: string,
+    /** Safe to show: which limit, and its value (ARCHIVE_REFUSED, EXTRACTION_FAILED). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'FileRejection';

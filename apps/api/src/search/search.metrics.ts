@@ -2,10 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
 import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
+import type { FileRejection } from './search.errors';
 import { SearchRepository } from './search.repository';
 
 export type UploadStatus = 'success' | 'rejected' | 'failure';
 export type SearchCacheLabel = 'hit' | 'miss' | 'bypass';
+/** uploads_refused_total{reason}: files refused for what they are, before or instead of parsing. */
+export const REFUSAL_REASONS = ['zip_ratio', 'zip_size', 'zip_entries', 'too_large', 'unsupported'] as const;
+type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 // Counting rows on every scrape would cost a query per scrape per replica; a few seconds of staleness is fine.
 const COUNTS_MAX_AGE_MS = 5000;
@@ -38,6 +42,12 @@ export const SEARCH_METRICS = [
     help: 'Uploaded files by outcome: success (stored), rejected (client problem), failure (server problem)',
     labelNames: ['status'],
     zeroes: { status: ['success', 'rejected', 'failure'] },
+  }),
+  counterProvider({
+    name: 'uploads_refused_total',
+    help: 'Uploaded files refused for their size or type: zip_ratio, zip_size, zip_entries (archive limits), too_large, unsupported',
+    labelNames: ['reason'],
+    zeroes: { reason: REFUSAL_REASONS },
   }),
   histogramProvider({
     name: 'file_upload_size_bytes',
@@ -91,6 +101,7 @@ export const SEARCH_METRICS = [
 export class SearchMetrics {
   constructor(
     @InjectMetric('file_uploads_total') private readonly uploads: Counter<'status'>,
+    @InjectMetric('uploads_refused_total') private readonly refusals: Counter<'reason'>,
     @InjectMetric('file_upload_size_bytes') private readonly uploadSize: Histogram,
     @InjectMetric('file_upload_duration_seconds') private readonly uploadDuration: Histogram,
     @InjectMetric('search_requests_total') private readonly searches: Counter<'status' | 'cache'>,
@@ -102,6 +113,18 @@ export class SearchMetrics {
     this.uploads.inc({ status });
     this.uploadDuration.observe(seconds);
     if (status === 'success' && bytes !== undefined) this.uploadSize.observe(bytes);
+  }
+
+  /** Counts a rejection in uploads_refused_total when it is one of the refusal reasons. */
+  refused(rejection: FileRejection): void {
+    let reason: RefusalReason | undefined;
+    if (rejection.code === 'FILE_TOO_LARGE') reason = 'too_large';
+    else if (rejection.code === 'UNSUPPORTED_MEDIA_TYPE') reason = 'unsupported';
+    else if (rejection.code === 'ARCHIVE_REFUSED') {
+      const r = rejection.details?.reason;
+      reason = REFUSAL_REASONS.find((known) => known === r);
+    }
+    if (reason) this.refusals.inc({ reason });
   }
 
   search(status: 'success' | 'error', cache: SearchCacheLabel, seconds: number, results?: number): void {

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { CacheModule } from '@libs/cache';
 import { DatabaseModule } from '@libs/database';
 import { AppConfig } from '@app/config';
+import { ExtractionModule } from '@app/extraction/extraction.module';
 import { HealthRegistry } from '@app/health/health.registry';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
@@ -52,6 +53,7 @@ class SearchSetup implements OnModuleInit {
 @Module({
   imports: [
     DatabaseModule.forFeature({ migrations: SEARCH_MIGRATIONS }),
+    ExtractionModule,
     CacheModule.forFeature({
       namespace: SEARCH_CACHE_NAMESPACE,
       inject: [AppConfig],

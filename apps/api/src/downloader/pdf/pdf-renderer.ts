@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Route } from 'playwright-core';
 import { AppConfig } from '@app/config';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
@@ -56,6 +55,7 @@ export class PdfRenderer implements OnApplicationShutdown {
   readonly pool: ConcurrencyPool;
   private browser?: Promise<Browser>;
   private closing = false;
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: AppConfig,
@@ -183,31 +183,55 @@ export class PdfRenderer implements OnApplicationShutdown {
     } finally {
       release();
       await context?.close().catch(() => undefined);
+      this.closeWhenIdle();
     }
   }
 
-  /** One shared browser, launched on first use and again after it crashes. */
+  /** The browser's memory goes back when no render needs it for EXTRACTION_IDLE_MS; the next render relaunches. */
+  private closeWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (!this.browser || this.pool.stats().active > 0) return;
+    this.idleTimer = setTimeout(() => {
+      const browser = this.browser;
+      if (!browser || this.pool.stats().active > 0) return;
+      this.browser = undefined;
+      void browser.then((b) => b.close()).catch(() => undefined);
+    }, this.config.extraction.idleMs);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * One shared browser, launched on first use (playwright-core itself is loaded then, not at startup),
+   * again after it crashes or was closed for idleness. Its pages' JavaScript heap is capped like a
+   * parser child's (EXTRACTION_WORKER_HEAP_MB).
+   */
   private launch(): Promise<Browser> {
     const executablePath = this.executablePath();
     if (!executablePath || this.closing) return Promise.reject(new PdfUnavailableError());
-    this.browser ??= chromium
-      .launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 })
+    clearTimeout(this.idleTimer);
+    const args = [...CHROMIUM_ARGS, `--js-flags=--max-old-space-size=${this.config.extraction.workerHeapMb}`];
+    if (this.browser) return this.browser;
+    const launching: Promise<Browser> = import('playwright-core')
+      .then(({ chromium }) => chromium.launch({ executablePath, headless: true, args, timeout: 30_000 }))
       .then((browser) => {
+        // only this browser's own entry: a newer one may have replaced it (idle close, relaunch)
         browser.on('disconnected', () => {
-          this.browser = undefined;
+          if (this.browser === launching) this.browser = undefined;
         });
         return browser;
       })
       .catch((err: unknown) => {
-        this.browser = undefined;
+        if (this.browser === launching) this.browser = undefined;
         this.logger.error({ err }, `Could not launch Chromium at ${executablePath}`);
         throw new PdfUnavailableError('PDF rendering is not available: the browser could not be started');
       });
+    this.browser = launching;
     return this.browser;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.idleTimer);
     const browser = await this.browser?.catch(() => undefined);
     await browser?.close().catch(() => undefined);
   }

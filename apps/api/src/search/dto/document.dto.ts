@@ -50,6 +50,8 @@ export interface RejectedFile {
   message: string;
   /** For DUPLICATE_DOCUMENT: the document already holding this content. */
   existingDocumentId?: string;
+  /** For ARCHIVE_REFUSED and EXTRACTION_FAILED: `reason` (and the limit passed). */
+  details?: Record<string, unknown>;
 }
 
 export interface UploadResult {

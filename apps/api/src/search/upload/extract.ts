@@ -1,36 +1,8 @@
-import { parseHTML } from 'linkedom';
+import { ExtractionError } from '@app/extraction/extraction.errors';
+import type { ExtractionService } from '@app/extraction/extraction.service';
+import { ArchiveRefusal } from '@app/extraction/zip-directory';
 import { FileRejection } from '../search.errors';
-import { BinaryExtractor } from './binary-extractor';
 import { Sniffed } from './sniff';
-
-const BLOCK =
-  'address,article,aside,blockquote,br,dd,div,dl,dt,figcaption,figure,footer,h1,h2,h3,h4,h5,h6,header,hr,li,main,nav,ol,p,pre,section,table,td,th,tr,ul';
-
-// The little of linkedom's DOM used here (its typings need the DOM lib, which the server build leaves out).
-interface HtmlNode {
-  textContent: string | null;
-  remove(): void;
-  after(node: HtmlNode): void;
-}
-interface HtmlDocument {
-  querySelectorAll(selector: string): Iterable<HtmlNode>;
-  querySelector(selector: string): HtmlNode | null;
-  createTextNode(text: string): HtmlNode;
-  body: HtmlNode | null;
-  documentElement: HtmlNode | null;
-}
-
-/** Visible text of an HTML document: scripts, styles and templates dropped, blocks on their own lines. */
-export function htmlToText(html: string): string {
-  const { document } = parseHTML(
-    /<html[\s>]/i.test(html) ? html : `<html><body>${html}</body></html>`,
-  ) as unknown as { document: HtmlDocument };
-  for (const el of document.querySelectorAll('script,style,noscript,template,svg,iframe,object')) el.remove();
-  for (const el of document.querySelectorAll(BLOCK)) el.after(document.createTextNode('\n'));
-  const title = document.querySelector('title')?.textContent?.trim();
-  const body = (document.body ?? document.documentElement)?.textContent ?? '';
-  return title && !body.includes(title) ? `${title}\n\n${body}` : body;
-}
 
 /**
  * Normalises extracted text for storage and search: NFC, LF line ends, no control characters (Postgres
@@ -49,16 +21,31 @@ export function normaliseText(text: string): string {
   );
 }
 
-export async function extractText(sniffed: Sniffed, data: Buffer, binary: BinaryExtractor): Promise<string> {
+/**
+ * The text of an uploaded file. PDF, docx and HTML are parsed in the extraction pool's child processes
+ * (a docx's zip directory is judged here first); plain text, markdown, CSV and JSON are used as decoded.
+ * Refusals become this file's rejection: ARCHIVE_REFUSED or EXTRACTION_FAILED (422), with the reason.
+ * ExtractionBusyError (503) is left to fail the request: nothing of it is stored.
+ */
+export async function extractText(
+  sniffed: Sniffed,
+  data: Buffer,
+  extraction: ExtractionService,
+): Promise<string> {
   let raw: string;
-  if (sniffed.binary) {
-    try {
-      raw = await binary.extract(sniffed.contentType === 'application/pdf' ? 'pdf' : 'docx', data);
-    } catch (err) {
-      throw new FileRejection('EXTRACTION_FAILED', `Could not read the document: ${(err as Error).message}`);
-    }
-  } else {
-    raw = sniffed.contentType === 'text/html' ? htmlToText(sniffed.text) : sniffed.text;
+  try {
+    if (sniffed.binary)
+      raw = await extraction.documentText(sniffed.contentType === 'application/pdf' ? 'pdf' : 'docx', data);
+    else raw = sniffed.contentType === 'text/html' ? await extraction.htmlText(sniffed.text) : sniffed.text;
+  } catch (err) {
+    if (err instanceof ArchiveRefusal)
+      throw new FileRejection('ARCHIVE_REFUSED', err.message, undefined, {
+        reason: err.reason,
+        ...err.details,
+      });
+    if (err instanceof ExtractionError)
+      throw new FileRejection('EXTRACTION_FAILED', err.message, undefined, { reason: err.reason });
+    throw err;
   }
   const text = normaliseText(raw);
   if (!text) throw new FileRejection('EMPTY_DOCUMENT', 'The document contains no extractable text');

@@ -1,0 +1,38 @@
+// The messages between the extraction pool (parent) and its child processes, over Node's IPC channel
+// with the "advanced" (structured clone) serialization, so Buffers travel as bytes, not JSON.
+
+export interface JobMessage {
+  type: 'job';
+  id: number;
+  job: unknown;
+}
+
+/** A failure the child caught: the parser threw or a document limit was met. The child lives on. */
+export interface JobError {
+  /** ArchiveRefusal, ZipFormatError, OutputTooLarge or the parser's own error name. */
+  name: string;
+  message: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: JobError };
+
+/** Zip limits a docx is held to (the same in the parent's directory check and the child's counting). */
+export interface ArchiveLimitsMessage {
+  maxEntries: number;
+  maxUncompressedBytes: number;
+  maxRatio: number;
+}
+
+/** What a child can be asked to do. Every job names the longest text it may answer with. */
+export type ExtractionJob =
+  | { kind: 'pdf'; data: Uint8Array; maxTextChars: number }
+  | { kind: 'docx'; data: Uint8Array; archive: ArchiveLimitsMessage; maxTextChars: number }
+  /** Search uploads: the visible text of an HTML document. */
+  | { kind: 'html-text'; html: string; maxTextChars: number }
+  /** Downloader: the article of a page as text or markdown (Readability, turndown). */
+  | { kind: 'html-article'; html: string; url: string; format: 'text' | 'markdown'; maxTextChars: number };
