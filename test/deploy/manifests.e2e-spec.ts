@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { load, loadAll } from 'js-yaml';
-import { buildConfig, environmentVariableNames } from '@app/config';
+import { buildConfig, environmentVariableNames, memoryBudgetBytes } from '@app/config';
 import { RunningApp, startApp } from '../support/app';
 
 const ROOT = join(__dirname, '..', '..');
@@ -38,6 +38,18 @@ const deployment = (): Doc => one('Deployment');
 const container = (): Doc => deployment().spec.template.spec.containers[0];
 const configMap = (): Doc => byKind('ConfigMap').find((c) => c.metadata.name === 'atrium-api-config')!;
 const exampleSecret = (): Doc => byKind('Secret').find((c) => c.metadata.name === 'atrium-api-secrets')!;
+
+/** A Kubernetes memory quantity (`512Mi`, `1.5Gi`, `1G`, bytes) in bytes. */
+const k8sBytes = (q: string): number => {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q)!;
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] ? unit[m[2] as keyof typeof unit] : 1);
+};
+/** A docker-compose byte value (`1536m`, `2g`, `512mb`) in bytes. */
+const composeBytes = (v: string | number): number => {
+  const m = /^(\d+)\s*([bkmg])?b?$/i.exec(String(v))!;
+  return Number(m[1]) * { b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+};
 
 /** docker-compose `${VAR:-default}` → default, as compose would resolve it with nothing set. */
 const composeDefault = (v: unknown): string =>
@@ -171,6 +183,14 @@ describe('docker-compose.yml', () => {
     expect(() => buildConfig(resolved)).not.toThrow();
   });
 
+  it('the api memory limit covers the heap threshold, every parser child at its RSS limit and the overhead', () => {
+    const env = services.api.environment as Record<string, string>;
+    const cfg = buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)])));
+    expect(composeBytes(services.api.mem_limit)).toBeGreaterThanOrEqual(memoryBudgetBytes(cfg));
+    // the app's defaults fit as well, should the explicit values go
+    expect(composeBytes(services.api.mem_limit)).toBeGreaterThanOrEqual(memoryBudgetBytes(buildConfig({})));
+  });
+
   it('the api stop grace period exceeds SHUTDOWN_TIMEOUT_MS', () => {
     const grace = Number(String(services.api.stop_grace_period).replace(/s$/, ''));
     expect(grace).toBeGreaterThan(Number(services.api.environment.SHUTDOWN_TIMEOUT_MS) / 1000);
@@ -228,11 +248,25 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
     expect(deployment().spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(needed);
   });
 
-  it('resources: requests 256Mi/200m, limits 512Mi/500m', () => {
-    expect(container().resources).toEqual({
-      requests: { cpu: '200m', memory: '256Mi' },
-      limits: { cpu: '500m', memory: '512Mi' },
-    });
+  it('resources: CPU requests 200m, limit 500m; memory request ≤ limit', () => {
+    const r = container().resources;
+    expect(r.requests.cpu).toBe('200m');
+    expect(r.limits.cpu).toBe('500m');
+    expect(k8sBytes(r.requests.memory)).toBeLessThanOrEqual(k8sBytes(r.limits.memory));
+  });
+
+  it('the memory limit covers HEALTH_MEMORY_HEAP_MAX_BYTES + EXTRACTION_WORKERS × EXTRACTION_WORKER_RSS_MB + overhead', () => {
+    const limit = k8sBytes(container().resources.limits.memory);
+    const cfg = buildConfig({ ...configMap().data, ...exampleSecret().stringData });
+    expect(limit).toBeGreaterThanOrEqual(memoryBudgetBytes(cfg));
+    // the app's own defaults agree with the manifest (nobody has to set them for the limit to hold)
+    expect(limit).toBeGreaterThanOrEqual(memoryBudgetBytes(buildConfig({})));
+    // a parser child's heap limit sits under its RSS limit, so V8 aborts it (memory) before the pod is near
+    expect(cfg.extraction.workerHeapMb).toBeLessThan(cfg.extraction.workerRssMb);
+    // the heap threshold of /health is reachable: below what the pod may use besides the children
+    expect(cfg.health.heapMaxBytes).toBeLessThan(
+      limit - cfg.extraction.workers * cfg.extraction.workerRssMb * 2 ** 20,
+    );
   });
 
   it('runs non-root with a read-only root filesystem; /data and /tmp are writable emptyDirs', () => {

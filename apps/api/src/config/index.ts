@@ -1,3 +1,4 @@
 export * from './app-config';
 export * from './config.module';
 export { EnvironmentVariables } from './env.schema';
+export { memoryBudgetBytes, MEMORY_OVERHEAD_BYTES } from './memory-budget';
