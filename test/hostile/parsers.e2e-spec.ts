@@ -3,9 +3,17 @@
 // its coded 4xx, with /health/live answering every poll within the bound while it is processed, the
 // process alive afterwards, and a normal upload succeeding after it.
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { buildPdf, form } from '../fixtures/documents/builders';
 import { expectSurvived, HOSTILE_TIMEOUT_MS, HostileApp, hostileBackends } from './harness';
-import { deflateBombPdf, emptyParagraphsDocx, expandingDocx, manyEntriesDocx } from './payloads';
+import {
+  deflateBombPdf,
+  elementFloodHtml,
+  emptyParagraphsDocx,
+  expandingDocx,
+  manyEntriesDocx,
+} from './payloads';
 
 jest.setTimeout(HOSTILE_TIMEOUT_MS);
 
@@ -24,7 +32,20 @@ const payloads = {
   pdfBomb: deflateBombPdf(1024 * MiB),
   // legitimate, but slow to read: 64 MiB of content-stream whitespace (seconds of parsing, under every limit)
   slowPdf: deflateBombPdf(64 * MiB),
+  // a million elements in 9.5 MB (under DOWNLOAD_MAX_BYTES): a DOM and Readability pass too big for a child
+  htmlFlood: elementFloodHtml(500_000),
 };
+
+/** An origin on loopback serving the HTML flood (the app is started with DOWNLOAD_ALLOW_PRIVATE). */
+let origin: Server;
+beforeAll(async () => {
+  origin = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(payloads.htmlFlood);
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+});
+afterAll(() => new Promise((r) => origin?.close(r)));
 
 /** Pids of the app's parser children (their command line names the worker script). */
 function parserChildren(appPid: number): number[] {
@@ -48,7 +69,7 @@ describe.each(hostileBackends())('hostile documents on %s (built app in a child 
   let app: HostileApp;
 
   beforeAll(async () => {
-    app = await HostileApp.start({ backend });
+    app = await HostileApp.start({ backend, env: { DOWNLOAD_ALLOW_PRIVATE: 'true' } });
     const store = await app.tenantRequest('/api/v1/stores', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -120,6 +141,26 @@ describe.each(hostileBackends())('hostile documents on %s (built app in a child 
     });
     expect(probe.rss.peakBytes).toBeLessThan(1024 * MiB);
   });
+
+  // The downloader's conversion never touches the database: one backend is enough (and saves ~15 s of CI).
+  const onPglite = backend === 'pglite' ? it : it.skip;
+  onPglite(
+    'a 9.5 MB page of a million elements asked for as text: the downloader’s parser child is stopped, 422 EXTRACTION_FAILED',
+    async () => {
+      const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/flood.html`;
+      const probe = await app.during(() =>
+        app.tenantRequest(`/api/v1/download?format=text&url=${encodeURIComponent(url)}`),
+      );
+      expect({ status: probe.value.status, body: probe.value.body }).toMatchObject({
+        status: 422,
+        body: {
+          code: 'EXTRACTION_FAILED',
+          details: { reason: expect.stringMatching(LIMIT_REASON), format: 'text' },
+        },
+      });
+      await expectServiceIntact(probe);
+    },
+  );
 
   it('a parser child SIGKILLed mid-extraction: that upload answers 422 EXTRACTION_FAILED (crash), the next one succeeds', async () => {
     const probe = await app.during(async () => {

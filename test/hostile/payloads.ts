@@ -231,3 +231,10 @@ function adler32Repeated(byte: number, n: number, [a, b]: Adler): Adler {
   const N = BigInt(n);
   return [(a + N * c) % ADLER_MOD, (b + N * a + (c * N * (N + 1n)) / 2n) % ADLER_MOD];
 }
+
+/** An HTML page of `count` × `<div><p>x</p></div>`: 19 bytes per two elements, a DOM far larger than the page. */
+export function elementFloodHtml(count: number): Buffer {
+  return Buffer.from(
+    `<!doctype html><html><head><title>flood</title></head><body>${'<div><p>x</p></div>'.repeat(count)}</body></html>`,
+  );
+}

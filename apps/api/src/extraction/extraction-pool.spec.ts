@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ExtractionPool,
@@ -52,6 +53,9 @@ describe('ExtractionPool (real child processes)', () => {
     expect(a.pid).not.toBe(process.pid);
     expect(kills).toEqual([]);
     expect(sut.stats()).toMatchObject({ busy: 0, idle: 1, queued: 0 });
+    // niceness 10 (field 19 of /proc/<pid>/stat): the API process wins any CPU contention
+    const stat = readFileSync(`/proc/${a.pid}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(10);
   });
 
   it('queues beyond the pool size, refuses beyond the queue limit, runs the queue in order', async () => {

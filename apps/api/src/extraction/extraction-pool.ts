@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { processUsage } from './process-usage';
 import type { ChildMessage, JobError } from './worker/protocol';
 
@@ -8,6 +9,11 @@ export const KILL_REASONS: readonly KillReason[] = ['memory', 'timeout', 'cpu', 
 const MiB = 1024 * 1024;
 /** How much of a dead child's stderr is kept: enough for V8's fatal-error banner. */
 const STDERR_TAIL = 8192;
+/**
+ * Niceness of a parser child: under CPU contention the API process (nice 0) is scheduled first, so a
+ * child parsing a bomb on every core cannot delay an answer, /health/live included.
+ */
+const CHILD_NICENESS = 10;
 /** V8's last words when the old space is full (the --max-old-space-size limit). */
 const HEAP_EXHAUSTED =
   /heap out of memory|Reached heap limit|Ineffective mark-compacts near heap limit|OOMErrorHandler|Allocation failed/i;
@@ -195,7 +201,13 @@ export class ExtractionPool {
   private spawn(): Worker {
     const child = spawn(
       process.execPath,
-      [...(this.opts.execArgv ?? []), `--max-old-space-size=${this.opts.heapMb}`, this.opts.entry],
+      [
+        ...(this.opts.execArgv ?? []),
+        `--max-old-space-size=${this.opts.heapMb}`,
+        // one thread for the garbage collector: a heap thrashing near its limit keeps to one core
+        '--single-threaded-gc',
+        this.opts.entry,
+      ],
       {
         cwd: this.opts.cwd,
         env: this.opts.env ?? {},
@@ -203,6 +215,13 @@ export class ExtractionPool {
         serialization: 'advanced',
       },
     );
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, CHILD_NICENESS);
+      } catch {
+        // not permitted here (some sandboxes): the child runs at the parent's priority
+      }
+    }
     const worker: Worker = { child, ready: false, jobs: 0, retiring: false, gone: false, stderr: '' };
     this.workers.add(worker);
     child.stderr?.on('data', (d: Buffer) => {
