@@ -21,7 +21,10 @@ export interface DownloadOptions {
   /** Overrides DOWNLOAD_TIMEOUT_MS (a batch's timeoutPerUrlMs). */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** PDF: wait for a slot (batch) instead of answering 503 CAPACITY_EXCEEDED. */
+  /**
+   * Batch jobs: wait for a PDF slot, and queue HTML conversions past EXTRACTION_QUEUE_MAX, instead of
+   * answering 503 CAPACITY_EXCEEDED (their own concurrency already bounds how many wait).
+   */
   waitForPdfSlot?: boolean;
 }
 
@@ -149,13 +152,13 @@ export class DownloadService {
       if (fresh.store) await this.cache.set(tenantId, key, renewed);
       return fromCache(format, renewed, 'HIT');
     }
-    const [body, contentType] = await this.render(format, res);
+    const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false);
     const entry = this.entryFor(res, body, contentType);
     if (entry) await this.cache.set(tenantId, key, entry);
     return this.outcome(format, res, body, contentType, opts.bypassCache ? 'BYPASS' : 'MISS');
   }
 
-  private async render(format: DownloadFormat, res: FetchResponse): Promise<[Buffer, string]> {
+  private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {
     switch (format) {
       case 'raw':
         return [res.body, res.contentType];
@@ -178,7 +181,7 @@ export class DownloadService {
         throw new Error('pdf is rendered, not converted');
       default: {
         const text = await convert(format, res.body, res.contentType, res.finalUrl, (html, url, f) =>
-          this.article(html, url, f),
+          this.article(html, url, f, wait),
         );
         const type = format === 'markdown' ? 'text/markdown' : format === 'html' ? 'text/html' : 'text/plain';
         return [Buffer.from(text, 'utf8'), `${type}; charset=utf-8`];
@@ -187,9 +190,14 @@ export class DownloadService {
   }
 
   /** Readability + turndown in the extraction pool; its failures are this download's 422 / 503. */
-  private async article(html: string, url: string, format: 'text' | 'markdown'): Promise<string> {
+  private async article(
+    html: string,
+    url: string,
+    format: 'text' | 'markdown',
+    wait: boolean,
+  ): Promise<string> {
     try {
-      return await this.extraction.articleText(html, url, format);
+      return await this.extraction.articleText(html, url, format, { wait });
     } catch (err) {
       if (err instanceof ExtractionError)
         throw new ExtractionFailedError(err.message, { reason: err.reason, format });

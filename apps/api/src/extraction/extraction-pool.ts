@@ -137,15 +137,19 @@ export class ExtractionPool {
 
   constructor(private readonly opts: ExtractionPoolOptions) {}
 
-  /** Runs one job in a child; rejects with WorkerKilledError, JobFailedError, PoolBusyError or PoolClosedError. */
-  run<T>(payload: unknown): Promise<T> {
+  /**
+   * Runs one job in a child; rejects with WorkerKilledError, JobFailedError, PoolBusyError or
+   * PoolClosedError. `wait`: queue even past queueMax (callers whose own concurrency is bounded).
+   */
+  run<T>(payload: unknown, opts: { wait?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new PoolClosedError());
     return new Promise<T>((resolve, reject) => {
       const job: Job = { id: this.nextId++, payload, resolve: resolve as (v: unknown) => void, reject };
       const idle = [...this.workers].find((w) => w.ready && !w.job && this.isLive(w));
       if (idle) return this.assign(idle, job);
       if (this.live() < this.opts.size) return this.assign(this.spawn(), job);
-      if (this.queue.length >= this.opts.queueMax) return reject(new PoolBusyError(this.opts.queueMax));
+      if (this.queue.length >= this.opts.queueMax && !opts.wait)
+        return reject(new PoolBusyError(this.opts.queueMax));
       job.waitTimer = setTimeout(() => {
         const i = this.queue.indexOf(job);
         if (i >= 0) this.queue.splice(i, 1);

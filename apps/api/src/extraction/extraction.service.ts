@@ -116,20 +116,25 @@ export class ExtractionService implements OnApplicationShutdown {
     return this.run({ kind: 'html-text', html, maxTextChars: this.config.extraction.maxTextChars });
   }
 
-  /** The article of a page as text or markdown (downloader formats). */
-  articleText(html: string, url: string, format: 'text' | 'markdown'): Promise<string> {
-    return this.run({
-      kind: 'html-article',
-      html,
-      url,
-      format,
-      maxTextChars: this.config.extraction.maxTextChars,
-    });
+  /**
+   * The article of a page as text or markdown (downloader formats). `wait`: queue past
+   * EXTRACTION_QUEUE_MAX (batch jobs, whose own concurrency bounds how many wait).
+   */
+  articleText(
+    html: string,
+    url: string,
+    format: 'text' | 'markdown',
+    opts: { wait?: boolean } = {},
+  ): Promise<string> {
+    return this.run(
+      { kind: 'html-article', html, url, format, maxTextChars: this.config.extraction.maxTextChars },
+      opts.wait,
+    );
   }
 
-  private async run(job: ExtractionJob): Promise<string> {
+  private async run(job: ExtractionJob, wait = false): Promise<string> {
     try {
-      return await this.pool.run<string>(job);
+      return await this.pool.run<string>(job, { wait });
     } catch (err) {
       throw this.translate(err);
     }
