@@ -81,6 +81,23 @@ describe('config', () => {
     );
   });
 
+  it('groups the extraction limits and wants the RSS limit of a parser child above its heap limit', () => {
+    expect(buildConfig({}).extraction).toEqual({
+      workers: 2,
+      workerHeapMb: 256,
+      workerRssMb: 384,
+      timeoutMs: 30000,
+      cpuMs: 20000,
+      queueMax: 64,
+      idleMs: 60000,
+      maxTextChars: 10_000_000,
+      zip: { maxEntries: 1000, maxUncompressedBytes: 100 * 1024 * 1024, maxRatio: 100 },
+    });
+    expect(() => buildConfig({ EXTRACTION_WORKER_HEAP_MB: '512', EXTRACTION_WORKER_RSS_MB: '512' })).toThrow(
+      /EXTRACTION_WORKER_RSS_MB: must be larger than EXTRACTION_WORKER_HEAP_MB/,
+    );
+  });
+
   it('ignores variables it does not know (the rest of the environment)', () => {
     expect(() => buildConfig({ HOME: '/root', SOMETHING_ELSE: 'x' })).not.toThrow();
   });
