@@ -164,7 +164,7 @@ export class ExtractionPool {
     let idle = 0;
     let starting = 0;
     for (const w of this.workers) {
-      if (w.gone) continue;
+      if (!this.isLive(w)) continue; // killed or retired, only its exit is pending
       if (w.job) busy++;
       else if (w.ready) idle++;
       else starting++;
