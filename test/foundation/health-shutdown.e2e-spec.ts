@@ -125,8 +125,14 @@ describe('the real process', () => {
     const exit = await child.waitExit();
     child.cleanup();
     expect(exit.code).toBe(78);
-    for (const name of ['PORT', 'CACHE_OP_TIMEOUT_MS', 'AUTH_API_KEYS', 'REDIS_URL'])
-      expect(child.log).toContain(name);
+    // one line per variable: the value as given (secrets hidden) and what is allowed
+    const lines = child.log.split('\n').filter((l) => l.startsWith('  - '));
+    expect(lines.map((l) => l.slice(4).split(':')[0]).sort()).toEqual(
+      ['AUTH_API_KEYS', 'CACHE_OP_TIMEOUT_MS', 'PORT', 'REDIS_URL'].sort(),
+    );
+    expect(child.log).toContain('PORT: got "abc"; allowed: an integer from 0 to 65535');
+    expect(child.log).toContain('CACHE_OP_TIMEOUT_MS: got "-5"; allowed: an integer from 1 to 10000');
+    expect(child.log).not.toContain('got null');
     expect(child.log).not.toContain('short=demo');
   }, 30000);
 

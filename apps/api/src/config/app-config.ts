@@ -1,14 +1,10 @@
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigValidationError, describeSchemaErrors, problemLines } from './config-errors';
 import { EnvironmentVariables } from './env.schema';
 
-export class ConfigValidationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigValidationError';
-  }
-}
+export { ConfigValidationError };
 
 export interface ApiKeyBinding {
   key: string;
@@ -219,16 +215,6 @@ export function parseApiKeys(raw: string): ApiKeyBinding[] {
     });
 }
 
-function describe(errors: ValidationError[]): string[] {
-  return errors.flatMap((err) => {
-    const received =
-      err.property.includes('TOKEN') || err.property.includes('SECRET') || err.property.includes('KEYS')
-        ? '(hidden)'
-        : JSON.stringify(err.value);
-    return Object.values(err.constraints ?? {}).map((msg) => `${err.property}: ${msg} (got ${received})`);
-  });
-}
-
 /** The names of every variable the service reads (from the schema's validation metadata). */
 export function environmentVariableNames(): string[] {
   const metas = getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false);
@@ -244,31 +230,46 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
   const plain: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (known.has(k) && v !== undefined) plain[k] = v;
   const vars = plainToInstance(EnvironmentVariables, plain, { exposeDefaultValues: true });
-  const problems = describe(validateSync(vars, { whitelist: true, forbidUnknownValues: true }));
+  const schema = describeSchemaErrors(
+    EnvironmentVariables,
+    validateSync(vars, { whitelist: true, forbidUnknownValues: true }),
+    plain,
+  );
 
+  // cross-field checks, merged into the same one line per variable
+  const extra: Array<[string, string]> = [];
   const keys = parseApiKeys(vars.AUTH_API_KEYS ?? '');
   keys.forEach((k, i) => {
-    if (!k.key || !k.tenant) problems.push(`AUTH_API_KEYS: entry ${i + 1} is not a key=tenant pair`);
+    if (!k.key || !k.tenant) extra.push(['AUTH_API_KEYS', `entry ${i + 1} is not a key=tenant pair`]);
     else if (k.key.length < 16)
-      problems.push(`AUTH_API_KEYS: entry ${i + 1} has a key shorter than 16 characters`);
+      extra.push(['AUTH_API_KEYS', `entry ${i + 1} has a key shorter than 16 characters`]);
     else if (k.tenant !== '*' && !TENANT_PATTERN.test(k.tenant))
-      problems.push(`AUTH_API_KEYS: entry ${i + 1} names an invalid tenant id "${k.tenant}"`);
+      extra.push(['AUTH_API_KEYS', `entry ${i + 1} names an invalid tenant id "${k.tenant}"`]);
   });
   if (new Set(keys.map((k) => k.key)).size !== keys.length)
-    problems.push('AUTH_API_KEYS: a key appears twice');
+    extra.push(['AUTH_API_KEYS', 'a key appears twice']);
   if (vars.NODE_ENV === 'production' && keys.length === 0 && vars.AUTH_DISABLED !== true)
-    problems.push(
-      'AUTH_API_KEYS: required when NODE_ENV=production (set AUTH_DISABLED=true to run open on purpose)',
-    );
+    extra.push([
+      'AUTH_API_KEYS',
+      'required when NODE_ENV=production (set AUTH_DISABLED=true to run open on purpose)',
+    ]);
   if (vars.SHUTDOWN_DRAIN_MS >= vars.SHUTDOWN_TIMEOUT_MS)
-    problems.push('SHUTDOWN_DRAIN_MS: must be smaller than SHUTDOWN_TIMEOUT_MS');
+    extra.push([
+      'SHUTDOWN_DRAIN_MS',
+      `got "${vars.SHUTDOWN_DRAIN_MS}"; allowed: smaller than SHUTDOWN_TIMEOUT_MS (${vars.SHUTDOWN_TIMEOUT_MS})`,
+    ]);
   if (vars.EXTRACTION_WORKER_RSS_MB <= vars.EXTRACTION_WORKER_HEAP_MB)
-    problems.push(
-      'EXTRACTION_WORKER_RSS_MB: must be larger than EXTRACTION_WORKER_HEAP_MB (a child also holds code and buffers)',
-    );
+    extra.push([
+      'EXTRACTION_WORKER_RSS_MB',
+      `got "${vars.EXTRACTION_WORKER_RSS_MB}"; allowed: larger than EXTRACTION_WORKER_HEAP_MB (${vars.EXTRACTION_WORKER_HEAP_MB}) — a child also holds code and buffers`,
+    ]);
   if (vars.SEARCH_CHUNK_OVERLAP_CHARS >= vars.SEARCH_CHUNK_CHARS)
-    problems.push('SEARCH_CHUNK_OVERLAP_CHARS: must be smaller than SEARCH_CHUNK_CHARS');
+    extra.push([
+      'SEARCH_CHUNK_OVERLAP_CHARS',
+      `got "${vars.SEARCH_CHUNK_OVERLAP_CHARS}"; allowed: smaller than SEARCH_CHUNK_CHARS (${vars.SEARCH_CHUNK_CHARS})`,
+    ]);
 
+  const problems = problemLines(schema, extra);
   if (problems.length) throw new ConfigValidationError(problems);
   return new AppConfig(vars, version);
 }

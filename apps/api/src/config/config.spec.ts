@@ -49,6 +49,58 @@ describe('config', () => {
     );
   });
 
+  it('says, in one line per variable, what was given and what is allowed', () => {
+    const problemsOf = (env: Record<string, string>): string[] => {
+      try {
+        buildConfig(env);
+      } catch (e) {
+        return (e as ConfigValidationError).problems;
+      }
+      throw new Error('expected the config to be refused');
+    };
+    // the value as written, not the coerced NaN ("got null"), and one line, not one per failed rule
+    expect(problemsOf({ PORT: 'abc' })).toEqual(['PORT: got "abc"; allowed: an integer from 0 to 65535']);
+    expect(problemsOf({ LOG_FORMAT: 'xml' })).toEqual([
+      'LOG_FORMAT: got "xml"; allowed: one of json, pretty (or unset/empty)',
+    ]);
+    expect(problemsOf({ METRICS_ENABLED: 'maybe' })).toEqual([
+      'METRICS_ENABLED: got "maybe"; allowed: true or false (also 1/0, yes/no, on/off)',
+    ]);
+    expect(problemsOf({ HEALTH_DISK_THRESHOLD: '2' })).toEqual([
+      'HEALTH_DISK_THRESHOLD: got "2"; allowed: a number from 0.01 to 1',
+    ]);
+    expect(problemsOf({ BODY_LIMIT_BYTES: '10' })).toEqual([
+      'BODY_LIMIT_BYTES: got "10"; allowed: an integer from 1024 to 104857600',
+    ]);
+    expect(problemsOf({ REDIS_URL: 'http://nope' })).toEqual([
+      'REDIS_URL: got "http://nope"; allowed: a redis:// URL (or unset/empty)',
+    ]);
+    expect(problemsOf({ SHUTDOWN_DRAIN_MS: '20000' })).toEqual([
+      'SHUTDOWN_DRAIN_MS: got "20000"; allowed: smaller than SHUTDOWN_TIMEOUT_MS (10000)',
+    ]);
+    // several problems of one variable share its line
+    expect(problemsOf({ AUTH_API_KEYS: 'short=demo,nopair' })).toEqual([
+      'AUTH_API_KEYS: entry 1 has a key shorter than 16 characters; entry 2 is not a key=tenant pair',
+    ]);
+  });
+
+  it('never prints a secret it refuses, and masks the password of a URL', () => {
+    const messageOf = (env: Record<string, string>): string => {
+      try {
+        buildConfig(env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('expected the config to be refused');
+    };
+    const secret = messageOf({ WEBHOOK_SECRET: 'tooshort', BUILDING_DIRECTORY_WEBHOOK_SECRET: 'tiny' });
+    expect(secret).toContain('WEBHOOK_SECRET: got (hidden, 8 characters); allowed: at least 16 characters');
+    expect(secret).not.toMatch(/tooshort|tiny/);
+    const url = messageOf({ DATABASE_URL: 'mysql://app:s3cr3t@db/atrium' });
+    expect(url).toContain('DATABASE_URL: got "mysql://app:***@db/atrium"; allowed: a postgres:// URL');
+    expect(url).not.toContain('s3cr3t');
+  });
+
   it('parses key=tenant pairs, allows * and rejects malformed, short or duplicate keys without echoing them', () => {
     const sut = buildConfig({ AUTH_API_KEYS: 'aaaaaaaaaaaaaaaa1=demo, bbbbbbbbbbbbbbbb2=*' });
     expect(sut.auth.keys).toEqual([
