@@ -243,6 +243,26 @@ describe.each(['in-process', 'bullmq'] as const)(
       expect((await app.request('/api/v1/jobs/not-a-job')).status).toBe(404);
     });
 
+    it('accepts plain URL strings as shorthand for {url}, mixed with objects', async () => {
+      const accepted = await submit({
+        urls: [`${origin.url}/plain.txt`, { url: `${origin.url}/data.json`, format: 'json' }],
+        defaultFormat: 'markdown',
+      });
+      expect(accepted.status).toBe(202);
+      const res = await finished(accepted.body.jobId);
+      expect(res.body.results.map((r: { url: string; format: string }) => [r.url, r.format])).toEqual([
+        [`${origin.url}/plain.txt`, 'markdown'],
+        [`${origin.url}/data.json`, 'json'],
+      ]);
+      const wrong = await submit({ urls: [42] });
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.details.fields).toEqual({
+        'urls.0': ['each entry of urls must be a URL string or an object {"url": "…", "format"?: "…"}'],
+      });
+      const notArray = await submit({ urls: `${origin.url}/plain.txt` });
+      expect(notArray.body.details.fields.urls[0]).toContain('must be an array');
+    });
+
     it('validates the request: 400 VALIDATION_FAILED, INVALID_URL with the index', async () => {
       expect((await submit({ urls: [] })).body.code).toBe('VALIDATION_FAILED');
       expect((await submit({ urls: [{ url: 'x' }], concurrency: 21 })).body.code).toBe('VALIDATION_FAILED');

@@ -239,7 +239,12 @@ describe('Downloader: GET /api/v1/download (e2e)', () => {
 
     it('400 INVALID_URL and 400 VALIDATION_FAILED for bad input; never a 500', async () => {
       expect((await dl('not a url')).body.code).toBe('INVALID_URL');
-      expect((await app.request('/api/v1/download')).body.code).toBe('VALIDATION_FAILED');
+      const missing = await app.request('/api/v1/download');
+      expect(missing.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: 'Invalid request: url is required',
+        details: { fields: { url: ['url is required'] } }, // one message, not three
+      });
       expect((await dl(`${origin.url}/article`, 'docx')).body.code).toBe('VALIDATION_FAILED');
     });
   });

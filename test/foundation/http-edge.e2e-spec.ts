@@ -177,6 +177,9 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
         body: JSON.stringify({ name: 'x'.repeat(1_200_000), count: 1 }),
       });
       expect([res.status, res.body.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+      // the limit it ran into is named (BODY_LIMIT_BYTES, default 1 MiB)
+      expect(res.body.message).toBe('Request body is larger than the limit of 1048576 bytes');
+      expect(res.body.details).toEqual({ limit: 1048576 });
     });
 
     it('unknown route → 404 ROUTE_NOT_FOUND', async () => {
@@ -199,6 +202,22 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
       expect(Object.keys(res.body.details.fields).sort()).toEqual(['count', 'extra', 'name']);
+      // one message per field: the most basic rule broken, "required" for a missing one
+      expect(res.body.details.fields).toEqual({
+        name: ['name must be longer than or equal to 3 characters'],
+        count: ['count must not be greater than 10'],
+        extra: ['property extra should not exist'],
+      });
+      const missing = await app.request('/api/v1/fixture/echo', {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ count: 'many' }),
+      });
+      expect(missing.body.details.fields).toEqual({
+        name: ['name is required'],
+        count: ['count must be an integer number'],
+      });
+      expect(missing.body.message).toBe('Invalid request: name is required; count must be an integer number');
     });
 
     it('a valid body passes and is transformed', async () => {

@@ -280,7 +280,8 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
         body: form(Array.from({ length: 21 }, (_, i) => [`f${i}.txt`, `unique text number ${i}`])),
       });
       expect(many.status).toBe(413);
-      expect(many.body.code).toBe('TOO_MANY_FILES');
+      expect(many.body).toMatchObject({ code: 'TOO_MANY_FILES', details: { limit: 20 } });
+      expect(many.body.message).toContain('at most 20');
       expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
       const unknown = await demo('/api/v1/stores/nope/documents', {
         method: 'POST',

@@ -130,6 +130,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, exceptio
     body.code = 'ROUTE_NOT_FOUND';
     body.message = `No route ${request.method} ${request.url.split('?')[0]}`;
   }
+  const bodyLimit = request.routeOptions.bodyLimit;
+  if (body.code === 'PAYLOAD_TOO_LARGE' && typeof bodyLimit === 'number') {
+    // name the limit the client ran into (BODY_LIMIT_BYTES, or the route's own)
+    body.message = `Request body is larger than the limit of ${bodyLimit} bytes`;
+    body.details = { ...body.details, limit: bodyLimit };
+  }
   (request as RequestWithErrorCode)[kErrorCode] = body.code;
   if (body.statusCode === 401 && !headers['WWW-Authenticate']) headers['WWW-Authenticate'] = 'Bearer';
   void reply.status(body.statusCode).headers(headers).type('application/json; charset=utf-8').send(body);

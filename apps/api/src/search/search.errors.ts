@@ -24,6 +24,17 @@ export class NotMultipartError extends AppError {
   }
 }
 
+export class TooManyFilesError extends AppError {
+  constructor(limit: number) {
+    super(
+      413,
+      'TOO_MANY_FILES',
+      `More than ${limit} files in one upload: send at most ${limit} (UPLOAD_MAX_FILES) per request`,
+      { limit },
+    );
+  }
+}
+
 export class MalformedMultipartError extends AppError {
   constructor() {
     super(

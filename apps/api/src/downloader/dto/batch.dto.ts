@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { plainToInstance, Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -29,13 +29,30 @@ export class BatchUrlDto {
   format?: DownloadFormat;
 }
 
+const URL_ENTRY = 'a URL string or an object {"url": "…", "format"?: "…"}';
+
+/** `"https://…"` is shorthand for `{"url": "https://…"}` (the job's defaultFormat applies). */
+function toUrlEntries({ value }: { value: unknown }): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((entry: unknown) => {
+    if (typeof entry === 'string') return plainToInstance(BatchUrlDto, { url: entry });
+    if (entry !== null && typeof entry === 'object' && !(entry instanceof BatchUrlDto))
+      return plainToInstance(BatchUrlDto, entry);
+    return entry; // anything else fails the nested check below, with URL_ENTRY's message
+  });
+}
+
 export class BatchRequestDto {
-  @ApiProperty({ type: [BatchUrlDto], description: '1..BATCH_MAX_URLS (default 100)' })
-  @IsArray()
+  @ApiProperty({
+    description: `1..BATCH_MAX_URLS (default 100) entries, each ${URL_ENTRY}`,
+    type: 'array',
+    items: { oneOf: [{ type: 'string' }, { $ref: '#/components/schemas/BatchUrlDto' }] },
+  })
+  @IsArray({ message: `urls must be an array whose entries are each ${URL_ENTRY}` })
   @ArrayMinSize(1)
   @ArrayMaxSize(1000) // the configured BATCH_MAX_URLS (≤ 1000) is checked by the service
-  @ValidateNested({ each: true })
-  @Type(() => BatchUrlDto)
+  @ValidateNested({ each: true, message: `each entry of urls must be ${URL_ENTRY}` })
+  @Transform(toUrlEntries)
   urls!: BatchUrlDto[];
 
   @ApiPropertyOptional({ enum: FORMATS, default: 'text' })

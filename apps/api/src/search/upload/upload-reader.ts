@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { ValidationFailedError } from '@app/common/validation';
 import { AppError } from '@app/common/app-error';
-import { FileRejection, MalformedMultipartError } from '../search.errors';
+import { FileRejection, MalformedMultipartError, TooManyFilesError } from '../search.errors';
 import { unsafeFilenameReason } from './filename';
 
 export interface ReceivedFile {
@@ -28,7 +28,7 @@ export const UPLOAD_FIELD = 'files';
  * Reads the `files` parts of a multipart request one at a time. The per-file limit is enforced by the
  * parser while the bytes arrive (nothing past the limit is buffered; the rest of that part is skipped),
  * and each file is handed to `onFile` before the next part is read, so at most one raw file is in
- * memory. Too many files is a 413 for the whole request (TOO_MANY_FILES, mapped by the global filter).
+ * memory. Too many files is a 413 for the whole request (TOO_MANY_FILES, naming the limit).
  */
 export async function readUpload(
   request: FastifyRequest,
@@ -57,6 +57,8 @@ export async function readUpload(
     try {
       next = await parts.next();
     } catch (err) {
+      if ((err as { code?: unknown })?.code === 'FST_FILES_LIMIT')
+        throw new TooManyFilesError(limits.maxFiles);
       throw asClientError(err);
     }
     if (next.done) break;
