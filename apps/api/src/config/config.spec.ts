@@ -146,7 +146,7 @@ describe('config', () => {
       zip: { maxEntries: 1000, maxUncompressedBytes: 100 * 1024 * 1024, maxRatio: 100 },
     });
     expect(() => buildConfig({ EXTRACTION_WORKER_HEAP_MB: '512', EXTRACTION_WORKER_RSS_MB: '512' })).toThrow(
-      /EXTRACTION_WORKER_RSS_MB: must be larger than EXTRACTION_WORKER_HEAP_MB/,
+      /EXTRACTION_WORKER_RSS_MB: got "512"; allowed: larger than EXTRACTION_WORKER_HEAP_MB \(512\)/,
     );
   });
 
