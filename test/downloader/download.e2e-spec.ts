@@ -275,6 +275,16 @@ describe('Downloader: GET /api/v1/download (e2e)', () => {
       expect(origin.hits('/article')).toHaveLength(2);
     });
 
+    it('50 concurrent identical downloads make one origin fetch (get-or-load, single flight)', async () => {
+      const url = `${origin.url}/slow?ms=400&shared=1`;
+      const responses = await Promise.all(Array.from({ length: 50 }, () => dl(url, 'text')));
+      expect(responses.map((r) => [r.status, r.text])).toEqual(Array(50).fill([200, 'finally']));
+      expect(origin.hits('/slow')).toHaveLength(1);
+      // the one that loaded and the ones that waited for it are misses; any that came after, hits
+      expect(responses.every((r) => ['MISS', 'HIT'].includes(r.headers.get('x-cache')!))).toBe(true);
+      expect((await dl(url, 'text')).headers.get('x-cache')).toBe('HIT');
+    });
+
     it('Cache-Control: no-cache bypasses the read and stores the fresh copy', async () => {
       await dl(`${origin.url}/article?cache=2`, 'text');
       const bypass = await dl(`${origin.url}/article?cache=2`, 'text', {

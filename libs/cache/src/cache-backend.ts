@@ -1,9 +1,17 @@
 import { Logger } from '@nestjs/common';
+import { Cache, createCache } from 'cache-manager';
+import type { Keyv } from 'keyv';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { CacheMetrics } from './cache-metrics';
-import { CacheEnvelope, LruStore } from './lru-store';
-import { InvalidationMessage, RedisL2 } from './redis-store';
+import { CacheEnvelope, createL1Keyv, L1Level } from './l1-store';
+import {
+  BoundedRedisStore,
+  createL2Keyv,
+  InvalidationMessage,
+  RedisConnection,
+  RedisL2,
+} from './redis-store';
 
 export interface CacheBackendOptions {
   /** redis:// URL of the shared L2; unset = L1 only. */
@@ -16,34 +24,71 @@ export interface CacheBackendOptions {
   registry: Registry;
 }
 
-/** A load in progress; `store: false` once an invalidation overtook it, so it cannot write old data back. */
-export interface Flight<R> {
-  promise: Promise<R>;
-  store: boolean;
+/**
+ * The Keyv stores the cache manager is built from (CacheModule hands `keyvs` to @nestjs/cache-manager):
+ * L1 the @cacheable/memory LRU, L2 @keyv/redis behind the bounded-operation wrapper. Also the metrics
+ * and the Redis connection, which the stores and the backend share.
+ */
+export class CacheStores {
+  readonly metrics: CacheMetrics;
+  readonly l1: L1Level;
+  readonly redis?: RedisConnection;
+  readonly keyvs: Array<Keyv<CacheEnvelope>>;
+
+  constructor(readonly options: CacheBackendOptions) {
+    const l1Keyv = createL1Keyv(options.l1MaxEntries);
+    this.l1 = new L1Level(l1Keyv, options.l1MaxEntries);
+    this.metrics = new CacheMetrics(options.registry, () => this.l1.sizeByKeyType());
+    this.keyvs = [l1Keyv];
+    if (options.redisUrl) {
+      this.redis = new RedisConnection(options.redisUrl, options.opTimeoutMs);
+      this.keyvs.push(createL2Keyv(new BoundedRedisStore(this.redis, options.opTimeoutMs, this.metrics)));
+    }
+  }
 }
 
+/** How many invalidated keys are remembered for in-flight lookups (older ones: assume invalidated). */
+const INVALIDATION_MEMORY = 10_000;
+
 /**
- * The process-wide cache state every TieredCache shares: the L1 LRU, the optional Redis L2, the
- * metrics, and the in-flight loads (so an invalidation — local or from another replica — also stops
- * a load that started before it from writing its now-stale result).
+ * The process-wide cache state every TieredCache shares: the cache manager (cache-manager 7, its stores
+ * L1 and L2), the metrics, the in-flight loads (single flight), and the recent invalidations, so an
+ * invalidation — local or from another replica — also stops a lookup that started before it from
+ * writing its now-stale result.
+ *
+ * `new CacheBackend(options)` builds its own stores and cache manager (tests, scripts); in the app,
+ * CacheModule builds the stores, lets @nestjs/cache-manager create CACHE_MANAGER from them, and passes both.
  */
 export class CacheBackend {
   readonly instanceId = randomUUID();
-  readonly l1: LruStore;
+  readonly manager: Cache;
+  readonly l1: L1Level;
   readonly l2?: RedisL2;
   readonly metrics: CacheMetrics;
   readonly opTimeoutMs: number;
-  readonly loads = new Map<string, Flight<unknown>>();
+  readonly loads = new Map<string, Promise<unknown>>();
   readonly lookups = new Map<string, Promise<unknown>>();
+  /** Bumped by every invalidated key; a lookup notes it when it starts. */
+  private invalidationSeq = 0;
+  /** key → invalidationSeq of its last invalidation, oldest first, at most INVALIDATION_MEMORY */
+  private readonly invalidatedAt = new Map<string, number>();
+  /** the newest sequence number dropped from invalidatedAt */
+  private forgottenSeq = 0;
+  private readonly l1Store: Keyv<CacheEnvelope>;
   private readonly logger = new Logger('Cache');
   remoteInvalidations = 0;
 
-  constructor(opts: CacheBackendOptions) {
-    this.l1 = new LruStore(opts.l1MaxEntries);
-    this.metrics = new CacheMetrics(opts.registry, this.l1);
-    this.opTimeoutMs = opts.opTimeoutMs;
-    if (opts.redisUrl)
-      this.l2 = new RedisL2(opts.redisUrl, opts.opTimeoutMs, this.metrics, this.instanceId, (msg) =>
+  constructor(source: CacheBackendOptions | CacheStores, manager?: Cache) {
+    const stores = source instanceof CacheStores ? source : new CacheStores(source);
+    this.manager = manager ?? createCache({ stores: stores.keyvs });
+    this.metrics = stores.metrics;
+    this.opTimeoutMs = stores.options.opTimeoutMs;
+    this.l1 = stores.l1;
+    // read and write through the cache manager's own stores: [0] is L1, [1] (with Redis) is L2
+    const [l1Store, l2Store] = this.manager.stores as Array<Keyv<CacheEnvelope>>;
+    this.l1Store = l1Store;
+    if (stores.redis && l2Store)
+      this.l2 = new RedisL2(stores.redis, l2Store, this.metrics, this.instanceId, this.opTimeoutMs, (msg) =>
         this.applyRemote(msg),
       );
   }
@@ -58,62 +103,72 @@ export class CacheBackend {
   }
 
   async close(): Promise<void> {
-    await this.l2?.close();
+    await this.manager.disconnect();
     this.l1.clear();
   }
 
-  l1Set(key: string, keyType: string, env: CacheEnvelope): void {
+  /** The L1 envelope while it is within its stale window. */
+  async l1Get(key: string): Promise<CacheEnvelope | undefined> {
     const started = process.hrtime.bigint();
-    this.l1.set(key, keyType, env);
+    const env = await this.l1Store.get(key);
+    this.metrics.op('l1', 'get', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+    return env;
+  }
+
+  async l1Set(key: string, env: CacheEnvelope, now = Date.now()): Promise<void> {
+    const ttl = env.s - now;
+    if (ttl <= 0) return;
+    const started = process.hrtime.bigint();
+    await this.l1Store.set(key, env, ttl);
     this.metrics.op('l1', 'set', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
   }
 
-  /** Drops keys from this replica's L1 and stops in-flight loads of them from storing. */
-  dropLocal(keys: string[], prefixes: string[] = []): number {
-    let n = 0;
-    for (const key of keys) {
-      if (this.l1.delete(key)) n++;
-      this.forget(key);
-    }
-    for (const prefix of prefixes) {
-      n += this.l1.deleteByPrefix(prefix);
-      for (const key of [...this.loads.keys(), ...this.lookups.keys()])
-        if (key.startsWith(prefix)) this.forget(key);
-    }
+  /** Where the invalidation sequence is now: what a lookup notes when it starts. */
+  get sequence(): number {
+    return this.invalidationSeq;
+  }
+
+  /** True when `key` was (or may have been) invalidated after `seq`: a lookup started then must not store. */
+  invalidatedSince(key: string, seq: number): boolean {
+    if (seq === this.invalidationSeq) return false;
+    const at = this.invalidatedAt.get(key);
+    return at !== undefined ? at > seq : this.forgottenSeq > seq;
+  }
+
+  /** Drops keys from this replica's L1 and stops lookups of them in flight from storing. Synchronous on purpose. */
+  dropLocal(keys: string[]): number {
+    for (const key of keys) this.forget(key);
+    const n = this.l1.delete(keys);
     this.metrics.op('l1', 'invalidate', 'ok');
     return n;
   }
 
   /** Invalidates everywhere: this L1, Redis, and (via pub/sub) the L1 of every other replica. */
-  async invalidate(
-    keys: string[],
-    prefixes: string[] = [],
-  ): Promise<{ l1: number; l2: boolean; published: boolean }> {
-    const l1 = this.dropLocal(keys, prefixes);
+  async invalidate(keys: string[]): Promise<{ l1: number; l2: boolean; published: boolean }> {
+    const l1 = this.dropLocal(keys);
     if (!this.l2) return { l1, l2: true, published: true };
-    const [deleted, ...byPrefix] = await Promise.all([
-      this.l2.delete(keys),
-      ...prefixes.map((p) => this.l2!.deleteByPrefix(p)),
-    ]);
-    const published = await this.l2.publish({
-      k: keys.length ? keys : undefined,
-      p: prefixes.length ? prefixes : undefined,
-    });
-    return { l1, l2: deleted && byPrefix.every(Boolean), published };
+    const l2 = await this.l2.delete(keys);
+    const published = await this.l2.publish(keys);
+    return { l1, l2, published };
   }
 
   private forget(key: string): void {
-    const flight = this.loads.get(key);
-    if (flight) {
-      flight.store = false;
-      this.loads.delete(key);
+    const seq = ++this.invalidationSeq;
+    this.invalidatedAt.delete(key);
+    this.invalidatedAt.set(key, seq);
+    if (this.invalidatedAt.size > INVALIDATION_MEMORY) {
+      const [oldest, oldestSeq] = this.invalidatedAt.entries().next().value as [string, number];
+      this.invalidatedAt.delete(oldest);
+      this.forgottenSeq = oldestSeq;
     }
+    // later callers start a new lookup instead of joining one that began before the invalidation
+    this.loads.delete(key);
     this.lookups.delete(key);
   }
 
   private applyRemote(msg: InvalidationMessage): void {
     this.remoteInvalidations++;
-    this.dropLocal(msg.k ?? [], msg.p ?? []);
+    this.dropLocal(msg.k ?? []);
   }
 
   /** What /metrics/cache and the `cache` section of /metrics/live show. */

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { LruStore } from './lru-store';
 
 export type CacheLevel = 'l1' | 'l2';
 export type CacheOperation = 'get' | 'set' | 'del' | 'invalidate';
@@ -8,10 +7,6 @@ export type CacheOpResult = 'ok' | 'error' | 'timeout';
 interface KeyTypeStats {
   hits: number;
   misses: number;
-}
-
-function metric<M>(registry: Registry, name: string, create: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? create();
 }
 
 /**
@@ -29,67 +24,43 @@ export class CacheMetrics {
     l2: { ok: 0, error: 0, timeout: 0 },
   };
 
-  constructor(registry: Registry, l1: LruStore) {
-    this.hits = metric(
-      registry,
-      'cache_hits_total',
-      () =>
-        new Counter({
-          name: 'cache_hits_total',
-          help: 'Cache hits (fresh entries) by level and key type',
-          labelNames: ['cache_level', 'key_type'],
-          registers: [registry],
-        }),
-    );
-    this.misses = metric(
-      registry,
-      'cache_misses_total',
-      () =>
-        new Counter({
-          name: 'cache_misses_total',
-          help: 'Cache misses (absent or no longer fresh) by level and key type',
-          labelNames: ['cache_level', 'key_type'],
-          registers: [registry],
-        }),
-    );
-    this.ops = metric(
-      registry,
-      'cache_operations_total',
-      () =>
-        new Counter({
-          name: 'cache_operations_total',
-          help: 'Cache operations by level, operation (get, set, del, invalidate) and result (ok, error, timeout)',
-          labelNames: ['cache_level', 'operation', 'result'],
-          registers: [registry],
-        }),
-    );
-    this.duration = metric(
-      registry,
-      'cache_operation_duration_seconds',
-      () =>
-        new Histogram({
-          name: 'cache_operation_duration_seconds',
-          help: 'Cache operation duration by level and operation',
-          labelNames: ['cache_level', 'operation'],
-          buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
-          registers: [registry],
-        }),
-    );
-    metric(
-      registry,
-      'cache_size',
-      () =>
-        new Gauge({
-          name: 'cache_size',
-          help: 'Entries held in the in-process cache (L1) by key type',
-          labelNames: ['cache_level', 'key_type'],
-          registers: [registry],
-          collect() {
-            for (const [keyType, n] of Object.entries(l1.sizeByKeyType()))
-              this.set({ cache_level: 'l1', key_type: keyType }, n);
-          },
-        }),
-    );
+  /** `l1Sizes`: entries per key type, read when Prometheus scrapes (cache_size). */
+  constructor(registry: Registry, l1Sizes: () => Record<string, number>) {
+    this.hits = new Counter({
+      name: 'cache_hits_total',
+      help: 'Cache hits (fresh entries) by level and key type',
+      labelNames: ['cache_level', 'key_type'],
+      registers: [registry],
+    });
+    this.misses = new Counter({
+      name: 'cache_misses_total',
+      help: 'Cache misses (absent or no longer fresh) by level and key type',
+      labelNames: ['cache_level', 'key_type'],
+      registers: [registry],
+    });
+    this.ops = new Counter({
+      name: 'cache_operations_total',
+      help: 'Cache operations by level, operation (get, set, del, invalidate) and result (ok, error, timeout)',
+      labelNames: ['cache_level', 'operation', 'result'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'cache_operation_duration_seconds',
+      help: 'Cache operation duration by level and operation',
+      labelNames: ['cache_level', 'operation'],
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'cache_size',
+      help: 'Entries held in the in-process cache (L1) by key type',
+      labelNames: ['cache_level', 'key_type'],
+      registers: [registry],
+      collect() {
+        for (const [keyType, n] of Object.entries(l1Sizes()))
+          this.set({ cache_level: 'l1', key_type: keyType }, n);
+      },
+    });
   }
 
   hit(level: CacheLevel, keyType: string): void {

@@ -6,7 +6,10 @@ import {
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import { CacheBackend, CacheBackendOptions } from './cache-backend';
+import { CACHE_MANAGER, CacheModule as NestCacheModule } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
+import { CacheBackend, CacheBackendOptions, CacheStores } from './cache-backend';
+import { CacheInterceptor } from './cache.interceptor';
 import { CacheFeatureOptions, TieredCache } from './tiered-cache';
 
 /** The DI token of a namespace's TieredCache (see InjectTieredCache). */
@@ -40,6 +43,9 @@ class CacheLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Module({})
 class CacheFeatureModule {}
 
+@Module({})
+class CacheStoresModule {}
+
 /**
  * The tiered cache, configured by its importer (the library reads no config and knows no app code).
  *
@@ -47,8 +53,12 @@ class CacheFeatureModule {}
  *   feature: CacheModule.forFeature({ namespace: 'search', inject: [AppConfig], useFactory: (c) => ({ keyType: 'search', ttlMs }) })
  *   service: constructor(@InjectTieredCache('search') cache: TieredCache<Page>)
  *
- * The app shows what the library exports: `CacheBackend.snapshot()` (hits, misses, sizes) and
- * `CacheBackend.l2?.roundTrip()` (a Redis health check).
+ * HTTP:    @UseInterceptors(CacheInterceptor) @CacheNamespace('search') on a cached route (see CacheInterceptor)
+ *
+ * Underneath, @nestjs/cache-manager's module (CACHE_MANAGER, cache-manager 7) is registered with two
+ * Keyv stores — L1 @cacheable/memory's LRU, L2 @keyv/redis behind the bounded-operation wrapper — and
+ * TieredCache reads and writes through them. The app shows what the library exports:
+ * `CacheBackend.snapshot()` (hits, misses, sizes) and `CacheBackend.l2?.roundTrip()` (a Redis check).
  */
 @Module({})
 export class CacheModule {
@@ -57,9 +67,10 @@ export class CacheModule {
     inject?: unknown[];
     useFactory: (...args: never[]) => CacheModuleOptions | Promise<CacheModuleOptions>;
   }): DynamicModule {
-    return {
-      module: CacheModule,
-      global: true,
+    // one instance, imported by both modules below: the stores @nestjs/cache-manager is given are
+    // the ones CacheBackend shares its metrics and Redis connection with
+    const stores: DynamicModule = {
+      module: CacheStoresModule,
       imports: options.imports ?? [],
       providers: [
         {
@@ -68,13 +79,34 @@ export class CacheModule {
           useFactory: options.useFactory,
         },
         {
-          provide: CacheBackend,
+          provide: CacheStores,
           inject: [CACHE_MODULE_OPTIONS],
-          useFactory: (opts: CacheModuleOptions) => new CacheBackend(opts),
+          useFactory: (opts: CacheModuleOptions) => new CacheStores(opts),
+        },
+      ],
+      exports: [CacheStores],
+    };
+    return {
+      module: CacheModule,
+      global: true,
+      imports: [
+        stores,
+        NestCacheModule.registerAsync({
+          imports: [stores],
+          inject: [CacheStores],
+          useFactory: (s: CacheStores) => ({ stores: s.keyvs }),
+        }),
+      ],
+      providers: [
+        {
+          provide: CacheBackend,
+          inject: [CacheStores, CACHE_MANAGER],
+          useFactory: (s: CacheStores, manager: Cache) => new CacheBackend(s, manager),
         },
         CacheLifecycle,
+        CacheInterceptor,
       ],
-      exports: [CacheBackend],
+      exports: [CacheBackend, CacheInterceptor, NestCacheModule],
     };
   }
 

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import KeyvRedis, { createClient, RedisClientType } from '@keyv/redis';
+import { Keyv, KeyvStoreAdapter, StoredData } from 'keyv';
 import { randomUUID } from 'node:crypto';
-import type { CacheEnvelope } from './lru-store';
+import type { CacheEnvelope } from './l1-store';
 import { CacheMetrics, CacheOperation } from './cache-metrics';
 import { CacheTimeoutError, withTimeout } from './with-timeout';
 
@@ -13,36 +14,26 @@ export interface InvalidationMessage {
   o: string;
   /** full keys */
   k?: string[];
-  /** key prefixes (a tenant of a namespace) */
-  p?: string[];
 }
 
 export type RedisState = 'ready' | 'connecting' | 'closed';
 
 /**
- * L2: Redis through @keyv/redis, fail-soft. Two traps avoided on purpose:
+ * The two node-redis clients of L2. Two traps avoided on purpose:
  * - a node-redis client queues commands while disconnected and @keyv/redis would await them forever,
- *   so the client is created with `disableOfflineQueue` (offline = immediate error) and every command
- *   is raced against `opTimeoutMs` (a slow Redis, e.g. DEBUG SLEEP, costs at most that long);
+ *   so the command client is created with `disableOfflineQueue` (offline = immediate error) and
+ *   every operation is raced against the op timeout (BoundedRedisStore);
  * - connecting is never awaited: startup with an unreachable Redis goes on with L1 only, and the
  *   reconnect strategy keeps trying in the background so L2 comes back by itself.
- * Every method resolves (never rejects); failures are counted in cache_operations_total.
  */
-export class RedisL2 {
+export class RedisConnection {
+  readonly client: RedisClientType;
+  readonly subscriber: RedisClientType;
   private readonly logger = new Logger('CacheRedis');
-  private readonly client: RedisClientType;
-  private readonly subscriber: RedisClientType;
-  private readonly store: KeyvRedis<string>;
   private lastErrorLog = 0;
   private closed = false;
 
-  constructor(
-    url: string,
-    private readonly opTimeoutMs: number,
-    private readonly metrics: CacheMetrics,
-    readonly instanceId: string,
-    private readonly onInvalidate: (msg: InvalidationMessage) => void,
-  ) {
+  constructor(url: string, opTimeoutMs: number) {
     const socket = {
       connectTimeout: Math.max(250, opTimeoutMs * 10),
       // keep retrying (capped backoff) so L2 returns when Redis does; never give up
@@ -54,29 +45,19 @@ export class RedisL2 {
     this.client.on('error', (err: Error) => this.logError('redis client error', err));
     this.subscriber.on('error', (err: Error) => this.logError('redis subscriber error', err));
     this.client.on('ready', () => this.logger.log('Redis (cache L2) connected'));
-    this.store = new KeyvRedis<string>(this.client, {
-      throwOnErrors: true,
-      throwOnConnectError: true,
-      useUnlink: true,
-    });
-    this.store.namespace = undefined; // keys are already namespaced: building_dir:{tenant}:{id}
-    this.store.on('error', () => undefined); // counted by the caller; without a listener Hookified rethrows
   }
 
-  /** Starts connecting in the background; resolves at once. */
-  start(): void {
+  /** Starts connecting in the background and subscribes to invalidations; resolves at once. */
+  start(onMessage: (message: string) => void): void {
     this.client.connect().catch((err: Error) => this.logError('redis connect failed', err));
     this.subscriber.connect().catch((err: Error) => this.logError('redis subscriber connect failed', err));
     this.subscriber
-      .subscribe(INVALIDATION_CHANNEL, (message: string) => {
-        try {
-          const msg = JSON.parse(message) as InvalidationMessage;
-          if (msg.o !== this.instanceId) this.onInvalidate(msg);
-        } catch {
-          this.logger.warn('Ignoring a malformed cache invalidation message');
-        }
-      })
+      .subscribe(INVALIDATION_CHANNEL, onMessage)
       .catch((err: Error) => this.logError('redis subscribe failed', err));
+  }
+
+  get ready(): boolean {
+    return !this.closed && this.client.isReady;
   }
 
   get state(): RedisState {
@@ -88,65 +69,7 @@ export class RedisL2 {
     return this.subscriber.isReady;
   }
 
-  /** `ok: false` when Redis failed or timed out (the caller treats it as a miss). */
-  async get(key: string): Promise<{ ok: boolean; env?: CacheEnvelope }> {
-    const r = await this.run('get', () => this.store.get(key));
-    if (!r.ok || typeof r.value !== 'string') return { ok: r.ok };
-    try {
-      return { ok: true, env: JSON.parse(r.value) as CacheEnvelope };
-    } catch {
-      return { ok: true };
-    }
-  }
-
-  async set(key: string, env: CacheEnvelope, now = Date.now()): Promise<boolean> {
-    const ttl = env.s - now;
-    if (ttl <= 0) return true;
-    return (await this.run('set', () => this.store.set(key, JSON.stringify(env), ttl))).ok;
-  }
-
-  async delete(keys: string[]): Promise<boolean> {
-    if (!keys.length) return true;
-    return (await this.run('del', () => this.store.deleteMany(keys))).ok;
-  }
-
-  /** SCAN + UNLINK of every key under a prefix; bounded by 20× the op timeout in total. */
-  async deleteByPrefix(prefix: string): Promise<boolean> {
-    const escaped = prefix.replace(/[*?[\]\\]/g, '\\$&');
-    const work = async (): Promise<boolean> => {
-      for await (const batch of this.client.scanIterator({ MATCH: `${escaped}*`, COUNT: 500 })) {
-        const keys = batch;
-        if (keys.length) await this.client.unlink(keys);
-      }
-      return true;
-    };
-    return (await this.run('invalidate', work, this.opTimeoutMs * 20)).ok;
-  }
-
-  /** Tells the other replicas to drop these keys/prefixes from their L1. */
-  async publish(msg: Omit<InvalidationMessage, 'o'>): Promise<boolean> {
-    const payload = JSON.stringify({ ...msg, o: this.instanceId });
-    return (await this.run('invalidate', () => this.client.publish(INVALIDATION_CHANNEL, payload))).ok;
-  }
-
-  /** Health: a real write, read and delete round trip (throws when Redis does not answer). */
-  async roundTrip(timeoutMs: number): Promise<{ latencyMs: number; subscribed: boolean }> {
-    const started = Date.now();
-    const key = `atrium:health:${this.instanceId}:${randomUUID()}`;
-    const value = String(started);
-    await withTimeout(
-      (async () => {
-        await this.client.set(key, value, { PX: 10000 });
-        const read = await this.client.get(key);
-        await this.client.unlink(key);
-        if (read !== value) throw new Error('Redis returned a different value than written');
-      })(),
-      timeoutMs,
-    );
-    return { latencyMs: Date.now() - started, subscribed: this.subscribed };
-  }
-
-  async close(): Promise<void> {
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     // destroy, not QUIT: a sleeping/unreachable Redis must not hold up shutdown
@@ -159,39 +82,220 @@ export class RedisL2 {
     }
   }
 
-  private async run<T>(
-    operation: CacheOperation,
-    fn: () => Promise<T>,
-    timeoutMs = this.opTimeoutMs,
-  ): Promise<{ ok: true; value: T } | { ok: false; value?: undefined }> {
-    if (this.closed || !this.client.isReady) {
-      // known to be offline: fail at once instead of sending a doomed command
-      this.metrics.op('l2', operation, 'error');
-      return { ok: false };
-    }
-    const started = process.hrtime.bigint();
-    try {
-      const result = await withTimeout(fn(), timeoutMs);
-      this.metrics.op('l2', operation, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
-      return { ok: true, value: result };
-    } catch (err) {
-      const timedOut = err instanceof CacheTimeoutError;
-      this.metrics.op(
-        'l2',
-        operation,
-        timedOut ? 'timeout' : 'error',
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-      this.logError(`redis ${operation} ${timedOut ? 'timed out' : 'failed'}`, err as Error);
-      return { ok: false };
-    }
-  }
-
   /** At most one line per 5 s: a Redis outage must not flood the log at request rate. */
-  private logError(msg: string, err: Error): void {
+  logError(msg: string, err: Error): void {
     const now = Date.now();
     if (now - this.lastErrorLog < 5000) return;
     this.lastErrorLog = now;
     this.logger.warn(`${msg}: ${err.message} (cache degrades to L1 + source)`);
+  }
+}
+
+class RedisOfflineError extends Error {
+  constructor() {
+    super('redis is not connected');
+  }
+}
+
+/**
+ * The bounded-operation wrapper around @keyv/redis, as a Keyv store: the cache manager's L2.
+ * Every operation fails at once while Redis is known to be offline, is raced against the op timeout
+ * (a slow Redis, e.g. DEBUG SLEEP, costs at most that long), and is counted in
+ * cache_operations_total{cache_level="l2"}; a failure is thrown (the L2 Keyv has throwOnErrors) so
+ * the caller can tell an error from a miss. Redis holds the envelope as JSON under the bare key
+ * (`building_dir:{tenant}:{id}`), with a Redis TTL at the end of its stale window.
+ */
+export class BoundedRedisStore implements KeyvStoreAdapter {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- KeyvStoreAdapter declares opts as any
+  opts: any = {};
+  namespace?: string;
+  private readonly inner: KeyvRedis<string>;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly opTimeoutMs: number,
+    private readonly metrics: CacheMetrics,
+  ) {
+    this.inner = new KeyvRedis<string>(connection.client, {
+      throwOnErrors: true,
+      throwOnConnectError: true,
+      useUnlink: true,
+    });
+    this.inner.namespace = undefined; // keys are already namespaced: building_dir:{tenant}:{id}
+    this.inner.on('error', () => undefined); // counted here; without a listener Hookified rethrows
+  }
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    const raw = await this.run('get', () => this.inner.get(key));
+    if (typeof raw !== 'string') return undefined;
+    try {
+      return { value: JSON.parse(raw) as Value };
+    } catch {
+      return undefined; // not ours to read: a miss
+    }
+  }
+
+  async set(key: string, data: { value: CacheEnvelope }, ttl?: number): Promise<boolean> {
+    if (ttl === undefined || ttl <= 0) return true;
+    await this.run('set', () => this.inner.set(key, JSON.stringify(data.value), ttl));
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.run('del', () => this.inner.delete(key));
+  }
+
+  async deleteMany(keys: string[]): Promise<boolean> {
+    return this.run('del', () => this.inner.deleteMany(keys));
+  }
+
+  /** Never clears a shared Redis (no namespace: @keyv/redis's clear is a no-op). */
+  async clear(): Promise<void> {
+    await this.inner.clear();
+  }
+
+  async disconnect(): Promise<void> {
+    this.connection.close();
+  }
+
+  on(): this {
+    return this;
+  }
+
+  private async run<T>(operation: CacheOperation, fn: () => Promise<T>): Promise<T> {
+    if (!this.connection.ready) {
+      // known to be offline: fail at once instead of sending a doomed command
+      this.metrics.op('l2', operation, 'error');
+      throw new RedisOfflineError();
+    }
+    const started = process.hrtime.bigint();
+    try {
+      const result = await withTimeout(fn(), this.opTimeoutMs);
+      this.metrics.op('l2', operation, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+      return result;
+    } catch (err) {
+      const timedOut = err instanceof CacheTimeoutError;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.op('l2', operation, timedOut ? 'timeout' : 'error', seconds);
+      this.connection.logError(`redis ${operation} ${timedOut ? 'timed out' : 'failed'}`, err as Error);
+      throw err;
+    }
+  }
+}
+
+/** The Keyv the cache manager holds as L2: the bounded store, no serializer of its own, bare keys. */
+export function createL2Keyv(store: BoundedRedisStore): Keyv<CacheEnvelope> {
+  const keyv = new Keyv<CacheEnvelope>({
+    store,
+    namespace: undefined,
+    useKeyPrefix: false,
+    serialize: undefined,
+    deserialize: undefined,
+    throwOnErrors: true,
+  });
+  keyv.on('error', () => undefined); // thrown to the caller as well (throwOnErrors); counted by the store
+  return keyv;
+}
+
+/**
+ * L2 as TieredCache sees it: reads and writes through the cache manager's second store (the L2 Keyv),
+ * never rejecting — `ok: false` when Redis failed or timed out (the caller treats it as a miss) —
+ * plus what Keyv has no word for: the cross-replica invalidation channel and a health round trip.
+ */
+export class RedisL2 {
+  private readonly logger = new Logger('CacheRedis');
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly store: Keyv<CacheEnvelope>,
+    private readonly metrics: CacheMetrics,
+    readonly instanceId: string,
+    private readonly opTimeoutMs: number,
+    private readonly onInvalidate: (msg: InvalidationMessage) => void,
+  ) {}
+
+  start(): void {
+    this.connection.start((message: string) => {
+      try {
+        const msg = JSON.parse(message) as InvalidationMessage;
+        if (msg.o !== this.instanceId) this.onInvalidate(msg);
+      } catch {
+        this.logger.warn('Ignoring a malformed cache invalidation message');
+      }
+    });
+  }
+
+  get state(): RedisState {
+    return this.connection.state;
+  }
+
+  get subscribed(): boolean {
+    return this.connection.subscribed;
+  }
+
+  async get(key: string): Promise<{ ok: boolean; env?: CacheEnvelope }> {
+    try {
+      return { ok: true, env: await this.store.get(key) };
+    } catch {
+      return { ok: false };
+    }
+  }
+
+  async set(key: string, env: CacheEnvelope, now = Date.now()): Promise<boolean> {
+    const ttl = env.s - now;
+    if (ttl <= 0) return true;
+    try {
+      return await this.store.set(key, env, ttl);
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(keys: string[]): Promise<boolean> {
+    if (!keys.length) return true;
+    try {
+      await this.store.deleteMany(keys);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Tells the other replicas to drop these keys from their L1. */
+  async publish(keys: string[]): Promise<boolean> {
+    if (!this.connection.ready) {
+      this.metrics.op('l2', 'invalidate', 'error');
+      return false;
+    }
+    const payload = JSON.stringify({ o: this.instanceId, k: keys } satisfies InvalidationMessage);
+    const started = process.hrtime.bigint();
+    try {
+      await withTimeout(this.connection.client.publish(INVALIDATION_CHANNEL, payload), this.opTimeoutMs);
+      this.metrics.op('l2', 'invalidate', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+      return true;
+    } catch (err) {
+      const timedOut = err instanceof CacheTimeoutError;
+      this.metrics.op('l2', 'invalidate', timedOut ? 'timeout' : 'error');
+      this.connection.logError('redis publish failed', err as Error);
+      return false;
+    }
+  }
+
+  /** Health: a real write, read and delete round trip (throws when Redis does not answer). */
+  async roundTrip(timeoutMs: number): Promise<{ latencyMs: number; subscribed: boolean }> {
+    const started = Date.now();
+    const key = `atrium:health:${this.instanceId}:${randomUUID()}`;
+    const value = String(started);
+    const client = this.connection.client;
+    await withTimeout(
+      (async () => {
+        await client.set(key, value, { PX: 10000 });
+        const read = await client.get(key);
+        await client.unlink(key);
+        if (read !== value) throw new Error('Redis returned a different value than written');
+      })(),
+      timeoutMs,
+    );
+    return { latencyMs: Date.now() - started, subscribed: this.subscribed };
   }
 }

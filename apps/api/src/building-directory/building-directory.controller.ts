@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiGatewayTimeoutResponse,
@@ -10,14 +10,19 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CacheBypass } from '@libs/cache';
+import type { FastifyRequest } from 'fastify';
+import { CacheInterceptor, CacheNamespace } from '@libs/cache';
 import { API_V1 } from '@app/common/api';
 import { Public, TenantId } from '@app/auth/auth.decorators';
 import { BuildingIdPipe, BuildingIdsDto } from './dto/building-ids.dto';
-import { BuildingDirectoryService, WarmResult } from './building-directory.service';
+import {
+  BUILDING_CACHE_NAMESPACE,
+  BuildingDirectoryService,
+  BuildingValidation,
+  WarmResult,
+} from './building-directory.service';
 import { BuildingWebhookService } from './building-webhook.service';
-import type { Building, BuildingRequestData, ValidationResult } from './building.types';
+import type { Building, BuildingRequestData } from './building.types';
 
 const buildingIdParam = ApiParam({
   name: 'buildingId',
@@ -31,49 +36,45 @@ const noCacheHeader = ApiHeader({
   description: '`no-cache` skips the cache read (the fresh answer is still stored)',
 });
 
-/** Sets X-Cache from a cached read (validation answers without one when it was decided without the cache). */
-function withXCache<T>(reply: FastifyReply, { value, cache }: { value: T; cache?: string }): T {
-  if (cache) void reply.header('X-Cache', cache);
-  return value;
-}
-
 @ApiTags('buildings')
 @Controller(`${API_V1}/buildings`)
 export class BuildingDirectoryController {
   constructor(private readonly buildings: BuildingDirectoryService) {}
 
   @Get(':buildingId')
+  @UseInterceptors(CacheInterceptor)
+  @CacheNamespace(BUILDING_CACHE_NAMESPACE)
   @noCacheHeader
   @buildingIdParam
   @ApiOkResponse({ description: 'The building as the directory gave it; X-Cache: HIT|MISS|STALE|BYPASS' })
   @ApiNotFoundResponse({ description: 'BUILDING_NOT_FOUND' })
   @ApiBadGatewayResponse({ description: 'UPSTREAM_ERROR (no stale copy)' })
   @ApiGatewayTimeoutResponse({ description: 'UPSTREAM_TIMEOUT (no stale copy)' })
-  async get(
+  get(
     @TenantId() tenantId: string,
     @Param('buildingId', BuildingIdPipe) buildingId: string,
-    @CacheBypass() bypass: boolean,
-    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Building> {
-    return withXCache(reply, await this.buildings.getBuilding(tenantId, buildingId, { bypass }));
+    return this.buildings.getBuilding(tenantId, buildingId).then((r) => r.value);
   }
 
   @Get(':buildingId/validation')
+  @UseInterceptors(CacheInterceptor)
+  @CacheNamespace(BUILDING_CACHE_NAMESPACE)
   @noCacheHeader
   @buildingIdParam
   @ApiOkResponse({
     description: '{buildingId, valid, result}: valid | invalid_not_found | invalid_inactive | error',
   })
-  async validation(
+  validation(
     @TenantId() tenantId: string,
     @Param('buildingId', BuildingIdPipe) buildingId: string,
-    @CacheBypass() bypass: boolean,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ buildingId: string; valid: boolean; result: ValidationResult }> {
-    return withXCache(reply, await this.buildings.validate(tenantId, buildingId, { bypass }));
+  ): Promise<BuildingValidation> {
+    return this.buildings.validate(tenantId, buildingId).then((r) => r.value);
   }
 
   @Get(':buildingId/request-data')
+  @UseInterceptors(CacheInterceptor)
+  @CacheNamespace(BUILDING_CACHE_NAMESPACE)
   @noCacheHeader
   @buildingIdParam
   @ApiOkResponse({
@@ -81,13 +82,11 @@ export class BuildingDirectoryController {
   })
   @ApiNotFoundResponse({ description: 'BUILDING_NOT_FOUND' })
   @ApiUnprocessableEntityResponse({ description: 'BUILDING_INACTIVE' })
-  async requestData(
+  requestData(
     @TenantId() tenantId: string,
     @Param('buildingId', BuildingIdPipe) buildingId: string,
-    @CacheBypass() bypass: boolean,
-    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<BuildingRequestData> {
-    return withXCache(reply, await this.buildings.requestData(tenantId, buildingId, { bypass }));
+    return this.buildings.requestData(tenantId, buildingId).then((r) => r.value);
   }
 
   @Post('cache/invalidate')

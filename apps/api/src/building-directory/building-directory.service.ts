@@ -20,11 +20,6 @@ export interface Cached<T> {
   cache: CacheStatus;
 }
 
-export interface ReadOptions {
-  /** Cache-Control: no-cache */
-  bypass?: boolean;
-}
-
 export interface BuildingValidation {
   buildingId: string;
   valid: boolean;
@@ -57,10 +52,10 @@ export class BuildingDirectoryService implements OnModuleInit {
     this.cache.onEvent((event, count) => this.metrics.cacheEvent(event, count));
   }
 
-  getBuilding(tenantId: string, buildingId: string, opts: ReadOptions = {}): Promise<Cached<Building>> {
+  getBuilding(tenantId: string, buildingId: string): Promise<Cached<Building>> {
     return this.metrics.track(
       'get_building',
-      () => this.lookup(tenantId, buildingId, opts),
+      () => this.lookup(tenantId, buildingId),
       () => 'success',
       (err) => (err instanceof BuildingNotFoundError ? 'not_found' : 'error'),
     );
@@ -70,13 +65,12 @@ export class BuildingDirectoryService implements OnModuleInit {
   async validate(
     tenantId: string,
     buildingId: string,
-    opts: ReadOptions = {},
   ): Promise<{ value: BuildingValidation; cache?: CacheStatus }> {
     const outcome = await this.metrics.track(
       'validate_building',
       async () => {
         try {
-          const { value, cache } = await this.lookup(tenantId, buildingId, opts);
+          const { value, cache } = await this.lookup(tenantId, buildingId);
           return { result: (isActive(value) ? 'valid' : 'invalid_inactive') as ValidationResult, cache };
         } catch (err) {
           if (err instanceof BuildingNotFoundError)
@@ -97,15 +91,11 @@ export class BuildingDirectoryService implements OnModuleInit {
     };
   }
 
-  requestData(
-    tenantId: string,
-    buildingId: string,
-    opts: ReadOptions = {},
-  ): Promise<Cached<BuildingRequestData>> {
+  requestData(tenantId: string, buildingId: string): Promise<Cached<BuildingRequestData>> {
     return this.metrics.track(
       'get_request_data',
       async () => {
-        const { value: building, cache } = await this.lookup(tenantId, buildingId, opts);
+        const { value: building, cache } = await this.lookup(tenantId, buildingId);
         if (!isActive(building)) throw new BuildingInactiveError(buildingId);
         return { value: this.denormalize(buildingId, building), cache };
       },
@@ -151,12 +141,10 @@ export class BuildingDirectoryService implements OnModuleInit {
     return out;
   }
 
-  private async lookup(tenantId: string, buildingId: string, opts: ReadOptions): Promise<Cached<Building>> {
-    const { value, status } = await this.cache.getOrLoad(
-      tenantId,
-      buildingId,
-      () => this.source.getBuilding(tenantId, buildingId),
-      { bypass: opts.bypass },
+  /** Through the building cache; on a cached route, its no-cache and X-Cache apply (CacheInterceptor). */
+  private async lookup(tenantId: string, buildingId: string): Promise<Cached<Building>> {
+    const { value, status } = await this.cache.getOrLoad(tenantId, buildingId, () =>
+      this.source.getBuilding(tenantId, buildingId),
     );
     if (value === null) throw new BuildingNotFoundError(buildingId);
     return { value, cache: status };

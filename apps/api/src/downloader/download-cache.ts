@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { InjectTieredCache, TieredCache } from '@libs/cache';
+import { InjectTieredCache, Loaded, TieredCache } from '@libs/cache';
 import { AppConfig } from '@app/config';
 import type { DownloadFormat } from './formats';
 
@@ -20,8 +20,6 @@ export interface CachedDownload {
   statusCode: number;
   etag?: string;
   lastModified?: string;
-  /** Fresh (served without asking the origin) until then; after it, revalidated with the validators. */
-  freshUntil: number;
 }
 
 export interface Freshness {
@@ -30,14 +28,15 @@ export interface Freshness {
 }
 
 /**
- * The downloader's namespace of the tiered cache: tenant + format + URL. Entries outlive their
- * freshness when they carry validators, so a stale copy can be revalidated with a conditional request
- * (304 → reuse) instead of downloaded and converted again.
+ * The downloader's namespace of the tiered cache: tenant + format + URL, loaded through get-or-load
+ * (concurrent identical downloads make one origin fetch). Each entry's lifetime is the origin's
+ * Cache-Control; entries with validators outlive their freshness, so a stale copy can be revalidated
+ * with a conditional request (304 → reuse) instead of downloaded and converted again.
  */
 @Injectable()
 export class DownloadCache {
   constructor(
-    @InjectTieredCache(DOWNLOAD_CACHE_NAMESPACE) private readonly cache: TieredCache<CachedDownload>,
+    @InjectTieredCache(DOWNLOAD_CACHE_NAMESPACE) readonly cache: TieredCache<CachedDownload>,
     private readonly config: AppConfig,
   ) {}
 
@@ -45,15 +44,16 @@ export class DownloadCache {
     return createHash('sha256').update(`${format} ${url}`).digest('base64url');
   }
 
-  async get(tenantId: string, key: string): Promise<CachedDownload | undefined> {
-    return this.cache.get(tenantId, key);
-  }
-
-  async set(tenantId: string, key: string, entry: CachedDownload): Promise<void> {
-    const freshMs = Math.max(0, entry.freshUntil - Date.now());
-    const keepMs = entry.etag || entry.lastModified ? freshMs + REVALIDATION_WINDOW_MS : freshMs;
-    if (keepMs <= 0 || Buffer.byteLength(entry.body, 'base64') > MAX_CACHED_BYTES) return;
-    await this.cache.set(tenantId, key, entry, keepMs);
+  /** How long an entry stays fresh and is kept (validators: a day longer, for revalidation), or not stored. */
+  entry(
+    value: CachedDownload,
+    freshness: Freshness,
+    opts: { revalidated?: boolean } = {},
+  ): Loaded<CachedDownload> {
+    const keepMs =
+      value.etag || value.lastModified ? freshness.freshMs + REVALIDATION_WINDOW_MS : freshness.freshMs;
+    const store = freshness.store && Buffer.byteLength(value.body, 'base64') <= MAX_CACHED_BYTES;
+    return new Loaded(value, { ttlMs: freshness.freshMs, keepMs, store, revalidated: opts.revalidated });
   }
 
   /** Cache-Control of the origin: no-store/private → not stored; s-maxage/max-age → fresh that long; else the default TTL. */

@@ -1,10 +1,11 @@
-import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Query, Res, UseInterceptors } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { wantsNoCache } from '@libs/cache';
+import { CacheInterceptor, CacheNamespace } from '@libs/cache';
 import { TenantId } from '@app/auth/auth.decorators';
 import { API_V1 } from '@app/common/api';
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { DOWNLOAD_CACHE_NAMESPACE } from './download-cache';
 import { DownloadService } from './download.service';
 import { DownloadQueryDto } from './dto/download-query.dto';
 import { negotiateFormat } from './formats';
@@ -16,6 +17,8 @@ export class DownloadController {
 
   @Get()
   @RateLimit('download')
+  @UseInterceptors(CacheInterceptor)
+  @CacheNamespace(DOWNLOAD_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
       'The content in the requested format, with X-Original-URL, X-Original-Content-Type, X-Content-Length and X-Cache',
@@ -23,19 +26,17 @@ export class DownloadController {
   async download(
     @TenantId() tenantId: string,
     @Query() query: DownloadQueryDto,
-    @Headers() headers: Record<string, string | undefined>,
+    @Headers('accept') accept: string | undefined,
+    // the content's own headers (type, original URL…); X-Cache is the CacheInterceptor's
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
-    const format = query.format ?? negotiateFormat(headers.accept);
-    const out = await this.downloads.download(tenantId, query.url, format, {
-      bypassCache: wantsNoCache(headers),
-    });
+    const format = query.format ?? negotiateFormat(accept);
+    const out = await this.downloads.download(tenantId, query.url, format);
     void reply.headers({
       'content-type': headerSafe(out.contentType),
       'x-original-url': out.finalUrl,
       'x-original-content-type': headerSafe(out.originalContentType),
       'x-content-length': String(out.contentLength),
-      'x-cache': out.cache,
       // origin bytes served from our origin: never let a browser run them as our page
       'x-content-type-options': 'nosniff',
       'content-security-policy': "default-src 'none'; sandbox",

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { redactUrl } from '@libs/observability';
-import type { CacheStatus } from '@libs/cache';
+import type { CacheStatus, Loaded } from '@libs/cache';
 import { AppConfig } from '@app/config';
 import { ExtractionBusyError, ExtractionError } from '@app/extraction/extraction.errors';
 import { ExtractionService } from '@app/extraction/extraction.service';
@@ -16,8 +16,6 @@ import { PdfRenderer } from './pdf/pdf-renderer';
 import { UrlPolicy } from './url-policy/url-policy';
 
 export interface DownloadOptions {
-  /** Request `Cache-Control: no-cache`: skip the cache read, still store. */
-  bypassCache?: boolean;
   /** Overrides DOWNLOAD_TIMEOUT_MS (a batch's timeoutPerUrlMs). */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -41,9 +39,10 @@ export interface DownloadOutcome {
 }
 
 /**
- * One URL in one format: URL policy → cache (fresh → HIT; stale with validators → conditional request,
- * 304 → HIT) → pinned, size-limited fetch → conversion, all inside the download pool and counted in
- * the downloader metrics.
+ * One URL in one format: URL policy → cache get-or-load (fresh → HIT; concurrent identical downloads
+ * wait for one load; stale with validators → conditional request, 304 → HIT) → pinned, size-limited
+ * fetch → conversion inside the download pool, all counted in the downloader metrics. On the download
+ * route, no-cache and X-Cache are the CacheInterceptor's.
  */
 @Injectable()
 export class DownloadService {
@@ -55,7 +54,7 @@ export class DownloadService {
     private readonly policy: UrlPolicy,
     private readonly fetcher: SafeFetcher,
     private readonly pdf: PdfRenderer,
-    private readonly cache: DownloadCache,
+    private readonly downloads: DownloadCache,
     private readonly metrics: DownloaderMetrics,
     private readonly extraction: ExtractionService,
     live: LiveStatsRegistry,
@@ -82,7 +81,7 @@ export class DownloadService {
   ): Promise<DownloadOutcome> {
     const stop = this.metrics.responseTime.startTimer({ format });
     try {
-      const outcome = await this.pool.run(() => this.load(tenantId, rawUrl, format, opts), opts.signal);
+      const outcome = await this.load(tenantId, rawUrl, format, opts);
       this.metrics.requests.inc({ format, status: 'success' });
       return outcome;
     } catch (err) {
@@ -105,11 +104,23 @@ export class DownloadService {
     opts: DownloadOptions,
   ): Promise<DownloadOutcome> {
     const url = this.precheck(rawUrl);
-    const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
-    const key = this.cache.key(format, url.href);
-    const cached = opts.bypassCache ? undefined : await this.cache.get(tenantId, key);
-    if (cached && cached.freshUntil > Date.now()) return fromCache(format, cached, 'HIT');
+    const { value, status } = await this.downloads.cache.getOrLoad(
+      tenantId,
+      this.downloads.key(format, url.href),
+      // only the origin work takes a download slot: a cached answer never waits for one
+      (stale) => this.pool.run(() => this.fetchAndConvert(url, format, stale, opts), opts.signal),
+    );
+    // the loader never answers "not found": an origin 404 is an UPSTREAM_ERROR
+    return fromCache(format, value!, status);
+  }
 
+  private async fetchAndConvert(
+    url: URL,
+    format: DownloadFormat,
+    stale: CachedDownload | undefined,
+    opts: DownloadOptions,
+  ): Promise<Loaded<CachedDownload>> {
+    const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
     if (format === 'pdf') {
       const rendered = await this.pdf.render(url, {
         timeoutMs,
@@ -118,19 +129,15 @@ export class DownloadService {
         signal: opts.signal,
       });
       const entry = this.entryFor(rendered.main, rendered.pdf, 'application/pdf');
-      if (entry) await this.cache.set(tenantId, key, { ...entry, etag: undefined, lastModified: undefined });
-      return this.outcome(
-        format,
-        rendered.main,
-        rendered.pdf,
-        'application/pdf',
-        opts.bypassCache ? 'BYPASS' : 'MISS',
+      return this.downloads.entry(
+        { ...entry, etag: undefined, lastModified: undefined },
+        this.downloads.freshness(rendered.main.headers),
       );
     }
 
     const conditional =
-      cached && (cached.etag || cached.lastModified)
-        ? { url: cached.finalUrl, etag: cached.etag, lastModified: cached.lastModified }
+      stale && (stale.etag || stale.lastModified)
+        ? { url: stale.finalUrl, etag: stale.etag, lastModified: stale.lastModified }
         : undefined;
     const res = await this.fetcher.fetch({
       url,
@@ -140,22 +147,19 @@ export class DownloadService {
       conditional,
       signal: opts.signal,
     });
-    if (res.notModified && cached) {
+    if (res.notModified && stale) {
       // 304: the copy is good again for the origin's (new) max-age
-      const fresh = this.cache.freshness({ ...res.headers });
       const renewed: CachedDownload = {
-        ...cached,
-        etag: res.headers.etag ?? cached.etag,
-        lastModified: res.headers['last-modified'] ?? cached.lastModified,
-        freshUntil: Date.now() + fresh.freshMs,
+        ...stale,
+        etag: res.headers.etag ?? stale.etag,
+        lastModified: res.headers['last-modified'] ?? stale.lastModified,
       };
-      if (fresh.store) await this.cache.set(tenantId, key, renewed);
-      return fromCache(format, renewed, 'HIT');
+      return this.downloads.entry(renewed, this.downloads.freshness({ ...res.headers }), {
+        revalidated: true,
+      });
     }
     const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false);
-    const entry = this.entryFor(res, body, contentType);
-    if (entry) await this.cache.set(tenantId, key, entry);
-    return this.outcome(format, res, body, contentType, opts.bypassCache ? 'BYPASS' : 'MISS');
+    return this.downloads.entry(this.entryFor(res, body, contentType), this.downloads.freshness(res.headers));
   }
 
   private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {
@@ -207,9 +211,7 @@ export class DownloadService {
     }
   }
 
-  private entryFor(res: FetchResponse, body: Buffer, contentType: string): CachedDownload | undefined {
-    const fresh = this.cache.freshness(res.headers);
-    if (!fresh.store) return undefined;
+  private entryFor(res: FetchResponse, body: Buffer, contentType: string): CachedDownload {
     return {
       body: body.toString('base64'),
       contentType,
@@ -219,26 +221,6 @@ export class DownloadService {
       statusCode: res.statusCode,
       etag: res.headers.etag,
       lastModified: res.headers['last-modified'],
-      freshUntil: Date.now() + fresh.freshMs,
-    };
-  }
-
-  private outcome(
-    format: DownloadFormat,
-    res: FetchResponse,
-    body: Buffer,
-    contentType: string,
-    cache: CacheStatus,
-  ): DownloadOutcome {
-    return {
-      format,
-      body,
-      contentType,
-      finalUrl: res.finalUrl,
-      originalContentType: res.contentType,
-      contentLength: res.body.length,
-      statusCode: res.statusCode,
-      cache,
     };
   }
 }

@@ -1,6 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { FastifyInstance } from 'fastify';
+import { routeCacheScope } from '@libs/cache';
 import { AuthModule } from '@app/auth/auth.module';
 import { AllExceptionsFilter } from '@app/common/all-exceptions.filter';
 import { createValidationPipe } from '@app/common/validation';
@@ -9,7 +10,7 @@ import { AtriumFastifyAdapter } from '@app/http-pipeline';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
 import { SearchController } from './search.controller';
-import { SearchRequest, SearchService } from './search.service';
+import { SEARCH_CACHE_NAMESPACE, SearchRequest, SearchService } from './search.service';
 import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
 
@@ -19,14 +20,14 @@ const KEY = 'slice-key-0123456789abcdef';
 describe('search controllers (slice)', () => {
   let app: NestFastifyApplication;
   let fastify: FastifyInstance;
-  const searches: Array<{ tenantId: string; req: SearchRequest }> = [];
+  const searches: Array<{ tenantId: string; req: SearchRequest; bypass?: boolean }> = [];
   const search = {
+    // answers as a lookup in the route's cache scope would: the CacheInterceptor turns it into X-Cache
     search: jest.fn(async (tenantId: string, req: SearchRequest) => {
-      searches.push({ tenantId, req });
-      return {
-        body: { store: req.store, query: req.query, total: 0, tookMs: 1, results: [] },
-        cache: req.bypassCache ? 'BYPASS' : 'MISS',
-      };
+      const scope = routeCacheScope(SEARCH_CACHE_NAMESPACE);
+      if (scope) scope.status = scope.bypass ? 'BYPASS' : 'MISS';
+      searches.push({ tenantId, req, bypass: scope?.bypass });
+      return { store: req.store, query: req.query, total: 0, tookMs: 1, results: [] };
     }),
   };
   const stores = { create: jest.fn(async (_t: string, name: string) => ({ name })) };
@@ -75,7 +76,8 @@ describe('search controllers (slice)', () => {
     expect(searches).toEqual([
       {
         tenantId: 'demo',
-        req: { store: 'kb', query: 'hello world', limit: 10, offset: 0, bypassCache: true },
+        req: { store: 'kb', query: 'hello world', limit: 10, offset: 0 },
+        bypass: true,
       },
     ]);
   });
@@ -84,7 +86,11 @@ describe('search controllers (slice)', () => {
     const res = await post('/api/v1/search', { store: 'kb', query: 'x', limit: 100, offset: 7 });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-cache']).toBe('MISS');
-    expect(searches[0].req).toEqual({ store: 'kb', query: 'x', limit: 100, offset: 7, bypassCache: false });
+    expect(searches[0]).toEqual({
+      tenantId: 'demo',
+      req: { store: 'kb', query: 'x', limit: 100, offset: 7 },
+      bypass: false,
+    });
   });
 
   it.each([

@@ -20,8 +20,6 @@ export interface SearchRequest {
   query: string;
   limit: number;
   offset: number;
-  /** Cache-Control: no-cache — skip the cache read, still store the fresh page. */
-  bypassCache: boolean;
 }
 
 const LABEL: Record<CacheStatus, SearchCacheLabel> = {
@@ -57,50 +55,43 @@ export class SearchService {
     return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${digest}`;
   }
 
-  async search(tenantId: string, req: SearchRequest): Promise<{ body: SearchResponse; cache: CacheStatus }> {
+  /** Through the result cache; on the search routes, no-cache and X-Cache are the CacheInterceptor's. */
+  async search(tenantId: string, req: SearchRequest): Promise<SearchResponse> {
     const started = process.hrtime.bigint();
-    let label: SearchCacheLabel = req.bypassCache ? 'bypass' : 'miss';
+    let label: SearchCacheLabel = this.cache.bypassed ? 'bypass' : 'miss';
     try {
       const store = await this.repository.storeKey(tenantId, req.store);
       if (!store) throw new StoreNotFoundError(req.store);
       const key = this.cacheKey(req.store, store.id, store.version, req.query, req.limit, req.offset);
-      const { value, status } = await this.cache.getOrLoad(
-        tenantId,
-        key,
-        async () => {
-          const { total, hits } = await this.repository.search(
-            store.id,
-            req.query,
-            req.limit,
-            req.offset,
-            HEADLINE_OPTIONS,
-          );
-          return {
-            total,
-            results: hits.map((h) => ({
-              documentId: h.documentId,
-              filename: h.filename,
-              chunkIndex: h.chunkIndex,
-              score: Math.round(h.score * 1e6) / 1e6,
-              snippet: renderSnippet(h.headline),
-            })),
-          };
-        },
-        { bypass: req.bypassCache },
-      );
+      const { value, status } = await this.cache.getOrLoad(tenantId, key, async () => {
+        const { total, hits } = await this.repository.search(
+          store.id,
+          req.query,
+          req.limit,
+          req.offset,
+          HEADLINE_OPTIONS,
+        );
+        return {
+          total,
+          results: hits.map((h) => ({
+            documentId: h.documentId,
+            filename: h.filename,
+            chunkIndex: h.chunkIndex,
+            score: Math.round(h.score * 1e6) / 1e6,
+            snippet: renderSnippet(h.headline),
+          })),
+        };
+      });
       label = LABEL[status];
       const page = value ?? { total: 0, results: [] };
       const tookMs = Number(process.hrtime.bigint() - started) / 1e6;
       this.metrics.search('success', label, tookMs / 1000, page.results.length);
       return {
-        body: {
-          store: req.store,
-          query: req.query,
-          total: page.total,
-          tookMs: Math.round(tookMs * 100) / 100,
-          results: page.results,
-        },
-        cache: status,
+        store: req.store,
+        query: req.query,
+        total: page.total,
+        tookMs: Math.round(tookMs * 100) / 100,
+        results: page.results,
       };
     } catch (err) {
       this.metrics.search('error', label, Number(process.hrtime.bigint() - started) / 1e9);

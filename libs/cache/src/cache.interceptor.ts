@@ -1,0 +1,91 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Observable, tap } from 'rxjs';
+import { RouteCacheScope, runInRouteCacheScope } from './route-scope';
+
+export const CACHE_NAMESPACE_METADATA = 'atrium:cache:namespace';
+export const CACHE_TTL_METADATA = 'atrium:cache:ttl';
+
+/** The cache namespace (a `CacheModule.forFeature` namespace) whose lookups this route answers from. */
+export const CacheNamespace = (namespace: string): MethodDecorator & ClassDecorator =>
+  SetMetadata(CACHE_NAMESPACE_METADATA, namespace);
+
+/** How long what this route loads stays fresh, in ms (default: the namespace's TTL). */
+export const CacheTTL = (ttlMs: number): MethodDecorator & ClassDecorator =>
+  SetMetadata(CACHE_TTL_METADATA, ttlMs);
+
+/** True when the request asks for a fresh answer (`Cache-Control: no-cache` or `Pragma: no-cache`). */
+export function wantsNoCache(headers: FastifyRequest['headers']): boolean {
+  const cc = headers['cache-control'];
+  const pragma = headers['pragma'];
+  return (
+    (typeof cc === 'string' && /(^|,)\s*no-cache\s*(,|$)/i.test(cc)) ||
+    (typeof pragma === 'string' && /no-cache/i.test(pragma))
+  );
+}
+
+interface RouteCacheConfig {
+  namespace: string;
+  ttlMs?: number;
+}
+
+/**
+ * The HTTP side of the cache, on every cached route:
+ *
+ *   @UseInterceptors(CacheInterceptor)
+ *   @CacheNamespace('building_dir')          // @CacheTTL(ms) to override the namespace's TTL
+ *   @Get(':buildingId')
+ *   get(@TenantId() tenantId, @Param('buildingId') id) { return this.buildings.getBuilding(tenantId, id); }
+ *
+ * It reads `Cache-Control: no-cache` / `Pragma: no-cache`, runs the handler in the route's cache scope
+ * — the namespace's `TieredCache.getOrLoad` calls made meanwhile skip the read (still storing the fresh
+ * answer) and take the route's TTL — and writes `X-Cache: HIT|MISS|STALE|BYPASS` from the lookup that
+ * answered. Errors pass through untouched (no X-Cache; the cache never stores an error).
+ *
+ * Unlike @nestjs/cache-manager's CacheInterceptor, it does not cache the handler's return value under a
+ * URL: the key is built by the feature from validated input (`building_dir:{tenant}:{id}`, a search
+ * key with the store's version), with the tenant in every key, and the value cached is the resource
+ * the answer is made of — the three building routes answer from one building entry (a STALE building
+ * makes a STALE request-data answer; a cached "not found" makes a 404).
+ */
+@Injectable()
+export class CacheInterceptor implements NestInterceptor {
+  private readonly routes = new WeakMap<object, RouteCacheConfig | null>();
+
+  constructor(private readonly reflector: Reflector) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const route = this.configOf(context);
+    if (!route) return next.handle();
+    const http = context.switchToHttp();
+    const scope: RouteCacheScope = {
+      namespace: route.namespace,
+      ttlMs: route.ttlMs,
+      bypass: wantsNoCache(http.getRequest<FastifyRequest>().headers),
+    };
+    // handle() binds the handler to the async context it is called in: the route's scope
+    return runInRouteCacheScope(scope, () => next.handle()).pipe(
+      tap(() => {
+        if (scope.status) void http.getResponse<FastifyReply>().header('X-Cache', scope.status);
+      }),
+    );
+  }
+
+  /** Route metadata, read once per handler (this runs on every request of the hot path). */
+  private configOf(context: ExecutionContext): RouteCacheConfig | null {
+    const handler = context.getHandler();
+    let config = this.routes.get(handler);
+    if (config === undefined) {
+      const targets = [handler, context.getClass()];
+      const namespace = this.reflector.getAllAndOverride<string | undefined>(
+        CACHE_NAMESPACE_METADATA,
+        targets,
+      );
+      const ttlMs = this.reflector.getAllAndOverride<number | undefined>(CACHE_TTL_METADATA, targets);
+      config = namespace ? { namespace, ttlMs } : null;
+      this.routes.set(handler, config);
+    }
+    return config;
+  }
+}
