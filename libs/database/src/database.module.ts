@@ -8,7 +8,7 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { join } from 'node:path';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Database } from './database';
 import { Migration, runMigrations } from './migrations';
 import { PgDatabase } from './pg.database';
@@ -22,7 +22,24 @@ export interface DatabaseModuleOptions {
   statementTimeoutMs: number;
   /** Migrations the root importer owns; features register theirs with `DatabaseModule.forFeature`. */
   migrations?: Migration[];
-  /** The app's Prometheus registry (db_query_duration_seconds, db_pool_connections). */
+  /**
+   * PGlite contrib extensions to load (names of `@electric-sql/pglite/contrib/<name>`, e.g. 'pg_trgm');
+   * a migration still runs CREATE EXTENSION. Postgres servers have contrib installed: ignored there.
+   */
+  extensions?: string[];
+  /**
+   * PGlite only (one session): how long a statement may wait for it; default statementTimeoutMs. On
+   * Postgres the wait for a pool connection is bounded by the connect timeout.
+   */
+  queueTimeoutMs?: number;
+  /** PGlite only: Postgres settings over PGLITE_DEFAULT_SETTINGS (memory sizes). */
+  pgliteSettings?: Record<string, string>;
+  /** PGlite only: replace an idle worker whose WASM heap grew past this many bytes (0 = never). */
+  pgliteRecycleAboveBytes?: number;
+  /**
+   * The app's Prometheus registry (db_query_duration_seconds, db_pool_connections,
+   * db_query_timeouts_total, db_worker_restarts_total).
+   */
   registry?: Registry;
 }
 
@@ -45,6 +62,15 @@ export class MigrationRegistry {
   }
 }
 
+function counter<L extends string>(
+  registry: Registry | undefined,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> | undefined {
+  return registry ? new Counter({ name, help, labelNames, registers: [registry] }) : undefined;
+}
+
 export function createDatabase(opts: DatabaseModuleOptions): Database {
   const histogram = opts.registry
     ? new Histogram({
@@ -55,14 +81,36 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
         registers: [opts.registry],
       })
     : undefined;
+  const timeouts = counter(
+    opts.registry,
+    'db_query_timeouts_total',
+    'Database statements stopped (or refused while queued) by their time bound, by adapter: pg, pglite',
+    ['adapter'],
+  );
   const db = opts.url
     ? new PgDatabase({
         url: opts.url,
         poolMax: opts.poolMax,
         statementTimeoutMs: opts.statementTimeoutMs,
         histogram,
+        timeouts,
       })
-    : new PgliteDatabase({ dataDir: opts.dataDir ? join(opts.dataDir, 'pglite') : undefined, histogram });
+    : new PgliteDatabase({
+        dataDir: opts.dataDir ? join(opts.dataDir, 'pglite') : undefined,
+        statementTimeoutMs: opts.statementTimeoutMs,
+        queueTimeoutMs: opts.queueTimeoutMs,
+        extensions: opts.extensions,
+        settings: opts.pgliteSettings,
+        recycleAboveBytes: opts.pgliteRecycleAboveBytes,
+        histogram,
+        timeouts,
+        restarts: counter(
+          opts.registry,
+          'db_worker_restarts_total',
+          'PGlite worker threads replaced: after a statement over its bound, a crash, or to give memory back',
+          [],
+        ),
+      });
   if (opts.registry) {
     new Gauge({
       name: 'db_pool_connections',

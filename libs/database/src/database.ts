@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export interface QueryResult<T> {
   rows: T[];
   rowCount: number;
@@ -20,6 +22,9 @@ export interface PoolStats {
   waiting: number;
 }
 
+/** The statement bound of the code running inside `withStatementTimeout`. */
+const statementScope = new AsyncLocalStorage<{ timeoutMs: number }>();
+
 /**
  * The database port. Two adapters: PostgreSQL through a `pg` Pool (DATABASE_URL) and embedded PGlite in
  * DATA_DIR — same SQL dialect, so migrations and queries are written once.
@@ -34,4 +39,18 @@ export abstract class Database implements Queryable {
   abstract close(): Promise<void>;
   /** A human-readable name of the database (never the password), for logs and the destructive-test guard. */
   abstract readonly description: string;
+
+  /**
+   * Runs fn with every statement it issues (through this database or a transaction it opens) bounded by
+   * timeoutMs instead of the default statement timeout: a search gets a tighter bound than an upload
+   * without the repository knowing. Over the bound the statement fails with DatabaseTimeoutError.
+   */
+  withStatementTimeout<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    return statementScope.run({ timeoutMs }, fn);
+  }
+
+  /** The bound for a statement issued now: the innermost withStatementTimeout, else the default. */
+  protected statementTimeoutMs(defaultMs: number): number {
+    return statementScope.getStore()?.timeoutMs ?? defaultMs;
+  }
 }

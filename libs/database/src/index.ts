@@ -1,4 +1,5 @@
 export * from './database';
+export * from './database.errors';
 export * from './database.module';
 export * from './migrations';
 export * from './pg.database';

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
 import { currentRequestId, requestContextOf } from '@libs/observability';
 import { AppError } from './app-error';
 import { errorBody, ErrorBody } from './error-body';
@@ -74,6 +75,19 @@ export function mapError(exception: unknown, requestId: string | undefined): Map
     return {
       body: errorBody(exception.status, exception.code, exception.message, requestId, exception.details),
       headers: exception.headers ?? {},
+    };
+  }
+  if (exception instanceof DatabaseTimeoutError || exception instanceof DatabaseUnavailableError) {
+    // The database is busy or restarting, not broken: a retryable 503 (the statement, never the SQL,
+    // is described). Searches answer SEARCH_TIMEOUT instead (search.service.ts).
+    const message =
+      exception instanceof DatabaseTimeoutError
+        ? 'The database did not answer in time; try again'
+        : 'The database is unavailable for a moment; try again';
+    logger.warn(`${exception.code}: ${exception.message}`);
+    return {
+      body: errorBody(503, exception.code, message, requestId),
+      headers: { 'Retry-After': '1' },
     };
   }
   if (exception instanceof ThrottlerException) {

@@ -180,6 +180,11 @@ export class EnvironmentVariables {
   @Max(200)
   DATABASE_POOL_MAX = 10;
 
+  /**
+   * Bound on one statement: statement_timeout on Postgres; on PGlite (which ignores statement_timeout)
+   * the worker thread running the statement is terminated and restarted on the same data. Also how long
+   * a statement may wait for PGlite's single session.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(100)
