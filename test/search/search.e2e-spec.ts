@@ -468,9 +468,21 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect(res.body.code).toBe('VALIDATION_FAILED');
     });
 
-    it('accepts a 1000-character query', async () => {
-      const res = await search(demo, 'kb', `${'quokka '.repeat(142)}qu`.slice(0, 1000));
+    it('accepts a query at both default bounds: 1000 characters in 32 words', async () => {
+      const words = Array.from({ length: 32 }, (_, i) => `quokka${i}`.padEnd(30, 'q'));
+      const query = words.join(' ').padEnd(1000, 'q');
+      expect([...query].length).toBe(1000);
+      const res = await search(demo, 'kb', query);
       expect(res.status).toBe(200);
+    });
+
+    it('refuses a query over the word bound with a 400 naming the limit, before any SQL', async () => {
+      const res = await search(demo, 'kb', Array.from({ length: 33 }, (_, i) => `w${i}`).join(' '));
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { fields: { q: [expect.stringContaining('SEARCH_QUERY_MAX_TERMS')] } },
+      });
     });
 
     it('is a 404 for an unknown store and for another tenant’s store', async () => {

@@ -65,6 +65,9 @@ export class AppConfig {
     maxFiles: number;
     maxFileBytes: number;
     cacheTtlMs: number;
+    queryMaxChars: number;
+    queryMaxTerms: number;
+    statementTimeoutMs: number;
     chunkChars: number;
     chunkOverlapChars: number;
   };
@@ -163,6 +166,9 @@ export class AppConfig {
       maxFiles: e.UPLOAD_MAX_FILES,
       maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
       cacheTtlMs: e.SEARCH_CACHE_TTL_MS,
+      queryMaxChars: e.SEARCH_QUERY_MAX_CHARS,
+      queryMaxTerms: e.SEARCH_QUERY_MAX_TERMS,
+      statementTimeoutMs: e.SEARCH_STATEMENT_TIMEOUT_MS,
       chunkChars: e.SEARCH_CHUNK_CHARS,
       chunkOverlapChars: e.SEARCH_CHUNK_OVERLAP_CHARS,
     };

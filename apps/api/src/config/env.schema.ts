@@ -285,6 +285,26 @@ export class EnvironmentVariables {
   @Min(1000)
   SEARCH_CACHE_TTL_MS = 300000;
 
+  /** Longest search query, in characters (longer: 400 VALIDATION_FAILED, before any SQL). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(10000)
+  SEARCH_QUERY_MAX_CHARS = 1000;
+
+  /** Most words in one search query (more: 400 VALIDATION_FAILED, before any SQL). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  SEARCH_QUERY_MAX_TERMS = 32;
+
+  /** Bound on a search's statements (both adapters); over it: 503 SEARCH_TIMEOUT. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  SEARCH_STATEMENT_TIMEOUT_MS = 5000;
+
   @Type(() => Number)
   @IsInt()
   @Min(200)

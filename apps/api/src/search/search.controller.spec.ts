@@ -111,6 +111,32 @@ describe('search controllers (slice)', () => {
     expect(searches).toHaveLength(0);
   });
 
+  it.each([
+    ['characters', `q=${'x'.repeat(1001)}`, 'SEARCH_QUERY_MAX_CHARS', 1000],
+    ['words', `q=${Array.from({ length: 33 }, (_, i) => `w${i}`).join('+')}`, 'SEARCH_QUERY_MAX_TERMS', 32],
+    ['hyphenated words', `q=${'a-'.repeat(32)}b`, 'SEARCH_QUERY_MAX_TERMS', 32],
+  ])('a query over the bound of %s is a 400 naming the limit', async (_label, qs, name, max) => {
+    const res = await get(`/api/v1/search?store=kb&${qs}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining(name),
+      details: { fields: { q: [expect.stringContaining(name)] }, limit: { name, max } },
+    });
+    expect(searches).toHaveLength(0);
+  });
+
+  it('counts words as the database would: operators and quotes are not words', async () => {
+    const words = Array.from({ length: 32 }, (_, i) => `w${i}`);
+    const query = `"${words.slice(0, 10).join(' ')}" OR ${words.slice(10, 31).join(' or ')} -${words[31]}`;
+    const res = await post('/api/v1/search', { store: 'kb', query });
+    expect(res.statusCode).toBe(200);
+    expect((await post('/api/v1/search', { store: 'kb', query: `${query} w32` })).json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { fields: { query: [expect.stringContaining('SEARCH_QUERY_MAX_TERMS')] } },
+    });
+  });
+
   it('accepts a query of exactly 1000 characters (astral characters count once)', async () => {
     expect((await get(`/api/v1/search?store=kb&q=${'x'.repeat(1000)}`)).statusCode).toBe(200);
     expect((await get(`/api/v1/search?store=kb&q=${encodeURIComponent('😀'.repeat(1000))}`)).statusCode).toBe(

@@ -75,3 +75,27 @@ export class FileRejection extends Error {
     this.name = 'FileRejection';
   }
 }
+
+/** A search query over SEARCH_QUERY_MAX_CHARS or SEARCH_QUERY_MAX_TERMS: refused before any SQL runs. */
+export class SearchQueryTooLargeError extends AppError {
+  constructor(field: string, limit: { name: string; max: number; actual: number; unit: string }) {
+    const message = `${field} has ${limit.actual} ${limit.unit}; at most ${limit.max} are allowed (${limit.name})`;
+    super(400, 'VALIDATION_FAILED', message, {
+      fields: { [field]: [message] },
+      limit: { name: limit.name, max: limit.max },
+    });
+  }
+}
+
+/** A search's statement ran past SEARCH_STATEMENT_TIMEOUT_MS (or waited that long for the database). */
+export class SearchTimeoutError extends AppError {
+  constructor(timeoutMs: number) {
+    super(
+      503,
+      'SEARCH_TIMEOUT',
+      `The search took longer than ${timeoutMs} ms and was stopped; try fewer or more specific words`,
+      undefined,
+      { 'Retry-After': '1' },
+    );
+  }
+}

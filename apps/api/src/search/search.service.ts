@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { CacheStatus, InjectTieredCache, TieredCache } from '@libs/cache';
+import { Database, DatabaseTimeoutError } from '@libs/database';
+import { AppConfig } from '@app/config';
 import { SearchResponse, SearchResultItem } from './dto/search.dto';
-import { StoreNotFoundError } from './search.errors';
+import { SearchTimeoutError, StoreNotFoundError } from './search.errors';
 import { SearchCacheLabel, SearchMetrics } from './search.metrics';
 import { SearchRepository } from './search.repository';
 import { HEADLINE_OPTIONS, normaliseQuery, renderSnippet } from './snippet';
@@ -36,6 +38,8 @@ export class SearchService {
     private readonly repository: SearchRepository,
     private readonly metrics: SearchMetrics,
     @InjectTieredCache(SEARCH_CACHE_NAMESPACE) private readonly cache: TieredCache<CachedPage>,
+    private readonly db: Database,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -55,8 +59,22 @@ export class SearchService {
     return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${digest}`;
   }
 
-  /** Through the result cache; on the search routes, no-cache and X-Cache are the CacheInterceptor's. */
+  /**
+   * Every statement of a search runs under SEARCH_STATEMENT_TIMEOUT_MS (statement_timeout on Postgres,
+   * the worker's external bound on PGlite); past it the search is a 503 SEARCH_TIMEOUT, never a 500.
+   */
   async search(tenantId: string, req: SearchRequest): Promise<SearchResponse> {
+    const timeoutMs = this.config.search.statementTimeoutMs;
+    try {
+      return await this.db.withStatementTimeout(timeoutMs, () => this.run(tenantId, req));
+    } catch (err) {
+      if (err instanceof DatabaseTimeoutError) throw new SearchTimeoutError(timeoutMs);
+      throw err;
+    }
+  }
+
+  /** Through the result cache; on the search routes, no-cache and X-Cache are the CacheInterceptor's. */
+  private async run(tenantId: string, req: SearchRequest): Promise<SearchResponse> {
     const started = process.hrtime.bigint();
     let label: SearchCacheLabel = this.cache.bypassed ? 'bypass' : 'miss';
     try {

@@ -1,9 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { STORE_NAME } from './store.dto';
 
 const NOT_BLANK = /\S/;
+// The upper bounds are configuration, checked by the controller before any SQL (query-bounds.ts).
+const QUERY_BOUNDS =
+  'At most SEARCH_QUERY_MAX_CHARS characters (default 1000) and SEARCH_QUERY_MAX_TERMS words (default 32)';
 
 class PageParams {
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 10 })
@@ -32,10 +35,11 @@ export class SearchQueryParams extends PageParams {
     type: String,
     minLength: 1,
     maxLength: 1000,
+    description: QUERY_BOUNDS,
     example: '"parental leave" OR sabbatical -draft',
   })
   @IsString()
-  @Length(1, 1000)
+  @MinLength(1)
   @Matches(NOT_BLANK, { message: 'q must not be blank' })
   q!: string;
 }
@@ -47,9 +51,9 @@ export class SearchBody extends PageParams {
   @Matches(STORE_NAME, { message: 'store must match ^[a-z0-9][a-z0-9_-]{0,62}$' })
   store!: string;
 
-  @ApiProperty({ type: String, minLength: 1, maxLength: 1000 })
+  @ApiProperty({ type: String, minLength: 1, maxLength: 1000, description: QUERY_BOUNDS })
   @IsString()
-  @Length(1, 1000)
+  @MinLength(1)
   @Matches(NOT_BLANK, { message: 'query must not be blank' })
   query!: string;
 }
