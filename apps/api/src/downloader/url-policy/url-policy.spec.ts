@@ -70,6 +70,11 @@ const BYPASS_ATTEMPTS: string[] = [
   'http://LOCALHOST:3000/',
   'http://localhost./',
   'http://api.localhost/',
+  'http://a.b.localhost./', // trailing dot: the fully qualified spelling of a loopback name
+  'http://api.localhost../',
+  'http://LOCALHOST./',
+  'http://evil-loopback.example./', // a name resolving inside, spelt fully qualified
+  'http://evil-metadata.example../latest/meta-data/',
   // unspecified, private, link-local, CGNAT, benchmarking, documentation, multicast, broadcast, reserved
   'http://0.0.0.0/',
   'http://0/',
@@ -167,6 +172,7 @@ describe('UrlPolicy', () => {
     'http://172.32.0.1/', // just outside 172.16/12
     'http://100.128.0.1/', // just outside CGNAT
     'http://198.20.0.1/', // just outside benchmarking
+    'http://public.example./', // fully qualified spelling of a public name
   ])('allows %s', async (raw) => {
     const { sut } = policy();
     await expect(verdict(sut, raw)).resolves.toBe('allowed');
@@ -191,7 +197,15 @@ describe('UrlPolicy', () => {
     const { sut, resolver } = policy();
     await expect(verdict(sut, 'ftp://public.example/')).resolves.toBe('blocked');
     await expect(verdict(sut, 'http://localhost/')).resolves.toBe('blocked');
+    await expect(verdict(sut, 'http://a.b.localhost./')).resolves.toBe('blocked');
+    await expect(verdict(sut, 'http://x.localhost.../')).resolves.toBe('blocked');
     expect(resolver.asked).toEqual([]);
+  });
+
+  it('resolves a fully qualified name (trailing dots) as the name the checks judged', async () => {
+    const { sut, resolver } = policy();
+    await expect(verdict(sut, 'http://public.example../')).resolves.toBe('allowed');
+    expect(resolver.asked).toEqual(['public.example']);
   });
 
   it('reports the category of a literal address and never the address behind a name', async () => {

@@ -57,9 +57,9 @@ export class UrlPolicy {
     if (url.username || url.password)
       throw new UrlBlockedError('credentials', 'URLs with credentials (user:password@) are not allowed');
     if (this.allowPrivate) return;
-    const host = bareHost(url.hostname);
+    const host = hostName(url);
     if (isIPv4(host) || isIPv6(host)) this.checkAddress(host);
-    else if (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.')
+    else if (host === 'localhost' || host.endsWith('.localhost'))
       throw new UrlBlockedError('hostname', 'The host is a loopback name');
     else if (/^[\d.]+$/.test(host) || /^0x/i.test(host))
       // a numeric host the URL parser did not turn into an address: never let DNS interpret it
@@ -81,12 +81,12 @@ export class UrlPolicy {
    */
   async resolve(url: URL, signal?: AbortSignal): Promise<PinnedTarget> {
     this.checkStatic(url);
-    const hostname = bareHost(url.hostname);
+    const hostname = hostName(url);
     if (isIPv4(hostname) || isIPv6(hostname))
       return { url, hostname, address: hostname, family: isIPv6(hostname) ? 6 : 4 };
     let addresses: ResolvedAddress[];
     try {
-      addresses = await withSignal(this.resolver.lookup(hostname.replace(/\.$/, '')), signal);
+      addresses = await withSignal(this.resolver.lookup(hostname), signal);
     } catch (err) {
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new UpstreamTimeoutError(0);
       const code = (err as { code?: string }).code;
@@ -99,6 +99,15 @@ export class UrlPolicy {
     for (const a of addresses) this.checkAddress(a.address);
     return { url, hostname, address: addresses[0].address, family: addresses[0].family };
   }
+}
+
+/**
+ * The host as the checks and the resolver see it: IPv6 brackets removed and trailing dots dropped.
+ * `a.b.localhost.` is the fully qualified spelling of `a.b.localhost` (and `localhost..` of nothing
+ * different to a resolver): names are judged in one canonical form, the one that is then resolved.
+ */
+export function hostName(url: URL): string {
+  return bareHost(url.hostname).replace(/\.+$/, '');
 }
 
 export function bareHost(hostname: string): string {
