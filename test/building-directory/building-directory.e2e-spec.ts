@@ -325,7 +325,8 @@ describe('Building directory (e2e)', () => {
   });
 
   it('/health shows the building directory upstream and redis; readiness does not depend on them', async () => {
-    const health = await app.request('/health');
+    // details are for callers with a valid key (issue 10: statuses only without one)
+    const health = await app.request('/health', { headers: { 'X-API-Key': ACME_KEY } });
     expect(health.body.details.building_directory).toMatchObject({ status: 'up', source: 'http' });
     expect(health.body.details.redis).toMatchObject({ status: 'up' });
     const ready = await app.request('/health/ready');

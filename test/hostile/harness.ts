@@ -17,6 +17,7 @@
  *   failure, and while the process tree's RSS is sampled; `expectSurvived(app, probe)` then asserts the
  *   issue's bar: every poll answered 200 within `LIVENESS_BOUND_MS` (1 s, ≥ 5× what a poll takes on a busy
  *   machine), the process still runs, and a normal request made afterwards succeeds.
+ * - `app.metric(name, labels)` reads one series of /metrics; `app.waitForLog(pred)` waits for a JSON log line.
  * - `app.isAlive()`, `app.expectNormalRequest()`, `app.rss()` (the process and its descendants — parser
  *   pool children, a browser — from /proc) and `app.sampleRss()` are also usable alone (the footprint
  *   benchmark reads `readyMs`, `rss()` and `sampleRss()`); `app.restart()` starts it again on the same data.
@@ -43,6 +44,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { metricValue } from '../building-directory/helpers';
 import { fetchJson, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, DatabaseAdapter, TestDatabase } from '../support/databases';
 import { freePort, RedisProcess } from '../support/redis-server';
@@ -136,7 +138,8 @@ export class HostileApp {
     private readonly nodeArgs: string[],
     readonly dataDir: string,
     private readonly db?: TestDatabase,
-    private readonly redis?: RedisProcess,
+    /** the private redis-server of a postgres app (stop/start it to make Redis fail) */
+    readonly redis?: RedisProcess,
   ) {}
 
   static async start(opts: HostileOptions): Promise<HostileApp> {
@@ -284,6 +287,24 @@ export class HostileApp {
     expect({ route: 'GET /health/ready', status: ready.status, body: ready.body }).toMatchObject({
       status: 200,
     });
+  }
+
+  /** The value of one series in /metrics (0 when absent), e.g. `metric('auth_failures_total', { result: 'throttled' })`. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    return metricValue((await this.request('/metrics')).text, name, labels);
+  }
+
+  /** Waits (log lines are flushed every 250 ms) until a JSON log line matches; returns the matches. */
+  async waitForLog(
+    pred: (line: Record<string, unknown>) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.filter(pred);
+      if (found.length || Date.now() > deadline) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** RSS of the process and every descendant (parser pool, browser…), read from /proc. */

@@ -157,4 +157,127 @@ describe.each(hostileBackends())('hostile requests on %s (built app in a child p
       expect(hit.body.total).toBe(1);
     });
   });
+
+  describe('failed authentication (AUTH_FAILURE_LIMIT 20 per AUTH_FAILURE_WINDOW_MS 60 s per client address)', () => {
+    it('answers 500 wrong keys from one address 401 twenty times, then 429 RATE_LIMITED with Retry-After, and counts both', async () => {
+      // X-Forwarded-For names the client address (trustProxy): this test's "attacker" is not the test process
+      const attacker = { 'X-Forwarded-For': '203.0.113.7' };
+      const before = {
+        rejected: await app.metric('auth_failures_total', { result: 'rejected' }),
+        throttled: await app.metric('auth_failures_total', { result: 'throttled' }),
+      };
+      const statuses: number[] = [];
+      let throttledBody: unknown;
+      let retryAfter: string | null = null;
+      const probe = await app.during(async () => {
+        // sequential first 25 (so the order is known), then the rest 50 at a time
+        for (let i = 0; i < 25; i++) {
+          const res = await app.request('/api/v1/stores', {
+            headers: { ...attacker, 'X-API-Key': `wrong-key-${i}-0123456789` },
+          });
+          statuses.push(res.status);
+          if (res.status === 429) [throttledBody, retryAfter] = [res.body, res.headers.get('retry-after')];
+        }
+        for (let i = 25; i < 500; i += 50)
+          for (const res of await Promise.all(
+            Array.from({ length: 50 }, (_, j) =>
+              app.request('/api/v1/stores', {
+                headers: { ...attacker, Authorization: `Bearer wrong-${i + j}-0123456789` },
+              }),
+            ),
+          ))
+            statuses.push(res.status);
+      });
+      expect(statuses.slice(0, 20)).toEqual(Array(20).fill(401));
+      expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+      expect(throttledBody).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+      expect(await app.metric('auth_failures_total', { result: 'rejected' })).toBe(before.rejected + 20);
+      // every refusal the server made is counted (fetch may retry a request whose socket closed: the server
+      // can see a few more than the 480 the test saw)
+      const refused429 = app.lines.filter((l) => l.status === 429 && l.msg === 'request completed').length;
+      expect(refused429).toBeGreaterThanOrEqual(480);
+      expect(await app.metric('auth_failures_total', { result: 'throttled' })).toBe(
+        before.throttled + refused429,
+      );
+      await expectSurvived(app, probe);
+
+      // a missing key counts the same; another address is not affected; a valid key from the throttled one passes
+      expect((await app.request('/api/v1/stores', { headers: attacker })).status).toBe(429);
+      expect(
+        (await app.request('/api/v1/stores', { headers: { 'X-Forwarded-For': '203.0.113.8' } })).status,
+      ).toBe(401);
+      expect((await app.tenantRequest('/api/v1/stores', { headers: attacker })).status).toBe(200);
+    });
+  });
+
+  describe('/health visibility', () => {
+    const LEAKS = [/pglite/i, /postgres/i, /redis:\/\//, /\/tmp\//, /atrium-hostile/, /file /, /path/];
+
+    it('shows statuses only without a key (no paths, database kind or URLs), everything with a valid key', async () => {
+      for (const route of ['/health', '/health/ready']) {
+        // /health may be 503 on a loaded machine (event-loop lag, heap): the shape is what matters here
+        for (const anonymous of [
+          await app.request(route),
+          await app.request(route, { headers: { 'X-API-Key': 'not-a-valid-key-0123456789' } }),
+        ]) {
+          expect(Object.keys(anonymous.body.details)).toContain('database');
+          for (const check of Object.values(anonymous.body.details as Record<string, object>))
+            expect(Object.keys(check)).toEqual(['status']);
+          for (const leak of LEAKS) expect(anonymous.text).not.toMatch(leak);
+        }
+
+        const keyed = await app.tenantRequest(route);
+        expect(keyed.body.details.database).toMatchObject({ status: 'up', kind: backend });
+      }
+      const keyed = await app.tenantRequest('/health', {}, 'acme');
+      expect(keyed.body.details.disk).toMatchObject({ status: 'up', path: app.dataDir });
+    });
+
+    if (backend === 'postgres')
+      it('logs the details of a check that goes down, which a caller without a key does not see', async () => {
+        await app.redis!.stop();
+        try {
+          const anonymous = await app.request('/health');
+          expect(anonymous.body.details.redis).toEqual({ status: 'down' });
+          const [line] = await app.waitForLog((l) => l.msg === 'Health check redis is down');
+          expect(line).toMatchObject({ level: 'warn', check: 'redis' });
+          expect(JSON.stringify(line.details)).toMatch(/\w/);
+        } finally {
+          await app.redis!.start();
+        }
+      });
+  });
+
+  describe('log masking', () => {
+    it('masks URL userinfo in any URL-valued query field and password-like parameters in the access log', async () => {
+      const rid = `mask-${backend}`;
+      const probe = await app.during(() =>
+        Promise.all([
+          // as a client would type it, unencoded, and encoded
+          app.tenantRequest('/api/v1/download?url=http://u:hunter2secret@public.example/&pwd=hunter3', {
+            headers: { 'X-Request-ID': `${rid}-1` },
+          }),
+          app.tenantRequest(
+            `/api/v1/download?url=${encodeURIComponent('https://user:hunter4secret@public.example/?password=hunter5')}`,
+            { headers: { 'X-Request-ID': `${rid}-2` } },
+          ),
+          app.tenantRequest('/api/v1/stores?secret=hunter6&passwd=hunter7&token=hunter8', {
+            headers: { 'X-Request-ID': `${rid}-3` },
+          }),
+        ]),
+      );
+      for (const res of probe.value) expect(res.status).toBeLessThan(500);
+      for (const i of [1, 2, 3]) {
+        const [line] = await app.waitForLog(
+          (l) => l.requestId === `${rid}-${i}` && l.msg === 'request completed',
+        );
+        expect(decodeURIComponent(String(line.url))).toContain('[REDACTED]');
+      }
+      for (const secret of ['hunter2', 'hunter3', 'hunter4', 'hunter5', 'hunter6', 'hunter7', 'hunter8'])
+        expect(app.output).not.toContain(secret);
+      await expectSurvived(app, probe);
+    });
+  });
 });

@@ -24,6 +24,45 @@ describe('redactUrl', () => {
     expect(out).toContain('format=text');
   });
   it('leaves URLs without a query alone', () => expect(redactUrl('/health')).toBe('/health'));
+
+  it.each([
+    'pwd',
+    'password',
+    'passwd',
+    'pw',
+    'secret',
+    'client_secret',
+    'token',
+    'access_token',
+    'apikey',
+    'jwt',
+  ])('masks a %s parameter', (name) =>
+    expect(redactUrl(`/x?${name}=hunter2&page=2`)).toBe(`/x?${name}=[REDACTED]&page=2`),
+  );
+
+  it('masks the userinfo of a URL given as a query value, whatever its scheme', () => {
+    for (const inner of [
+      'http://u:secret@host/',
+      'https://user:secret@host:8443/p?q=1',
+      'redis://:secret@cache:6379/0',
+      'postgres://app:secret@db/prod',
+      '//u:secret@host/',
+      'http://only-user-secret@host/',
+      'http://u:p%40ss:secret@host/',
+    ]) {
+      const out = redactUrl(`/api/v1/download?url=${encodeURIComponent(inner)}&format=text`);
+      expect(out).not.toMatch(/secret/);
+      expect(out).toContain('format=text');
+      expect(decodeURIComponent(out)).toContain('[REDACTED]@');
+    }
+  });
+
+  it('masks userinfo in the URL itself and keeps hosts and paths readable', () => {
+    expect(redactUrl('http://u:secret@host/a?b=1')).toBe('http://[REDACTED]@host/a?b=1');
+    expect(redactUrl('/path/http://u:secret@host/x')).toBe('/path/http://[REDACTED]@host/x');
+    expect(redactUrl('/users/me@example.com')).toBe('/users/me@example.com');
+    expect(decodeURIComponent(redactUrl('/x?next=http://host/a@b'))).toBe('/x?next=http://host/a@b');
+  });
 });
 
 describe('request context', () => {

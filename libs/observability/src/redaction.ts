@@ -14,6 +14,8 @@ export const REDACT_PATHS = [
   '*["x-api-key"]',
   '*.cookie',
   '*.password',
+  '*.passwd',
+  '*.pwd',
   '*.secret',
   '*.token',
   '*.apiKey',
@@ -22,16 +24,26 @@ export const REDACT_PATHS = [
   '*["x-atrium-signature"]',
 ];
 
-const SENSITIVE_PARAM = /sig|signature|token|key|secret|pass|auth|credential|session|code|^x-amz-|^x-goog-/i;
+/** Query parameter names whose values are credentials: signatures, tokens, keys, passwords (`pwd`, `passwd`…). */
+const SENSITIVE_PARAM =
+  /sig|signature|token|key|secret|pass|pwd|^pw$|auth|credential|session|code|cookie|jwt|bearer|private|^x-amz-|^x-goog-/i;
+
+/** `scheme://user:password@` or a protocol-relative `//user@`: the userinfo of a URL, up to its last `@` before the path. */
+const USERINFO = /(^|[^/])(\/\/)[^/?#\s]*@/g;
+/** A value that is (or starts like) a URL of any scheme — http, redis, postgres… — or a protocol-relative one. */
+const URL_LIKE = /^\s*(?:[a-z][a-z0-9+.-]*:)?\/\//i;
 
 /**
- * Masks query values that look like credentials (signed-URL signatures, tokens, keys). A `url` parameter
- * holding another URL is masked the same way, recursively, so a signed download URL never reaches the logs.
+ * Masks what must not reach a log line in a URL (a request's, or one given as a value): the userinfo of
+ * any URL (`http://u:secret@host/` → `http://[REDACTED]@host/`), query values whose parameter name looks
+ * like a credential (signed-URL signatures, tokens, keys, `password`, `pwd`…), and — recursively — the
+ * same inside any query value that is itself a URL (`?url=http://u:secret@host/?token=…`).
  */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
-  const path = url.slice(0, q);
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const path = rawPath.includes('@') ? maskUserinfo(rawPath) : rawPath;
+  if (q < 0) return path;
   let params: URLSearchParams;
   try {
     params = new URLSearchParams(url.slice(q + 1));
@@ -42,8 +54,12 @@ export function redactUrl(url: string): string {
   for (const [k, v] of params) {
     let value = v;
     if (SENSITIVE_PARAM.test(k)) value = REDACTED;
-    else if (/^https?:\/\//i.test(v)) value = redactUrl(v);
+    else if (URL_LIKE.test(v) || v.includes('@')) value = redactUrl(v);
     out.push(`${encodeURIComponent(k)}=${value === REDACTED ? value : encodeURIComponent(value)}`);
   }
   return `${path}?${out.join('&')}`;
+}
+
+function maskUserinfo(text: string): string {
+  return text.replace(USERINFO, `$1$2${REDACTED}@`);
 }

@@ -20,3 +20,14 @@ export class TenantForbiddenError extends AppError {
     super(403, 'TENANT_FORBIDDEN', 'This API key is not allowed to act for that tenant');
   }
 }
+export class AuthThrottledError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      429,
+      'RATE_LIMITED',
+      'Too many failed authentication attempts from this address: retry later with a valid API key',
+      { retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+}

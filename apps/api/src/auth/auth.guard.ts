@@ -1,12 +1,16 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyRequest } from 'fastify';
+import type { Counter } from 'prom-client';
 import { setContextTenant } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import { RouteMetadataCache } from '@app/common/route-metadata';
 import { ApiKeyStore, presentedKey } from './api-keys';
+import { AuthFailureThrottle } from './auth-failures';
 import { AuthenticatedRequest, IS_PUBLIC, kPrincipal, Principal } from './auth.decorators';
 import {
+  AuthThrottledError,
   TenantForbiddenError,
   TenantInvalidError,
   TenantRequiredError,
@@ -22,14 +26,15 @@ const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly keys: ApiKeyStore;
   private readonly isPublic: RouteMetadataCache<boolean>;
 
   constructor(
     reflector: Reflector,
     private readonly config: AppConfig,
+    private readonly keys: ApiKeyStore,
+    private readonly failures: AuthFailureThrottle,
+    @InjectMetric('auth_failures_total') private readonly failureCount: Counter<'result'>,
   ) {
-    this.keys = new ApiKeyStore(config.auth.disabled ? [] : config.auth.keys);
     this.isPublic = new RouteMetadataCache(reflector, IS_PUBLIC);
   }
 
@@ -53,12 +58,23 @@ export class AuthGuard implements CanActivate {
     }
     const key = presentedKey(request.headers);
     const match = key !== undefined ? this.keys.find(key) : undefined;
-    if (!match) throw new UnauthenticatedError();
+    if (!match) throw this.failed(request);
     if (match.tenant === '*') {
       if (requested === undefined) throw new TenantRequiredError();
       return { tenantId: requested, clientId: match.fingerprint };
     }
     if (requested !== undefined && requested !== match.tenant) throw new TenantForbiddenError();
     return { tenantId: match.tenant, clientId: match.fingerprint };
+  }
+
+  /** A request without a valid key: 401, or 429 once its address has failed too often (auth-failures.ts). */
+  private failed(request: FastifyRequest): Error {
+    const verdict = this.failures.fail(request.ip);
+    if (!verdict.throttled) {
+      this.failureCount.inc({ result: 'rejected' });
+      return new UnauthenticatedError();
+    }
+    this.failureCount.inc({ result: 'throttled' });
+    return new AuthThrottledError(verdict.retryAfterSeconds);
   }
 }

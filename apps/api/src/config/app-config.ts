@@ -36,7 +36,14 @@ export class AppConfig {
     eventLoopLagMaxMs: number;
   };
   readonly dataDir: string;
-  readonly auth: { keys: ApiKeyBinding[]; disabled: boolean; defaultTenantId: string; open: boolean };
+  readonly auth: {
+    keys: ApiKeyBinding[];
+    disabled: boolean;
+    defaultTenantId: string;
+    open: boolean;
+    failureLimit: number;
+    failureWindowMs: number;
+  };
   readonly rateLimit: {
     windowMs: number;
     default: number;
@@ -131,6 +138,8 @@ export class AppConfig {
       disabled: e.AUTH_DISABLED,
       defaultTenantId: e.DEFAULT_TENANT_ID,
       open: e.AUTH_DISABLED || keys.length === 0,
+      failureLimit: e.AUTH_FAILURE_LIMIT,
+      failureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     };
     this.rateLimit = {
       windowMs: e.RATE_LIMIT_WINDOW_MS,

@@ -136,6 +136,18 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)
   DEFAULT_TENANT_ID = 'demo';
 
+  /** Failed authentications (missing or unknown key) one client address may make per window before 429. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  AUTH_FAILURE_LIMIT = 20;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3600000)
+  AUTH_FAILURE_WINDOW_MS = 60000;
+
   // ── rate limits (per API key, or per client IP when auth is off) ──────────
   @Type(() => Number)
   @IsInt()

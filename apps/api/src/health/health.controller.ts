@@ -1,5 +1,5 @@
-import { Controller, Get, Header, Res, ServiceUnavailableException } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Header, Logger, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -10,6 +10,7 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '@app/auth/auth.decorators';
 import { AppConfig } from '@app/config';
+import { HealthVisibility } from './health-visibility';
 import { HealthRegistry } from './health.registry';
 import { ShutdownState } from './shutdown.state';
 
@@ -27,12 +28,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger('Health');
+  /** Last status of each check, to log its details when it changes (callers without a key never see them). */
+  private readonly lastUp = new Map<string, boolean>();
+
   constructor(
     private readonly terminus: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly registry: HealthRegistry,
     private readonly shutdown: ShutdownState,
     private readonly config: AppConfig,
+    private readonly visibility: HealthVisibility,
   ) {}
 
   /** Liveness: the event loop turns. Deliberately not Terminus (it answers 503 to everything once shutdown begins). */
@@ -49,23 +55,34 @@ export class HealthController {
   @ApiServiceUnavailableResponse({
     description: 'A hard dependency does not answer, or the process is shutting down',
   })
-  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+  async ready(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthCheckResult> {
     if (this.shutdown.shuttingDown) {
       const down = { shutdown: { status: 'down' as const, message: 'shutting down' } };
       void reply.status(503);
-      return Promise.resolve({ status: 'error', info: {}, error: down, details: down });
+      return this.visibility.view(request, { status: 'error', info: {}, error: down, details: down });
     }
-    return this.respond(
+    const result = await this.respond(
       reply,
       this.registry.all().filter((c) => c.readiness),
     );
+    return this.visibility.view(request, result);
   }
 
   @Get()
   @Header('Cache-Control', 'no-store')
   @HealthCheck()
-  all(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return this.respond(reply, this.registry.all());
+  @ApiOkResponse({
+    description:
+      'Each check with its details given a valid API key (or with auth off); statuses only otherwise',
+  })
+  async all(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthCheckResult> {
+    return this.visibility.view(request, await this.respond(reply, this.registry.all()));
   }
 
   /** Terminus throws a 503 carrying its result; answer with that result as the body (what probes and people read). */
@@ -90,12 +107,24 @@ export class HealthController {
     const started = Date.now();
     try {
       const details = (await withTimeout(check(), this.config.health.timeoutMs)) ?? {};
+      this.changed(name, true, details);
       return session.up({ ...details, latencyMs: Date.now() - started });
     } catch (err) {
-      return session.down({
+      const down = {
         message: err instanceof Error ? err.message : String(err),
         latencyMs: Date.now() - started,
-      });
+      };
+      this.changed(name, false, down);
+      return session.down(down);
     }
+  }
+
+  /** Logs a check's details when its status changes (and when it is first seen down). */
+  private changed(name: string, up: boolean, details: Record<string, unknown>): void {
+    const before = this.lastUp.get(name);
+    this.lastUp.set(name, up);
+    if (before === up || (before === undefined && up)) return;
+    if (up) this.logger.log({ check: name, details }, `Health check ${name} is up again`);
+    else this.logger.warn({ check: name, details }, `Health check ${name} is down`);
   }
 }

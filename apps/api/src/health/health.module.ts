@@ -5,6 +5,8 @@ import { CacheBackend } from '@libs/cache';
 import { Database, pingDatabase } from '@libs/database';
 import { AppConfig } from '@app/config';
 import { SystemMetrics } from '@app/metrics/system-metrics';
+import { AuthModule } from '@app/auth/auth.module';
+import { HealthVisibility } from './health-visibility';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health.registry';
 import { ShutdownState } from './shutdown.state';
@@ -66,9 +68,9 @@ class CoreHealthChecks implements OnModuleInit {
 
 @Global()
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), AuthModule],
   controllers: [HealthController],
-  providers: [HealthRegistry, ShutdownState, CoreHealthChecks],
+  providers: [HealthRegistry, ShutdownState, CoreHealthChecks, HealthVisibility],
   exports: [HealthRegistry, ShutdownState],
 })
 export class HealthModule {}

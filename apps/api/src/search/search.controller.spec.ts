@@ -1,7 +1,9 @@
+import { Global, Module } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { FastifyInstance } from 'fastify';
 import { routeCacheScope } from '@libs/cache';
+import { Registry } from 'prom-client';
 import { AuthModule } from '@app/auth/auth.module';
 import { AllExceptionsFilter } from '@app/common/all-exceptions.filter';
 import { createValidationPipe } from '@app/common/validation';
@@ -15,6 +17,11 @@ import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
 
 const KEY = 'slice-key-0123456789abcdef';
+
+/** The guard counts failed authentications (auth_failures_total) in the app's Registry. */
+@Global()
+@Module({ providers: [{ provide: Registry, useValue: new Registry() }], exports: [Registry] })
+class RegistryModule {}
 
 /** Controller slice: the real ValidationPipe, AuthGuard and error filter in front of faked services. */
 describe('search controllers (slice)', () => {
@@ -35,7 +42,11 @@ describe('search controllers (slice)', () => {
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(testConfig({ AUTH_API_KEYS: `${KEY}=demo` })), AuthModule],
+      imports: [
+        ConfigModule.forRoot(testConfig({ AUTH_API_KEYS: `${KEY}=demo` })),
+        RegistryModule,
+        AuthModule,
+      ],
       controllers: [SearchController, StoresController, DocumentsController],
       providers: [
         { provide: SearchService, useValue: search },
