@@ -102,6 +102,7 @@ describe.each(hostileBackends())('hostile requests on %s (built app in a child p
         expect(res.status).toBe(400);
         expect(res.body.code).toBe('VALIDATION_FAILED');
         expect(nulFieldsOf(res)).toEqual(['store']);
+        expect(res.body.message).toContain('store must not contain NUL');
       }
       await expectSurvived(app, probe);
     });

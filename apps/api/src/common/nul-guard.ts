@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { ValidationFailedError } from './validation';
 
-const NUL_MESSAGE = 'must not contain NUL (\\u0000) characters';
-
 /** 400 VALIDATION_FAILED naming each field (path param, query parameter or JSON path) that holds a NUL. */
 export class NulCharacterError extends ValidationFailedError {
   constructor(fields: string[]) {
-    super(Object.fromEntries(fields.map((f) => [f, [NUL_MESSAGE]])));
+    super(Object.fromEntries(fields.map((f) => [f, [`${f} must not contain NUL (\\u0000) characters`]])));
   }
 }
 
