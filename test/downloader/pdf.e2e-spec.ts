@@ -78,6 +78,26 @@ withChromium('Downloader: PDF rendering (e2e)', () => {
     expect(origin.hits('/page')).toHaveLength(1);
   }, 60_000);
 
+  it('decodes a page that declares no charset as UTF-8, like the html and text formats', async () => {
+    const page =
+      '<!doctype html><html><head><title>t</title></head><body><p>Opening hours 9–17, café</p></body></html>';
+    origin.route('/undeclared', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }); // no charset, no <meta charset>
+      res.end(Buffer.from(page, 'utf8'));
+    });
+    const url = `http://public.test:${origin.port}/undeclared`;
+    const res = await pdf(app, url);
+    expect(res.status).toBe(200);
+    const { getDocumentProxy, extractText } = await import('unpdf');
+    const { text } = await extractText(await getDocumentProxy(new Uint8Array(res.bytes)), {
+      mergePages: true,
+    });
+    expect(text).toContain('9–17, café');
+    expect(text).not.toContain('â€');
+    const asText = await app.request(`/api/v1/download?url=${encodeURIComponent(url)}&format=text`);
+    expect(asText.text).toContain('9–17, café');
+  }, 60_000);
+
   it('refuses a page on a blocked address before any browser work', async () => {
     const res = await app.request(
       `/api/v1/download?url=${encodeURIComponent(`http://evil.test:${origin.port}/page`)}&format=pdf`,
@@ -89,7 +109,8 @@ withChromium('Downloader: PDF rendering (e2e)', () => {
 
   it('503 CAPACITY_EXCEEDED when every PDF slot is busy', async () => {
     const slow = pdf(app, `http://public.test:${origin.port}/slow?ms=1500&pdf=1`);
-    await new Promise((r) => setTimeout(r, 300));
+    // the slot is taken before the page is fetched: once the origin sees the request, the pool is full
+    while (origin.hits('/slow').length === 0) await new Promise((r) => setTimeout(r, 10));
     const busy = await app.request(
       `/api/v1/download?url=${encodeURIComponent(`http://public.test:${origin.port}/page?busy=1`)}&format=pdf`,
     );

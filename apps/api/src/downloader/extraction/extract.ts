@@ -29,8 +29,12 @@ export function isTextual(contentType: string): boolean {
   );
 }
 
-/** Decodes with the charset of Content-Type, else a <meta charset> in the first bytes, else UTF-8. */
-export function decodeText(body: Buffer, contentType: string): string {
+/**
+ * The charset a text body is decoded with: the one of Content-Type, else a <meta charset> in the first
+ * bytes, else UTF-8 (also for a label TextDecoder does not know). Every format uses this decision — the
+ * PDF renderer hands it to Chromium, which would otherwise guess windows-1252 for an undeclared page.
+ */
+export function charsetOf(body: Buffer, contentType: string): string {
   let charset = /charset\s*=\s*"?([\w.:-]+)/i.exec(contentType)?.[1];
   if (!charset && isHtml(contentType)) {
     const head = body.subarray(0, 2048).toString('latin1');
@@ -39,10 +43,21 @@ export function decodeText(body: Buffer, contentType: string): string {
       /<meta[^>]+content\s*=\s*["'][^"']*charset=([\w.:-]+)/i.exec(head)?.[1];
   }
   try {
-    return new TextDecoder(charset ?? 'utf-8').decode(body);
+    return new TextDecoder(charset ?? 'utf-8').encoding;
   } catch {
-    return new TextDecoder('utf-8').decode(body); // unknown label
+    return 'utf-8'; // unknown label
   }
+}
+
+/** Decodes with charsetOf's decision. */
+export function decodeText(body: Buffer, contentType: string): string {
+  return new TextDecoder(charsetOf(body, contentType)).decode(body);
+}
+
+/** The Content-Type with the charset text is decoded with made explicit (non-text types unchanged). */
+export function withCharset(body: Buffer, contentType: string): string {
+  if (!isHtml(contentType) && !mediaType(contentType).startsWith('text/')) return contentType;
+  return `${mediaType(contentType)}; charset=${charsetOf(body, contentType)}`;
 }
 
 export type TextFormat = 'text' | 'markdown' | 'html';

@@ -12,7 +12,7 @@ import {
   UrlBlockedError,
 } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
-import { mediaType } from '../extraction/extract';
+import { isHtml, mediaType, withCharset } from '../extraction/extract';
 import { FetchResponse, SafeFetcher } from '../fetch/safe-fetcher';
 import { UrlPolicy } from '../url-policy/url-policy';
 
@@ -123,7 +123,8 @@ export class PdfRenderer implements OnApplicationShutdown {
             mainServed = true;
             return await route.fulfill({
               status: 200,
-              contentType: main.contentType,
+              // the charset the other formats decode with (UTF-8 when the page declares none)
+              contentType: withCharset(main.body, main.contentType),
               body: main.body,
             });
           }
@@ -150,7 +151,8 @@ export class PdfRenderer implements OnApplicationShutdown {
           });
           return await route.fulfill({
             status: res.statusCode,
-            contentType: res.contentType,
+            // frames decode like the page; other sub-resources keep Chromium's own rules
+            contentType: isHtml(res.contentType) ? withCharset(res.body, res.contentType) : res.contentType,
             body: res.body,
           });
         } catch (err) {
