@@ -9,8 +9,9 @@ export interface BuildingFile {
 
 /**
  * Buildings from a JSON file (BUILDING_DIRECTORY_FILE; default the bundled sample for tenants `demo`
- * and `acme`). Read once, lazily; a broken file is an UPSTREAM_ERROR per request and a down health check,
- * not a crash at startup.
+ * and `acme`). Read once, lazily, and kept: later lookups (cache misses) never touch the disk, so the
+ * file may even go away. A missing or broken file is an UPSTREAM_ERROR per request and a down health
+ * check, not a crash at startup; it is read again at the next lookup until it loads.
  */
 export class FileBuildingSource implements BuildingSource {
   readonly kind = 'file' as const;
@@ -21,6 +22,7 @@ export class FileBuildingSource implements BuildingSource {
     private readonly path: string,
     /** The bundled sample, compiled in: no disk read, so it works from dist/ and from source alike. */
     private readonly embedded?: BuildingFile,
+    private readonly read: (path: string) => Promise<string> = (p) => readFile(p, 'utf8'),
   ) {
     this.description = embedded ? `file ${path} (bundled sample)` : `file ${path}`;
   }
@@ -43,10 +45,11 @@ export class FileBuildingSource implements BuildingSource {
   }
 
   private load(): Promise<Map<string, Map<string, Building>>> {
+    if (this.index) return this.index;
     const read = this.embedded
       ? Promise.resolve(this.embedded)
-      : readFile(this.path, 'utf8').then((text) => JSON.parse(text) as BuildingFile);
-    this.index ??= read.then((parsed) => {
+      : this.read(this.path).then((text) => JSON.parse(text) as BuildingFile);
+    const loading = read.then((parsed) => {
       if (
         typeof parsed !== 'object' ||
         parsed === null ||
@@ -64,10 +67,12 @@ export class FileBuildingSource implements BuildingSource {
       }
       return index;
     });
-    // a fixed file is picked up on the next call
-    this.index.catch(() => {
-      this.index = undefined;
+    this.index = loading;
+    // a failed read is not kept: a fixed file is picked up on the next call (every caller handles the
+    // rejection it gets; this handler only forgets it)
+    loading.catch(() => {
+      if (this.index === loading) this.index = undefined;
     });
-    return this.index;
+    return loading;
   }
 }
