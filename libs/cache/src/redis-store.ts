@@ -4,7 +4,7 @@ import { Keyv, KeyvStoreAdapter, StoredData } from 'keyv';
 import { randomUUID } from 'node:crypto';
 import type { CacheEnvelope } from './l1-store';
 import { CacheMetrics, CacheOperation } from './cache-metrics';
-import { CacheTimeoutError, withTimeout } from './with-timeout';
+import { TimeoutError, withTimeout } from './with-timeout';
 
 /** The pub/sub channel replicas use to drop keys from each other's L1. */
 export const INVALIDATION_CHANNEL = 'atrium:cache:invalidate';
@@ -174,7 +174,7 @@ export class BoundedRedisStore implements KeyvStoreAdapter {
       this.metrics.op('l2', operation, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
       return result;
     } catch (err) {
-      const timedOut = err instanceof CacheTimeoutError;
+      const timedOut = err instanceof TimeoutError;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.op('l2', operation, timedOut ? 'timeout' : 'error', seconds);
       this.connection.logError(`redis ${operation} ${timedOut ? 'timed out' : 'failed'}`, err as Error);
@@ -274,7 +274,7 @@ export class RedisL2 {
       this.metrics.op('l2', 'invalidate', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
       return true;
     } catch (err) {
-      const timedOut = err instanceof CacheTimeoutError;
+      const timedOut = err instanceof TimeoutError;
       this.metrics.op('l2', 'invalidate', timedOut ? 'timeout' : 'error');
       this.connection.logError('redis publish failed', err as Error);
       return false;

@@ -1,13 +1,14 @@
-export class CacheTimeoutError extends Error {
+export class TimeoutError extends Error {
   constructor(ms: number) {
-    super(`cache operation timed out after ${ms} ms`);
-    this.name = 'CacheTimeoutError';
+    super(`timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
   }
 }
 
 /**
- * Resolves with the promise or rejects with CacheTimeoutError after `ms`. The losing promise keeps
- * running (a Redis command cannot be recalled) but its rejection is swallowed, never unhandled.
+ * Resolves with the promise or rejects with TimeoutError after `ms`. The losing promise keeps running
+ * (a Redis command or a health probe cannot be recalled) but its rejection is swallowed, never unhandled.
+ * Used by the cache's bounded Redis operations and by the app's health checks.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -15,7 +16,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CacheTimeoutError(ms)), ms);
+      timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -1,21 +1,24 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { HealthRegistry } from '@app/health/health.registry';
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { AppConfig } from '@app/config';
+import { FeatureHealthIndicator } from '@app/health/health-indicator';
 import { BUILDING_SOURCE } from './building-directory.tokens';
 import type { BuildingSource } from './building.types';
 
 /** The upstream (or file) in /health — not in readiness: cached buildings still serve without it. */
 @Injectable()
-export class BuildingDirectoryHealth implements OnModuleInit, OnApplicationShutdown {
-  constructor(
-    @Inject(BUILDING_SOURCE) private readonly source: BuildingSource & { close?: () => Promise<void> },
-    private readonly health: HealthRegistry,
-  ) {}
+export class BuildingDirectoryHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'building_directory';
 
-  onModuleInit(): void {
-    this.health.register({ name: 'building_directory', readiness: false, check: () => this.source.health() });
+  constructor(
+    indicators: HealthIndicatorService,
+    config: AppConfig,
+    @Inject(BUILDING_SOURCE) private readonly source: BuildingSource,
+  ) {
+    super(indicators, config);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.source.close?.();
+  protected check(): Promise<Record<string, unknown>> {
+    return this.source.health();
   }
 }

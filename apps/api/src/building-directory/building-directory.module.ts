@@ -1,10 +1,10 @@
-import { Logger, Module } from '@nestjs/common';
+import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
 import { CacheModule } from '@libs/cache';
 import { AppConfig } from '@app/config';
 import { BuildingDirectoryClient } from './building-directory.client';
 import { BuildingDirectoryController, BuildingWebhookController } from './building-directory.controller';
-import { BuildingDirectoryHealth } from './building-directory.health';
+import { BuildingDirectoryHealthIndicator } from './building-directory.health';
 import { BUILDING_DIRECTORY_METRICS, BuildingDirectoryMetrics } from './building-directory.metrics';
 import { BUILDING_CACHE_NAMESPACE, BuildingDirectoryService } from './building-directory.service';
 import { BUILDING_SOURCE } from './building-directory.tokens';
@@ -56,9 +56,17 @@ const BUNDLED_SAMPLE_PATH = join(__dirname, 'data', 'sample-buildings.json');
     },
     BuildingDirectoryService,
     BuildingWebhookService,
-    BuildingDirectoryHealth,
+    BuildingDirectoryHealthIndicator,
     WebhookRawBodyCapture,
   ],
   exports: [BuildingDirectoryService],
 })
-export class BuildingDirectoryModule {}
+export class BuildingDirectoryModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(BUILDING_SOURCE) private readonly source: BuildingSource & { close?: () => Promise<void> },
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.source.close?.();
+  }
+}

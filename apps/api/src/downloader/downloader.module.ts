@@ -3,11 +3,11 @@ import { Redis } from 'ioredis';
 import { CacheModule } from '@libs/cache';
 import { AppConfig } from '@app/config';
 import { ExtractionModule } from '@app/extraction/extraction.module';
-import { HealthRegistry } from '@app/health/health.registry';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
 import { DownloadController } from './download.controller';
 import { DownloadService } from './download.service';
+import { DownloaderHealthIndicator } from './downloader.health';
 import { DOWNLOADER_METRICS, DownloaderMetrics } from './downloader.metrics';
 import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import { PinnedAgents } from './fetch/pinned-agents';
@@ -50,6 +50,7 @@ import { UrlPolicy } from './url-policy/url-policy';
     SafeFetcher,
     ...DOWNLOADER_METRICS,
     DownloaderMetrics,
+    DownloaderHealthIndicator,
     DownloadCache,
     PdfRenderer,
     DownloadService,
@@ -78,12 +79,9 @@ import { UrlPolicy } from './url-policy/url-policy';
 export class DownloaderModule implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
-    private readonly health: HealthRegistry,
     private readonly live: LiveStatsRegistry,
     private readonly metrics: DownloaderMetrics,
     private readonly processor: BatchProcessor,
-    private readonly pdf: PdfRenderer,
-    @Inject(JOB_RUNNER) private readonly runner: JobRunner,
     @Inject(JOB_STORE) private readonly store: JobStore,
   ) {}
 
@@ -91,16 +89,6 @@ export class DownloaderModule implements OnModuleInit, OnApplicationShutdown {
     const batchLimit = this.config.downloader.batchWorkerConcurrency;
     this.metrics.poolLimit('batch', batchLimit);
     this.live.registerPool('batch', () => ({ limit: batchLimit, active: this.processor.activeCount }));
-    this.health.register({
-      name: 'downloader',
-      readiness: false,
-      check: async () => ({
-        jobRunner: this.runner.kind,
-        jobStore: this.store.kind,
-        queue: await this.runner.counts(),
-        pdf: this.pdf.available() ? 'available' : 'unavailable',
-      }),
-    });
   }
 
   /** Runners stop in beforeApplicationShutdown; the store they write to closes after them. */

@@ -1,28 +1,12 @@
 import { Controller, Get, Header, Logger, Req, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import {
-  HealthCheck,
-  HealthCheckResult,
-  HealthCheckService,
-  HealthIndicatorResult,
-  HealthIndicatorService,
-} from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '@app/auth/auth.decorators';
-import { AppConfig } from '@app/config';
+import type { FeatureHealthIndicator } from './health-indicator';
+import { HealthIndicators } from './health-indicators.service';
 import { HealthVisibility } from './health-visibility';
-import { HealthRegistry } from './health.registry';
 import { ShutdownState } from './shutdown.state';
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 @ApiTags('health')
 @Public()
@@ -34,10 +18,8 @@ export class HealthController {
 
   constructor(
     private readonly terminus: HealthCheckService,
-    private readonly indicator: HealthIndicatorService,
-    private readonly registry: HealthRegistry,
+    private readonly indicators: HealthIndicators,
     private readonly shutdown: ShutdownState,
-    private readonly config: AppConfig,
     private readonly visibility: HealthVisibility,
   ) {}
 
@@ -64,11 +46,7 @@ export class HealthController {
       void reply.status(503);
       return this.visibility.view(request, { status: 'error', info: {}, error: down, details: down });
     }
-    const result = await this.respond(
-      reply,
-      this.registry.all().filter((c) => c.readiness),
-    );
-    return this.visibility.view(request, result);
+    return this.visibility.view(request, await this.respond(reply, this.indicators.readiness()));
   }
 
   @Get()
@@ -82,16 +60,16 @@ export class HealthController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {
-    return this.visibility.view(request, await this.respond(reply, this.registry.all()));
+    return this.visibility.view(request, await this.respond(reply, this.indicators.all()));
   }
 
   /** Terminus throws a 503 carrying its result; answer with that result as the body (what probes and people read). */
   private async respond(
     reply: FastifyReply,
-    checks: ReturnType<HealthRegistry['all']>,
+    indicators: FeatureHealthIndicator[],
   ): Promise<HealthCheckResult> {
     try {
-      return await this.terminus.check(checks.map((c) => () => this.run(c.name, c.check)));
+      return await this.terminus.check(indicators.map((i) => () => this.run(i)));
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       void reply.status(503);
@@ -99,24 +77,11 @@ export class HealthController {
     }
   }
 
-  private async run(
-    name: string,
-    check: () => Promise<Record<string, unknown> | void>,
-  ): Promise<HealthIndicatorResult> {
-    const session = this.indicator.check(name);
-    const started = Date.now();
-    try {
-      const details = (await withTimeout(check(), this.config.health.timeoutMs)) ?? {};
-      this.changed(name, true, details);
-      return session.up({ ...details, latencyMs: Date.now() - started });
-    } catch (err) {
-      const down = {
-        message: err instanceof Error ? err.message : String(err),
-        latencyMs: Date.now() - started,
-      };
-      this.changed(name, false, down);
-      return session.down(down);
-    }
+  private async run(indicator: FeatureHealthIndicator): Promise<HealthIndicatorResult> {
+    const result = await indicator.isHealthy();
+    const { status, ...details } = result[indicator.key];
+    this.changed(indicator.key, status === 'up', details);
+    return result;
   }
 
   /** Logs a check's details when its status changes (and when it is first seen down). */

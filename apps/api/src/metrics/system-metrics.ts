@@ -22,7 +22,6 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
   private cpuPercent = 0;
   private diskPercent = 0;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
-  private lastLoopWindow?: { p50: number; p99: number; max: number };
   private loopWindowTimer?: NodeJS.Timeout;
 
   constructor(private readonly config: AppConfig) {}
@@ -34,25 +33,13 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
   /** Event-loop lag is reported over rolling 30 s windows, starting after boot (module loading blocks the loop by design). */
   onApplicationBootstrap(): void {
     this.loopDelay.reset();
-    this.loopWindowTimer = setInterval(() => {
-      this.lastLoopWindow = this.readLoopDelay();
-      this.loopDelay.reset();
-    }, 30000);
+    this.loopWindowTimer = setInterval(() => this.loopDelay.reset(), 30000);
     this.loopWindowTimer.unref();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.loopWindowTimer);
     this.loopDelay.disable();
-  }
-
-  private readLoopDelay(): { p50: number; p99: number; max: number } {
-    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.round(ns / 1e4) / 100 : 0);
-    return {
-      p50: ms(this.loopDelay.percentile(50)),
-      p99: ms(this.loopDelay.percentile(99)),
-      max: ms(this.loopDelay.max),
-    };
   }
 
   /** CPU usage since the previous call (scrape), percent. */
@@ -69,10 +56,16 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.cpuPercent;
   }
 
+  /** Share (0–1) of the volume holding DATA_DIR (or the working directory before it exists) in use. */
+  async diskUsage(): Promise<number> {
+    const s = await statfs(this.config.dataDir).catch(() => statfs('.'));
+    return 1 - s.bavail / s.blocks;
+  }
+
+  /** The disk gauge's value, percent. */
   async sampleDisk(): Promise<number> {
     try {
-      const s = await statfs(this.config.dataDir).catch(() => statfs('.'));
-      this.diskPercent = Math.round((1 - s.bavail / s.blocks) * 10000) / 100;
+      this.diskPercent = Math.round((await this.diskUsage()) * 10000) / 100;
     } catch {
       // keep the last value: a transient statfs failure is not worth an error in the scrape
     }
@@ -80,7 +73,7 @@ export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   eventLoopLagMs(): { p50: number; p99: number; max: number } {
-    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.round(ns / 1e4) / 100 : 0);
     return {
       p50: ms(this.loopDelay.percentile(50)),
       p99: ms(this.loopDelay.percentile(99)),

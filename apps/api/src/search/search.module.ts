@@ -6,11 +6,11 @@ import { CacheModule } from '@libs/cache';
 import { DatabaseModule } from '@libs/database';
 import { AppConfig } from '@app/config';
 import { ExtractionModule } from '@app/extraction/extraction.module';
-import { HealthRegistry } from '@app/health/health.registry';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
 import { SEARCH_MIGRATIONS } from './migrations';
 import { SearchController } from './search.controller';
+import { SearchHealthIndicator } from './search.health';
 import { SEARCH_METRICS, SearchCounts, SearchMetrics } from './search.metrics';
 import { SearchRepository } from './search.repository';
 import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
@@ -28,8 +28,6 @@ class SearchSetup implements OnModuleInit {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly health: HealthRegistry,
-    private readonly repository: SearchRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -42,7 +40,6 @@ class SearchSetup implements OnModuleInit {
         limits: { fileSize: maxFileBytes, files: maxFiles, fields: 20, parts: maxFiles + 20 },
       });
     }
-    this.health.register({ name: 'search', readiness: false, check: () => this.repository.ping() });
     this.logger.log(
       `Search ready: ${this.config.search.maxFiles} files of ${this.config.search.maxFileBytes} bytes per upload, ` +
         `chunks of ${this.config.search.chunkChars} chars (overlap ${this.config.search.chunkOverlapChars})`,
@@ -72,6 +69,7 @@ class SearchSetup implements OnModuleInit {
     StoresService,
     DocumentsService,
     SearchService,
+    SearchHealthIndicator,
     SearchSetup,
   ],
 })

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { CacheBackend } from '@libs/cache';
+import { Database, pingDatabase } from '@libs/database';
+import { AppConfig } from '@app/config';
+import { SystemMetrics } from '@app/metrics/system-metrics';
+import { FeatureHealthIndicator } from './health-indicator';
+
+/** The database library's check: a real round trip. The one hard dependency of readiness. */
+@Injectable()
+export class DatabaseHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'database';
+  override readonly readiness = true;
+
+  constructor(
+    indicators: HealthIndicatorService,
+    config: AppConfig,
+    private readonly db: Database,
+  ) {
+    super(indicators, config);
+  }
+
+  protected check(): Promise<Record<string, unknown>> {
+    return pingDatabase(this.db);
+  }
+}
+
+/** The cache library's L2: a write/read/delete round trip. Redis is a cache: shown, never a readiness dependency. */
+@Injectable()
+export class RedisHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'redis';
+  override readonly enabled: boolean;
+
+  constructor(
+    indicators: HealthIndicatorService,
+    config: AppConfig,
+    private readonly cache: CacheBackend,
+  ) {
+    super(indicators, config);
+    this.enabled = cache.l2 !== undefined;
+  }
+
+  protected async check(): Promise<Record<string, unknown>> {
+    const l2 = this.cache.l2!;
+    return { ...(await l2.roundTrip(1000)), state: l2.state };
+  }
+}
+
+@Injectable()
+export class MemoryHeapHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'memory_heap';
+
+  constructor(indicators: HealthIndicatorService, config: AppConfig) {
+    super(indicators, config);
+  }
+
+  protected async check(): Promise<Record<string, unknown>> {
+    const max = this.config.health.heapMaxBytes;
+    const used = process.memoryUsage().heapUsed;
+    if (used > max) throw new Error(`heap ${used} bytes exceeds ${max}`);
+    return { heapUsedBytes: used, thresholdBytes: max };
+  }
+}
+
+@Injectable()
+export class DiskHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'disk';
+
+  constructor(
+    indicators: HealthIndicatorService,
+    config: AppConfig,
+    private readonly system: SystemMetrics,
+  ) {
+    super(indicators, config);
+  }
+
+  protected async check(): Promise<Record<string, unknown>> {
+    const used = await this.system.diskUsage();
+    const threshold = this.config.health.diskThreshold;
+    if (used > threshold)
+      throw new Error(`disk ${(used * 100).toFixed(1)}% used exceeds ${threshold * 100}%`);
+    return { usedPercent: Math.round(used * 1000) / 10, path: this.config.dataDir };
+  }
+}
+
+@Injectable()
+export class EventLoopHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'event_loop';
+
+  constructor(
+    indicators: HealthIndicatorService,
+    config: AppConfig,
+    private readonly system: SystemMetrics,
+  ) {
+    super(indicators, config);
+  }
+
+  protected async check(): Promise<Record<string, unknown>> {
+    const lag = this.system.eventLoopLagMs();
+    const max = this.config.health.eventLoopLagMaxMs;
+    if (lag.p99 > max) throw new Error(`event-loop lag p99 ${lag.p99} ms exceeds ${max} ms`);
+    return { lagMs: lag };
+  }
+}
+
+/** The libraries' and the process's checks, in the order /health lists them (features come between). */
+export const LIBRARY_HEALTH_INDICATORS = [DatabaseHealthIndicator, RedisHealthIndicator];
+export const PROCESS_HEALTH_INDICATORS = [
+  MemoryHeapHealthIndicator,
+  DiskHealthIndicator,
+  EventLoopHealthIndicator,
+];
