@@ -51,6 +51,8 @@ export class AppConfig {
     upload: number;
     download: number;
     batch: number;
+    syncIntervalMs: number;
+    localShare: number;
   };
   readonly database: { url?: string; poolMax: number; statementTimeoutMs: number };
   readonly redis: { url?: string };
@@ -148,6 +150,8 @@ export class AppConfig {
       upload: e.RATE_LIMIT_UPLOAD,
       download: e.RATE_LIMIT_DOWNLOAD,
       batch: e.RATE_LIMIT_BATCH,
+      syncIntervalMs: e.RATE_LIMIT_SYNC_INTERVAL_MS,
+      localShare: e.RATE_LIMIT_LOCAL_SHARE,
     };
     this.database = {
       url: e.DATABASE_URL,

@@ -179,6 +179,23 @@ export class EnvironmentVariables {
   @Min(1)
   RATE_LIMIT_BATCH = 20;
 
+  /** How often each replica pushes its local rate-limit counts to Redis and reads the shared totals back. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(10000)
+  RATE_LIMIT_SYNC_INTERVAL_MS = 200;
+
+  /**
+   * Share of a limit one replica may admit before Redis has counted it (its batch, floor(limit × share)).
+   * Replicas together exceed a limit by at most replicas × batch; a batch below 2 counts every hit in Redis.
+   */
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0)
+  @Max(0.5)
+  RATE_LIMIT_LOCAL_SHARE = 0.05;
+
   // ── database ───────────────────────────────────────────────────────────────
   /** postgres://… ; unset = embedded PGlite in DATA_DIR. */
   @IsOptional()

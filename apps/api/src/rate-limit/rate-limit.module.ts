@@ -1,19 +1,15 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
-import {
-  getOptionsToken,
-  getStorageToken,
-  ThrottlerModule,
-  ThrottlerStorageService,
-} from '@nestjs/throttler';
+import { getOptionsToken, getStorageToken, ThrottlerModule } from '@nestjs/throttler';
 import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '@app/config';
 import { RateLimitGuard } from './rate-limit.guard';
-import { RedisThrottlerStorage } from './redis-throttler.storage';
+import { BatchedThrottlerStorage } from './batched-throttler.storage';
 
 /**
- * Rate limits per route group. Counters live in Redis when REDIS_URL is set (limits hold across
- * replicas), in process memory otherwise. Imported after AuthModule so the caller is known.
+ * Rate limits per route group, counted by BatchedThrottlerStorage: local counters synced to Redis in
+ * batches when REDIS_URL is set (limits hold across replicas within a documented overshoot), per process
+ * otherwise. Imported after AuthModule so the caller is known.
  */
 @Module({
   imports: [
@@ -21,13 +17,13 @@ import { RedisThrottlerStorage } from './redis-throttler.storage';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         throttlers: [{ name: 'default', ttl: config.rateLimit.windowMs, limit: config.rateLimit.default }],
-        storage: config.redis.url
-          ? new RedisThrottlerStorage(
-              config.redis.url,
-              'atrium:ratelimit:',
-              Math.max(config.cache.opTimeoutMs, 100),
-            )
-          : new ThrottlerStorageService(),
+        storage: new BatchedThrottlerStorage({
+          redisUrl: config.redis.url,
+          prefix: 'atrium:ratelimit:',
+          opTimeoutMs: Math.max(config.cache.opTimeoutMs, 100),
+          syncIntervalMs: config.rateLimit.syncIntervalMs,
+          localShare: config.rateLimit.localShare,
+        }),
       }),
     }),
   ],
