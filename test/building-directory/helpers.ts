@@ -84,17 +84,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return 0;
 }
 
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  ms = 5000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '../support/wait';
 
 export function redisClient(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });

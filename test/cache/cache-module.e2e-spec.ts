@@ -1,5 +1,6 @@
 import { RedisProcess } from '../support/redis-server';
 import { RunningApp, startApp } from '../support/app';
+import { poll } from '../support/wait';
 
 /** CacheModule.forRoot() inside the real app: /metrics/cache, the redis health check, readiness. */
 describe('CacheModule in the app', () => {
@@ -25,12 +26,12 @@ describe('CacheModule in the app', () => {
   });
 
   it('/health shows redis up; when Redis dies, /health shows it down and readiness stays 200', async () => {
-    const deadline = Date.now() + 5000;
     let health = await app.request('/health');
-    while (health.body?.details?.redis?.status !== 'up' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      health = await app.request('/health');
-    }
+    await poll(
+      async () => (health = await app.request('/health')).body?.details?.redis?.status === 'up',
+      5000,
+      50,
+    );
     expect(health.body.details.redis).toMatchObject({ status: 'up', state: 'ready' });
 
     await redis.stop();

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { CacheBackend, TieredCache } from '@libs/cache';
 import { freePort, RedisProcess } from '../support/redis-server';
+import { until } from '../support/wait';
 
 /** The cache library against a real, private redis-server (never the shared one). */
 describe('TieredCache with Redis (L2)', () => {
@@ -20,13 +21,6 @@ describe('TieredCache with Redis (L2)', () => {
       ttlMs: 60_000,
       staleTtlMs: 60_000,
     });
-  const until = async (cond: () => boolean | Promise<boolean>, ms = 5000) => {
-    const deadline = Date.now() + ms;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const ready = (b: CacheBackend) => until(() => b.l2?.state === 'ready' && b.l2.subscribed);
 
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OriginServer } from '../fixtures/origin-server';
+import { poll, sleep } from '../support/wait';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
 
@@ -39,13 +40,9 @@ export async function waitFor<T>(
   timeoutMs = 30_000,
   everyMs = 25,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  const value = await poll<T | undefined>(probe, timeoutMs, everyMs);
+  if (value === undefined) throw new Error(`Timed out waiting for ${what}`);
+  return value;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };

@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { poll, sleep } from '../support/wait';
 
 /** What one request of a load loop ended as. */
 export interface Outcome {
@@ -104,7 +105,7 @@ export function tally(outcomes: Outcome[]): Record<string, number> {
   return out;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes. */
 export async function waitFor(
@@ -112,10 +113,5 @@ export async function waitFor(
   timeoutMs: number,
   everyMs = 50,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(everyMs);
-  }
-  return false;
+  return (await poll(check, timeoutMs, everyMs)) === true;
 }

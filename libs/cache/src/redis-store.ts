@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import KeyvRedis, { createClient, RedisClientType } from '@keyv/redis';
 import { Keyv, KeyvStoreAdapter, StoredData } from 'keyv';
 import { randomUUID } from 'node:crypto';
+import { LogThrottle } from '@libs/observability';
 import type { CacheEnvelope } from './l1-store';
 import { CacheMetrics, CacheOperation } from './cache-metrics';
 import { TimeoutError, withTimeout } from './with-timeout';
@@ -30,7 +31,7 @@ export class RedisConnection {
   readonly client: RedisClientType;
   readonly subscriber: RedisClientType;
   private readonly logger = new Logger('CacheRedis');
-  private lastErrorLog = 0;
+  private readonly errorLog = new LogThrottle(5000);
   private closed = false;
 
   constructor(url: string, opTimeoutMs: number) {
@@ -84,9 +85,7 @@ export class RedisConnection {
 
   /** At most one line per 5 s: a Redis outage must not flood the log at request rate. */
   logError(msg: string, err: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 5000) return;
-    this.lastErrorLog = now;
+    if (!this.errorLog.allow()) return;
     this.logger.warn(`${msg}: ${err.message} (cache degrades to L1 + source)`);
   }
 }

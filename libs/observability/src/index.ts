@@ -4,3 +4,4 @@ export * from './redaction';
 export * from './logger';
 export * from './observability.module';
 export * from './http-context';
+export * from './log-throttle';

@@ -2,8 +2,6 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 
-export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
-
 /**
  * nestjs-pino wired to the root logger. Request context (id, tenant) comes from our own async context
  * through the logger's mixin, so pino-http's per-request middleware is not mounted (`forRoutes: []`):
@@ -16,8 +14,7 @@ export class ObservabilityModule {
     return {
       module: ObservabilityModule,
       imports: [LoggerModule.forRoot({ pinoHttp: { logger, autoLogging: false }, forRoutes: [] })],
-      providers: [{ provide: ROOT_LOGGER, useValue: logger }],
-      exports: [LoggerModule, ROOT_LOGGER],
+      exports: [LoggerModule],
     };
   }
 }

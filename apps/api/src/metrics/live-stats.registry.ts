@@ -7,8 +7,8 @@ export interface ConcurrencyPoolStats {
 }
 
 /**
- * Where feature modules publish what /metrics/live and /metrics/cache show: concurrency pools
- * (download, pdf, batch) and named sections (cache, connections…). Kept as callbacks so the snapshot is
+ * Where feature modules publish what /metrics/live shows: concurrency pools
+ * (download, pdf, batch) and named sections (extraction). Kept as callbacks so the snapshot is
  * read at request time, never copied on a hot path.
  */
 @Injectable()
@@ -35,11 +35,5 @@ export class LiveStatsRegistry {
 
   section(name: string): unknown {
     return this.sections.get(name)?.();
-  }
-
-  sectionSnapshot(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [name, read] of this.sections) out[name] = read();
-    return out;
   }
 }

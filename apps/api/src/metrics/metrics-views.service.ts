@@ -44,10 +44,7 @@ export class MetricsViewsService {
       uptimeSeconds: Math.round(process.uptime()),
       inFlightRequests: this.http.inFlightRequests,
       concurrency: this.live_.poolSnapshot(),
-      connections: {
-        http: connections,
-        ...((this.live_.section('connections') as object | undefined) ?? {}),
-      },
+      connections: { http: connections },
       cache: this.cacheBackend.snapshot(),
       // parser child processes: busy, idle, queued and killed counts by reason
       extraction: this.live_.section('extraction') ?? null,

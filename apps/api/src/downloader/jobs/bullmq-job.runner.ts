@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Queue, WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { LogThrottle } from '@libs/observability';
 import type { BatchProcessor } from './batch-processor';
 import type { JobRunner, QueueCounts } from './job-runner';
 
@@ -56,13 +57,10 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
     });
   }
 
-  private lastWarnAt = 0;
   /** Redis being down makes BullMQ report an error per reconnect attempt: log the first, then once a minute. */
+  private readonly warnings = new LogThrottle(60_000);
   private warn(message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarnAt < 60_000) return;
-    this.lastWarnAt = now;
-    this.logger.warn(message);
+    if (this.warnings.allow()) this.logger.warn(message);
   }
 
   private connection(url: string, maxRetriesPerRequest: number | null): Redis {
