@@ -3,6 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { LogThrottle } from '@libs/observability';
 
 // One hash per counter and window: `_w` names the window (set by the push that opens it, which also
 // sets its expiry — the window starts with the first hit any replica pushes, as a shared INCR's would),
@@ -108,7 +109,7 @@ export class BatchedThrottlerStorage implements ThrottlerStorage, OnApplicationS
    * connection is down, this replica enforces limits on its own until Redis answers again.
    */
   private failures = 0;
-  private lastWarn = 0;
+  private readonly warnings = new LogThrottle(10_000);
   private closed = false;
 
   constructor(private readonly options: BatchedThrottlerOptions) {
@@ -279,8 +280,7 @@ export class BatchedThrottlerStorage implements ThrottlerStorage, OnApplicationS
 
   private markFailing(err: Error): void {
     if (++this.failures < FAILURES_BEFORE_LOCAL && this.redis?.status === 'ready') return;
-    if (Date.now() - this.lastWarn > 10_000) {
-      this.lastWarn = Date.now();
+    if (this.warnings.allow()) {
       this.logger.warn(
         `Redis rate-limit counters unavailable (${err.message}); enforcing limits per replica until it answers`,
       );
