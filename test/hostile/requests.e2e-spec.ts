@@ -1,5 +1,13 @@
 import { buildZip, form } from '../fixtures/documents/builders';
-import { expectSurvived, HOSTILE_TIMEOUT_MS, HostileApp, hostileBackends } from './harness';
+import {
+  expectSurvived,
+  HOSTILE_KEYS,
+  HOSTILE_TIMEOUT_MS,
+  HostileApp,
+  hostileBackends,
+  rawHttp,
+  RawResponse,
+} from './harness';
 
 jest.setTimeout(HOSTILE_TIMEOUT_MS);
 
@@ -31,13 +39,33 @@ function docxWithNul(): Buffer {
   ]);
 }
 
+const BODY_TIMEOUT_MS = 5000;
+const HEADERS_TIMEOUT_MS = 3000;
+
+/** The contract's error shape, as a raw response carries it (Connection: close, X-Request-ID). */
+function expectShape(res: RawResponse, status: number, code: string): void {
+  expect({ status: res.status, body: res.body }).toMatchObject({
+    status,
+    body: { statusCode: status, code, requestId: expect.any(String), message: expect.any(String) },
+  });
+  expect(res.text).toMatch(/\r\ncontent-type: application\/json/i);
+  expect(res.text).toMatch(/\r\nx-request-id: \S+/i);
+}
+
 const nested = (levels: number): string => `{"name":${'['.repeat(levels)}${']'.repeat(levels)}}`;
 
 describe.each(hostileBackends())('hostile requests on %s (built app in a child process)', (backend) => {
   let app: HostileApp;
 
   beforeAll(async () => {
-    app = await HostileApp.start({ backend });
+    // short read timeouts so slow senders are cut within the test (defaults: 60 s and 10 s)
+    app = await HostileApp.start({
+      backend,
+      env: {
+        BODY_READ_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
+        HEADERS_READ_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+      },
+    });
   });
   afterAll(() => app?.stop());
 
@@ -279,6 +307,112 @@ describe.each(hostileBackends())('hostile requests on %s (built app in a child p
       for (const secret of ['hunter2', 'hunter3', 'hunter4', 'hunter5', 'hunter6', 'hunter7', 'hunter8'])
         expect(app.output).not.toContain(secret);
       await expectSurvived(app, probe);
+    });
+  });
+
+  describe('slow senders, oversize headers and URLs', () => {
+    beforeAll(async () => {
+      expect((await postJson('/api/v1/stores', JSON.stringify({ name: 'slow-store' }))).status).toBe(201);
+    });
+
+    it('cuts 200 slow uploads at BODY_READ_TIMEOUT_MS (408 REQUEST_TIMEOUT) or earlier, one coded answer each, and closes them', async () => {
+      const head =
+        'POST /api/v1/stores/slow-store/documents HTTP/1.1\r\nHost: x\r\n' +
+        `X-API-Key: ${HOSTILE_KEYS.demo}\r\nContent-Type: multipart/form-data; boundary=b\r\n` +
+        'Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\n';
+      // one byte every 500 ms, for far longer than the limit: only the server can end these
+      const drip = Array.from({ length: 200 }, () => 'x');
+      const probe = await app.during(() =>
+        Promise.all(
+          Array.from({ length: 200 }, () =>
+            rawHttp(app, [head, ...drip], { gapMs: 500, timeoutMs: 10 * BODY_TIMEOUT_MS }),
+          ),
+        ),
+      );
+      const statuses = new Set<number | undefined>();
+      for (const res of probe.value) {
+        expect(res.closedByServer).toBe(true);
+        // never a second response on the socket: uploads past RATE_LIMIT_UPLOAD (60 per window) got their
+        // 429 at once, and the body timer that fires later only closes them
+        expect(res.text.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1);
+        statuses.add(res.status);
+        if (res.status === 408) expectShape(res, 408, 'REQUEST_TIMEOUT');
+        else expectShape(res, 429, 'RATE_LIMITED');
+      }
+      expect(statuses.has(408)).toBe(true);
+      expect(probe.value.find((r) => r.status === 408)!.body).toMatchObject({
+        details: { bodyTimeoutMs: BODY_TIMEOUT_MS },
+      });
+      await expectSurvived(app, probe);
+    });
+
+    it('cuts headers that never end at HEADERS_READ_TIMEOUT_MS with 408 REQUEST_TIMEOUT', async () => {
+      const probe = await app.during(() =>
+        Promise.all(
+          Array.from({ length: 20 }, () =>
+            rawHttp(
+              app,
+              ['GET /api/v1/stores HTTP/1.1\r\nHost: x\r\n', ...Array(200).fill('X-Slow: y\r\n')],
+              {
+                gapMs: 500,
+                timeoutMs: 10 * BODY_TIMEOUT_MS,
+              },
+            ),
+          ),
+        ),
+      );
+      for (const res of probe.value) {
+        expect(res.closedByServer).toBe(true);
+        expectShape(res, 408, 'REQUEST_TIMEOUT');
+      }
+      await expectSurvived(app, probe);
+    });
+
+    it('answers oversize headers 431 HEADERS_TOO_LARGE, over-long URLs 414 URI_TOO_LONG and garbage 400 in the error shape', async () => {
+      const get = (target: string, headers = '') =>
+        rawHttp(app, [
+          `GET ${target} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${HOSTILE_KEYS.demo}\r\n${headers}Connection: close\r\n\r\n`,
+        ]);
+      const probe = await app.during(() =>
+        Promise.all([
+          get('/api/v1/stores', `X-Big: ${'a'.repeat(20_000)}\r\n`),
+          get(
+            '/api/v1/stores',
+            Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'b'.repeat(60)}\r\n`).join(''),
+          ),
+          get(`/api/v1/search?store=x&q=${'q'.repeat(10_000)}`), // past URL_MAX_LENGTH (8192)
+          get(`/api/v1/search?store=x&q=${'q'.repeat(40_000)}`), // past the parser's limit too
+          get(`/${'p'.repeat(9000)}`),
+          rawHttp(app, ['NOT HTTP AT ALL\r\n\r\n']),
+        ]),
+      );
+      const [big, many, longQuery, hugeQuery, longPath, garbage] = probe.value;
+      expectShape(garbage, 400, 'BAD_REQUEST');
+      expectShape(big, 431, 'HEADERS_TOO_LARGE');
+      expectShape(many, 431, 'HEADERS_TOO_LARGE');
+      expect(big.body).toMatchObject({ details: { limit: 16384 } });
+      for (const res of [longQuery, longPath]) {
+        expectShape(res, 414, 'URI_TOO_LONG');
+        expect(res.body).toMatchObject({ details: { limit: 8192 } });
+      }
+      // past HEADERS_MAX_BYTES the HTTP parser refuses it: 414 when the chunk it failed on shows a request
+      // line that never ended, else 431 (whose message says the limit includes the request line)
+      if (hugeQuery.status === 414) expectShape(hugeQuery, 414, 'URI_TOO_LONG');
+      else expectShape(hugeQuery, 431, 'HEADERS_TOO_LARGE');
+      await expectSurvived(app, probe);
+    });
+  });
+
+  describe('afterwards', () => {
+    it('answered nothing in this file with a 5xx, and logged no error', async () => {
+      await new Promise((r) => setTimeout(r, 500)); // the log buffer is flushed every 250 ms
+      const bad = app.lines.filter(
+        (l) =>
+          (l.msg === 'request completed' && Number(l.status) >= 500) ||
+          l.level === 'error' ||
+          l.level === 'fatal',
+      );
+      expect(bad).toEqual([]);
     });
   });
 });

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Database } from '@libs/database';
 import { createRootLogger } from '@libs/observability';
 import { AppModule } from './app.module';
+import { createClientErrorHandler, httpServerOptions } from './common/http-limits';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config';
 import { ShutdownState } from './health/shutdown.state';
@@ -45,6 +46,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       forceCloseConnections: 'idle',
       return503OnClosing: false,
       routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+      // slow senders, oversize headers and URLs: bounded, and refused in the contract's error shape
+      ...httpServerOptions(config.http),
+      clientErrorHandler: createClientErrorHandler(config.http, logger),
     },
     { jsonMaxDepth: config.http.jsonMaxDepth },
   );
@@ -62,6 +66,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   installHttpPipeline(app.getHttpAdapter().getInstance(), app.get(HttpMetricsService), logger, {
     accessLog: config.log.accessLog,
     shutdown: app.get(ShutdownState),
+    limits: config.http,
   });
 
   const document = SwaggerModule.createDocument(

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
 import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
 import { installJsonBodyParser } from './common/json-body';
+import { HttpLimits, installUrlLengthLimit } from './common/http-limits';
 import { installNulGuard } from './common/nul-guard';
 import { ShutdownState } from './health/shutdown.state';
 import { HttpMetricsService, UNMATCHED_ROUTE } from './metrics/http-metrics.service';
@@ -20,7 +21,7 @@ export function installHttpPipeline(
   fastify: FastifyInstance,
   metrics: HttpMetricsService,
   logger: Logger,
-  opts: { accessLog: boolean; shutdown: ShutdownState },
+  opts: { accessLog: boolean; shutdown: ShutdownState; limits: HttpLimits },
 ): void {
   installRequestContext(fastify);
   // Once shutdown has begun, every response asks its client to reconnect (elsewhere): keep-alive sockets
@@ -39,7 +40,8 @@ export function installHttpPipeline(
     metrics.started();
     done();
   });
-  // after the hook above: a request it refuses is still counted in and out of http_requests_in_flight
+  // after the hook above: a request they refuse is still counted in and out of http_requests_in_flight
+  installUrlLengthLimit(fastify, opts.limits);
   installNulGuard(fastify);
   fastify.addHook('onResponse', (request, reply, done) => {
     const start = (request as Timed)[kStart];

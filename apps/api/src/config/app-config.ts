@@ -24,6 +24,10 @@ export class AppConfig {
     host: string;
     bodyLimitBytes: number;
     jsonMaxDepth: number;
+    bodyReadTimeoutMs: number;
+    headersReadTimeoutMs: number;
+    headersMaxBytes: number;
+    urlMaxLength: number;
     shutdownTimeoutMs: number;
     shutdownDrainMs: number;
   };
@@ -118,6 +122,10 @@ export class AppConfig {
       host: e.HOST,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       jsonMaxDepth: e.BODY_JSON_MAX_DEPTH,
+      bodyReadTimeoutMs: e.BODY_READ_TIMEOUT_MS,
+      headersReadTimeoutMs: e.HEADERS_READ_TIMEOUT_MS,
+      headersMaxBytes: e.HEADERS_MAX_BYTES,
+      urlMaxLength: e.URL_MAX_LENGTH,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     };
@@ -267,6 +275,16 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
   });
   if (new Set(keys.map((k) => k.key)).size !== keys.length)
     extra.push(['AUTH_API_KEYS', 'a key appears twice']);
+  if (vars.HEADERS_READ_TIMEOUT_MS > vars.BODY_READ_TIMEOUT_MS)
+    extra.push([
+      'HEADERS_READ_TIMEOUT_MS',
+      `got "${vars.HEADERS_READ_TIMEOUT_MS}"; allowed: at most BODY_READ_TIMEOUT_MS (${vars.BODY_READ_TIMEOUT_MS}), which covers headers and body`,
+    ]);
+  if (vars.URL_MAX_LENGTH >= vars.HEADERS_MAX_BYTES)
+    extra.push([
+      'URL_MAX_LENGTH',
+      `got "${vars.URL_MAX_LENGTH}"; allowed: smaller than HEADERS_MAX_BYTES (${vars.HEADERS_MAX_BYTES}), which includes the request line`,
+    ]);
   if (vars.NODE_ENV === 'production' && keys.length === 0 && vars.AUTH_DISABLED !== true)
     extra.push([
       'AUTH_API_KEYS',

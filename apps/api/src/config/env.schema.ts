@@ -84,6 +84,37 @@ export class EnvironmentVariables {
   @Max(512)
   BODY_JSON_MAX_DEPTH = 32;
 
+  /**
+   * The whole request — headers and body — must arrive within this (Node's requestTimeout); a slow
+   * upload past it gets 408 REQUEST_TIMEOUT and its connection is closed.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3600000)
+  BODY_READ_TIMEOUT_MS = 60000;
+
+  /** The request line and headers must arrive within this (Node's headersTimeout): 408 REQUEST_TIMEOUT. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  HEADERS_READ_TIMEOUT_MS = 10000;
+
+  /** Request line + headers larger than this are refused by the HTTP parser: 431 HEADERS_TOO_LARGE (or 414). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(4096)
+  @Max(1024 * 1024)
+  HEADERS_MAX_BYTES = 16384;
+
+  /** Request targets (path + query) longer than this: 414 URI_TOO_LONG. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(256)
+  @Max(1024 * 1024)
+  URL_MAX_LENGTH = 8192;
+
   /** Prometheus metrics and the /metrics JSON views; off only for overhead benchmarks. */
   @Transform(toBool)
   @IsBoolean()

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { AppError } from './app-error';
+import { errorBody } from './error-body';
+
+/** The HTTP-level limits of config (AppConfig.http), enforced by Node's HTTP server and one hook. */
+export interface HttpLimits {
+  bodyReadTimeoutMs: number;
+  headersReadTimeoutMs: number;
+  headersMaxBytes: number;
+  urlMaxLength: number;
+}
+
+export class UriTooLongError extends AppError {
+  constructor(limit: number) {
+    super(414, 'URI_TOO_LONG', `The request URL is longer than ${limit} characters (URL_MAX_LENGTH)`, {
+      limit,
+    });
+  }
+}
+
+/** How often Node's HTTP server checks the header and request timeouts (its default, 30 s, would double them). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * Options for Fastify (and the Node server under it): the whole request must arrive within
+ * bodyReadTimeoutMs, its headers within headersReadTimeoutMs (slow senders otherwise hold a socket and a
+ * request slot for as long as they like), and the request line + headers may not exceed headersMaxBytes.
+ */
+export function httpServerOptions(limits: HttpLimits) {
+  return {
+    requestTimeout: limits.bodyReadTimeoutMs,
+    http: {
+      headersTimeout: limits.headersReadTimeoutMs,
+      requestTimeout: limits.bodyReadTimeoutMs,
+      maxHeaderSize: limits.headersMaxBytes,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+  };
+}
+
+/** What Node gives the clientError listener; `rawPacket` is the chunk being parsed (a Buffer, whatever Fastify's types say). */
+type ClientError = Error & { code?: string; rawPacket?: Buffer };
+
+/** A request line that alone overflowed the header limit: the chunk starts with a method and has no line end yet. */
+const REQUEST_LINE_START = /^[A-Z]{3,10} \S/;
+
+/**
+ * The answer to an error Node's HTTP parser or its timers raise before Fastify sees a request (so no
+ * route, hook or error handler runs), in the contract's error shape.
+ */
+export function clientErrorBody(
+  err: ClientError,
+  limits: HttpLimits,
+): { status: number; code: string; message: string; details?: Record<string, unknown> } {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        code: 'REQUEST_TIMEOUT',
+        message: `The request was not received in time: headers within ${limits.headersReadTimeoutMs} ms (HEADERS_READ_TIMEOUT_MS), the whole request within ${limits.bodyReadTimeoutMs} ms (BODY_READ_TIMEOUT_MS)`,
+        details: { headersTimeoutMs: limits.headersReadTimeoutMs, bodyTimeoutMs: limits.bodyReadTimeoutMs },
+      };
+    case 'HPE_HEADER_OVERFLOW': {
+      const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : undefined;
+      const head = raw?.subarray(0, 16).toString('latin1') ?? '';
+      if (REQUEST_LINE_START.test(head) && !raw?.includes('\r\n'))
+        return {
+          status: 414,
+          code: 'URI_TOO_LONG',
+          message: `The request line is longer than the ${limits.headersMaxBytes} bytes allowed for it and the headers (HEADERS_MAX_BYTES); URLs may have ${limits.urlMaxLength} characters (URL_MAX_LENGTH)`,
+          details: { limit: limits.urlMaxLength },
+        };
+      return {
+        status: 431,
+        code: 'HEADERS_TOO_LARGE',
+        message: `The request line (the URL) and headers are larger than ${limits.headersMaxBytes} bytes together (HEADERS_MAX_BYTES)`,
+        details: { limit: limits.headersMaxBytes },
+      };
+    }
+    default:
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed HTTP request' };
+  }
+}
+
+/** The raw request and response Fastify handled last on a socket (set by installUrlLengthLimit's hook). */
+const kLastRequest = Symbol('atrium.lastRequest');
+const kLastResponse = Symbol('atrium.lastResponse');
+type TrackedSocket = Socket & { [kLastRequest]?: IncomingMessage; [kLastResponse]?: ServerResponse };
+
+/**
+ * Whether the request the error is about was already answered: a response was started for the last
+ * request on the socket while its body was still arriving (a 413, 429 or 401 sent before the upload
+ * ended). Node then keeps reading that body and its timer can still fire — a second response would
+ * corrupt the connection, so the socket is only closed.
+ */
+function alreadyAnswered(socket: TrackedSocket): boolean {
+  const req = socket[kLastRequest];
+  return req !== undefined && !req.complete && socket[kLastResponse]?.headersSent === true;
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Fastify's default answers these with its own body shape (and Node's
+ * with none). Answers only when no response of an in-flight request has started on the socket, as Node
+ * does, and always closes the connection (its framing can no longer be trusted). One log line each.
+ */
+export function createClientErrorHandler(limits: HttpLimits, logger: Logger) {
+  return function clientErrorHandler(connectionError: ConnectionError, socket: Socket): void {
+    const err = connectionError as unknown as ClientError;
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const answer = clientErrorBody(err, limits);
+    const requestId = randomUUID();
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent && !alreadyAnswered(socket)) {
+      const body = JSON.stringify(
+        errorBody(answer.status, answer.code, answer.message, requestId, answer.details),
+      );
+      socket.write(
+        `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    logger.info(
+      { requestId, status: answer.status, errorCode: answer.code, parserError: err.code },
+      'request refused by the HTTP parser',
+    );
+    socket.destroy(err);
+  };
+}
+
+/**
+ * 414 URI_TOO_LONG for a request target longer than urlMaxLength (shorter than the parser's own limit),
+ * and the bookkeeping the client error handler needs (which exchange a socket carried last).
+ */
+export function installUrlLengthLimit(fastify: FastifyInstance, limits: HttpLimits): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const socket = request.raw.socket as TrackedSocket | null;
+    if (socket) {
+      socket[kLastRequest] = request.raw;
+      socket[kLastResponse] = reply.raw;
+    }
+    done(request.url.length > limits.urlMaxLength ? new UriTooLongError(limits.urlMaxLength) : undefined);
+  });
+}
