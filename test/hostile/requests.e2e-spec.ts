@@ -406,11 +406,15 @@ describe.each(hostileBackends())('hostile requests on %s (built app in a child p
   describe('afterwards', () => {
     it('answered nothing in this file with a 5xx, and logged no error', async () => {
       await new Promise((r) => setTimeout(r, 500)); // the log buffer is flushed every 250 ms
+      // /health may report a loaded machine (event-loop lag) as 503, which Terminus logs as an error: not ours
+      const health = (l: Record<string, unknown>) =>
+        String(l.route).startsWith('/health') || String(l.msg).startsWith('Health Check has failed');
       const bad = app.lines.filter(
         (l) =>
-          (l.msg === 'request completed' && Number(l.status) >= 500) ||
-          l.level === 'error' ||
-          l.level === 'fatal',
+          !health(l) &&
+          ((l.msg === 'request completed' && Number(l.status) >= 500) ||
+            l.level === 'error' ||
+            l.level === 'fatal'),
       );
       expect(bad).toEqual([]);
     });
