@@ -56,7 +56,7 @@ import { ensureBuilt } from './build';
 const ROOT = resolve(__dirname, '..', '..');
 
 /** What `jest.setTimeout` hostile files use: app start on two backends plus payloads on a busy machine. */
-export const HOSTILE_TIMEOUT_MS = 180_000;
+export const HOSTILE_TIMEOUT_MS = 300_000;
 /** The issue's bar for every liveness poll while a payload is processed (≥ 5× a poll's cost under load). */
 export const LIVENESS_BOUND_MS = 1000;
 
@@ -179,7 +179,8 @@ export class HostileApp {
     return app;
   }
 
-  private async launch(readyTimeoutMs = 90_000): Promise<void> {
+  // starting is slow on a loaded machine (a fresh PGlite data dir: ~10 s idle, over a minute on 2 busy cores)
+  private async launch(readyTimeoutMs = 240_000): Promise<void> {
     this.port = await freePort();
     const started = performance.now();
     const child = spawn(process.execPath, [...this.nodeArgs, this.main], {
@@ -234,7 +235,10 @@ export class HostileApp {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`app not ready after ${readyTimeoutMs} ms:\n${this.output.slice(-4000)}`);
+    throw new Error(
+      `app (pid ${child.pid}, ${this.isAlive() ? 'running' : 'exited'}) not ready after ${readyTimeoutMs} ms; ` +
+        `its output (${this.outputBytes} characters), last 4000:\n${this.output.slice(-4000)}`,
+    );
   }
 
   private record(text: string): void {
