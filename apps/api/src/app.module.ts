@@ -32,6 +32,8 @@ export class AppModule {
             dataDir: c.dataDir,
             poolMax: c.database.poolMax,
             statementTimeoutMs: c.database.statementTimeoutMs,
+            // search's vocabulary matches typos through a trigram index (its migration creates the extension)
+            extensions: ['pg_trgm'],
             registry,
           }),
         }),

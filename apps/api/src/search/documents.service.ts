@@ -118,6 +118,7 @@ export class DocumentsService {
         seconds(p.received.startedAt),
       );
     }
+    if (documents.length) this.repository.noteChanges(documents.length);
     this.logger.log(
       `Upload to store "${store}": ${documents.length} stored, ${rejected.length} rejected` +
         (rejected.length ? ` (${[...new Set(rejected.map((r) => r.code))].join(', ')})` : ''),
@@ -188,6 +189,7 @@ export class DocumentsService {
     const storeId = await this.storeId(tenantId, store);
     if (!UUID.test(id) || !(await this.repository.deleteDocument(storeId, id.toLowerCase())))
       throw new DocumentNotFoundError();
+    this.repository.noteChanges(1);
   }
 }
 

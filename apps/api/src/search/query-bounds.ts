@@ -1,3 +1,4 @@
+import { parseQuery } from './query/query-parser';
 import { SearchQueryTooLargeError } from './search.errors';
 
 export interface SearchQueryLimits {
@@ -8,14 +9,23 @@ export interface SearchQueryLimits {
 }
 
 // A term is a run of letters or digits: what becomes a lexeme of the tsquery. Operators (OR, -, quotes)
-// are not terms; hyphenated and dotted words count per part, as the text search parser splits them too.
+// are not terms; hyphenated and dotted words count per part, as the index splits them too.
 const TERM = /[\p{L}\p{N}]+/gu;
 
-/** The number of words a query asks the database to match (the standalone OR operator excluded). */
+/**
+ * The number of words a query asks the database to match, as the query parser reads them (phrases' and
+ * excluded words included; the OR operator and stop words, which the index does not hold, not). A query
+ * the parser refuses is counted word by word; the search then answers 400 INVALID_QUERY for it, unless it
+ * is over the bound first.
+ */
 export function countQueryTerms(query: string): number {
-  let n = 0;
-  for (const [term] of query.matchAll(TERM)) if (term.toLowerCase() !== 'or') n++;
-  return n;
+  try {
+    return parseQuery(query).wordCount;
+  } catch {
+    let n = 0;
+    for (const [term] of query.matchAll(TERM)) if (term !== 'OR') n++;
+    return n;
+  }
 }
 
 /** Characters as a person counts them: an astral character (emoji) is one, as the DTO counted it. */

@@ -87,7 +87,7 @@ describe('search controllers (slice)', () => {
     expect(searches).toEqual([
       {
         tenantId: 'demo',
-        req: { store: 'kb', query: 'hello world', limit: 10, offset: 0 },
+        req: { store: 'kb', query: 'hello world', limit: 10, offset: 0, group: 'documents' },
         bypass: true,
       },
     ]);
@@ -99,9 +99,15 @@ describe('search controllers (slice)', () => {
     expect(res.headers['x-cache']).toBe('MISS');
     expect(searches[0]).toEqual({
       tenantId: 'demo',
-      req: { store: 'kb', query: 'x', limit: 100, offset: 7 },
+      req: { store: 'kb', query: 'x', limit: 100, offset: 7, group: 'documents' },
       bypass: false,
     });
+  });
+
+  it('passes group=chunks through from GET and POST', async () => {
+    expect((await get('/api/v1/search?store=kb&q=x&group=chunks')).statusCode).toBe(200);
+    expect((await post('/api/v1/search', { store: 'kb', query: 'x', group: 'chunks' })).statusCode).toBe(200);
+    expect(searches.map((s) => s.req.group)).toEqual(['chunks', 'chunks']);
   });
 
   it.each([
@@ -112,6 +118,7 @@ describe('search controllers (slice)', () => {
     ['limit 0', '/api/v1/search?store=kb&q=x&limit=0', 'limit'],
     ['limit not a number', '/api/v1/search?store=kb&q=x&limit=ten', 'limit'],
     ['offset negative', '/api/v1/search?store=kb&q=x&offset=-1', 'offset'],
+    ['an unknown group', '/api/v1/search?store=kb&q=x&group=pages', 'group'],
   ])('GET with %s is a 400 naming the field', async (_label, url, field) => {
     const res = await get(url);
     expect(res.statusCode).toBe(400);
@@ -125,7 +132,8 @@ describe('search controllers (slice)', () => {
   it.each([
     ['characters', `q=${'x'.repeat(1001)}`, 'SEARCH_QUERY_MAX_CHARS', 1000],
     ['words', `q=${Array.from({ length: 33 }, (_, i) => `w${i}`).join('+')}`, 'SEARCH_QUERY_MAX_TERMS', 32],
-    ['hyphenated words', `q=${'a-'.repeat(32)}b`, 'SEARCH_QUERY_MAX_TERMS', 32],
+    // not 'a-a-…': stop words are not counted (the index holds none)
+    ['hyphenated words', `q=${'x-'.repeat(32)}b`, 'SEARCH_QUERY_MAX_TERMS', 32],
   ])('a query over the bound of %s is a 400 naming the limit', async (_label, qs, name, max) => {
     const res = await get(`/api/v1/search?store=kb&${qs}`);
     expect(res.statusCode).toBe(400);
@@ -162,6 +170,7 @@ describe('search controllers (slice)', () => {
     ['no store', { query: 'x' }, 'store'],
     ['an unknown field', { store: 'kb', query: 'x', fuzzy: true }, 'fuzzy'],
     ['limit 101', { store: 'kb', query: 'x', limit: 101 }, 'limit'],
+    ['group not a string', { store: 'kb', query: 'x', group: 1 }, 'group'],
   ])('POST with %s is a 400 naming the field', async (_label, body, field) => {
     const res = await post('/api/v1/search', body);
     expect(res.statusCode).toBe(400);

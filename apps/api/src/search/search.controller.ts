@@ -28,11 +28,17 @@ export class SearchController {
   @CacheNamespace(SEARCH_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
-      '{store, query, total, tookMs, results:[{documentId, filename, chunkIndex, score, snippet}]}; X-Cache',
+      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex}]}; X-Cache',
   })
   get(@TenantId() tenantId: string, @Query() q: SearchQueryParams): Promise<SearchResponse> {
     checkQueryBounds(q.q, 'q', this.limits);
-    return this.search.search(tenantId, { store: q.store, query: q.q, limit: q.limit, offset: q.offset });
+    return this.search.search(tenantId, {
+      store: q.store,
+      query: q.q,
+      limit: q.limit,
+      offset: q.offset,
+      group: q.group,
+    });
   }
 
   @Post()
@@ -47,6 +53,7 @@ export class SearchController {
       query: body.query,
       limit: body.limit,
       offset: body.offset,
+      group: body.group,
     });
   }
 }

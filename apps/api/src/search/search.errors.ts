@@ -99,3 +99,10 @@ export class SearchTimeoutError extends AppError {
     );
   }
 }
+
+/** The search query cannot be parsed (an OR without a term on each side, an empty phrase, only exclusions). */
+export class InvalidQueryError extends AppError {
+  constructor(message: string) {
+    super(400, 'INVALID_QUERY', message);
+  }
+}

@@ -1,6 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Database, Queryable } from '@libs/database';
+import {
+  AnalysisRequest,
+  AnalysisResult,
+  MAX_PREFIX_EXPANSIONS,
+  MAX_TYPO_CANDIDATES,
+  QueryPlan,
+  groupOperands,
+  unitOperands,
+} from './query/query-plan';
+import { ChunkRow, MatchRows } from './query/ranking';
 
 export interface StoreRow {
   id: string;
@@ -33,12 +43,11 @@ export interface NewDocument {
   chunks: string[];
 }
 
-export interface SearchHit {
-  documentId: string;
-  filename: string;
-  chunkIndex: number;
-  score: number;
-  headline: string;
+/** The analysis statement's answer: per request its lexemes and candidates, and words to highlight. */
+export interface AnalysisOutcome {
+  results: AnalysisResult[];
+  /** Every surface form in the store of the query's own lexemes (`policies` for `policy`). */
+  surfaceWords: string[];
 }
 
 /** Thrown inside the insert transaction when the store already holds a file with that checksum. */
@@ -51,6 +60,9 @@ export class DuplicateDocument extends Error {
 /** Thrown inside a transaction when the store went away meanwhile (deleted concurrently). */
 export class StoreGone extends Error {}
 
+/** Rolls a delete transaction back when the document was not there (the version must not move). */
+class NothingDeleted extends Error {}
+
 // pg returns bigint/count as strings and PGlite as numbers: normalise with ::int / ::text in SQL.
 const STORE_COLUMNS = `s.id, s.name, s.version::text AS version, s.created_at AS "createdAt", s.updated_at AS "updatedAt",
   (SELECT count(*)::int FROM search_documents d WHERE d.store_id = s.id) AS "documentCount",
@@ -62,10 +74,50 @@ const DOCUMENT_COLUMNS = `d.id, d.seq::float8 AS seq, d.filename, d.content_type
 /** Chunks go in with one statement per batch of this many rows (arrays through unnest). */
 const CHUNK_BATCH = 500;
 
+/** Trigram similarity from which a vocabulary word is a typo candidate (then checked by edit distance). */
+const TYPO_SIMILARITY = 0.2;
+
+/** Documents changed before the search tables' statistics are refreshed (the first time, and then). */
+const ANALYSE_FIRST_AFTER = 10;
+const ANALYSE_EVERY = 100;
+
 /** Every SQL statement of the search feature, tenant-scoped at the seam. */
 @Injectable()
-export class SearchRepository {
+export class SearchRepository implements OnModuleDestroy {
+  private readonly logger = new Logger(SearchRepository.name);
+  private changedSinceAnalyse = 0;
+  private analysed = false;
+  private analysing?: Promise<void>;
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * Counts stored or deleted documents and, on PGlite, refreshes the planner's statistics of the search
+   * tables now and then, in the background. PGlite has no autovacuum: without this its planner never
+   * learns how selective a trigram or a store is, and scans the vocabulary instead of using its index.
+   */
+  noteChanges(documents: number): void {
+    if (this.db.kind !== 'pglite') return; // PostgreSQL's autovacuum analyses the tables itself
+    this.changedSinceAnalyse += documents;
+    if (this.analysing || this.changedSinceAnalyse < (this.analysed ? ANALYSE_EVERY : ANALYSE_FIRST_AFTER))
+      return;
+    this.changedSinceAnalyse = 0;
+    this.analysing = (async () => {
+      // One table per statement: PGlite has one session, and searches wait behind each statement.
+      for (const table of ['search_documents', 'search_words', 'search_postings', 'search_chunks'])
+        await this.db.exec(`ANALYZE ${table}`);
+      this.analysed = true;
+    })()
+      .catch((err: unknown) => this.logger.warn({ err }, 'Refreshing the search statistics failed'))
+      .finally(() => {
+        this.analysing = undefined;
+      });
+  }
+
+  /** A refresh still running finishes before the database closes (onApplicationShutdown comes later). */
+  async onModuleDestroy(): Promise<void> {
+    await this.analysing;
+  }
 
   async createStore(tenantId: string, name: string): Promise<StoreRow | undefined> {
     const id = randomUUID();
@@ -147,6 +199,7 @@ export class SearchRepository {
         throw new DuplicateDocument(existing.rows[0]?.id ?? '');
       }
       await insertChunks(tx, id, tenantId, storeId, doc.chunks);
+      await indexDocument(tx, storeId, id);
       return id;
     });
   }
@@ -167,65 +220,270 @@ export class SearchRepository {
     return r.rows[0];
   }
 
-  /** Deletes a document (its chunks cascade) and bumps the store's version in the same transaction. */
+  /**
+   * Deletes a document (its chunks cascade) with its postings and its share of the store's vocabulary,
+   * and bumps the store's version, in one transaction.
+   */
   async deleteDocument(storeId: string, id: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const r = await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [storeId, id]);
-      if (r.rowCount === 0) return false;
-      await tx.query('UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1', [
-        storeId,
-      ]);
-      return true;
-    });
+    return this.db
+      .transaction(async (tx) => {
+        // Locks the store row first, like an upload, so vocabulary counts never interleave.
+        const bumped = await tx.query(
+          'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
+          [storeId],
+        );
+        if (bumped.rowCount === 0) return false;
+        await unindexDocument(tx, storeId, id);
+        const r = await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [
+          storeId,
+          id,
+        ]);
+        if (r.rowCount === 0) throw new NothingDeleted();
+        return true;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof NothingDeleted) return false; // rolled back: the version stays as it was
+        throw err;
+      });
   }
 
   /**
-   * Ranked full-text search in one store: web-search syntax, cover-density rank (normalised to 0..1),
-   * the total number of matching chunks, and a headline per hit with hits wrapped in the given markers.
+   * What the query's words are to this store, in one statement: each text's lexemes (positions kept, so
+   * phrases keep their gaps) and whether the text is a word of the store's vocabulary; for an unknown word, the store's words
+   * sharing enough trigrams with it (pg_trgm's `%`, nearest first; the caller keeps those within the allowed
+   * typos); for the last word (unless
+   * it is a stop word), the store's most frequent words starting with it; and the surface forms of every
+   * lexeme, to highlight.
    */
-  async search(
-    storeId: string,
-    query: string,
-    limit: number,
-    offset: number,
-    headlineOptions: string,
-  ): Promise<{ total: number; hits: SearchHit[] }> {
+  async analyse(storeId: string, requests: AnalysisRequest[]): Promise<AnalysisOutcome> {
+    const params: unknown[] = [storeId, requests.map((q) => q.text)];
+    const param = (value: unknown): string => `$${params.push(value)}`;
+    // One branch per word that may need corrections or completions, the word as a plain parameter: the
+    // planner then sees the value, and takes the (store, trigram) GIN index / the primary key's range.
+    const branches: string[] = [];
+    requests.forEach((q, n) => {
+      const i = n + 1;
+      if (q.typos) {
+        const word = param(q.text);
+        // The store is filtered outside a fence (OFFSET 0), so the planner can only take the trigram index,
+        // statistics or not (PGlite has no autovacuum to gather them).
+        branches.push(`SELECT 'typo', ${i}, s.word, s.lexeme, NULL::int[], s.docs FROM (
+           SELECT w.word, w.lexeme, w.docs FROM (
+             SELECT * FROM search_words WHERE word % ${word} OFFSET 0
+           ) w
+           WHERE w.store_id = $1 ORDER BY w.word <-> ${word} LIMIT ${MAX_TYPO_CANDIDATES}
+         ) s
+         WHERE EXISTS (SELECT 1 FROM lx WHERE lx.i = ${i}) AND NOT EXISTS (SELECT 1 FROM lx WHERE lx.i = ${i} AND lx.known)`);
+      }
+      if (q.prefix) {
+        const from = param(q.text);
+        const to = param(`${q.text}\u{10FFFF}`);
+        branches.push(`SELECT 'prefix', ${i}, s.word, s.lexeme, NULL::int[], s.docs FROM (
+           SELECT w.word, w.lexeme, w.docs FROM search_words w
+           WHERE w.store_id = $1 AND w.word > ${from} COLLATE "C" AND w.word < ${to} COLLATE "C"
+           ORDER BY w.docs DESC, w.word LIMIT ${MAX_PREFIX_EXPANSIONS}
+         ) s
+         WHERE EXISTS (SELECT 1 FROM lx WHERE lx.i = ${i})`);
+      }
+    });
     const r = await this.db.query<{
-      total: number;
-      documentId: string | null;
-      filename: string;
-      chunkIndex: number;
-      score: number;
-      headline: string;
+      kind: 'lexeme' | 'typo' | 'prefix' | 'surface';
+      i: number;
+      word: string;
+      lexeme: string;
+      positions: number[] | null;
+      n: number;
     }>(
-      `WITH q AS (SELECT websearch_to_tsquery('english', $2) AS query),
-       hits AS MATERIALIZED (
-         SELECT c.document_id, c.chunk_index, c.content, ts_rank_cd(c.tsv, q.query, 32) AS score
-         FROM search_chunks c, q WHERE c.store_id = $1 AND c.tsv @@ q.query
-       ),
-       page AS (
-         SELECT * FROM hits ORDER BY score DESC, document_id, chunk_index LIMIT $3 OFFSET $4
+      // pg_trgm's `%` keeps words sharing 30 % of their trigrams by default, which misses a swapped pair in a
+      // short word (`ptyhon` / `python`: 27 %). The threshold is set for this statement's transaction only
+      // (set_config(…, true)) while the CTE that every typo branch waits for is computed, so before they run.
+      `WITH lx AS MATERIALIZED (
+         SELECT t.i::int AS i, u.lexeme, u.positions::int[] AS positions,
+           set_config('pg_trgm.similarity_threshold', '${TYPO_SIMILARITY}', true) AS threshold,
+           -- LIMIT 1: a correlated lookup the planner cannot turn into a scan of the whole vocabulary
+           coalesce((SELECT true FROM search_words w
+                     WHERE w.store_id = $1 AND w.word = t.txt COLLATE "C" LIMIT 1), false) AS known
+         FROM unnest($2::text[]) WITH ORDINALITY AS t(txt, i), unnest(to_tsvector('english', t.txt)) u
        )
-       SELECT t.total, p.document_id AS "documentId", d.filename, p.chunk_index AS "chunkIndex",
-         p.score::float8 AS score, ts_headline('english', p.content, q.query, $5) AS headline
-       FROM (SELECT count(*)::int AS total FROM hits) t
-       CROSS JOIN q
-       LEFT JOIN page p ON true
-       LEFT JOIN search_documents d ON d.id = p.document_id
-       ORDER BY p.score DESC NULLS LAST, p.document_id, p.chunk_index`,
-      [storeId, query, limit, offset, headlineOptions],
+       SELECT 'lexeme' AS kind, lx.i, lx.lexeme AS word, lx.lexeme, lx.positions, lx.known::int AS n FROM lx
+       UNION ALL
+       SELECT 'surface', lx.i, w.word, w.lexeme, NULL, w.docs
+       FROM lx CROSS JOIN LATERAL (
+         SELECT w.word, w.lexeme, w.docs FROM search_words w
+         WHERE w.store_id = $1 AND w.lexeme = lx.lexeme COLLATE "C" LIMIT 64
+       ) w
+       ${branches.map((b) => `UNION ALL ${b}`).join('\n')}`,
+      params,
     );
-    const total = r.rows[0]?.total ?? 0;
-    const hits = r.rows
-      .filter((row) => row.documentId !== null)
-      .map((row) => ({
-        documentId: row.documentId as string,
-        filename: row.filename,
-        chunkIndex: row.chunkIndex,
-        score: row.score,
-        headline: row.headline,
-      }));
-    return { total, hits };
+    const results: AnalysisResult[] = requests.map(() => ({ lexemes: [], typos: [], prefixes: [] }));
+    const surface = new Set<string>();
+    for (const row of r.rows) {
+      const result = results[row.i - 1];
+      if (row.kind === 'lexeme')
+        for (const position of row.positions ?? [1])
+          result.lexemes.push({ lexeme: row.lexeme, position, known: row.n === 1 });
+      else if (row.kind === 'typo') result.typos.push({ word: row.word, lexeme: row.lexeme, docs: row.n });
+      else if (row.kind === 'prefix')
+        result.prefixes.push({ word: row.word, lexeme: row.lexeme, docs: row.n });
+      else surface.add(row.word);
+    }
+    for (const result of results) result.lexemes.sort((a, b) => a.position - b.position);
+    return { results, surfaceWords: [...surface] };
+  }
+
+  /**
+   * Everything ranking needs for a plan, in one statement: the posting list of every lexeme the plan
+   * can match (document, tf, length), the documents holding an excluded word or phrase, per phrase
+   * variant the documents with its lexemes adjacent in one chunk, and the store's document count and
+   * total length. With `proximity`, also per document the best chunk holding every group (see
+   * MatchRows.proximity).
+   */
+  async match(storeId: string, plan: QueryPlan, opts: { proximity: boolean }): Promise<MatchRows> {
+    const params: unknown[] = [storeId];
+    const param = (value: unknown): string => `$${params.push(value)}`;
+    const lexemes = [...new Set(plan.variants.flatMap((v) => v.lexemes))];
+    const branches = [
+      `SELECT 'p' AS kind, p.lexeme AS a, p.document_id AS doc, p.tf::float8 AS x, p.dl::float8 AS y
+       FROM search_postings p WHERE p.store_id = $1 AND p.lexeme = ANY(${param(lexemes)}::text[] COLLATE "C")`,
+      `SELECT 's', NULL, NULL, count(*)::float8, coalesce(sum(terms), 0)::float8
+       FROM search_documents WHERE store_id = $1`,
+    ];
+    if (plan.excludedLexemes.length)
+      branches.push(`SELECT 'x', NULL, p.document_id, NULL, NULL FROM search_postings p
+        WHERE p.store_id = $1 AND p.lexeme = ANY(${param(plan.excludedLexemes)}::text[] COLLATE "C")`);
+    if (plan.excludedPhrases)
+      branches.push(`SELECT 'x', NULL, c.document_id, NULL, NULL FROM search_chunks c
+        WHERE c.store_id = $1 AND c.tsv @@ ${param(plan.excludedPhrases)}::tsquery`);
+    plan.variants.forEach((v, i) => {
+      if (v.lexemes.length > 1)
+        branches.push(`(SELECT DISTINCT 'f', '${i}', c.document_id, NULL::float8, NULL::float8 FROM search_chunks c
+          WHERE c.store_id = $1 AND c.tsv @@ ${param(v.tsquery)}::tsquery)`);
+    });
+    if (opts.proximity) {
+      const branch = proximityBranch(plan, param);
+      if (branch) branches.push(branch);
+    }
+    const r = await this.db.query<{
+      kind: 'p' | 's' | 'x' | 'f' | 'c';
+      a: string | null;
+      doc: string | null;
+      x: number | null;
+      y: number | null;
+    }>(branches.join('\nUNION ALL\n'), params);
+    const rows: MatchRows = {
+      documents: 0,
+      totalTerms: 0,
+      postings: [],
+      excluded: [],
+      phrases: [],
+      proximity: [],
+    };
+    for (const row of r.rows) {
+      if (row.kind === 'p')
+        rows.postings.push({
+          lexeme: row.a as string,
+          documentId: row.doc as string,
+          tf: Number(row.x),
+          dl: Number(row.y),
+        });
+      else if (row.kind === 's') {
+        rows.documents = Number(row.x);
+        rows.totalTerms = Number(row.y);
+      } else if (row.kind === 'x') rows.excluded.push(row.doc as string);
+      else if (row.kind === 'f') rows.phrases.push({ variant: Number(row.a), documentId: row.doc as string });
+      else rows.proximity.push({ documentId: row.doc as string, seq: Number(row.x), cd: Number(row.y) });
+    }
+    return rows;
+  }
+
+  /** MatchRows.proximity for some documents only (a rescore window). */
+  async proximity(storeId: string, plan: QueryPlan, documentIds: string[]): Promise<MatchRows['proximity']> {
+    const params: unknown[] = [storeId];
+    const branch = proximityBranch(plan, (value) => `$${params.push(value)}`, documentIds);
+    if (!branch) return [];
+    const r = await this.db.query<{ doc: string; x: number; y: number }>(branch, params);
+    return r.rows.map((row) => ({ documentId: row.doc, seq: Number(row.x), cd: Number(row.y) }));
+  }
+
+  /**
+   * Filenames and best passages of documents: per document its chunks holding a term, the two holding the
+   * most groups (then the densest) first. Chunks are read through their document (the primary key), never
+   * through the store-wide full-text index.
+   */
+  async passages(
+    plan: QueryPlan,
+    documentIds: string[],
+  ): Promise<Map<string, { filename: string; passages: Array<{ chunkIndex: number; content: string }> }>> {
+    const r = await this.db.query<{ id: string; filename: string; chunkIndex: number; content: string }>(
+      `SELECT d.id, d.filename, x.chunk_index AS "chunkIndex", x.content
+       FROM unnest($1::uuid[]) AS p(id)
+       JOIN search_documents d ON d.id = p.id
+       CROSS JOIN LATERAL (
+         SELECT c.chunk_index, c.content,
+           row_number() OVER (ORDER BY
+             (SELECT count(*) FROM unnest($2::tsquery[]) q WHERE c.tsv @@ q) DESC,
+             ts_rank_cd(c.tsv, $3::tsquery, 0) DESC, c.chunk_index) AS o
+         FROM (SELECT * FROM search_chunks WHERE document_id = p.id OFFSET 0) c
+         WHERE c.tsv @@ $3::tsquery
+       ) x
+       WHERE x.o <= 2
+       ORDER BY d.id, x.o`,
+      [documentIds, groupOperands(plan), plan.anyGroup],
+    );
+    const out = new Map<
+      string,
+      { filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+    >();
+    for (const row of r.rows) {
+      let entry = out.get(row.id);
+      if (!entry) out.set(row.id, (entry = { filename: row.filename, passages: [] }));
+      entry.passages.push({ chunkIndex: row.chunkIndex, content: row.content });
+    }
+    return out;
+  }
+
+  /** group=chunks: every chunk of the given documents holding a term, with the units it holds and its signals. */
+  async chunkSignals(storeId: string, plan: QueryPlan, documentIds: string[]): Promise<ChunkRow[]> {
+    const params: unknown[] = [documentIds, unitOperands(plan), plan.anyGroup, storeId];
+    const param = (value: unknown): string => `$${params.push(value)}`;
+    const sequence = plan.sequence ? `c.tsv @@ ${param(plan.sequence)}::tsquery` : 'false';
+    const verbatim = plan.verbatim ? `${CHUNK_WORDS} ~ ${param(plan.verbatim)}` : 'false';
+    const r = await this.db.query<{
+      documentId: string;
+      chunkIndex: number;
+      units: number[];
+      cd: number;
+      seq: number;
+    }>(
+      `SELECT c.document_id AS "documentId", c.chunk_index AS "chunkIndex",
+         ARRAY(SELECT (q.u - 1)::int FROM unnest($2::tsquery[]) WITH ORDINALITY AS q(t, u)
+               WHERE q.t IS NOT NULL AND c.tsv @@ q.t ORDER BY q.u) AS units,
+         ts_rank_cd(c.tsv, $3::tsquery, 0)::float8 AS cd,
+         CASE WHEN ${verbatim} THEN 2 WHEN ${sequence} THEN 1 ELSE 0 END AS seq
+       FROM search_chunks c
+       WHERE c.store_id = $4 AND c.tsv @@ $3::tsquery AND c.document_id = ANY($1::uuid[])`,
+      params,
+    );
+    return r.rows.map((row) => ({ ...row, cd: Number(row.cd), seq: Number(row.seq) }));
+  }
+
+  /** The text and filename of given chunks (a group=chunks page). */
+  async chunks(
+    keys: Array<{ documentId: string; chunkIndex: number }>,
+  ): Promise<Map<string, { filename: string; content: string }>> {
+    const r = await this.db.query<{
+      documentId: string;
+      chunkIndex: number;
+      filename: string;
+      content: string;
+    }>(
+      `SELECT c.document_id AS "documentId", c.chunk_index AS "chunkIndex", d.filename, c.content
+       FROM unnest($1::uuid[], $2::int[]) AS k(document_id, chunk_index)
+       JOIN search_chunks c ON c.document_id = k.document_id AND c.chunk_index = k.chunk_index
+       JOIN search_documents d ON d.id = c.document_id`,
+      [keys.map((k) => k.documentId), keys.map((k) => k.chunkIndex)],
+    );
+    return new Map(r.rows.map((row) => [`${row.documentId}:${row.chunkIndex}`, row]));
   }
 
   async counts(): Promise<{ stores: number; documents: number }> {
@@ -243,6 +501,85 @@ export class SearchRepository {
     if (!r.rows[0]?.ok) throw new Error('full-text search configuration "english" does not match');
     return this.counts();
   }
+}
+
+/**
+ * Per document, its best chunk holding every group: cover density (with two groups or more) and `seq` (2: the
+ * chunk says exactly what was typed, 1: it holds the terms in the typed order). The regular expression only
+ * runs on chunks already holding the typed sequence, when the plan has one.
+ */
+function proximityBranch(
+  plan: QueryPlan,
+  param: (value: unknown) => string,
+  documentIds?: string[],
+): string | undefined {
+  if (!plan.allGroups || (plan.groupCount < 2 && !plan.verbatim)) return undefined;
+  const all = param(plan.allGroups);
+  const sequence = plan.sequence ? `c.tsv @@ ${param(plan.sequence)}::tsquery` : null;
+  const verbatim = plan.verbatim ? `${CHUNK_WORDS} ~ ${param(plan.verbatim)}` : null;
+  const seq = sequence
+    ? `CASE WHEN ${sequence} THEN ${verbatim ? `CASE WHEN ${verbatim} THEN 2 ELSE 1 END` : '1'} ELSE 0 END`
+    : verbatim
+      ? `CASE WHEN ${verbatim} THEN 2 ELSE 0 END`
+      : '0';
+  const cd = plan.groupCount >= 2 ? `ts_rank_cd(c.tsv, ${all}::tsquery, 0)` : '0';
+  const within = documentIds ? `AND c.document_id = ANY(${param(documentIds)}::uuid[])` : '';
+  return `SELECT 'c' AS kind, NULL AS a, c.document_id AS doc, max(${seq})::float8 AS x, max(${cd})::float8 AS y
+    FROM search_chunks c WHERE c.store_id = $1 AND c.tsv @@ ${all}::tsquery ${within}
+    GROUP BY c.document_id`;
+}
+
+/** A chunk's letters and digits, lower-cased and single-spaced: what a verbatim pattern is matched against. */
+const CHUNK_WORDS = "lower(regexp_replace(c.content, '[^[:alnum:]]+', ' ', 'g'))";
+
+/** The distinct vocabulary words of one document's chunks (what `search_words` counts per document). */
+const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
+  FROM search_chunks c, regexp_split_to_table(search_index_text(c.content), ' ') AS t
+  WHERE c.document_id = $2 AND t <> '' AND length(t) <= 64`;
+
+/**
+ * Adds a stored document to the store's postings (term frequencies summed over its chunks), length and
+ * vocabulary — inside the upload transaction, after the chunks, whose generated tsvectors it reads.
+ */
+async function indexDocument(tx: Queryable, storeId: string, documentId: string): Promise<void> {
+  await tx.query(
+    `WITH t AS (
+       SELECT u.lexeme, sum(coalesce(array_length(u.positions, 1), 1))::int AS tf
+       FROM search_chunks c, unnest(c.tsv) u WHERE c.document_id = $2
+       GROUP BY u.lexeme
+     ),
+     d AS (UPDATE search_documents SET terms = (SELECT coalesce(sum(tf), 0) FROM t) WHERE id = $2 RETURNING terms)
+     INSERT INTO search_postings (store_id, lexeme, document_id, tf, dl)
+     SELECT $1, t.lexeme, $2, t.tf, d.terms FROM t, d`,
+    [storeId, documentId],
+  );
+  await tx.query(
+    `INSERT INTO search_words (store_id, word, lexeme, docs)
+     SELECT $1, w.word, min(u.lexeme), 1 FROM (${DOCUMENT_WORDS}) w, unnest(to_tsvector('english', w.word)) u
+     GROUP BY w.word
+     ON CONFLICT (store_id, word) DO UPDATE SET docs = search_words.docs + 1`,
+    [storeId, documentId],
+  );
+}
+
+/** Takes a document out of the postings and the vocabulary (before its chunks go). */
+async function unindexDocument(tx: Queryable, storeId: string, documentId: string): Promise<void> {
+  await tx.query(
+    `DELETE FROM search_postings
+     WHERE store_id = $1 AND document_id = $2 AND lexeme IN (
+       SELECT DISTINCT u.lexeme FROM search_chunks c, unnest(c.tsv) u WHERE c.document_id = $2)`,
+    [storeId, documentId],
+  );
+  await tx.query(
+    `WITH w AS (${DOCUMENT_WORDS}),
+     gone AS (
+       DELETE FROM search_words s USING w
+       WHERE s.store_id = $1 AND s.word = w.word AND s.docs <= 1 RETURNING s.word
+     )
+     UPDATE search_words s SET docs = s.docs - 1 FROM w
+     WHERE s.store_id = $1 AND s.word = w.word AND s.word NOT IN (SELECT word FROM gone)`,
+    [storeId, documentId],
+  );
 }
 
 async function insertChunks(

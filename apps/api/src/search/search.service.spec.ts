@@ -28,14 +28,14 @@ describe('SearchService statement bound', () => {
     new SearchService(
       {
         storeKey: async () => ({ id: 'store-id', version: '1' }),
-        search,
+        analyse: search, // the first statement of a search
       } as unknown as SearchRepository,
       metrics,
       cache,
       db,
       config,
     );
-  const req = { store: 'kb', query: 'heavy', limit: 10, offset: 0, bypassCache: false };
+  const req = { store: 'kb', query: 'heavy', limit: 10, offset: 0, group: 'documents' as const };
 
   it.each([
     [

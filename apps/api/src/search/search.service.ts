@@ -3,17 +3,21 @@ import { createHash } from 'node:crypto';
 import { CacheStatus, InjectTieredCache, TieredCache } from '@libs/cache';
 import { Database, DatabaseTimeoutError } from '@libs/database';
 import { AppConfig } from '@app/config';
-import { SearchResponse, SearchResultItem } from './dto/search.dto';
+import { SearchGroup, SearchMatching, SearchResponse, SearchResultItem } from './dto/search.dto';
+import { analysisRequests, buildPlan } from './query/query-plan';
+import { parseQuery } from './query/query-parser';
 import { SearchTimeoutError, StoreNotFoundError } from './search.errors';
 import { SearchCacheLabel, SearchMetrics } from './search.metrics';
+import { rankChunks, rankDocuments } from './query/ranking';
 import { SearchRepository } from './search.repository';
-import { HEADLINE_OPTIONS, normaliseQuery, renderSnippet } from './snippet';
+import { normaliseQuery, renderPassage } from './snippet';
 
 export const SEARCH_CACHE_NAMESPACE = 'search';
 
 /** What is cached per (tenant, store id, version, query, page). */
 export interface CachedPage {
   total: number;
+  matching: SearchMatching;
   results: SearchResultItem[];
 }
 
@@ -22,6 +26,8 @@ export interface SearchRequest {
   query: string;
   limit: number;
   offset: number;
+  /** One result per document (default) or per chunk. */
+  group: SearchGroup;
 }
 
 const LABEL: Record<CacheStatus, SearchCacheLabel> = {
@@ -54,9 +60,10 @@ export class SearchService {
     query: string,
     limit: number,
     offset: number,
+    group: SearchGroup = 'documents',
   ): string {
     const digest = createHash('sha256').update(normaliseQuery(query)).digest('base64url');
-    return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${digest}`;
+    return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${group}:${digest}`;
   }
 
   /**
@@ -78,30 +85,24 @@ export class SearchService {
     const started = process.hrtime.bigint();
     let label: SearchCacheLabel = this.cache.bypassed ? 'bypass' : 'miss';
     try {
+      // A query that cannot be parsed is the client's mistake whatever the store: 400 before anything else.
+      const parsed = parseQuery(req.query);
       const store = await this.repository.storeKey(tenantId, req.store);
       if (!store) throw new StoreNotFoundError(req.store);
-      const key = this.cacheKey(req.store, store.id, store.version, req.query, req.limit, req.offset);
-      const { value, status } = await this.cache.getOrLoad(tenantId, key, async () => {
-        const { total, hits } = await this.repository.search(
-          store.id,
-          req.query,
-          req.limit,
-          req.offset,
-          HEADLINE_OPTIONS,
-        );
-        return {
-          total,
-          results: hits.map((h) => ({
-            documentId: h.documentId,
-            filename: h.filename,
-            chunkIndex: h.chunkIndex,
-            score: Math.round(h.score * 1e6) / 1e6,
-            snippet: renderSnippet(h.headline),
-          })),
-        };
-      });
+      const key = this.cacheKey(
+        req.store,
+        store.id,
+        store.version,
+        req.query,
+        req.limit,
+        req.offset,
+        req.group,
+      );
+      const { value, status } = await this.cache.getOrLoad(tenantId, key, () =>
+        this.load(store.id, parsed, req),
+      );
       label = LABEL[status];
-      const page = value ?? { total: 0, results: [] };
+      const page = value ?? { total: 0, matching: 'all', results: [] };
       const tookMs = Number(process.hrtime.bigint() - started) / 1e6;
       this.metrics.search('success', label, tookMs / 1000, page.results.length);
       return {
@@ -109,6 +110,7 @@ export class SearchService {
         query: req.query,
         total: page.total,
         tookMs: Math.round(tookMs * 100) / 100,
+        matching: page.matching,
         results: page.results,
       };
     } catch (err) {
@@ -116,4 +118,103 @@ export class SearchService {
       throw err;
     }
   }
+
+  /**
+   * Runs a parsed query against one store: what its words are to the store (lexemes, corrections,
+   * completions), the matching postings and chunk signals, the ranking (query/ranking.ts), and the page's
+   * passages rendered as HTML-safe snippets.
+   */
+  private async load(
+    storeId: string,
+    parsed: ReturnType<typeof parseQuery>,
+    req: SearchRequest,
+  ): Promise<CachedPage> {
+    const { requests, index } = analysisRequests(parsed);
+    const analysis = await this.repository.analyse(storeId, requests);
+    const plan = buildPlan(parsed, analysis.results, index);
+    if (plan.groupCount === 0) return { total: 0, matching: 'all', results: [] }; // stop words only
+    // One group: which chunks say what was typed is only worth asking of the best documents (a rescore
+    // window), not of every chunk holding a single common word.
+    const rescore = plan.groupCount === 1 && plan.verbatim !== null;
+    const rows = await this.repository.match(storeId, plan, { proximity: !rescore });
+    let ranking = rankDocuments(plan, rows, req.limit);
+    if (rescore && ranking.total > 1) {
+      const window = ranking.documents.slice(0, RESCORE_WINDOW).map((d) => d.documentId);
+      rows.proximity = await this.repository.proximity(storeId, plan, window);
+      ranking = rankDocuments(plan, rows, req.limit);
+    }
+    const highlight = new Set([
+      ...analysis.surfaceWords,
+      ...plan.expansionWords,
+      ...plan.units.filter((u) => u.tokens.length > 1).map((u) => u.tokens.join('')),
+    ]);
+    const terms = (units: number[]) => units.map((u) => plan.units[u].text);
+    const matching = ranking.relaxed ? 'relaxed' : 'all';
+
+    if (req.group === 'chunks') {
+      const signals = await this.repository.chunkSignals(
+        storeId,
+        plan,
+        ranking.documents.map((d) => d.documentId),
+      );
+      const chunks = rankChunks(plan, ranking.documents, signals);
+      const page = chunks.slice(req.offset, req.offset + req.limit);
+      const contents = page.length
+        ? await this.repository.chunks(page)
+        : new Map<string, { filename: string; content: string }>();
+      return {
+        total: chunks.length,
+        matching,
+        results: page.map((c) => {
+          const chunk = contents.get(`${c.documentId}:${c.chunkIndex}`);
+          return {
+            documentId: c.documentId,
+            filename: chunk?.filename ?? '',
+            score: round(c.score),
+            matchedTerms: terms(c.units),
+            snippets: chunk ? [renderPassage(chunk.content, highlight).html] : [],
+            chunkIndex: c.chunkIndex,
+          };
+        }),
+      };
+    }
+
+    const page = ranking.documents.slice(req.offset, req.offset + req.limit);
+    const passages = page.length
+      ? await this.repository.passages(
+          plan,
+          page.map((d) => d.documentId),
+        )
+      : new Map<string, { filename: string; passages: Array<{ chunkIndex: number; content: string }> }>();
+    return {
+      total: ranking.total,
+      matching,
+      results: page.map((d) => {
+        const doc = passages.get(d.documentId);
+        return {
+          documentId: d.documentId,
+          filename: doc?.filename ?? '',
+          score: round(d.score),
+          matchedTerms: terms(d.units),
+          snippets: snippets(doc?.passages ?? [], highlight),
+          chunkIndex: doc?.passages[0]?.chunkIndex ?? 0,
+        };
+      }),
+    };
+  }
+}
+
+/** Documents whose chunks are asked for the typed words when the query has one group. */
+const RESCORE_WINDOW = 100;
+
+function round(score: number): number {
+  return Math.round(score * 1e6) / 1e6;
+}
+
+/** The best passage's snippet, and the second's when it shows a matched word the first does not. */
+function snippets(passages: Array<{ content: string }>, highlight: ReadonlySet<string>): string[] {
+  const [first, second] = passages.map((p) => renderPassage(p.content, highlight));
+  if (!first) return [];
+  if (second && [...second.hits].some((w) => !first.hits.has(w))) return [first.html, second.html];
+  return [first.html];
 }

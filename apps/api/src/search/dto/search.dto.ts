@@ -1,12 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { STORE_NAME } from './store.dto';
 
 const NOT_BLANK = /\S/;
 // The upper bounds are configuration, checked by the controller before any SQL (query-bounds.ts).
 const QUERY_BOUNDS =
   'At most SEARCH_QUERY_MAX_CHARS characters (default 1000) and SEARCH_QUERY_MAX_TERMS words (default 32)';
+
+export const SEARCH_GROUPS = ['documents', 'chunks'] as const;
+export type SearchGroup = (typeof SEARCH_GROUPS)[number];
+/** `all`: every result holds every term; `relaxed`: too few did, so results holding fewer were added. */
+export type SearchMatching = 'all' | 'relaxed';
 
 class PageParams {
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 10 })
@@ -22,9 +27,18 @@ class PageParams {
   @Min(0)
   @Max(100000)
   offset: number = 0;
+
+  @ApiPropertyOptional({
+    enum: ['documents', 'chunks'],
+    default: 'documents',
+    description: 'documents: one result per document with its best passages; chunks: one per matching chunk',
+  })
+  @IsOptional()
+  @IsIn(SEARCH_GROUPS, { message: 'group must be documents or chunks' })
+  group: SearchGroup = 'documents';
 }
 
-/** GET /api/v1/search?store=&q=&limit=&offset= */
+/** GET /api/v1/search?store=&q=&limit=&offset=&group= */
 export class SearchQueryParams extends PageParams {
   @ApiProperty({ type: String, example: 'handbook' })
   @IsString()
@@ -44,7 +58,7 @@ export class SearchQueryParams extends PageParams {
   q!: string;
 }
 
-/** POST /api/v1/search {store, query, limit, offset} */
+/** POST /api/v1/search {store, query, limit, offset, group} */
 export class SearchBody extends PageParams {
   @ApiProperty({ type: String, example: 'handbook' })
   @IsString()
@@ -61,15 +75,22 @@ export class SearchBody extends PageParams {
 export interface SearchResultItem {
   documentId: string;
   filename: string;
-  chunkIndex: number;
+  /** 0–1; results are in descending order of it. */
   score: number;
-  snippet: string;
+  /** The query terms (words or phrases, as typed, lower-cased) this result holds. */
+  matchedTerms: string[];
+  /** HTML: everything escaped, hits in <mark>; the best passage first. */
+  snippets: string[];
+  /** The chunk of the best passage (group=chunks: the chunk itself). */
+  chunkIndex: number;
 }
 
 export interface SearchResponse {
   store: string;
   query: string;
+  /** Documents (group=chunks: chunks) matching, relaxation included. */
   total: number;
   tookMs: number;
+  matching: SearchMatching;
   results: SearchResultItem[];
 }
