@@ -1,0 +1,63 @@
+import { RelevanceQuery, score, Style, STYLES } from './queries';
+
+/** One search as the evaluation sees it: the filenames of the top 10, in order, and how long it took. */
+export interface SearchOutcome {
+  filenames: string[];
+  /** Client-observed milliseconds. */
+  ms: number;
+  /** What the response said about itself. */
+  tookMs: number;
+  cache: string | null;
+}
+
+export interface QueryResult extends RelevanceQuery {
+  /** 1-based rank of the target in the top 10, 0 when absent. */
+  rank: number;
+  top: string[];
+  ms: number;
+  tookMs: number;
+}
+
+export interface StyleScore {
+  style: Style;
+  queries: number;
+  mrr: number;
+  recall: number;
+}
+
+/** Runs every query once, in order (one in flight: latency without self-inflicted queueing). */
+export async function runQueries(
+  queries: RelevanceQuery[],
+  search: (q: string) => Promise<SearchOutcome>,
+  expectCache?: string,
+): Promise<QueryResult[]> {
+  const out: QueryResult[] = [];
+  for (const q of queries) {
+    const r = await search(q.query);
+    if (expectCache && r.cache !== expectCache)
+      throw new Error(`search ${JSON.stringify(q.query)}: X-Cache ${r.cache}, expected ${expectCache}`);
+    out.push({
+      ...q,
+      rank: r.filenames.indexOf(q.target) + 1,
+      top: r.filenames.slice(0, 3),
+      ms: r.ms,
+      tookMs: r.tookMs,
+    });
+  }
+  return out;
+}
+
+export function scoreByStyle(results: QueryResult[]): StyleScore[] {
+  return STYLES.map((style) => {
+    const ranks = results.filter((r) => r.style === style).map((r) => r.rank);
+    return { style, queries: ranks.length, ...score(ranks) };
+  }).filter((s) => s.queries > 0);
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (!sorted.length) return 0;
+  return (
+    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 100) / 100
+  );
+}
