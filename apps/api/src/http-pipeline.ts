@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import type { Logger } from 'pino';
 import { installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
 import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
+import { attributionOf } from './common/caller-origin';
 import { installJsonBodyParser } from './common/json-body';
 import { HttpLimits, installUrlLengthLimit } from './common/http-limits';
 import { installNulGuard } from './common/nul-guard';
@@ -49,7 +50,7 @@ export function installHttpPipeline(
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     const status = reply.statusCode;
     const errorCode = (request as RequestWithErrorCode)[kErrorCode];
-    metrics.finished(request.method, route, status, durationMs, errorCode);
+    metrics.finished(request.method, route, status, durationMs, errorCode, attributionOf(request, errorCode));
     if (opts.accessLog) {
       const ctx = requestContextOf(request);
       const line = {

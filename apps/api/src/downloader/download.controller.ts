@@ -4,9 +4,11 @@ import type { FastifyReply } from 'fastify';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
 import { TenantId } from '@app/auth/auth.decorators';
 import { API_V1 } from '@app/common/api';
+import { FetchesCallerUrl } from '@app/common/caller-origin';
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
 import { DOWNLOAD_CACHE_NAMESPACE } from './download-cache';
 import { DownloadService } from './download.service';
+import { CALLER_ORIGIN_FAILURES } from './downloader.errors';
 import { DownloadQueryDto } from './dto/download-query.dto';
 import { negotiateFormat } from './formats';
 
@@ -17,6 +19,7 @@ export class DownloadController {
 
   @Get()
   @RateLimit('download')
+  @FetchesCallerUrl(CALLER_ORIGIN_FAILURES)
   @UseInterceptors(CacheInterceptor)
   @CacheNamespace(DOWNLOAD_CACHE_NAMESPACE)
   @ApiOkResponse({

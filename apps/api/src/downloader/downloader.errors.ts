@@ -134,3 +134,15 @@ export class JobQueueUnavailableError extends AppError {
     );
   }
 }
+
+/**
+ * Codes that mean the caller's URL failed — its origin answered 4xx/5xx, refused, timed out or sent too
+ * much or unusable content, or the URL is not allowed — not Atrium: the health score does not count them.
+ */
+export const CALLER_ORIGIN_FAILURES = [
+  'UPSTREAM_ERROR',
+  'UPSTREAM_TIMEOUT',
+  'URL_BLOCKED',
+  'CONTENT_TOO_LARGE',
+  'EXTRACTION_FAILED',
+] as const;

@@ -1,4 +1,4 @@
-import type { WindowStats } from './sliding-window';
+import type { HealthStats } from './sliding-window';
 
 export interface HealthScore {
   score: number;
@@ -12,17 +12,21 @@ export interface HealthScore {
     errorPenalty: number;
     latencyPenalty: number;
     tailPenalty: number;
+    /** Requests that fetched a caller's URL and how many failed because of that origin: shown, not scored. */
+    callerOrigins: { requests: number; failures: number };
   };
 }
 
 /**
- * Health score 0–100 over the sliding window (documented in the README):
- *  - error penalty: 1000 × 5xx-rate, at most 60 (1 % server errors costs 10 points; 6 % costs 60)
+ * Health score 0–100 over the sliding window, from Atrium's own failures (documented in the README):
+ *  - error penalty: 1000 × rate of Atrium's 5xx, at most 60 (1 % costs 10 points; 6 % costs 60)
  *  - latency penalty: (p95 − 250 ms) / 50, at most 30 (0 at or below 250 ms; 1.75 s costs 30)
  *  - tail penalty: (p99 − 1000 ms) / 200, at most 10
+ * Latency is that of requests that did not fetch a caller's URL; what a caller's origin does (its
+ * 4xx/5xx, refusals, timeouts, slow pages) is reported in `callerOrigins` and costs nothing.
  * status: healthy ≥ 90, degraded ≥ 70, unhealthy below. No traffic in the window scores 100.
  */
-export function healthScore(stats: WindowStats, windowMs: number): HealthScore {
+export function healthScore(stats: HealthStats, windowMs: number): HealthScore {
   const clamp = (v: number, max: number): number => Math.max(0, Math.min(max, v));
   const errorPenalty = clamp(1000 * stats.errorRate, 60);
   const latencyPenalty = clamp((stats.p95Ms - 250) / 50, 30);
@@ -42,6 +46,7 @@ export function healthScore(stats: WindowStats, windowMs: number): HealthScore {
       errorPenalty: r1(errorPenalty),
       latencyPenalty: r1(latencyPenalty),
       tailPenalty: r1(tailPenalty),
+      callerOrigins: stats.callerOrigin,
     },
   };
 }

@@ -4,7 +4,7 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '@app/config';
 import { errorFamily } from '@app/common/app-error';
 import { counterProvider, gaugeProvider, histogramProvider } from './metric-providers';
-import { SlidingWindow } from './sliding-window';
+import { Attribution, SlidingWindow } from './sliding-window';
 
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -61,7 +61,14 @@ export class HttpMetricsService {
     if (this.config.metrics.enabled) this.inFlight.inc();
   }
 
-  finished(method: string, route: string, status: number, durationMs: number, errorCode?: string): void {
+  finished(
+    method: string,
+    route: string,
+    status: number,
+    durationMs: number,
+    errorCode?: string,
+    by?: Attribution,
+  ): void {
     this.inFlightCount--;
     if (!this.config.metrics.enabled) return;
     this.inFlight.dec();
@@ -72,6 +79,6 @@ export class HttpMetricsService {
       this.errors.inc({ type: errorFamily(status, errorCode ?? ''), route });
       if (status === 429) this.rateLimited.inc({ route });
     }
-    this.window.record(`${method} ${route}`, durationMs, status >= 500);
+    this.window.record(`${method} ${route}`, durationMs, status >= 500, by);
   }
 }

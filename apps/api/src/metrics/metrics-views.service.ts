@@ -24,7 +24,7 @@ export class MetricsViewsService {
   }
 
   healthScore(): HealthScore {
-    return healthScore(this.http.window.snapshot().overall, this.http.window.windowMs);
+    return healthScore(this.http.window.health(), this.http.window.windowMs);
   }
 
   /** GET /metrics/cache: the cache library's own counters and sizes. */

@@ -34,6 +34,29 @@ describe('SlidingWindow', () => {
     expect(w.snapshot().routes['GET /a']).toBeUndefined();
   });
 
+  it("sees callers' origins apart: their failures are not Atrium's 5xx and their latency is not Atrium's", () => {
+    const w = sut();
+    for (let i = 0; i < 10; i++) w.record('GET /ours', 10, false);
+    w.record('GET /ours', 20, true); // an Atrium 500
+    const byOrigin = { callerOrigin: true, originFailure: true };
+    w.record('GET /download', 30_000, true, byOrigin); // 504 UPSTREAM_TIMEOUT
+    w.record('GET /download', 5, true, byOrigin); // 502 UPSTREAM_ERROR: the origin answered 500
+    w.record('GET /download', 9_000, false, { callerOrigin: true }); // a slow page, delivered
+    w.record('GET /download', 3, true, { callerOrigin: true, originFailure: false }); // 503: ours
+    w.record('GET /plain', 1, true, { originFailure: true }); // no caller origin: the flag means nothing
+    expect(w.health()).toEqual({
+      count: 16,
+      errors: 3,
+      errorRate: 0.19,
+      latencySamples: 12,
+      p95Ms: 20,
+      p99Ms: 20,
+      callerOrigin: { requests: 4, failures: 2 },
+    });
+    // the per-route view still counts every 5xx
+    expect(w.snapshot().routes['GET /download']).toMatchObject({ count: 4, errors: 3 });
+  });
+
   it('holds at most `capacity` samples per route', () => {
     const w = sut();
     for (let i = 0; i < 1000; i++) w.record('GET /a', i, false);
@@ -46,10 +69,10 @@ describe('healthScore', () => {
     count: 100,
     errors: 0,
     errorRate: 0,
-    avgMs: 10,
-    p50Ms: 10,
+    latencySamples: 100,
     p95Ms: 50,
     p99Ms: 100,
+    callerOrigin: { requests: 0, failures: 0 },
     ...o,
   });
 

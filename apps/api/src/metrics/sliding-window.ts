@@ -2,9 +2,37 @@
 interface RouteSamples {
   times: Float64Array; // epoch ms
   durations: Float64Array; // ms
-  errors: Uint8Array;
+  flags: Uint8Array; // SERVER_ERROR | CALLER_ORIGIN | ORIGIN_FAILURE
   start: number;
   size: number;
+}
+
+const SERVER_ERROR = 1;
+const CALLER_ORIGIN = 2;
+const ORIGIN_FAILURE = 4;
+
+/**
+ * Who a request's outcome belongs to. `callerOrigin`: the request fetched a URL the caller gave (the
+ * downloader), so its duration is the origin's and not ours; `originFailure`: it failed because of that
+ * origin (the origin's 4xx/5xx, a refused or timed-out connection, a blocked URL, content too large…).
+ */
+export interface Attribution {
+  callerOrigin?: boolean;
+  originFailure?: boolean;
+}
+
+/** What the health score is computed from: Atrium's own errors and latency, callers' origins apart. */
+export interface HealthStats {
+  /** Every request in the window. */
+  count: number;
+  /** 5xx answers that are Atrium's own (an origin's failure passed on as 502/504 is not). */
+  errors: number;
+  errorRate: number;
+  /** Latency quantiles of requests that did not fetch a caller's URL. */
+  latencySamples: number;
+  p95Ms: number;
+  p99Ms: number;
+  callerOrigin: { requests: number; failures: number };
 }
 
 export interface WindowStats {
@@ -38,13 +66,14 @@ export class SlidingWindow {
     private readonly now: () => number = Date.now,
   ) {}
 
-  record(route: string, durationMs: number, isError: boolean): void {
+  /** @param isError a 5xx answer (per-route error rates count every one of them) */
+  record(route: string, durationMs: number, isError: boolean, by: Attribution = {}): void {
     let r = this.routes.get(route);
     if (!r) {
       r = {
         times: new Float64Array(this.capacity),
         durations: new Float64Array(this.capacity),
-        errors: new Uint8Array(this.capacity),
+        flags: new Uint8Array(this.capacity),
         start: 0,
         size: 0,
       };
@@ -53,7 +82,10 @@ export class SlidingWindow {
     const i = (r.start + r.size) % this.capacity;
     r.times[i] = this.now();
     r.durations[i] = durationMs;
-    r.errors[i] = isError ? 1 : 0;
+    r.flags[i] =
+      (isError ? SERVER_ERROR : 0) |
+      (by.callerOrigin ? CALLER_ORIGIN : 0) |
+      (by.callerOrigin && by.originFailure ? ORIGIN_FAILURE : 0);
     if (r.size < this.capacity) r.size++;
     else r.start = (r.start + 1) % this.capacity;
   }
@@ -65,9 +97,45 @@ export class SlidingWindow {
       const i = (r.start + n) % this.capacity;
       if (r.times[i] < since) continue;
       durations.push(r.durations[i]);
-      errors += r.errors[i];
+      errors += r.flags[i] & SERVER_ERROR;
     }
     return { durations, errors };
+  }
+
+  /** The window seen from Atrium's side (see HealthStats). */
+  health(): HealthStats {
+    const since = this.now() - this.windowMs;
+    const ours: number[] = [];
+    let count = 0;
+    let errors = 0;
+    let originRequests = 0;
+    let originFailures = 0;
+    for (const r of this.routes.values())
+      for (let n = 0; n < r.size; n++) {
+        const i = (r.start + n) % this.capacity;
+        if (r.times[i] < since) continue;
+        const f = r.flags[i];
+        count++;
+        if (f & CALLER_ORIGIN) {
+          originRequests++;
+          if (f & ORIGIN_FAILURE) originFailures++;
+          else if (f & SERVER_ERROR) errors++; // ours, even on a downloader route (e.g. PDF_UNAVAILABLE)
+        } else {
+          ours.push(r.durations[i]);
+          if (f & SERVER_ERROR) errors++;
+        }
+      }
+    const sorted = ours.sort((a, b) => a - b);
+    const round = (v: number): number => Math.round(v * 100) / 100;
+    return {
+      count,
+      errors,
+      errorRate: count ? round(errors / count) : 0,
+      latencySamples: sorted.length,
+      p95Ms: round(quantile(sorted, 0.95)),
+      p99Ms: round(quantile(sorted, 0.99)),
+      callerOrigin: { requests: originRequests, failures: originFailures },
+    };
   }
 
   private stats(durations: number[], errors: number): WindowStats {
