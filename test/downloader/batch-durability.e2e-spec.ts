@@ -84,6 +84,44 @@ describe('Downloader: durable batch jobs across processes (e2e)', () => {
     expect(byB.size).toBeGreaterThan(0);
   });
 
+  it('SIGTERM with a running job: one log line, and the other instance resumes it from where it stopped', async () => {
+    origin.reset();
+    const urls = Array.from({ length: 30 }, (_, i) => ({ url: `${origin.url}/latency?ms=200&id=t${i}` }));
+    const { body } = await submit(a, { urls, concurrency: 2 });
+    const jobId: string = body.jobId;
+    await waitFor(
+      'some progress',
+      async () => ((await a.request(`/api/v1/jobs/${jobId}`)).body.processedUrls >= 2 ? true : undefined),
+      30_000,
+      50,
+    );
+    const [runner, other] = startedBy(a).has(jobId) ? [a, b] : [b, a];
+    expect(startedBy(runner).has(jobId)).toBe(true);
+    await runner.kill('SIGTERM');
+    expect((await runner.waitExit()).code).toBe(0);
+
+    // the stopping instance says it once (no "picked up again" / second "interrupted" of its own)
+    const said = runner.lines.filter((l) => l.requestId === jobId).map((l) => String(l.msg));
+    expect(said.filter((m) => m.includes('interrupted'))).toHaveLength(1);
+    expect(said.filter((m) => m.includes('picked up again'))).toHaveLength(0);
+    expect(said.find((m) => m.includes('interrupted'))).toMatch(/back to the queue/);
+
+    const done = await waitFor(
+      'the other instance to finish it',
+      async () => {
+        const s = await other.request(`/api/v1/jobs/${jobId}`);
+        return s.body.status === 'completed' ? s.body : undefined;
+      },
+      60_000,
+      100,
+    );
+    expect(done).toMatchObject({ processedUrls: 30, succeeded: 30 });
+    expect(other.lines.some((l) => l.requestId === jobId && String(l.msg).includes('picked up again'))).toBe(
+      true,
+    );
+    if (runner === a) await a.restart(); // the next test needs `a`
+  });
+
   it('a worker SIGKILLed mid-batch is restarted and the job completes with no lost or duplicated result', async () => {
     await b.close(); // one worker left: the job surely runs on the process we kill
     origin.reset();

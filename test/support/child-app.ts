@@ -102,7 +102,8 @@ export class ChildApp {
     return fetchJson(`${this.url}${path}`, init);
   }
 
-  async waitReady(timeoutMs = 60000): Promise<void> {
+  /** The default is a hang bound: compiling the app through @swc-node takes a minute on a busy 2-core machine. */
+  async waitReady(timeoutMs = 180_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null)

@@ -42,10 +42,20 @@ export class BatchProcessor {
     this.running.get(jobId)?.abort(new JobCancelled());
   }
 
-  async process(jobId: string, shutdown: AbortSignal): Promise<RunOutcome> {
+  /**
+   * @param resumable whether an interrupted run goes back to a queue that another process picks up
+   * (BullMQ) or ends with this process (in-process runner): the one log line of an interruption says so.
+   */
+  async process(jobId: string, shutdown: AbortSignal, resumable = true): Promise<RunOutcome> {
+    // shutting down already: the job was handed back (or picked up in the last moment by a worker still
+    // closing); hand it back again without starting or logging anything
+    if (shutdown.aborted) return 'interrupted';
     const job = await this.store.get(jobId);
     if (!job) return 'done'; // expired or never stored
-    return runInBackground('job', () => this.run(job, shutdown), { id: jobId, tenantId: job.tenantId });
+    return runInBackground('job', () => this.run(job, shutdown, resumable), {
+      id: jobId,
+      tenantId: job.tenantId,
+    });
   }
 
   /** The runner gave up on a job (BullMQ attempts exhausted): mark it failed and tell the webhook. */
@@ -62,7 +72,7 @@ export class BatchProcessor {
     );
   }
 
-  private async run(job: JobRecord, shutdown: AbortSignal): Promise<RunOutcome> {
+  private async run(job: JobRecord, shutdown: AbortSignal, resumable: boolean): Promise<RunOutcome> {
     if (FINISHED.includes(job.status)) {
       // finished earlier (cancelled while queued, or died before its webhook went out)
       if (job.webhookPending) await this.sendWebhook(job, shutdown);
@@ -106,7 +116,13 @@ export class BatchProcessor {
       this.metrics.poolActive('batch', this.running.size);
     }
     if (shutdown.aborted) {
-      this.logger.warn('Batch job interrupted by shutdown; it will be picked up again');
+      const done = (await this.store.get(job.jobId).catch(() => undefined)) ?? job;
+      this.logger.warn(
+        `Batch job interrupted by shutdown after ${done.succeeded + done.failed}/${done.totalUrls} URL(s); ` +
+          (resumable
+            ? 'it goes back to the queue and another worker resumes it (finished URLs are kept)'
+            : 'in-process jobs do not survive a restart'),
+      );
       return 'interrupted';
     }
     const latest = (await this.store.get(job.jobId)) ?? job;

@@ -33,7 +33,7 @@ export class InProcessJobRunner implements JobRunner, BeforeApplicationShutdown 
       const jobId = this.queue.shift()!;
       this.active.add(jobId);
       const run = this.processor
-        .process(jobId, this.shutdown.signal)
+        .process(jobId, this.shutdown.signal, false)
         .then(
           () => undefined,
           (err: unknown) => this.logger.error({ err }, `Batch job ${jobId} crashed`),
