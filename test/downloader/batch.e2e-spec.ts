@@ -1,5 +1,5 @@
 import { RunningApp, startApp } from '../support/app';
-import { RedisProcess } from '../support/redis-server';
+import { freePort, RedisProcess } from '../support/redis-server';
 import { OriginServer } from '../fixtures/origin-server';
 import { verifySignature, waitFor, webhookReceiver, WEBHOOK_SECRET, sleep } from './support';
 
@@ -45,6 +45,12 @@ describe.each(['in-process', 'bullmq'] as const)(
         ...json(body),
         headers: { 'content-type': 'application/json', ...headers },
       });
+    /** The job's `webhook` once it reached `status` (delivered / failed). */
+    const webhookOf = (jobId: string, status: string) =>
+      waitFor(`the webhook of ${jobId} to be ${status}`, async () => {
+        const webhook = (await app.request(`/api/v1/jobs/${jobId}`)).body.webhook;
+        return webhook?.status === status ? webhook : undefined;
+      });
     const finished = (jobId: string, headers: Record<string, string> = {}) =>
       waitFor(`job ${jobId} to finish`, async () => {
         const res = await app.request(`/api/v1/jobs/${jobId}/results`, { headers });
@@ -63,6 +69,11 @@ describe.each(['in-process', 'bullmq'] as const)(
         statusUrl: `/api/v1/jobs/${accepted.body.jobId}`,
       });
       const { jobId } = accepted.body;
+      // the webhook waits for the end of the job
+      expect((await app.request(`/api/v1/jobs/${jobId}`)).body.webhook).toEqual({
+        status: 'pending',
+        attempts: 0,
+      });
 
       const progress: number[] = [];
       const statuses = new Set<string>();
@@ -129,6 +140,11 @@ describe.each(['in-process', 'bullmq'] as const)(
         status: 'completed',
         summary: { total: 50, succeeded: 50, failed: 0, durationMs: expect.any(Number) },
       });
+      expect(await webhookOf(jobId, 'delivered')).toEqual({
+        status: 'delivered',
+        attempts: 1,
+        lastStatusCode: 200,
+      });
     });
 
     it('retries a 5xx webhook receiver with the same delivery id until it accepts', async () => {
@@ -149,17 +165,41 @@ describe.each(['in-process', 'bullmq'] as const)(
       const metrics = await app.request('/metrics');
       expect(metrics.text).toMatch(/webhook_deliveries_total\{result="retry"\} [2-9]/);
       expect(metrics.text).toMatch(/webhook_delivery_duration_seconds_count \d+/);
+      // the job's status tells the story: three attempts, the last one answered 200
+      expect(await webhookOf(body.jobId, 'delivered')).toEqual({
+        status: 'delivered',
+        attempts: 3,
+        lastStatusCode: 200,
+      });
     });
 
     it('gives up on a 4xx receiver at once and after WEBHOOK_MAX_ATTEMPTS on a 5xx one', async () => {
       const gone = webhookReceiver(origin, '/hook-gone', [410]);
       const broken = webhookReceiver(origin, '/hook-broken', [500]);
-      await submit({ urls: [{ url: `${origin.url}/plain.txt` }], webhookUrl: `${origin.url}/hook-gone` });
-      await submit({ urls: [{ url: `${origin.url}/plain.txt` }], webhookUrl: `${origin.url}/hook-broken` });
+      const closed = `http://127.0.0.1:${await freePort()}/hook`; // nothing listens: connection refused
+      const url = { urls: [{ url: `${origin.url}/plain.txt` }] };
+      const toGone = await submit({ ...url, webhookUrl: `${origin.url}/hook-gone` });
+      const toBroken = await submit({ ...url, webhookUrl: `${origin.url}/hook-broken` });
+      const toClosed = await submit({ ...url, webhookUrl: closed });
       await waitFor('4 attempts', async () => (broken.length >= 4 ? true : undefined), 20_000);
       await sleep(500);
       expect(gone).toHaveLength(1);
       expect(broken).toHaveLength(4);
+      expect(await webhookOf(toGone.body.jobId, 'failed')).toEqual({
+        status: 'failed',
+        attempts: 1,
+        lastStatusCode: 410,
+      });
+      expect(await webhookOf(toBroken.body.jobId, 'failed')).toEqual({
+        status: 'failed',
+        attempts: 4,
+        lastStatusCode: 500,
+      });
+      expect(await webhookOf(toClosed.body.jobId, 'failed')).toEqual({
+        status: 'failed',
+        attempts: 4,
+        lastError: expect.any(String),
+      });
     });
 
     it('records per-URL failures and mixed formats; a job where every URL fails is failed', async () => {
@@ -231,6 +271,9 @@ describe.each(['in-process', 'bullmq'] as const)(
         { 'x-tenant-id': 'acme' },
       );
       await finished(body.jobId, { 'x-tenant-id': 'acme' });
+      // no webhookUrl, no webhook
+      const own = await app.request(`/api/v1/jobs/${body.jobId}`, { headers: { 'x-tenant-id': 'acme' } });
+      expect(own.body.webhook).toBeNull();
       for (const [path, method] of [
         [`/api/v1/jobs/${body.jobId}`, 'GET'],
         [`/api/v1/jobs/${body.jobId}/results`, 'GET'],

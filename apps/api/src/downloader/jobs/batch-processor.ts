@@ -210,6 +210,7 @@ export class BatchProcessor {
       job.webhookDeliveryId ?? randomUUID(),
       { event, jobId: job.jobId, status: job.status, summary: summaryOf(job) },
       shutdown,
+      (attempt) => this.store.recordWebhookAttempt(job.jobId, attempt),
     );
     // interrupted by shutdown: left pending for whoever picks the job up next
     if (!shutdown?.aborted) await this.store.setWebhookDone(job.jobId);

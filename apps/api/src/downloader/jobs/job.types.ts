@@ -27,6 +27,28 @@ export interface JobRecord {
   webhookPending: boolean;
   /** One id per event, kept across retries so receivers can deduplicate. */
   webhookDeliveryId?: string;
+  /** What happened to the webhook so far (jobs with a webhookUrl), shown in the job's status. */
+  webhook?: WebhookDelivery;
+}
+
+/**
+ * A job's webhook as its status shows it: `pending` until the receiver answered 2xx (`delivered`) or the
+ * sender gave up (`failed`: a 4xx/3xx, or WEBHOOK_MAX_ATTEMPTS used up); attempts count across workers.
+ */
+export interface WebhookDelivery {
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** The receiver's status code of the last attempt (absent when it never answered). */
+  lastStatusCode?: number;
+  /** Why the last attempt failed when there was no answer (timeout, refused, blocked by the URL policy). */
+  lastError?: string;
+}
+
+/** One delivery attempt as the sender reports it; `final` once delivered or given up. */
+export interface WebhookAttempt {
+  statusCode?: number;
+  error?: string;
+  final?: 'delivered' | 'failed';
 }
 
 export interface UrlResult {
@@ -67,6 +89,8 @@ export interface JobStore {
     fields?: TransitionFields,
   ): Promise<boolean>;
   setWebhookDone(jobId: string): Promise<void>;
+  /** Counts one webhook attempt (or a final state without one) and keeps its outcome. */
+  recordWebhookAttempt(jobId: string, attempt: WebhookAttempt & { counted: boolean }): Promise<void>;
   /** true when this call stored the result (first time for that index). */
   record(jobId: string, index: number, result: UrlResult): Promise<boolean>;
   doneIndices(jobId: string): Promise<Set<number>>;

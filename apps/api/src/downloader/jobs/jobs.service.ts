@@ -108,6 +108,8 @@ export class JobsService {
       startedAt: iso(job.startedAt),
       finishedAt: iso(job.finishedAt),
       expiresAt: iso(job.expiresAt),
+      // null without a webhookUrl; pending (0 attempts) until the job has ended and the sender tried
+      webhook: job.spec.webhookUrl ? (job.webhook ?? { status: 'pending', attempts: 0 }) : null,
     };
   }
 

@@ -1,4 +1,11 @@
-import type { JobRecord, JobStatus, JobStore, TransitionFields, UrlResult } from './job.types';
+import type {
+  JobRecord,
+  JobStatus,
+  JobStore,
+  TransitionFields,
+  UrlResult,
+  WebhookAttempt,
+} from './job.types';
 
 /** Jobs in process memory (no Redis): lost on restart, expired after JOB_TTL_MS by a sweep. */
 export class MemoryJobStore implements JobStore {
@@ -17,7 +24,9 @@ export class MemoryJobStore implements JobStore {
 
   async get(jobId: string): Promise<JobRecord | undefined> {
     const entry = this.live(jobId);
-    return entry ? { ...entry.job, spec: entry.job.spec } : undefined;
+    return entry
+      ? { ...entry.job, spec: entry.job.spec, webhook: entry.job.webhook && { ...entry.job.webhook } }
+      : undefined;
   }
 
   async transition(
@@ -35,6 +44,18 @@ export class MemoryJobStore implements JobStore {
   async setWebhookDone(jobId: string): Promise<void> {
     const entry = this.live(jobId);
     if (entry) entry.job.webhookPending = false;
+  }
+
+  async recordWebhookAttempt(jobId: string, a: WebhookAttempt & { counted: boolean }): Promise<void> {
+    const entry = this.live(jobId);
+    if (!entry) return;
+    const before = entry.job.webhook ?? { status: 'pending', attempts: 0 };
+    entry.job.webhook = {
+      status: a.final ?? 'pending',
+      attempts: before.attempts + (a.counted ? 1 : 0),
+      ...(a.statusCode !== undefined ? { lastStatusCode: a.statusCode } : {}),
+      ...(a.error !== undefined ? { lastError: a.error } : {}),
+    };
   }
 
   async record(jobId: string, index: number, result: UrlResult): Promise<boolean> {

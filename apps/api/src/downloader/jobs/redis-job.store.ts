@@ -1,5 +1,13 @@
 import { Redis } from 'ioredis';
-import type { JobRecord, JobStatus, JobStore, TransitionFields, UrlResult } from './job.types';
+import type {
+  JobRecord,
+  JobStatus,
+  JobStore,
+  TransitionFields,
+  UrlResult,
+  WebhookAttempt,
+  WebhookDelivery,
+} from './job.types';
 
 // Records a URL result once per index and counts it in the same step (a retried job cannot double count).
 const RECORD = `
@@ -24,6 +32,14 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   end
 end
 return 0`;
+
+// One webhook attempt on an existing job: ARGV[1] = counted (1|0), ARGV[2] = status, ARGV[3] = last status
+// code or '', ARGV[4] = last error or ''. Attempts add up across workers; the last outcome replaces the one before.
+const WEBHOOK_ATTEMPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'webhookAttempts', 1) end
+redis.call('HSET', KEYS[1], 'webhookStatus', ARGV[2], 'webhookLastStatusCode', ARGV[3], 'webhookLastError', ARGV[4])
+return 1`;
 
 /**
  * Jobs in Redis, shared by every replica: a hash per job (status, counters, spec, timestamps) and a
@@ -83,7 +99,27 @@ export class RedisJobStore implements JobStore {
       spec: JSON.parse(h.spec) as JobRecord['spec'],
       webhookPending: h.webhookPending === '1',
       webhookDeliveryId: h.webhookDeliveryId || undefined,
+      webhook: h.webhookStatus
+        ? {
+            status: h.webhookStatus as WebhookDelivery['status'],
+            attempts: Number(h.webhookAttempts ?? 0),
+            ...(h.webhookLastStatusCode ? { lastStatusCode: Number(h.webhookLastStatusCode) } : {}),
+            ...(h.webhookLastError ? { lastError: h.webhookLastError } : {}),
+          }
+        : undefined,
     };
+  }
+
+  async recordWebhookAttempt(jobId: string, a: WebhookAttempt & { counted: boolean }): Promise<void> {
+    await this.redis.eval(
+      WEBHOOK_ATTEMPT,
+      1,
+      this.meta(jobId),
+      a.counted ? '1' : '0',
+      a.final ?? 'pending',
+      a.statusCode === undefined ? '' : String(a.statusCode),
+      a.error ?? '',
+    );
   }
 
   async transition(

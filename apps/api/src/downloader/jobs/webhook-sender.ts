@@ -6,7 +6,7 @@ import { AppConfig } from '@app/config';
 import { DownloaderError } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { backoffMs, SafeFetcher } from '../fetch/safe-fetcher';
-import type { WebhookEvent } from './job.types';
+import type { WebhookAttempt, WebhookEvent } from './job.types';
 
 export interface WebhookPayload {
   event: WebhookEvent;
@@ -35,17 +35,29 @@ export class WebhookSender {
     private readonly metrics: DownloaderMetrics,
   ) {}
 
-  /** Resolves true when delivered, false when given up (never throws). */
+  /**
+   * Resolves true when delivered, false when given up or interrupted by `signal` (never throws).
+   * `onAttempt` hears of every attempt (the job's status shows it); its own failures are only logged.
+   */
   async deliver(
     url: string,
     deliveryId: string,
     payload: WebhookPayload,
     signal?: AbortSignal,
+    onAttempt: (attempt: WebhookAttempt & { counted: boolean }) => Promise<void> = async () => undefined,
   ): Promise<boolean> {
+    const report = async (attempt: WebhookAttempt & { counted: boolean }): Promise<void> => {
+      try {
+        await onAttempt(attempt);
+      } catch (err) {
+        this.logger.warn(`Could not record a webhook attempt: ${(err as Error).message}`);
+      }
+    };
     const secret = this.config.downloader.webhookSecret;
     if (!secret) {
       this.logger.error('WEBHOOK_SECRET is not set: the webhook cannot be signed and is not sent');
       this.metrics.webhookDeliveries.inc({ result: 'failure' });
+      await report({ counted: false, error: 'WEBHOOK_SECRET is not set on the server', final: 'failed' });
       return false;
     }
     const body = JSON.stringify(payload);
@@ -60,6 +72,8 @@ export class WebhookSender {
       const stop = this.metrics.webhookDuration.startTimer();
       let retryable = false;
       let outcome: string;
+      let statusCode: number | undefined;
+      let error: string | undefined;
       try {
         const res = await this.fetcher.fetch({
           url,
@@ -74,9 +88,11 @@ export class WebhookSender {
           signal,
         });
         stop();
+        statusCode = res.statusCode;
         if (res.statusCode >= 200 && res.statusCode < 300) {
           this.metrics.webhookDeliveries.inc({ result: 'success' });
           this.logger.log(`Webhook ${payload.event} delivered to ${redactUrl(url)} (attempt ${attempt})`);
+          await report({ counted: true, statusCode, final: 'delivered' });
           return true;
         }
         retryable = res.statusCode >= 500;
@@ -86,14 +102,22 @@ export class WebhookSender {
         // policy refusals and oversized answers will not change on retry; network errors and timeouts may
         retryable = !(err instanceof DownloaderError) || ['timeout', 'network'].includes(err.errorType ?? '');
         outcome = err instanceof Error ? err.message : String(err);
+        error = outcome;
       }
-      if (!retryable || attempt === max || signal?.aborted) {
+      if (signal?.aborted) {
+        // shutting down: still pending, whoever picks the job up next delivers it
+        await report({ counted: true, statusCode, error });
+        return false;
+      }
+      if (!retryable || attempt === max) {
         this.metrics.webhookDeliveries.inc({ result: 'failure' });
         this.logger.warn(
           `Webhook ${payload.event} to ${redactUrl(url)} failed after ${attempt} attempt(s): ${outcome}`,
         );
+        await report({ counted: true, statusCode, error, final: 'failed' });
         return false;
       }
+      await report({ counted: true, statusCode, error });
       this.metrics.webhookDeliveries.inc({ result: 'retry' });
       this.logger.warn(`Webhook ${payload.event} to ${redactUrl(url)}: ${outcome}, retrying`);
       try {
