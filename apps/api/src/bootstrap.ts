@@ -11,6 +11,7 @@ import { createClientErrorHandler, httpServerOptions } from './common/http-limit
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config';
 import { ShutdownState } from './health/shutdown.state';
+import { PdfRenderer } from './downloader/pdf/pdf-renderer';
 import { AtriumFastifyAdapter, installHttpPipeline } from './http-pipeline';
 import { HttpMetricsService } from './metrics/http-metrics.service';
 
@@ -102,5 +103,30 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     `Backends: database=${db.kind} (${db.description}), redis=${config.redis.url ? 'configured' : 'none (L1 cache only, in-process jobs, per-process rate limits)'}, ` +
       `building directory=${config.buildingDirectory.url ?? `file ${config.buildingDirectory.file}`}, auth=${config.auth.open ? 'OPEN' : `${config.auth.keys.length} key(s)`}`,
   );
+  logStartupCapabilities(config, logger, app.get(PdfRenderer));
   return { app, config, logger, shutdown };
+}
+
+/**
+ * What an operator must know at start: private addresses allowed to the downloader (a warning), and
+ * whether PDF rendering works (the binary is looked for, the browser is only launched by the first PDF).
+ */
+function logStartupCapabilities(config: AppConfig, logger: Logger, pdf: PdfRenderer): void {
+  if (config.downloader.allowPrivate)
+    logger.warn(
+      { downloadAllowPrivate: true },
+      'DOWNLOAD_ALLOW_PRIVATE=true: downloads, batch webhooks and rendered pages may reach private, loopback and ' +
+        'link-local addresses (this host, its network, cloud metadata at 169.254.169.254); for local testing only',
+    );
+  const chromium = pdf.executablePath();
+  if (chromium)
+    logger.info(
+      { pdfRendering: 'available', chromiumPath: chromium },
+      `PDF rendering available: Chromium at ${chromium} (started on the first PDF)`,
+    );
+  else
+    logger.info(
+      { pdfRendering: 'unavailable', chromiumPath: pdf.expectedPath() },
+      `PDF rendering unavailable: no Chromium at ${pdf.expectedPath()} (set CHROMIUM_PATH); format=pdf answers 503 PDF_UNAVAILABLE`,
+    );
 }

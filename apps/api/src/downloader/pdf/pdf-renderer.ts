@@ -71,11 +71,15 @@ export class PdfRenderer implements OnApplicationShutdown {
     live.registerPool('pdf', () => this.pool.stats());
   }
 
+  /** Where the browser binary is looked for: CHROMIUM_PATH, else /usr/bin/chromium. */
+  expectedPath(): string {
+    return this.config.downloader.chromiumPath ?? DEFAULT_CHROMIUM;
+  }
+
   /** The browser binary, or undefined when none is installed (a configured path must exist). */
   executablePath(): string | undefined {
-    const configured = this.config.downloader.chromiumPath;
-    if (configured) return existsSync(configured) ? configured : undefined;
-    return existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : undefined;
+    const path = this.expectedPath();
+    return existsSync(path) ? path : undefined;
   }
 
   available(): boolean {
