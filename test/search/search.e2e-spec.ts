@@ -621,6 +621,51 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect((await demo('/api/v1/stores/kb/documents?limit=101')).status).toBe(400);
     });
 
+    it('gives opaque cursors, bound to the tenant’s store, that other tenants’ uploads do not move', async () => {
+      const firstPage = await demo('/api/v1/stores/kb/documents?limit=2');
+      const cursor: string = firstPage.body.nextCursor;
+      expect(cursor).toMatch(/^[A-Za-z0-9_-]{50}$/);
+      const pageIds = async (c: string): Promise<string[]> => {
+        const res = await demo(`/api/v1/stores/kb/documents?limit=2&cursor=${c}`);
+        expect(res.status).toBe(200);
+        return res.body.documents.map((d: { id: string }) => d.id);
+      };
+      const secondPage = await pageIds(cursor);
+      expect(secondPage).toHaveLength(2);
+
+      // another tenant uploads meanwhile: nothing about it shows in demo's cursors or pages
+      const acmeUp = await acme('/api/v1/stores/kb/documents', {
+        method: 'POST',
+        body: form([
+          ['cursor-a.txt', 'Acme cursor probe one.'],
+          ['cursor-b.txt', 'Acme cursor probe two.'],
+        ]),
+      });
+      expect(acmeUp.status).toBe(201);
+      const again = await demo('/api/v1/stores/kb/documents?limit=2');
+      expect(again.body.nextCursor).toMatch(/^[A-Za-z0-9_-]{50}$/);
+      expect(again.body.nextCursor).not.toBe(cursor); // sealed afresh each time
+      expect(await pageIds(again.body.nextCursor)).toEqual(secondPage);
+      expect(await pageIds(cursor)).toEqual(secondPage);
+
+      const refused = (res: TestResponse) =>
+        expect({ status: res.status, body: res.body }).toMatchObject({
+          status: 400,
+          body: { code: 'VALIDATION_FAILED', details: { fields: { cursor: [expect.any(String)] } } },
+        });
+      // the same cursor on acme's store of the same name, on another store of demo's, forged or numeric
+      refused(await acme(`/api/v1/stores/kb/documents?cursor=${cursor}`));
+      expect((await demo('/api/v1/stores', { method: 'POST', json: { name: 'cursor-other' } })).status).toBe(
+        201,
+      );
+      refused(await demo(`/api/v1/stores/cursor-other/documents?cursor=${cursor}`));
+      const flipped = Buffer.from(cursor, 'base64url');
+      flipped[20] ^= 1;
+      refused(await demo(`/api/v1/stores/kb/documents?cursor=${flipped.toString('base64url')}`));
+      refused(await demo('/api/v1/stores/kb/documents?cursor=3'));
+      expect(JSON.stringify(firstPage.body)).not.toMatch(/"seq"/);
+    });
+
     it('is a 404 for an unknown, malformed or other tenant’s document', async () => {
       const missing = await demo('/api/v1/stores/kb/documents/00000000-0000-4000-8000-000000000000');
       expect(missing.status).toBe(404);

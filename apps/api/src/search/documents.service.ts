@@ -4,6 +4,7 @@ import { ErrorBody, errorBody } from '@app/common/error-body';
 import { AppConfig } from '@app/config';
 import { currentRequestId } from '@libs/observability';
 import { ExtractionService } from '@app/extraction/extraction.service';
+import { DocumentCursors } from './document-cursor';
 import { DocumentView, RejectedFile, UploadedDocument, UploadResult } from './dto/document.dto';
 import {
   DocumentNotFoundError,
@@ -48,6 +49,8 @@ function seconds(since: bigint): number {
 @Injectable()
 export class DocumentsService {
   private readonly logger = new Logger(DocumentsService.name);
+  /** Seals list cursors (document-cursor.ts); its key is read from the database on the first list. */
+  private cursors?: Promise<DocumentCursors>;
 
   constructor(
     private readonly repository: SearchRepository,
@@ -168,12 +171,26 @@ export class DocumentsService {
     cursor?: string,
   ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
     const storeId = await this.storeId(tenantId, store);
-    const rows = await this.repository.listDocuments(storeId, cursor ? Number(cursor) : 0, limit + 1);
+    const cursors = await this.documentCursors();
+    const after = cursor ? cursors.open(tenantId, storeId, cursor) : 0;
+    const rows = await this.repository.listDocuments(storeId, after, limit + 1);
     const page = rows.slice(0, limit);
     return {
       documents: page.map(view),
-      nextCursor: rows.length > limit ? String(page[page.length - 1].seq) : null,
+      nextCursor: rows.length > limit ? cursors.seal(tenantId, storeId, page[page.length - 1].seq) : null,
     };
+  }
+
+  private documentCursors(): Promise<DocumentCursors> {
+    if (!this.cursors) {
+      const loading = this.repository.secret('document_cursor').then((secret) => new DocumentCursors(secret));
+      this.cursors = loading;
+      // a failed read (database down) is not kept: the next list tries again
+      loading.catch(() => {
+        if (this.cursors === loading) this.cursors = undefined;
+      });
+    }
+    return this.cursors;
   }
 
   async get(tenantId: string, store: string, id: string, withText: boolean): Promise<DocumentView> {

@@ -191,7 +191,14 @@ describe('search controllers (slice)', () => {
     expect((await post('/api/v1/stores', {})).statusCode).toBe(400);
     expect((await post('/api/v1/stores', { name: 'ok-name_1' })).statusCode).toBe(201);
     expect((await get('/api/v1/stores/kb/documents?cursor=-1')).statusCode).toBe(400);
+    // cursors are opaque (document-cursor.ts): a bare sequence number is no longer one
+    const numeric = await get('/api/v1/stores/kb/documents?cursor=12');
+    expect(numeric.statusCode).toBe(400);
+    expect(numeric.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { fields: { cursor: [expect.any(String)] } },
+    });
     expect((await get('/api/v1/stores/kb/documents?limit=0')).statusCode).toBe(400);
-    expect((await get('/api/v1/stores/kb/documents?limit=5&cursor=12')).statusCode).toBe(200);
+    expect((await get(`/api/v1/stores/kb/documents?limit=5&cursor=${'A'.repeat(50)}`)).statusCode).toBe(200);
   });
 });

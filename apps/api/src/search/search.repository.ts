@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Database, Queryable } from '@libs/database';
 import {
   AnalysisRequest,
@@ -202,6 +202,21 @@ export class SearchRepository implements OnModuleDestroy {
       await indexDocument(tx, storeId, id);
       return id;
     });
+  }
+
+  /**
+   * The named server secret (hex), created on first use: the first replica to ask inserts a random one,
+   * every later call (any replica, any restart) reads the same value.
+   */
+  async secret(name: string): Promise<Buffer> {
+    await this.db.query(
+      'INSERT INTO search_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+      [name, randomBytes(32).toString('hex')],
+    );
+    const r = await this.db.query<{ value: string }>('SELECT value FROM search_secrets WHERE name = $1', [
+      name,
+    ]);
+    return Buffer.from(r.rows[0].value, 'hex');
   }
 
   async listDocuments(storeId: string, afterSeq: number, limit: number): Promise<DocumentRow[]> {

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { CURSOR_PATTERN } from '../document-cursor';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 export class ListDocumentsQuery {
@@ -11,10 +12,13 @@ export class ListDocumentsQuery {
   @Max(100)
   limit: number = 20;
 
-  @ApiPropertyOptional({ type: String, description: 'nextCursor of the previous page' })
+  @ApiPropertyOptional({
+    type: String,
+    description: 'nextCursor of the previous page of the same store (opaque; refused for any other store)',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[1-9][0-9]{0,17}$/, { message: 'cursor must be the nextCursor of a previous page' })
+  @Matches(CURSOR_PATTERN, { message: 'cursor must be the nextCursor of a previous page of this store' })
   cursor?: string;
 }
 

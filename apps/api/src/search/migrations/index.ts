@@ -1,10 +1,15 @@
 import type { Migration } from '@libs/database';
 import { searchMigration } from './0001_search';
 import { searchRelevanceMigration } from './0002_search_relevance';
+import { searchSecretsMigration } from './0003_search_secrets';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
  * file and a new line here with the next free id; an applied migration is never edited (the runner
  * refuses a changed checksum) and ids are never reused.
  */
-export const SEARCH_MIGRATIONS: Migration[] = [searchMigration, searchRelevanceMigration];
+export const SEARCH_MIGRATIONS: Migration[] = [
+  searchMigration,
+  searchRelevanceMigration,
+  searchSecretsMigration,
+];
