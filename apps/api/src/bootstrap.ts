@@ -1,7 +1,7 @@
 import { Logger as NestLogger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { Database } from '@libs/database';
@@ -14,6 +14,7 @@ import { ShutdownState } from './health/shutdown.state';
 import { PdfRenderer } from './downloader/pdf/pdf-renderer';
 import { AtriumFastifyAdapter, installHttpPipeline } from './http-pipeline';
 import { HttpMetricsService } from './metrics/http-metrics.service';
+import { createOpenApiDocument } from './openapi';
 
 export interface CreateAppOptions {
   logger?: Logger;
@@ -70,17 +71,13 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     limits: config.http,
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Atrium')
-      .setDescription('Building directory, document search and safe URL downloader behind one API')
-      .setVersion(config.version)
-      .addBearerAuth()
-      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'api-key')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  const document = createOpenApiDocument(app, config);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+    // the key given to Authorize survives a reload of the page
+    swaggerOptions: { persistAuthorization: true },
+  });
 
   await app.init();
 

@@ -1,9 +1,13 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 
 export const IS_PUBLIC = 'atrium:isPublic';
-/** Probes, scrapes, docs and signed webhooks: no API key, no tenant. */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+/** Marks a public operation in the OpenAPI document; openapi.ts turns it into `security: []` and removes it. */
+export const PUBLIC_OPERATION = 'x-atrium-public';
+/** Probes, scrapes, docs and signed webhooks: no API key, no tenant (and none in the OpenAPI document). */
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExtension(PUBLIC_OPERATION, true));
 
 export interface Principal {
   tenantId: string;
