@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Atrium API image: build with dev dependencies, ship only production ones, run as a non-root user.
-#   docker build -t atrium-api .                                  # PDF rendering disabled (503 PDF_UNAVAILABLE)
-#   docker build --build-arg INSTALL_CHROMIUM=true -t atrium-api . # + Debian's chromium; set CHROMIUM_PATH=/usr/bin/chromium
+#   docker build -t atrium-api .                                  # no browser: format=pdf answers 503 PDF_UNAVAILABLE
+#   docker build --build-arg INSTALL_CHROMIUM=true -t atrium-api . # + Debian's chromium at /usr/bin/chromium: PDFs work
+# docker-compose.yml builds with INSTALL_CHROMIUM=true (and sets CHROMIUM_PATH=/usr/bin/chromium); the startup log
+# says which ("PDF rendering available" / "unavailable").
 ARG NODE_IMAGE=node:24-slim
 
 # ── build ────────────────────────────────────────────────────────────────────────────────────────

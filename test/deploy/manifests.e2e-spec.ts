@@ -214,6 +214,106 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/** 256 MiB per PDF render (PDF_CONCURRENCY) for the browser, where the image has one (README "Memory budget"). */
+const BROWSER_BYTES_PER_RENDER = 256 * 2 ** 20;
+
+/** The README's docker compose section (the bullet under "Running the full stack"). */
+const readmeComposeSection = (): string => {
+  const readme = read('README.md');
+  const start = readme.indexOf('- **docker compose**');
+  expect(start).toBeGreaterThan(0);
+  return readme.slice(start, readme.indexOf('\n- **', start + 1));
+};
+
+/** The curl commands of a README section that call the API: their URL and `-H 'Name: value'` headers. */
+const readmeCurls = (section: string): { url: string; headers: Record<string, string> }[] =>
+  section
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .filter((l) => /^\s*curl\b/.test(l) && l.includes('localhost:3000/api/'))
+    .map((l) => ({
+      url: /'?(localhost:3000\/api\/[^'\s]*)'?/.exec(l)![1],
+      headers: Object.fromEntries([...l.matchAll(/-H '([^:]+):\s*([^']*)'/g)].map((m) => [m[1], m[2]])),
+    }));
+
+describe('docker-compose.yml matches its docs (README, Dockerfile)', () => {
+  const api = (compose.services as Record<string, Doc>).api;
+  const env = api.environment as Record<string, string>;
+  const dockerfile = read('Dockerfile');
+  const resolvedConfig = () =>
+    buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)])));
+  /** The compose key and its tenant, from AUTH_API_KEYS's default. */
+  const composeKey = (): { key: string; tenant: string } => {
+    const [key, tenant] = composeDefault(env.AUTH_API_KEYS).split(',')[0].split('=');
+    return { key, tenant };
+  };
+
+  it('PDFs work in the stack: the image it builds installs Chromium where CHROMIUM_PATH points', () => {
+    const dockerfileDefault = /^ARG INSTALL_CHROMIUM=(\S+)$/m.exec(dockerfile)![1];
+    expect(String(api.build?.args?.INSTALL_CHROMIUM ?? dockerfileDefault)).toBe('true');
+    expect(api.build.context).toBe('.');
+    // under that argument the runtime stage installs Debian's chromium package, whose binary is /usr/bin/chromium
+    expect(dockerfile).toMatch(
+      /if \[ "\$INSTALL_CHROMIUM" = "true" \]; then\s*\\\s*apt-get update && apt-get install -y --no-install-recommends chromium\b/,
+    );
+    expect(resolvedConfig().downloader.chromiumPath).toBe('/usr/bin/chromium');
+  });
+
+  it('the memory limit covers the browser too (256 MiB per PDF render)', () => {
+    const cfg = resolvedConfig();
+    expect(composeBytes(api.mem_limit)).toBeGreaterThanOrEqual(
+      memoryBudgetBytes(cfg) + cfg.downloader.pdfConcurrency * BROWSER_BYTES_PER_RENDER,
+    );
+  });
+
+  it("the Dockerfile's comment and the README say how the stack's image gets Chromium", () => {
+    expect(dockerfile).toMatch(/^# docker-compose\.yml builds with INSTALL_CHROMIUM=true/m);
+    const section = readmeComposeSection();
+    expect(section).toContain('INSTALL_CHROMIUM: "true"');
+    expect(section).toContain(`CHROMIUM_PATH=${env.CHROMIUM_PATH}`);
+    expect(section).toContain(`AUTH_API_KEYS=${composeDefault(env.AUTH_API_KEYS)}`);
+    expect(read('README.md')).not.toMatch(/the Docker image installs it\)/);
+  });
+
+  it("the README's compose requests send the stack's key and a tenant it serves", () => {
+    const { key, tenant } = composeKey();
+    const sample = JSON.parse(read('apps/api/src/building-directory/data/sample-buildings.json')) as {
+      tenants: Record<string, unknown>;
+    };
+    const curls = readmeCurls(readmeComposeSection());
+    expect(curls.length).toBeGreaterThanOrEqual(2);
+    for (const { headers } of curls) {
+      expect(headers['X-API-Key']).toBe(key);
+      if (tenant === '*') expect(Object.keys(sample.tenants)).toContain(headers['X-Tenant-ID']);
+      else expect([undefined, tenant]).toContain(headers['X-Tenant-ID']);
+    }
+  });
+
+  describe("the README's building request, against the app configured with the stack's keys", () => {
+    let app: RunningApp;
+    beforeAll(async () => {
+      app = await startApp({ AUTH_API_KEYS: composeDefault(env.AUTH_API_KEYS) });
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    it('answers 200 with the building (and 400 without the tenant header)', async () => {
+      const buildings = readmeCurls(readmeComposeSection()).filter((c) => c.url.includes('/buildings/'));
+      expect(buildings.length).toBeGreaterThan(0);
+      for (const { url, headers } of buildings) {
+        const path = url.replace('localhost:3000', '');
+        const res = await app.request(path, { headers });
+        expect([path, res.status]).toEqual([path, 200]);
+        expect(res.body.id).toBe(path.split('/').pop());
+        const { 'X-Tenant-ID': _tenant, ...withoutTenant } = headers;
+        if (composeKey().tenant === '*')
+          expect((await app.request(path, { headers: withoutTenant })).body.code).toBe('TENANT_REQUIRED');
+      }
+    });
+  });
+});
+
 describe('Kubernetes (deploy/k8s kustomize base)', () => {
   it('kustomization lists every manifest in the directory (except the secret example)', () => {
     const files = readdirSync(K8S).filter(
