@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { load, loadAll } from 'js-yaml';
-import { buildConfig, environmentVariableNames, memoryBudgetBytes } from '@app/config';
+import { buildConfig, EnvironmentVariables, environmentVariableNames, memoryBudgetBytes } from '@app/config';
 import { RunningApp, startApp } from '../support/app';
 
 const ROOT = join(__dirname, '..', '..');
@@ -189,6 +189,20 @@ describe('docker-compose.yml', () => {
     expect(composeBytes(services.api.mem_limit)).toBeGreaterThanOrEqual(memoryBudgetBytes(cfg));
     // the app's defaults fit as well, should the explicit values go
     expect(composeBytes(services.api.mem_limit)).toBeGreaterThanOrEqual(memoryBudgetBytes(buildConfig({})));
+  });
+
+  it('the parser children and the heap threshold fit the api memory limit as in Kubernetes', () => {
+    const env = services.api.environment as Record<string, string>;
+    const cfg = buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)])));
+    const limit = composeBytes(services.api.mem_limit);
+    expect(cfg.extraction.workerHeapMb).toBeLessThan(cfg.extraction.workerRssMb);
+    expect(cfg.health.heapMaxBytes).toBeLessThan(
+      limit - cfg.extraction.workers * cfg.extraction.workerRssMb * 2 ** 20,
+    );
+    // compose and Kubernetes run the same budget
+    const k8sCfg = buildConfig({ ...configMap().data, ...exampleSecret().stringData });
+    expect(memoryBudgetBytes(cfg)).toBe(memoryBudgetBytes(k8sCfg));
+    expect(limit).toBe(k8sBytes(container().resources.limits.memory));
   });
 
   it('the api stop grace period exceeds SHUTDOWN_TIMEOUT_MS', () => {
@@ -458,6 +472,68 @@ describe('Kubernetes (deploy/k8s kustomize base)', () => {
       .sort()
       .flatMap((f) => (load(read(`monitoring/prometheus/rules/${f}`)) as Doc).groups);
     expect(rule.spec.groups).toEqual(groups);
+  });
+});
+
+/**
+ * Issue 10's limits as the README documents them: each variable has a row in a README table whose default
+ * is the config schema's default, and the refusal it names (status and code) is in that row.
+ */
+describe('README documents every limit of issue 10 with the default the app uses', () => {
+  const readme = read('README.md');
+  const defaults = new EnvironmentVariables() as unknown as Record<string, unknown>;
+  /** `| \`A\`, \`B\` | \`1\`, \`2\` | text |` rows: variable → [documented default, the row's text]. */
+  const rows = new Map<string, [string, string]>();
+  for (const line of readme.split('\n')) {
+    const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
+    if (cells.length < 4 || !cells[1].startsWith('`')) continue;
+    const names = [...cells[1].matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]);
+    const values = [...cells[2].matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    if (names.length && names.length === values.length)
+      names.forEach((n, i) => rows.set(n, [values[i], cells.slice(3).join(' | ')]));
+  }
+  /** `512 MiB` → bytes; anything else as written. */
+  const value = (v: string): string => {
+    const m = /^(\d+) (KiB|MiB|GiB)$/.exec(v);
+    return m ? String(Number(m[1]) * { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 }[m[2] as 'KiB']) : v;
+  };
+
+  it.each([
+    ['BODY_JSON_MAX_DEPTH', /400 `MALFORMED_JSON`/],
+    ['BODY_READ_TIMEOUT_MS', /408 `REQUEST_TIMEOUT`/],
+    ['HEADERS_READ_TIMEOUT_MS', /408 `REQUEST_TIMEOUT`/],
+    ['HEADERS_MAX_BYTES', /431 `HEADERS_TOO_LARGE`/],
+    ['URL_MAX_LENGTH', /414 `URI_TOO_LONG`/],
+    ['AUTH_FAILURE_LIMIT', /429 `RATE_LIMITED`/],
+    ['AUTH_FAILURE_WINDOW_MS', /429 `RATE_LIMITED`/],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', /503 `DATABASE_TIMEOUT`/],
+    ['SEARCH_QUERY_MAX_CHARS', /400 `VALIDATION_FAILED`/],
+    ['SEARCH_QUERY_MAX_TERMS', /400 `VALIDATION_FAILED`/],
+    ['SEARCH_STATEMENT_TIMEOUT_MS', /503 `SEARCH_TIMEOUT`/],
+    ['UPLOAD_MAX_FILE_BYTES', /413 `FILE_TOO_LARGE`/],
+    ['EXTRACTION_WORKERS', /./],
+    ['EXTRACTION_WORKER_HEAP_MB', /./],
+    ['EXTRACTION_WORKER_RSS_MB', /`memory`/],
+    ['EXTRACTION_TIMEOUT_MS', /`timeout`/],
+    ['EXTRACTION_CPU_MS', /`cpu`/],
+    ['EXTRACTION_QUEUE_MAX', /503 `CAPACITY_EXCEEDED`/],
+    ['EXTRACTION_IDLE_MS', /./],
+    ['EXTRACTION_MAX_TEXT_CHARS', /`text_too_large`/],
+    ['EXTRACTION_ZIP_MAX_ENTRIES', /`zip_entries`/],
+    ['EXTRACTION_ZIP_MAX_BYTES', /`zip_size`/],
+    ['EXTRACTION_ZIP_MAX_RATIO', /`zip_ratio`/],
+    ['HEALTH_MEMORY_HEAP_MAX_BYTES', /memory budget/],
+  ])('%s', (name, refusal) => {
+    expect(schema).toContain(name);
+    const row = rows.get(name);
+    expect({ name, documented: row !== undefined }).toEqual({ name, documented: true });
+    expect({ name, default: value(row![0]) }).toEqual({ name, default: String(defaults[name]) });
+    expect(row![1]).toMatch(refusal);
+  });
+
+  it('names the status and code of each refusal where the limits are described', () => {
+    for (const code of ['ARCHIVE_REFUSED', 'EXTRACTION_FAILED', 'SEARCH_TIMEOUT', 'DATABASE_UNAVAILABLE'])
+      expect(readme).toMatch(new RegExp(`(422|503) \`${code}\``));
   });
 });
 
