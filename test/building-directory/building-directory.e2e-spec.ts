@@ -466,3 +466,38 @@ describe('Building directory (e2e)', () => {
     expect(cacheView.body.l1.keyTypes.building.hits).toBeGreaterThan(0);
   });
 });
+
+describe('Building directory with BUILDING_CACHE_ENABLED=false (e2e)', () => {
+  it('every lookup reaches the source; no X-Cache, nothing in L1 or L2; not-found still 404', async () => {
+    const upstream = await UpstreamDirectory.start({ data: FIXTURE_DATA, token: UPSTREAM_TOKEN });
+    const redis = await RedisProcess.start();
+    const redisCli = redisClient(redis.url);
+    const app = await startApp({
+      AUTH_API_KEYS: API_KEYS,
+      REDIS_URL: redis.url,
+      BUILDING_DIRECTORY_URL: upstream.url,
+      BUILDING_DIRECTORY_TOKEN: UPSTREAM_TOKEN,
+      BUILDING_CACHE_ENABLED: 'false',
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await app.request('/api/v1/buildings/b-1', auth(ACME_KEY));
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ id: 'b-1', name: 'Acme One' });
+        expect(res.headers.get('x-cache')).toBeNull();
+      }
+      expect(upstream.callCount({ tenantId: 'acme', buildingId: 'b-1' })).toBe(3);
+      expect((await app.request('/api/v1/buildings/nope-1', auth(ACME_KEY))).body).toMatchObject({
+        statusCode: 404,
+        code: 'BUILDING_NOT_FOUND',
+      });
+      expect((await app.request('/metrics/cache')).body.l1.size).toBe(0);
+      expect(await redisCli.keys('building_dir:*')).toEqual([]);
+    } finally {
+      await app.close();
+      redisCli.disconnect();
+      await redis.stop();
+      await upstream.stop();
+    }
+  });
+});

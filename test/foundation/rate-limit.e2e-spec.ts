@@ -49,6 +49,24 @@ describe('rate limits', () => {
   });
 });
 
+describe('rate limits switched off (RATE_LIMIT_ENABLED=false)', () => {
+  it('nothing is counted or refused, and no X-RateLimit-* header is sent', async () => {
+    const app = await startApp(
+      { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_DEFAULT: '2' },
+      { extraModules: [FixtureRoutesModule] },
+    );
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await app.request('/api/v1/fixture/whoami');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('rate limits when Redis is down', () => {
   it('fall back to per-replica counting instead of failing requests', async () => {
     const redis = await RedisProcess.start();

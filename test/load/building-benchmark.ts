@@ -1,17 +1,18 @@
 /**
- * The building directory benchmark (issue 7): `npm run bench` (add `-- --quick` for a short smoke run).
+ * The building directory benchmark (issues 7 and 14): `npm run bench` (add `-- --quick` for a short smoke run).
  *
  * Builds the app as it ships (tsc into test/load/.tmp/dist), then in one invocation on one machine:
  * - a private redis-server, the fixture upstream (150 ms latency, 10,000 buildings) in this process;
- * - three servers, each its own process so none shares the load generator's event loop: a bare
- *   node:http server returning the same JSON (the ceiling), Atrium as configured in production, and
- *   Atrium with METRICS_ENABLED=false ACCESS_LOG_ENABLED=false;
- * - Zipf scenarios on a cold cache (baseline), warm, and peak (more connections); the cached hot path
- *   against the ceiling and the uninstrumented app in interleaved rounds (medians); a fixed-rate run
- *   at the published 1,000 req/s; a CPU profile of the hot path.
- * Writes test/load/reports/building-benchmark.{md,json}.
+ * - the servers under test, each its own process so none shares the load generator's event loop: a bare
+ *   node:http server returning the same JSON, a minimal Nest 11 + Fastify route returning it (the
+ *   framework floor), and Atrium as configured in production;
+ * - Zipf scenarios on a cold cache (baseline), warm, and peak (more connections); the cached hot path on
+ *   the three servers in interleaved rounds (wrk, medians); a fixed rate of 2,000 req/s; the per-stage
+ *   breakdown (Atrium started with auth, rate limit, request context, cache, metrics and access log
+ *   switched on one after the other, CPU per request of each); a CPU profile of the hot path.
+ * Writes test/load/reports/building-benchmark.{md,json}. Run it under `flock /tmp/atrium-heavy.lock`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -23,7 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { UpstreamDirectory } from '../fixtures/upstream-directory';
 import { freePort, RedisProcess } from '../support/redis-server';
@@ -32,6 +33,7 @@ import { ProfileSummary, summariseCpuProfile } from './lib/cpu-profile';
 import { ServerProcess } from './lib/processes';
 import { renderMarkdown } from './lib/report';
 import { LoadResult, runLoad } from './lib/run-load';
+import { runWrk } from './lib/run-wrk';
 import { ZipfSampler } from './lib/zipf';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -42,12 +44,35 @@ const API_KEY = 'bench-key-0123456789abcdef';
 const UPSTREAM_LATENCY_MS = 150;
 const ZIPF_S = 1.0;
 const HOT_KEYS = 1000;
+const FIXED_RATE = 2000;
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const D = QUICK
-  ? { zipf: 5, hot: 3, warmup: 1, prime: 2, rounds: 1, fixed: 3, profile: 4, peakConnections: 200 }
-  : { zipf: 20, hot: 5, warmup: 1, prime: 5, rounds: 5, fixed: 8, profile: 12, peakConnections: 200 };
+  ? {
+      zipf: 3,
+      hot: 3,
+      warmup: 1,
+      prime: 2,
+      rounds: 1,
+      fixed: 3,
+      stage: 2,
+      stageRounds: 1,
+      profile: 4,
+      peakConnections: 200,
+    }
+  : {
+      zipf: 8,
+      hot: 5,
+      warmup: 1,
+      prime: 3,
+      rounds: 3,
+      fixed: 6,
+      stage: 3,
+      stageRounds: 4,
+      profile: 10,
+      peakConnections: 200,
+    };
 
 const log = (msg: string): void => void process.stdout.write(`[bench ${elapsed()}] ${msg}\n`);
 const t0 = Date.now();
@@ -75,18 +100,32 @@ function build(): void {
   for (const top of ['apps', 'libs']) walk(join(ROOT, top));
 }
 
+/** The per-request stages of Atrium's cached lookup, in the order the breakdown switches them on. */
+export const STAGES = ['auth', 'rateLimit', 'requestContext', 'cache', 'metrics', 'accessLog'] as const;
+export type Stage = (typeof STAGES)[number];
+
 interface Env {
   redisUrl: string;
   upstreamUrl: string;
+  /** The 10,000 buildings as a BUILDING_DIRECTORY_FILE (the breakdown's source: lookups without a cache stay in memory). */
+  buildingFile: string;
 }
 
+/**
+ * Atrium from the build, in production mode, with the given stages on (each through the app's own
+ * switch; the request context, which has none, through a benchmark-only preload) and its buildings from
+ * the fixture upstream or the file.
+ */
 async function startAtrium(
   name: string,
   env: Env,
-  instrumentation: boolean,
-  nodeArgs: string[] = [],
+  opts: { stages: ReadonlySet<Stage>; source: 'upstream' | 'file'; nodeArgs?: string[] },
 ): Promise<ServerProcess> {
+  const on = (stage: Stage): string => String(opts.stages.has(stage));
   const dataDir = mkdtempSync(join(TMP, `${name}-`));
+  const nodeArgs = [...(opts.nodeArgs ?? [])];
+  if (!opts.stages.has('requestContext'))
+    nodeArgs.push('-r', join(ROOT, 'test/load/servers/without-request-context.js'));
   return ServerProcess.start(
     name,
     [...nodeArgs, join(DIST, 'apps/api/src/main.js')],
@@ -96,15 +135,22 @@ async function startAtrium(
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
-      AUTH_API_KEYS: `${API_KEY}=${BENCH_TENANT}`,
+      ATRIUM_DIST: DIST,
       REDIS_URL: env.redisUrl,
-      BUILDING_DIRECTORY_URL: env.upstreamUrl,
-      // the limiter still runs (one Redis round trip per request, as in production); it must not refuse load
+      ...(opts.stages.has('auth')
+        ? { AUTH_API_KEYS: `${API_KEY}=${BENCH_TENANT}` }
+        : { AUTH_DISABLED: 'true', DEFAULT_TENANT_ID: BENCH_TENANT }),
+      ...(opts.source === 'upstream'
+        ? { BUILDING_DIRECTORY_URL: env.upstreamUrl }
+        : { BUILDING_DIRECTORY_FILE: env.buildingFile }),
+      RATE_LIMIT_ENABLED: on('rateLimit'),
+      // the limiter counts every request (locally, synced to Redis in batches); it must not refuse load
       RATE_LIMIT_DEFAULT: '1000000000',
-      METRICS_ENABLED: String(instrumentation),
-      ACCESS_LOG_ENABLED: String(instrumentation),
+      BUILDING_CACHE_ENABLED: on('cache'),
+      METRICS_ENABLED: on('metrics'),
+      ACCESS_LOG_ENABLED: on('accessLog'),
     },
-    { port: await freePort(), cwd: ROOT, stdoutFile: join(dataDir, 'stdout.log') },
+    { port: await freePort(), cwd: ROOT, stdoutFile: join(dataDir, 'stdout.log'), readyTimeoutMs: 180_000 },
   );
 }
 
@@ -140,24 +186,92 @@ async function warmHotKeys(server: ServerProcess): Promise<void> {
   await Promise.all(Array.from({ length: 100 }, worker));
 }
 
+/** `wrk debian/4.1.0-3+b2` (wrk -v prints its version line and exits 1). */
+function wrkVersion(): string {
+  const out = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  return `${out.stdout}${out.stderr}`.split('\n')[0].split(' [')[0].trim() || 'wrk';
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** A closed-loop wrk run against one server, with the server's CPU per response over the run. */
+async function measured(
+  server: ServerProcess,
+  title: string,
+  seconds: number,
+): Promise<{ result: LoadResult; cpuUsPerRequest: number; warmupRequests: number }> {
+  const warmup = await runWrk({
+    title: 'warmup',
+    url: server.url,
+    connections: 50,
+    durationS: D.warmup,
+    apiKey: API_KEY,
+    keys: HOT_KEYS,
+  });
+  const cpuBefore = server.cpuMs();
+  const result = await runWrk({
+    title,
+    url: server.url,
+    connections: 50,
+    durationS: seconds,
+    apiKey: API_KEY,
+    keys: HOT_KEYS,
+  });
+  const cpuUsPerRequest = Math.round(((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests));
+  if (result.non2xx + result.errors + result.timeouts > 0)
+    throw new Error(
+      `${title}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  return { result, cpuUsPerRequest, warmupRequests: warmup.requests };
+}
+
+export type Target = 'bare' | 'nest' | 'atrium';
 
 export interface HotRun {
-  target: 'bare' | 'atrium' | 'atriumNoObs';
+  target: Target;
   round: number;
   result: LoadResult;
   /** Server-process CPU per request, µs (from /proc). */
   cpuUsPerRequest: number;
 }
 
+export interface Summary {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  cpuUs: number;
+}
+
+export interface StageStep {
+  /** Stages on in this step (the previous step's plus `added`). */
+  stages: Stage[];
+  added: Stage | null;
+  runs: Array<{ round: number; result: LoadResult; cpuUsPerRequest: number }>;
+  median: Summary;
+  /** The lowest CPU µs per request over the rounds: the least disturbed measurement of the step. */
+  minCpuUs: number;
+  /** minCpuUs minus the previous step's: the added stage's cost. */
+  deltaCpuUs: number;
+}
+
 export interface BenchReport {
   generatedAt: string;
   command: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadAvgAtStart: number[] };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    loadAvgAtStart: number[];
+    loadAvgAtEnd: number[];
+    loadGenerator: string;
+  };
   setup: Record<string, string | number>;
   zipf: {
     s: number;
@@ -176,15 +290,21 @@ export interface BenchReport {
   };
   hot: {
     runs: HotRun[];
-    median: Record<HotRun['target'], { rps: number; p50: number; p95: number; p99: number; cpuUs: number }>;
-    ceilingRatio: number;
-    ceilingRatioPerRound: number[];
-    observabilityOverheadPct: number;
-    observabilityOverheadPerRound: number[];
-    cpuOverheadPct: number;
+    median: Record<Target, Summary>;
+    /** Atrium req/s ÷ the Nest floor's, per round and their median. */
+    nestRatio: number;
+    nestRatioPerRound: number[];
+    /** Atrium req/s ÷ bare node:http's. */
+    bareRatio: number;
+    bareRatioPerRound: number[];
+    /** Atrium p99 ÷ the Nest floor's p99, per round and their median. */
+    p99NestRatio: number;
+    p99NestRatioPerRound: number[];
+    /** Cache hits counted by Atrium's building_cache_operations_total during its runs (warm-ups included) ÷ its responses. */
+    atriumHitShare: number;
   };
-  fixedRate: LoadResult;
-  fixedRateBare: LoadResult;
+  fixedRate: Record<Target, { result: LoadResult; cpuUsPerRequest: number }>;
+  stages: StageStep[];
   profile?: ProfileSummary & { loadRps: number; seconds: number };
   durationS: number;
 }
@@ -197,29 +317,43 @@ async function main(): Promise<void> {
     writeFileSync(`${base}.md`, renderMarkdown(report));
     return log(`re-rendered ${relative(ROOT, base)}.md from its .json`);
   }
+  const loadAvgAtStart = loadavg();
   mkdirSync(TMP, { recursive: true });
   build();
-  const loadAvg = (await import('node:os')).loadavg();
+  log(`load average at start: ${loadAvgAtStart.map((x) => x.toFixed(2)).join(' / ')}`);
   log('starting redis-server, the fixture upstream (10,000 buildings, 150 ms) and the three servers');
   const redis = await RedisProcess.start();
+  const buildings = makeBuildings(BUILDING_COUNT);
   const upstream = await UpstreamDirectory.start({
-    data: { [BENCH_TENANT]: makeBuildings(BUILDING_COUNT) },
+    data: { [BENCH_TENANT]: buildings },
     latencyMs: UPSTREAM_LATENCY_MS,
   });
-  const env: Env = { redisUrl: redis.url, upstreamUrl: upstream.url };
+  const buildingFile = join(TMP, 'buildings.json');
+  writeFileSync(buildingFile, JSON.stringify({ tenants: { [BENCH_TENANT]: buildings } }));
+  const env: Env = { redisUrl: redis.url, upstreamUrl: upstream.url, buildingFile };
   const servers: ServerProcess[] = [];
+  const stop = async (...list: ServerProcess[]): Promise<void> => {
+    for (const s of list) {
+      await s.stop();
+      servers.splice(servers.indexOf(s), 1);
+    }
+  };
+  const ALL = new Set<Stage>(STAGES);
   try {
-    const bare = await ServerProcess.start(
-      'bare',
-      ['-r', '@swc-node/register', join(ROOT, 'test/load/servers/bare-server.ts')],
-      { SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), NODE_ENV: 'production' },
-      { port: await freePort(), cwd: ROOT },
-    );
+    const swc = (file: string): string[] => ['-r', '@swc-node/register', join(ROOT, file)];
+    const swcEnv = { SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), NODE_ENV: 'production' };
+    const bare = await ServerProcess.start('bare', swc('test/load/servers/bare-server.ts'), swcEnv, {
+      port: await freePort(),
+      cwd: ROOT,
+    });
     servers.push(bare);
-    const atrium = await startAtrium('atrium', env, true);
+    const nest = await ServerProcess.start('nest', swc('test/load/servers/nest-server.ts'), swcEnv, {
+      port: await freePort(),
+      cwd: ROOT,
+    });
+    servers.push(nest);
+    const atrium = await startAtrium('atrium', env, { stages: ALL, source: 'upstream' });
     servers.push(atrium);
-    const noObs = await startAtrium('atrium-no-obs', env, false);
-    servers.push(noObs);
     const headers = { 'x-api-key': API_KEY };
 
     // ── Zipf over 10,000 buildings: cold (baseline), warm, peak — one instance, one TTL ──
@@ -255,65 +389,55 @@ async function main(): Promise<void> {
     const ops = diff(opsAfter, opsBefore);
     const served = (ops.hit ?? 0) + (ops.miss ?? 0) + (ops.stale ?? 0);
 
-    // ── the cached hot path: bare node:http vs Atrium vs Atrium without instrumentation ──
-    log(`hot path: warming ${HOT_KEYS} keys into both apps' L1`);
+    // ── the cached hot path: bare node:http, the Nest floor and Atrium, interleaved rounds ──
+    log(`hot path: warming ${HOT_KEYS} keys into Atrium's L1`);
     await warmHotKeys(atrium);
-    await warmHotKeys(noObs);
-    let rr = 0;
-    const nextHot = (): [string, number] => {
-      const k = rr++ % HOT_KEYS;
-      return [`/api/v1/buildings/${buildingId(k)}`, k];
-    };
-    const targets: Array<[HotRun['target'], ServerProcess]> = [
+    const targets: Array<[Target, ServerProcess]> = [
       ['bare', bare],
+      ['nest', nest],
       ['atrium', atrium],
-      ['atriumNoObs', noObs],
     ];
     // let V8 optimise each server's request path before anything is recorded
     for (const [target, server] of targets) {
       log(`  priming ${target} (${D.prime} s, not recorded)`);
-      await runLoad({
+      await runWrk({
         title: 'prime',
         url: server.url,
         connections: 50,
         durationS: D.prime,
-        nextRequest: nextHot,
-        headers,
+        apiKey: API_KEY,
+        keys: HOT_KEYS,
       });
     }
     const runs: HotRun[] = [];
+    let atriumHits = 0;
+    let atriumResponses = 0;
     for (let round = 0; round < D.rounds; round++) {
       // rotate the order each round so drift on a shared machine does not always favour one target
       const order = targets.map((_, i) => targets[(i + round) % targets.length]);
       for (const [target, server] of order) {
-        await runLoad({
-          title: 'warmup',
-          url: server.url,
-          connections: 50,
-          durationS: D.warmup,
-          nextRequest: nextHot,
-          headers,
-        });
-        const cpuBefore = server.cpuMs();
-        const result = await runLoad({
-          title: `hot ${target} r${round + 1}`,
-          url: server.url,
-          connections: 50,
-          durationS: D.hot,
-          nextRequest: nextHot,
-          headers,
-          keySpace: HOT_KEYS,
-        });
-        const cpuUsPerRequest = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests);
-        delete result.keysSeen;
-        runs.push({ target, round, result, cpuUsPerRequest: Math.round(cpuUsPerRequest) });
+        const hitsBefore =
+          target === 'atrium' ? await scrape(atrium.url, 'building_cache_operations_total', 'operation') : {};
+        const { result, cpuUsPerRequest, warmupRequests } = await measured(
+          server,
+          `hot ${target} r${round + 1}`,
+          D.hot,
+        );
+        if (target === 'atrium') {
+          const hits = diff(
+            await scrape(atrium.url, 'building_cache_operations_total', 'operation'),
+            hitsBefore,
+          );
+          atriumHits += hits.hit ?? 0;
+          atriumResponses += warmupRequests + result.requests;
+        }
+        runs.push({ target, round, result, cpuUsPerRequest });
         log(
-          `  round ${round + 1} ${target.padEnd(11)} ${String(result.rps).padStart(6)} req/s  p99 ${result.latencyMs.p99} ms  ` +
-            `cpu ${Math.round(cpuUsPerRequest)} µs/req  hit ${result.hitRatio ?? '-'}  errors ${result.errorRate}`,
+          `  round ${round + 1} ${target.padEnd(6)} ${String(result.rps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  cpu ${cpuUsPerRequest} µs/req`,
         );
       }
     }
-    const med = (target: HotRun['target']): BenchReport['hot']['median']['bare'] => {
+    const med = (target: Target): Summary => {
       const rs = runs.filter((r) => r.target === target);
       return {
         rps: median(rs.map((r) => r.result.rps)),
@@ -323,63 +447,143 @@ async function main(): Promise<void> {
         cpuUs: median(rs.map((r) => r.cpuUsPerRequest)),
       };
     };
+    const of = (target: Target, round: number): LoadResult =>
+      runs.find((r) => r.target === target && r.round === round)!.result;
     const perRound = (f: (round: number) => number): number[] =>
-      Array.from({ length: D.rounds }, (_, i) => Math.round(f(i) * 1000) / 1000);
-    const rpsOf = (target: HotRun['target'], round: number): number =>
-      runs.find((r) => r.target === target && r.round === round)!.result.rps;
-    const ceilingRatioPerRound = perRound((i) => rpsOf('atrium', i) / rpsOf('bare', i));
-    const overheadPerRound = perRound((i) => (1 - rpsOf('atrium', i) / rpsOf('atriumNoObs', i)) * 100);
-    const medians = { bare: med('bare'), atrium: med('atrium'), atriumNoObs: med('atriumNoObs') };
+      Array.from({ length: D.rounds }, (_, i) => r3(f(i)));
+    const nestRatioPerRound = perRound((i) => of('atrium', i).rps / of('nest', i).rps);
+    const bareRatioPerRound = perRound((i) => of('atrium', i).rps / of('bare', i).rps);
+    const p99NestRatioPerRound = perRound((i) => of('atrium', i).latencyMs.p99 / of('nest', i).latencyMs.p99);
 
-    // ── the published load level: 1,000 req/s, 50 connections ──
-    log(`fixed rate: 1,000 req/s over 50 connections, ${D.fixed} s, bare node:http then Atrium`);
-    const atRate = async (title: string, server: ServerProcess): Promise<LoadResult> => {
+    // ── a fixed rate: 2,000 req/s over 50 connections (autocannon's overallRate) ──
+    const fixedRate = {} as BenchReport['fixedRate'];
+    let rr = 0;
+    const nextHot = (): [string, number] => {
+      const k = rr++ % HOT_KEYS;
+      return [`/api/v1/buildings/${buildingId(k)}`, k];
+    };
+    for (const [target, server] of targets) {
+      log(`fixed rate: ${FIXED_RATE} req/s over 50 connections, ${D.fixed} s, ${target}`);
+      const cpuBefore = server.cpuMs();
       const result = await runLoad({
-        title,
+        title: `${target} @ ${FIXED_RATE.toLocaleString('en-US')} req/s`,
         url: server.url,
         connections: 50,
         durationS: D.fixed,
-        overallRate: 1000,
+        overallRate: FIXED_RATE,
         nextRequest: nextHot,
         headers,
         keySpace: HOT_KEYS,
       });
       delete result.keysSeen;
-      return result;
-    };
-    // the ceiling at the same rate tells the machine's scheduling delay apart from the app's own
-    const fixedRateBare = await atRate('bare node:http @ 1,000 req/s', bare);
-    const fixedRate = await atRate('atrium @ 1,000 req/s', atrium);
+      const cpuUsPerRequest = Math.round(
+        ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests),
+      );
+      fixedRate[target] = { result, cpuUsPerRequest };
+      log(
+        `  ${target} p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  cpu ${cpuUsPerRequest} µs/req`,
+      );
+    }
+    await stop(bare, nest, atrium);
 
-    for (const s of servers.splice(0)) await s.stop();
+    // ── per-stage breakdown: Atrium with each stage switched on in turn (file source, L1 hits once cached) ──
+    log('stages: starting Atrium with 0..6 stages on');
+    // two at a time: boots are CPU-bound, and on a loaded 2-core machine seven at once can take minutes
+    const steps: Array<{ stages: Stage[]; added: Stage | null; server: ServerProcess }> = [];
+    for (let i = 0; i <= STAGES.length; i += 2) {
+      const batch = await Promise.all(
+        [i, i + 1]
+          .filter((k) => k <= STAGES.length)
+          .map(async (k) => {
+            const stages = STAGES.slice(0, k);
+            const server = await startAtrium(`atrium-stage${k}`, env, {
+              stages: new Set(stages),
+              source: 'file',
+            });
+            servers.push(server);
+            return { stages: [...stages], added: k === 0 ? null : STAGES[k - 1], server };
+          }),
+      );
+      steps.push(...batch);
+    }
+    for (const step of steps) if (step.stages.includes('cache')) await warmHotKeys(step.server);
+    for (const step of steps)
+      await runWrk({
+        title: 'prime',
+        url: step.server.url,
+        connections: 50,
+        durationS: D.prime,
+        apiKey: API_KEY,
+        keys: HOT_KEYS,
+      });
+    const stageRuns = steps.map(() => [] as StageStep['runs']);
+    for (let round = 0; round < D.stageRounds; round++) {
+      for (let j = 0; j < steps.length; j++) {
+        // forwards in even rounds, backwards in odd ones
+        const i = round % 2 === 0 ? j : steps.length - 1 - j;
+        const { result, cpuUsPerRequest } = await measured(
+          steps[i].server,
+          `stage ${i} r${round + 1}`,
+          D.stage,
+        );
+        stageRuns[i].push({ round, result, cpuUsPerRequest });
+        log(
+          `  round ${round + 1} step ${i} (+${steps[i].added ?? 'nothing'}) ${result.rps} req/s  p99 ${result.latencyMs.p99} ms  cpu ${cpuUsPerRequest} µs/req`,
+        );
+      }
+    }
+    const stageSteps: StageStep[] = steps.map((step, i) => {
+      const rs = stageRuns[i];
+      return {
+        stages: step.stages,
+        added: step.added,
+        runs: rs,
+        median: {
+          rps: median(rs.map((r) => r.result.rps)),
+          p50: median(rs.map((r) => r.result.latencyMs.p50)),
+          p95: median(rs.map((r) => r.result.latencyMs.p95)),
+          p99: median(rs.map((r) => r.result.latencyMs.p99)),
+          cpuUs: median(rs.map((r) => r.cpuUsPerRequest)),
+        },
+        minCpuUs: Math.min(...rs.map((r) => r.cpuUsPerRequest)),
+        deltaCpuUs: 0,
+      };
+    });
+    stageSteps.forEach((s, i) => (s.deltaCpuUs = i === 0 ? 0 : s.minCpuUs - stageSteps[i - 1].minCpuUs));
+    await stop(...steps.map((s) => s.server));
 
     // ── a CPU profile of the hot path (L1 hits) ──
     let profile: BenchReport['profile'];
     if (!args.has('--no-profile')) {
       const profDir = join(TMP, 'profile');
       rmSync(profDir, { recursive: true, force: true });
-      const profiled = await startAtrium('atrium-profiled', env, true, [
-        '--cpu-prof',
-        '--cpu-prof-dir',
-        profDir,
-        '--cpu-prof-interval',
-        '250',
-      ]);
+      const profiled = await startAtrium('atrium-profiled', env, {
+        stages: ALL,
+        source: 'upstream',
+        nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250'],
+      });
       servers.push(profiled);
       await warmHotKeys(profiled);
+      await runWrk({
+        title: 'prime',
+        url: profiled.url,
+        connections: 50,
+        durationS: D.prime,
+        apiKey: API_KEY,
+        keys: HOT_KEYS,
+      });
       log(`profile: ${D.profile} s of hot-path load against a --cpu-prof instance`);
       const loadStart = performance.now();
-      const result = await runLoad({
+      const result = await runWrk({
         title: 'profiled',
         url: profiled.url,
         connections: 50,
         durationS: D.profile,
-        nextRequest: nextHot,
-        headers,
+        apiKey: API_KEY,
+        keys: HOT_KEYS,
       });
       const loadEnd = performance.now();
-      await profiled.stop();
-      servers.splice(servers.indexOf(profiled), 1);
+      await stop(profiled);
       const exitAt = performance.now();
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (file) {
@@ -396,6 +600,7 @@ async function main(): Promise<void> {
     }
 
     for (const r of [baseline, warm, peak]) delete r.keysSeen;
+    const round2 = (xs: number[]): number[] => xs.map((x) => Math.round(x * 100) / 100);
     const report: BenchReport = {
       generatedAt: new Date().toISOString(),
       command: `npm run bench${QUICK ? ' -- --quick' : ''}`,
@@ -405,7 +610,9 @@ async function main(): Promise<void> {
         cpuModel: cpus()[0]?.model ?? 'unknown',
         memoryGb: Math.round(totalmem() / 2 ** 30),
         node: process.version,
-        loadAvgAtStart: loadAvg.map((x) => Math.round(x * 100) / 100),
+        loadAvgAtStart: round2(loadAvgAtStart),
+        loadAvgAtEnd: round2(loadavg()),
+        loadGenerator: wrkVersion(),
       },
       setup: {
         upstreamLatencyMs: UPSTREAM_LATENCY_MS,
@@ -417,33 +624,39 @@ async function main(): Promise<void> {
         zipfSeconds: D.zipf,
         hotSeconds: D.hot,
         rounds: D.rounds,
+        fixedRate: FIXED_RATE,
+        fixedSeconds: D.fixed,
+        stageSeconds: D.stage,
+        stageRounds: D.stageRounds,
         peakConnections: D.peakConnections,
       },
       zipf: {
         s: ZIPF_S,
         keys: BUILDING_COUNT,
-        idealHitRatioTop1000: Math.round(zipf.headMass(1000) * 1000) / 1000,
+        idealHitRatioTop1000: r3(zipf.headMass(1000)),
         baseline,
         warm,
         peak,
         distinctKeys,
         upstreamCalls,
-        upstreamCallsPerKeyPerTtl: Math.round((upstreamCalls / Math.max(1, distinctKeys)) * 1000) / 1000,
+        upstreamCallsPerKeyPerTtl: r3(upstreamCalls / Math.max(1, distinctKeys)),
         metricsCacheOps: ops,
         cacheOpResults: diff(l2After, l2Before),
         metricsHitRatio: Math.round(((ops.hit ?? 0) / Math.max(1, served)) * 10000) / 10000,
       },
       hot: {
         runs,
-        median: medians,
-        ceilingRatio: median(ceilingRatioPerRound),
-        ceilingRatioPerRound,
-        observabilityOverheadPct: Math.round(median(overheadPerRound) * 10) / 10,
-        observabilityOverheadPerRound: overheadPerRound,
-        cpuOverheadPct: Math.round((medians.atrium.cpuUs / medians.atriumNoObs.cpuUs - 1) * 1000) / 10,
+        median: { bare: med('bare'), nest: med('nest'), atrium: med('atrium') },
+        nestRatio: r3(median(nestRatioPerRound)),
+        nestRatioPerRound,
+        bareRatio: r3(median(bareRatioPerRound)),
+        bareRatioPerRound,
+        p99NestRatio: r3(median(p99NestRatioPerRound)),
+        p99NestRatioPerRound,
+        atriumHitShare: r3(atriumHits / Math.max(1, atriumResponses)),
       },
       fixedRate,
-      fixedRateBare,
+      stages: stageSteps,
       profile,
       durationS: Math.round((Date.now() - t0) / 1000),
     };
@@ -456,6 +669,7 @@ async function main(): Promise<void> {
     for (const s of servers) await s.stop().catch(() => undefined);
     await upstream.stop();
     await redis.stop();
+    rmSync(buildingFile, { force: true });
     for (const name of existsSync(TMP) ? readdirSync(TMP) : [])
       if (/^atrium/.test(name)) rmSync(join(TMP, name), { recursive: true, force: true });
   }

@@ -48,7 +48,8 @@ export class AppModule {
           }),
         }),
         AuthModule,
-        RateLimitModule,
+        // RATE_LIMIT_ENABLED=false: no guard, no storage, no Redis connection for counters
+        ...(config.rateLimit.enabled ? [RateLimitModule] : []),
         BuildingDirectoryModule,
         SearchModule,
         DownloaderModule,

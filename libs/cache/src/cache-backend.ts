@@ -68,6 +68,8 @@ export class CacheBackend {
   readonly opTimeoutMs: number;
   readonly loads = new Map<string, Promise<unknown>>();
   readonly lookups = new Map<string, Promise<unknown>>();
+  /** Namespaces created with `enabled: false` (their routes' CacheInterceptor passes through). */
+  readonly disabledNamespaces = new Set<string>();
   /** Bumped by every invalidated key; a lookup notes it when it starts. */
   private invalidationSeq = 0;
   /** key → invalidationSeq of its last invalidation, oldest first, at most INVALIDATION_MEMORY */

@@ -4,6 +4,14 @@ export type CacheLevel = 'l1' | 'l2';
 export type CacheOperation = 'get' | 'set' | 'del' | 'invalidate';
 export type CacheOpResult = 'ok' | 'error' | 'timeout';
 
+interface OpLabels {
+  results: Record<
+    CacheOpResult,
+    { cache_level: CacheLevel; operation: CacheOperation; result: CacheOpResult }
+  >;
+  duration: { cache_level: CacheLevel; operation: CacheOperation };
+}
+
 interface KeyTypeStats {
   hits: number;
   misses: number;
@@ -64,19 +72,51 @@ export class CacheMetrics {
   }
 
   hit(level: CacheLevel, keyType: string): void {
-    this.hits.inc({ cache_level: level, key_type: keyType });
+    this.hits.inc(this.keyTypeLabels(level, keyType));
     this.entry(level, keyType).hits++;
   }
 
   miss(level: CacheLevel, keyType: string): void {
-    this.misses.inc({ cache_level: level, key_type: keyType });
+    this.misses.inc(this.keyTypeLabels(level, keyType));
     this.entry(level, keyType).misses++;
   }
 
   op(level: CacheLevel, operation: CacheOperation, result: CacheOpResult, seconds?: number): void {
-    this.ops.inc({ cache_level: level, operation, result });
+    const labels = this.opLabels(level, operation);
+    this.ops.inc(labels.results[result]);
     this.opStats[level][result]++;
-    if (seconds !== undefined) this.duration.observe({ cache_level: level, operation }, seconds);
+    if (seconds !== undefined) this.duration.observe(labels.duration, seconds);
+  }
+
+  // Label sets are built once per (level, key type) and (level, operation): every lookup records several
+  // observations, and the label objects are the same each time (prom-client still hashes them per call).
+  private readonly keyTypeLabelSets: Record<
+    CacheLevel,
+    Map<string, { cache_level: CacheLevel; key_type: string }>
+  > = { l1: new Map(), l2: new Map() };
+  private readonly opLabelSets: Record<CacheLevel, Partial<Record<CacheOperation, OpLabels>>> = {
+    l1: {},
+    l2: {},
+  };
+
+  private keyTypeLabels(level: CacheLevel, keyType: string): { cache_level: CacheLevel; key_type: string } {
+    let labels = this.keyTypeLabelSets[level].get(keyType);
+    if (!labels)
+      this.keyTypeLabelSets[level].set(keyType, (labels = { cache_level: level, key_type: keyType }));
+    return labels;
+  }
+
+  private opLabels(level: CacheLevel, operation: CacheOperation): OpLabels {
+    let labels = this.opLabelSets[level][operation];
+    if (!labels) {
+      const result = (r: CacheOpResult) => ({ cache_level: level, operation, result: r });
+      labels = {
+        results: { ok: result('ok'), error: result('error'), timeout: result('timeout') },
+        duration: { cache_level: level, operation },
+      };
+      this.opLabelSets[level][operation] = labels;
+    }
+    return labels;
   }
 
   /** Hits, misses and hit rate per level and key type (what /metrics/cache shows). */

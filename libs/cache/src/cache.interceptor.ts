@@ -1,7 +1,15 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import {
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  Optional,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, tap } from 'rxjs';
+import { CacheBackend } from './cache-backend';
 import { RouteCacheScope, runInRouteCacheScope } from './route-scope';
 
 export const CACHE_NAMESPACE_METADATA = 'atrium:cache:namespace';
@@ -53,7 +61,11 @@ interface RouteCacheConfig {
 export class CacheInterceptor implements NestInterceptor {
   private readonly routes = new WeakMap<object, RouteCacheConfig | null>();
 
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    // absent only where a test builds a module without CacheModule: every namespace is then enabled
+    @Optional() private readonly backend?: CacheBackend,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const route = this.configOf(context);
@@ -83,7 +95,7 @@ export class CacheInterceptor implements NestInterceptor {
         targets,
       );
       const ttlMs = this.reflector.getAllAndOverride<number | undefined>(CACHE_TTL_METADATA, targets);
-      config = namespace ? { namespace, ttlMs } : null;
+      config = namespace && !this.backend?.disabledNamespaces.has(namespace) ? { namespace, ttlMs } : null;
       this.routes.set(handler, config);
     }
     return config;

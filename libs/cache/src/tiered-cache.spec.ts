@@ -30,6 +30,20 @@ describe('TieredCache (L1 only)', () => {
     expect(() => make().keyOf('', 'b-1')).toThrow();
   });
 
+  it('a disabled namespace calls the loader every time and stores nothing (its routes pass through)', async () => {
+    const sut = make({ enabled: false });
+    const loader = jest.fn(async () => ({ n: 1 }));
+    expect(await sut.getOrLoad('t', 'k', loader)).toEqual({ value: { n: 1 }, status: 'BYPASS' });
+    expect(await sut.getOrLoad('t', 'k', loader)).toEqual({ value: { n: 1 }, status: 'BYPASS' });
+    expect(loader).toHaveBeenCalledTimes(2);
+    await sut.set('t', 'k', { n: 2 });
+    expect(await sut.get('t', 'k')).toBeUndefined();
+    expect(await sut.refresh('t', 'k', loader)).toEqual({ n: 1 });
+    expect(await sut.invalidate('t', ['k', 'k', 'j'])).toBe(2);
+    expect(backend.l1.size).toBe(0);
+    expect(backend.disabledNamespaces.has('bd')).toBe(true);
+  });
+
   it('MISS then HIT without calling the loader again', async () => {
     const sut = make();
     const loader = jest.fn(async () => ({ n: 1 }));

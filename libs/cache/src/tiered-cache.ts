@@ -16,6 +16,11 @@ export interface CacheFeatureOptions {
   staleTtlMs?: number;
   /** How long a `null` ("not found") result is cached; 0 = not cached. */
   negativeTtlMs?: number;
+  /**
+   * false: the namespace caches nothing — every lookup calls the loader, nothing is stored or
+   * invalidated, and its routes' CacheInterceptor passes through (no X-Cache). Default true.
+   */
+  enabled?: boolean;
 }
 
 export interface GetOrLoadOptions {
@@ -63,6 +68,7 @@ export type CacheEvent = 'hit' | 'miss' | 'set' | 'error' | 'stale' | 'invalidat
 export class TieredCache<T = unknown> {
   private readonly staleTtlMs: number;
   private readonly negativeTtlMs: number;
+  readonly enabled: boolean;
   private readonly listeners: Array<(event: CacheEvent, count: number) => void> = [];
 
   constructor(
@@ -72,6 +78,8 @@ export class TieredCache<T = unknown> {
     if (/[:*?[\]]/.test(options.namespace)) throw new Error(`Invalid cache namespace "${options.namespace}"`);
     this.staleTtlMs = options.staleTtlMs ?? 0;
     this.negativeTtlMs = options.negativeTtlMs ?? 0;
+    this.enabled = options.enabled !== false;
+    if (!this.enabled) backend.disabledNamespaces.add(options.namespace);
     backend.l1.registerNamespace(options.namespace, options.keyType);
   }
 
@@ -101,6 +109,7 @@ export class TieredCache<T = unknown> {
     loader: Loader<T>,
     opts: GetOrLoadOptions = {},
   ): Promise<CacheResult<T>> {
+    if (!this.enabled) return { value: await this.direct(loader), status: 'BYPASS' };
     const route = routeCacheScope(this.options.namespace);
     const result = await this.lookup(
       this.keyOf(tenantId, key),
@@ -115,6 +124,7 @@ export class TieredCache<T = unknown> {
 
   /** The fresh value, or undefined (absent, expired or a negative entry). L1 then L2. */
   async get(tenantId: string, key: string): Promise<T | undefined> {
+    if (!this.enabled) return undefined;
     const full = this.keyOf(tenantId, key);
     const now = Date.now();
     const local = await this.readL1(full, now);
@@ -125,12 +135,14 @@ export class TieredCache<T = unknown> {
 
   /** Stores a value (null = negative entry) in L1 and L2. */
   async set(tenantId: string, key: string, value: T | null, ttlMs?: number): Promise<void> {
+    if (!this.enabled) return;
     await this.store(this.keyOf(tenantId, key), new Loaded(value, { ttlMs }), this.backend.sequence, true);
   }
 
   /** Removes the tenant's keys from L1 on every replica and from L2; returns how many keys were named. */
   async invalidate(tenantId: string, keys: string[]): Promise<number> {
     const unique = [...new Set(keys)];
+    if (!this.enabled) return unique.length;
     await this.backend.invalidate(unique.map((k) => this.keyOf(tenantId, k)));
     this.emit('invalidate', unique.length);
     return unique.length;
@@ -138,8 +150,15 @@ export class TieredCache<T = unknown> {
 
   /** Loads fresh and stores (cache warming); single-flighted with concurrent loads of the key. */
   refresh(tenantId: string, key: string, loader: Loader<T>, ttlMs?: number): Promise<T | null> {
+    if (!this.enabled) return this.direct(loader);
     const seq = this.backend.sequence;
     return this.load(this.keyOf(tenantId, key), loader, undefined, ttlMs, seq).then((r) => r.value);
+  }
+
+  /** A disabled namespace: the loader's answer, as is. */
+  private async direct(loader: Loader<T>): Promise<T | null> {
+    const raw = await loader(undefined);
+    return raw instanceof Loaded ? raw.value : raw;
   }
 
   private async lookup(

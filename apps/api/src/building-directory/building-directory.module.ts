@@ -25,6 +25,7 @@ const BUNDLED_SAMPLE_PATH = join(__dirname, 'data', 'sample-buildings.json');
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         keyType: 'building',
+        enabled: config.buildingDirectory.cacheEnabled,
         ttlMs: config.buildingDirectory.cacheTtlMs,
         staleTtlMs: config.buildingDirectory.staleTtlMs,
         negativeTtlMs: config.buildingDirectory.negativeTtlMs,

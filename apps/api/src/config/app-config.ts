@@ -49,6 +49,7 @@ export class AppConfig {
     failureWindowMs: number;
   };
   readonly rateLimit: {
+    enabled: boolean;
     windowMs: number;
     default: number;
     search: number;
@@ -69,6 +70,7 @@ export class AppConfig {
     connectTimeoutMs: number;
     retries: number;
     connections: number;
+    cacheEnabled: boolean;
     cacheTtlMs: number;
     negativeTtlMs: number;
     staleTtlMs: number;
@@ -152,6 +154,7 @@ export class AppConfig {
       failureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     };
     this.rateLimit = {
+      enabled: e.RATE_LIMIT_ENABLED,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
       default: e.RATE_LIMIT_DEFAULT,
       search: e.RATE_LIMIT_SEARCH,
@@ -178,6 +181,7 @@ export class AppConfig {
       connectTimeoutMs: e.BUILDING_DIRECTORY_CONNECT_TIMEOUT_MS,
       retries: e.BUILDING_DIRECTORY_RETRIES,
       connections: e.BUILDING_DIRECTORY_CONNECTIONS,
+      cacheEnabled: e.BUILDING_CACHE_ENABLED,
       cacheTtlMs: e.BUILDING_CACHE_TTL_MS,
       negativeTtlMs: e.BUILDING_NEGATIVE_TTL_MS,
       staleTtlMs: e.BUILDING_STALE_TTL_MS,

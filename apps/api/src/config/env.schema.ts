@@ -180,6 +180,11 @@ export class EnvironmentVariables {
   AUTH_FAILURE_WINDOW_MS = 60000;
 
   // ── rate limits (per API key, or per client IP when auth is off) ──────────
+  /** false: no rate limits at all (e.g. a gateway in front enforces them); no X-RateLimit-* headers. */
+  @Transform(toBool)
+  @IsBoolean()
+  RATE_LIMIT_ENABLED = true;
+
   @Type(() => Number)
   @IsInt()
   @Min(1000)
@@ -306,6 +311,14 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(1000)
   BUILDING_DIRECTORY_CONNECTIONS = 64;
+
+  /**
+   * false: building lookups go to the source every time (no L1/L2, no X-Cache) — for a
+   * BUILDING_DIRECTORY_FILE source, which is already in memory, or an upstream that is itself a cache.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  BUILDING_CACHE_ENABLED = true;
 
   @Type(() => Number)
   @IsInt()

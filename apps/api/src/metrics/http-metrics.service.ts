@@ -10,6 +10,13 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 type RouteLabels = 'method' | 'route' | 'status_code';
 
+interface RouteEntry {
+  labels: { method: string; route: string; status_code: number };
+  windowKey: string;
+}
+
+const MAX_ROUTE_ENTRIES = 1000;
+
 /** The HTTP metrics of observability.md, as providers (MetricsModule declares them). */
 export const HTTP_METRICS = [
   counterProvider({
@@ -41,6 +48,7 @@ export const HTTP_METRICS = [
 export class HttpMetricsService {
   readonly window: SlidingWindow;
   private inFlightCount = 0;
+  private readonly routes = new Map<string, Map<string, Map<number, RouteEntry>>>();
 
   constructor(
     readonly config: AppConfig,
@@ -52,6 +60,11 @@ export class HttpMetricsService {
   ) {
     this.window = new SlidingWindow(config.metrics.windowMs);
   }
+  /** METRICS_ENABLED */
+  get enabled(): boolean {
+    return this.config.metrics.enabled;
+  }
+
   get inFlightRequests(): number {
     return this.inFlightCount;
   }
@@ -72,13 +85,33 @@ export class HttpMetricsService {
     this.inFlightCount--;
     if (!this.config.metrics.enabled) return;
     this.inFlight.dec();
-    const labels = { method, route, status_code: status };
-    this.requests.inc(labels);
-    this.duration.observe(labels, durationMs / 1000);
+    const entry = this.routeEntry(method, route, status);
+    this.requests.inc(entry.labels);
+    this.duration.observe(entry.labels, durationMs / 1000);
     if (status >= 400) {
       this.errors.inc({ type: errorFamily(status, errorCode ?? ''), route });
       if (status === 429) this.rateLimited.inc({ route });
     }
-    this.window.record(`${method} ${route}`, durationMs, status >= 500, by);
+    this.window.record(entry.windowKey, durationMs, status >= 500, by);
+  }
+
+  /**
+   * The label set and sliding-window key of (route, method, status), built once: route templates, methods
+   * and statuses are few (an unmatched URL is the one `unmatched` route). Bounded all the same.
+   */
+  private routeEntry(method: string, route: string, status: number): RouteEntry {
+    let byMethod = this.routes.get(route);
+    if (!byMethod) {
+      if (this.routes.size >= MAX_ROUTE_ENTRIES) this.routes.clear();
+      this.routes.set(route, (byMethod = new Map<string, Map<number, RouteEntry>>()));
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map<number, RouteEntry>()));
+    let entry = byStatus.get(status);
+    if (!entry) {
+      entry = { labels: { method, route, status_code: status }, windowKey: `${method} ${route}` };
+      byStatus.set(status, entry);
+    }
+    return entry;
   }
 }

@@ -1,0 +1,59 @@
+import { AsyncResource } from 'node:async_hooks';
+import type { CallHandler, ContextType, NestInterceptor } from '@nestjs/common';
+import { isEmpty } from '@nestjs/common/utils/shared.utils';
+import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer';
+import { defer, mergeAll, ObservableInput } from 'rxjs';
+
+type Intercept = InterceptorsConsumer['intercept'];
+const kInstalled = Symbol.for('atrium.interceptorScope');
+
+/** `fn`, run in the async context current now (what AsyncResource.bind does, minus its deprecated property). */
+function scoped<T>(fn: () => T): () => T {
+  const resource = new AsyncResource('bound-anonymous-fn');
+  return () => resource.runInAsyncScope(fn);
+}
+
+/**
+ * Nest 11's InterceptorsConsumer runs each step of a route's interceptor chain in the caller's async
+ * context through `AsyncResource.bind` — and on Node 24 every bind also builds two `util.deprecate`
+ * wrappers for the bound function's deprecated `asyncResource` property (DEP0172): ~10 µs and a handful
+ * of closures per bind, two binds per request on every route with an interceptor (the cached building,
+ * search and download routes), the largest single cost on the cached lookup's path
+ * (test/load/reports/building-benchmark.md). This puts in the same chain, bound the same way — a new
+ * AsyncResource per step, the step run in its scope — without those wrappers. Nothing reads the
+ * deprecated property.
+ *
+ * Process-wide (a prototype method) and idempotent; left as Nest ships it (returns false) when Nest's
+ * method no longer has the shape this was written against (nestjs/core 11.x).
+ */
+export function installInterceptorScope(): boolean {
+  const proto = InterceptorsConsumer.prototype as InterceptorsConsumer & { [kInstalled]?: true };
+  if (proto[kInstalled]) return true;
+  const source = Function.prototype.toString.call(proto.intercept);
+  if (!source.includes('AsyncResource.bind') || typeof proto.transformDeferred !== 'function') return false;
+
+  const intercept = async function (
+    this: InterceptorsConsumer,
+    interceptors: NestInterceptor[],
+    args: unknown[],
+    instance: object,
+    callback: (...args: unknown[]) => unknown,
+    next: () => Promise<unknown>,
+    type?: ContextType,
+  ): Promise<unknown> {
+    if (isEmpty(interceptors)) return next();
+    const context = this.createContext(args, instance, callback);
+    context.setType(type as ContextType);
+    const nextFn = async (i = 0): Promise<ObservableInput<unknown>> => {
+      if (i >= interceptors.length) return defer(scoped(() => this.transformDeferred(next)));
+      const handler: CallHandler = {
+        handle: () => defer(scoped(() => nextFn(i + 1))).pipe(mergeAll()),
+      };
+      return interceptors[i].intercept(context, handler) as ObservableInput<unknown>;
+    };
+    return defer(() => nextFn()).pipe(mergeAll());
+  };
+  proto.intercept = intercept as unknown as Intercept;
+  proto[kInstalled] = true;
+  return true;
+}
