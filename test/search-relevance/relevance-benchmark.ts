@@ -58,7 +58,17 @@ interface Latency {
 interface AdapterResult {
   adapter: string;
   database: string;
-  upload: { files: number; rejected: number; chunks: number; seconds: number; chunksPerSecond: number };
+  upload: {
+    files: number;
+    rejected: number;
+    chunks: number;
+    seconds: number;
+    chunksPerSecond: number;
+    /** Files refused for good (after the retries), with the code and reason the API gave. */
+    refused?: string[];
+    /** Files that were refused for a transient reason (timeout, cpu, capacity) and stored on a retry. */
+    retried?: number;
+  };
   styles: StyleScore[];
   cold: Latency;
   cached: Latency;
@@ -92,40 +102,70 @@ async function upload(
   const ids = new Map<string, string>();
   let rejected = 0;
   let chunks = 0;
+  const transient: CorpusFile[] = [];
+  const refused = new Map<string, string>();
+  const byName = new Map(corpus.map((f) => [f.filename, f]));
   const batches: CorpusFile[][] = [];
   for (let i = 0; i < corpus.length; i += FILES_PER_UPLOAD)
     batches.push(corpus.slice(i, i + FILES_PER_UPLOAD));
+  const send = async (files: CorpusFile[]): Promise<void> => {
+    const form = new FormData();
+    for (const f of files) form.append('files', new Blob([new Uint8Array(f.data)]), f.filename);
+    const res = await fetch(`${url}/api/v1/stores/${STORE}/documents`, {
+      method: 'POST',
+      headers,
+      body: form,
+    });
+    const body = (await res.json()) as {
+      code?: string;
+      documents?: Array<{ id: string; filename: string; chunks: number }>;
+      rejected?: Array<{ filename: string; code: string; details?: { reason?: string } }>;
+    };
+    // every parser child busy on a loaded machine: the whole request waits and goes again
+    if (res.status === 503 && body.code === 'CAPACITY_EXCEEDED') {
+      transient.push(...files);
+      return;
+    }
+    if (res.status >= 500) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`);
+    for (const d of body.documents ?? []) {
+      ids.set(d.filename, d.id);
+      chunks += d.chunks;
+      refused.delete(d.filename);
+    }
+    for (const r of body.rejected ?? []) {
+      const reason = r.details?.reason;
+      refused.set(r.filename, `${r.code}${reason ? ` (${reason})` : ''}`);
+      // A parser child stopped at its wall-clock or CPU limit because the machine is shared, or at its RSS
+      // limit holding what the documents it parsed before left behind (copyright.html, 10 kB, has been
+      // refused for `memory`): not the document's fault, so it is sent again, alone, to a fresh child,
+      // rather than left out of this adapter's store.
+      if (r.code === 'EXTRACTION_FAILED' && ['timeout', 'cpu', 'memory', 'crash'].includes(reason ?? ''))
+        transient.push(byName.get(r.filename) as CorpusFile);
+    }
+  };
   const started = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: UPLOAD_CONCURRENCY }, async () => {
-      while (next < batches.length) {
-        const form = new FormData();
-        for (const f of batches[next++]) form.append('files', new Blob([new Uint8Array(f.data)]), f.filename);
-        const res = await fetch(`${url}/api/v1/stores/${STORE}/documents`, {
-          method: 'POST',
-          headers,
-          body: form,
-        });
-        const body = (await res.json()) as {
-          documents?: Array<{ id: string; filename: string; chunks: number }>;
-          rejected?: unknown[];
-        };
-        if (res.status >= 500) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`);
-        for (const d of body.documents ?? []) {
-          ids.set(d.filename, d.id);
-          chunks += d.chunks;
-        }
-        rejected += body.rejected?.length ?? 0;
-      }
+      while (next < batches.length) await send(batches[next++]);
     }),
   );
+  let retried = 0;
+  for (let round = 0; round < 3 && transient.length; round++) {
+    const again = transient.splice(0);
+    retried += again.length;
+    for (const f of again) await send([f]);
+  }
+  rejected = refused.size;
+  if (refused.size) log(`refused: ${[...refused].map(([f, why]) => `${f} ${why}`).join(', ')}`);
   const seconds = (Date.now() - started) / 1000;
   return {
     ids,
     stats: {
       files: ids.size,
       rejected,
+      refused: [...refused].map(([f, why]) => `${f}: ${why}`),
+      retried,
       chunks,
       seconds: Math.round(seconds),
       chunksPerSecond: Math.round(chunks / seconds),
@@ -224,6 +264,9 @@ async function runAdapter(
       });
       log(`generated ${shared.queries.length} queries from the stored texts`);
     }
+    // Generating the queries kept the event loop busy for a while: let the client notice the keep-alive
+    // connections the server closed meanwhile, so the first search does not go out on a dead socket.
+    await new Promise((r) => setTimeout(r, 1000));
     const search = searcher(app.url);
     const cold = await runQueries(shared.queries, search, 'MISS');
     const styles = scoreByStyle(cold);
@@ -236,6 +279,7 @@ async function runAdapter(
       const ms = cold.filter((r) => r.style === style).map((r) => r.ms);
       if (ms.length) coldByStyle[style] = { p50: percentile(ms, 50), p95: percentile(ms, 95) };
     }
+    log(`${adapter}: cached p95 ${latency(cached).p95} ms`);
     return {
       adapter,
       database: pg ? `PostgreSQL ${pg.version} (local)` : 'PGlite (embedded, in DATA_DIR)',
@@ -248,6 +292,11 @@ async function runAdapter(
         .filter((r) => r.rank !== 1)
         .map(({ style, query, target, rank, top }) => ({ style, query, target, rank, top })),
     };
+  } catch (err) {
+    // What the app said before a failed request (a crash, a refusal) belongs in the benchmark's output.
+    if (app)
+      process.stderr.write(`${adapter} app stderr (last lines):\n${app.stderr.join('').slice(-4000)}\n`);
+    throw err;
   } finally {
     await app?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -315,13 +364,18 @@ function markdown(results: AdapterResult[], meta: Record<string, unknown>): stri
     '',
     '## Uploads',
     '',
-    '| Database | Documents | Rejected | Chunks | Seconds | Chunks/s |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| Database | Documents | Refused | Re-sent | Chunks | Seconds | Chunks/s |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${r.database} | ${r.upload.files} | ${r.upload.rejected} | ${r.upload.chunks} | ${r.upload.seconds} | ${r.upload.chunksPerSecond} |`,
+        `| ${r.database} | ${r.upload.files} | ${r.upload.rejected} | ${r.upload.retried ?? 0} | ${r.upload.chunks} | ${r.upload.seconds} | ${r.upload.chunksPerSecond} |`,
     ),
     '',
+    'Re-sent: files whose parser child was stopped at a limit (EXTRACTION_FAILED `timeout` / `cpu` on a shared machine, `memory` when the child’s RSS had grown over the documents it parsed before) or that met a full extraction queue, sent again one at a time, up to three rounds.',
+    '',
+    ...results.flatMap((r) =>
+      r.upload.refused?.length ? [`${r.adapter} refused: ${r.upload.refused.join('; ')}.`, ''] : [],
+    ),
     '## Queries that did not rank their document first',
     '',
     ...results.flatMap((r) => [
@@ -329,7 +383,7 @@ function markdown(results: AdapterResult[], meta: Record<string, unknown>): stri
       '',
       ...r.misses.map(
         (m) =>
-          `- ${m.style}: \`${m.query.replace(/`/g, "'")}\` → ${m.target} at ${m.rank || '> 10'} (first: ${m.top[0] ?? 'nothing'})`,
+          `- ${m.style}: \`${m.query.replace(/`/g, "'")}\` → ${m.target} at ${m.rank || '> 10'} (first: ${m.top[0] ?? 'nothing'})${r.upload.refused?.some((x) => x.startsWith(`${m.target}:`)) ? ' — not stored on this adapter' : ''}`,
       ),
       '',
     ]),
@@ -387,6 +441,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  // fetch's own error says little ("fetch failed"): the socket error is its cause
+  const cause = (err as Error).cause as Error | undefined;
+  process.stderr.write(`${(err as Error).stack ?? String(err)}${cause ? `\ncause: ${cause.message}` : ''}\n`);
   process.exit(1);
 });

@@ -74,12 +74,14 @@ describe('search relevance on a slice of the Python documentation (quality gate)
       const misses = results
         .filter((r) => r.style === s.style && r.rank !== 1)
         .map((r) => `${JSON.stringify(r.query)} → ${r.target} at ${r.rank || '> 10'}, first ${r.top[0]}`);
-      // the received object names the queries that fell short when the bar is missed
-      expect({ style: s.style, mrr: s.mrr, misses, atLeast08: s.mrr >= 0.8 }).toMatchObject({
-        atLeast08: true,
+      // The benchmark's target (MRR@10 ≥ 0.9 for every style) on the slice: with 8 queries a style passes
+      // with one query ranked 2nd or 3rd, and fails with one query out of the top 10 (0.875). The received
+      // object names the queries that fell short when the bar is missed.
+      expect({ style: s.style, mrr: s.mrr, misses, meetsTarget: s.mrr >= 0.9 }).toMatchObject({
+        meetsTarget: true,
       });
     }
     const overall = results.reduce((sum, r) => sum + (r.rank ? 1 / r.rank : 0), 0) / results.length;
-    expect(overall).toBeGreaterThanOrEqual(0.9);
+    expect(overall).toBeGreaterThanOrEqual(0.95);
   }, 120_000);
 });

@@ -92,20 +92,25 @@ export class SearchRepository implements OnModuleDestroy {
   constructor(private readonly db: Database) {}
 
   /**
-   * Counts stored or deleted documents and, on PGlite, refreshes the planner's statistics of the search
-   * tables now and then, in the background. PGlite has no autovacuum: without this its planner never
-   * learns how selective a trigram or a store is, and scans the vocabulary instead of using its index.
+   * Counts stored or deleted documents and refreshes the search tables now and then, in the background.
+   * PGlite has no autovacuum, and a PostgreSQL server may run without it (or reach a freshly filled table
+   * only minutes later): without statistics the planner never learns how selective a trigram or a store is
+   * (and scans the whole vocabulary for every typo instead of using its trigram index); without VACUUM
+   * the postings' and vocabulary's index-only scans read the table row of every entry, since nothing marks
+   * their pages all-visible, and the GIN indexes (chunks' tsvector, vocabulary's trigrams) keep new entries in
+   * their pending list, which every search through them reads in full. VACUUM only visits pages written
+   * since the last one (the tables are mostly appended to); on PostgreSQL it does not block searches.
    */
   noteChanges(documents: number): void {
-    if (this.db.kind !== 'pglite') return; // PostgreSQL's autovacuum analyses the tables itself
     this.changedSinceAnalyse += documents;
     if (this.analysing || this.changedSinceAnalyse < (this.analysed ? ANALYSE_EVERY : ANALYSE_FIRST_AFTER))
       return;
     this.changedSinceAnalyse = 0;
     this.analysing = (async () => {
       // One table per statement: PGlite has one session, and searches wait behind each statement.
-      for (const table of ['search_documents', 'search_words', 'search_postings', 'search_chunks'])
-        await this.db.exec(`ANALYZE ${table}`);
+      // (VACUUM cannot run in a transaction block: each is a statement of its own on PostgreSQL too.)
+      for (const table of ['search_documents', 'search_chunks', 'search_words', 'search_postings'])
+        await this.db.exec(`VACUUM (ANALYZE) ${table}`);
       this.analysed = true;
     })()
       .catch((err: unknown) => this.logger.warn({ err }, 'Refreshing the search statistics failed'))
@@ -423,7 +428,9 @@ export class SearchRepository implements OnModuleDestroy {
   /**
    * Filenames and best passages of documents: per document its chunks holding a term, the two holding the
    * most groups (then the densest) first. Chunks are read through their document (the primary key), never
-   * through the store-wide full-text index.
+   * through the store-wide full-text index. A chunk's tsvector is stored compressed (TOAST) and every
+   * function given the column decompresses it again: DETOASTED_TSV decompresses it once per chunk for the
+   * dozen matches and the rank computed on it.
    */
   async passages(
     plan: QueryPlan,
@@ -434,12 +441,19 @@ export class SearchRepository implements OnModuleDestroy {
        FROM unnest($1::uuid[]) AS p(id)
        JOIN search_documents d ON d.id = p.id
        CROSS JOIN LATERAL (
-         SELECT c.chunk_index, c.content,
-           row_number() OVER (ORDER BY
-             (SELECT count(*) FROM unnest($2::tsquery[]) q WHERE c.tsv @@ q) DESC,
-             ts_rank_cd(c.tsv, $3::tsquery, 0) DESC, c.chunk_index) AS o
-         FROM (SELECT * FROM search_chunks WHERE document_id = p.id OFFSET 0) c
-         WHERE c.tsv @@ $3::tsquery
+         SELECT y.chunk_index, y.content,
+           row_number() OVER (ORDER BY y.groups DESC, ts_rank_cd(y.tsv, $3::tsquery, 0) DESC, y.chunk_index) AS o
+         FROM (
+           SELECT g.*, dense_rank() OVER (ORDER BY g.groups DESC) AS tier FROM (
+             SELECT c.chunk_index, c.content, c.tsv,
+               (SELECT count(*) FROM unnest($2::tsquery[]) q WHERE c.tsv @@ q) AS groups
+             FROM (SELECT chunk_index, content, ${DETOASTED_TSV} FROM search_chunks WHERE document_id = p.id OFFSET 0) c
+             WHERE c.tsv @@ $3::tsquery
+           ) g
+         ) y
+         -- the two best are among the chunks holding the most or the second most groups: cover density
+         -- (the costly part) is computed for those only
+         WHERE y.tier <= 2
        ) x
        WHERE x.o <= 2
        ORDER BY d.id, x.o`,
@@ -475,8 +489,8 @@ export class SearchRepository implements OnModuleDestroy {
                WHERE q.t IS NOT NULL AND c.tsv @@ q.t ORDER BY q.u) AS units,
          ts_rank_cd(c.tsv, $3::tsquery, 0)::float8 AS cd,
          CASE WHEN ${verbatim} THEN 2 WHEN ${sequence} THEN 1 ELSE 0 END AS seq
-       FROM search_chunks c
-       WHERE c.store_id = $4 AND c.tsv @@ $3::tsquery AND c.document_id = ANY($1::uuid[])`,
+       FROM (SELECT document_id, chunk_index, content, ${DETOASTED_TSV} FROM search_chunks
+             WHERE store_id = $4 AND tsv @@ $3::tsquery AND document_id = ANY($1::uuid[]) OFFSET 0) c`,
       params,
     );
     return r.rows.map((row) => ({ ...row, cd: Number(row.cd), seq: Number(row.seq) }));
@@ -539,10 +553,18 @@ function proximityBranch(
       : '0';
   const cd = plan.groupCount >= 2 ? `ts_rank_cd(c.tsv, ${all}::tsquery, 0)` : '0';
   const within = documentIds ? `AND c.document_id = ANY(${param(documentIds)}::uuid[])` : '';
+  const where = `store_id = $1 AND tsv @@ ${all}::tsquery ${within.replace('c.document_id', 'document_id')}`;
   return `SELECT 'c' AS kind, NULL AS a, c.document_id AS doc, max(${seq})::float8 AS x, max(${cd})::float8 AS y
-    FROM search_chunks c WHERE c.store_id = $1 AND c.tsv @@ ${all}::tsquery ${within}
+    FROM (SELECT document_id, content, ${DETOASTED_TSV} FROM search_chunks WHERE ${where} OFFSET 0) c
     GROUP BY c.document_id`;
 }
+
+/**
+ * A chunk's tsvector decompressed once, as a column of a fenced subquery (OFFSET 0): `setweight` to D (the
+ * weight every lexeme already has: ranks and matches are unchanged) returns it in memory, where reading
+ * the stored column in each of several expressions would decompress it each time.
+ */
+const DETOASTED_TSV = "setweight(tsv, 'D') AS tsv";
 
 /** A chunk's letters and digits, lower-cased and single-spaced: what a verbatim pattern is matched against. */
 const CHUNK_WORDS = "lower(regexp_replace(c.content, '[^[:alnum:]]+', ' ', 'g'))";
