@@ -361,8 +361,16 @@ export class HostileApp {
     }
   }
 
-  /** Stops the process (SIGKILL) and starts it again on the same data, database and Redis. */
-  async restart(readyTimeoutMs?: number): Promise<void> {
+  /**
+   * Stops the process (SIGKILL: a crash; SIGTERM: a clean shutdown, SIGKILL after 15 s) and starts it again
+   * on the same data, database and Redis.
+   */
+  async restart(readyTimeoutMs?: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    if (signal === 'SIGTERM' && this.isAlive()) {
+      const force = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+      await this.kill('SIGTERM');
+      clearTimeout(force);
+    }
     await this.kill('SIGKILL');
     await this.launch(readyTimeoutMs);
   }

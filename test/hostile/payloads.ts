@@ -238,3 +238,72 @@ export function elementFloodHtml(count: number): Buffer {
     `<!doctype html><html><head><title>flood</title></head><body>${'<div><p>x</p></div>'.repeat(count)}</body></html>`,
   );
 }
+
+// ── the database's payloads: a large text document and searches over it ─────────────────────────────
+
+/** A deterministic random integer in [0, n) (mulberry32: full period, unlike a float LCG's short cycles). */
+function seeded(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) % n) >>> 0;
+  };
+}
+
+/** A word only the large document holds, at its start and its end. */
+export const LARGE_TEXT_MARKER = 'zanzibarquokka';
+
+/** A deterministic vocabulary of 20,000 made-up words of 2–4 syllables (many near neighbours: typo candidates). */
+function vocabulary(): string[] {
+  const syllables = 'ka lo mi ne ru sa te vo zi pa do gu he bi fo'.split(' ');
+  const random = seeded(7);
+  const words = new Set<string>();
+  while (words.size < 20_000) {
+    let w = '';
+    for (let i = 0, n = 2 + random(3); i < n; i++) w += syllables[random(syllables.length)];
+    words.add(w);
+  }
+  return [...words];
+}
+
+/** The words of `largeText`, most common first. */
+export const VOCABULARY = vocabulary();
+
+/** Exactly `bytes` of text (ASCII): sentences of vocabulary words (skewed towards the first ones), the marker at both ends. */
+export function largeText(bytes: number): Buffer {
+  const random = seeded(11);
+  const parts: string[] = [`${LARGE_TEXT_MARKER} opens the large document.\n`];
+  let size = parts[0].length;
+  while (size < bytes - 256) {
+    const sentence: string[] = [];
+    for (let i = 0, n = 8 + random(10); i < n; i++) {
+      // half the words from the 200 most common ones: long posting lists, like real text
+      sentence.push(random(2) === 0 ? VOCABULARY[random(200)] : VOCABULARY[random(VOCABULARY.length)]);
+    }
+    const line = `${sentence.join(' ')}.\n`;
+    parts.push(line);
+    size += line.length;
+  }
+  const end = `${LARGE_TEXT_MARKER} closes it.\n`;
+  parts.push(' '.repeat(Math.max(0, bytes - size - end.length)), end);
+  return Buffer.from(parts.join(''));
+}
+
+/** 200 words (short ones: under SEARCH_QUERY_MAX_CHARS, so the term limit is the one that refuses it). */
+export const TOO_MANY_TERMS_QUERY = Array.from({ length: 200 }, (_, i) =>
+  VOCABULARY[i % 200].slice(0, 4),
+).join(' ');
+
+/**
+ * The most expensive query the default limits let through (1000 characters, 32 terms): a phrase of
+ * common words, every other word misspelled (each a trigram search of the vocabulary and an edit-distance
+ * check), alternatives, an excluded word and a two-letter prefix last (completions over the vocabulary).
+ */
+export const HEAVIEST_QUERY =
+  `"${VOCABULARY.slice(0, 8).join(' ')}" ` +
+  VOCABULARY.slice(8, 30)
+    .map((w, i) => (i % 2 ? `${w.slice(0, -1)}x${w.slice(-1)}` : w))
+    .join(' OR ') +
+  ` -${VOCABULARY[30]} ka`;

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ErrorBody, errorBody } from '@app/common/error-body';
 import { AppConfig } from '@app/config';
+import { DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
 import { currentRequestId } from '@libs/observability';
 import { ExtractionService } from '@app/extraction/extraction.service';
 import { DocumentCursors } from './document-cursor';
@@ -98,7 +99,13 @@ export class DocumentsService {
               err.existingId,
             );
           else if (err instanceof StoreGone) throw new StoreNotFoundError(store);
-          else {
+          else if (err instanceof DatabaseTimeoutError || err instanceof DatabaseUnavailableError) {
+            this.logger.warn({ err, filename: name }, 'Storing an uploaded document was stopped');
+            p.rejection = new FileRejection(
+              err.code,
+              `${err.message}; nothing of the document was kept, try again`,
+            );
+          } else {
             this.logger.error({ err, filename: name }, 'Storing an uploaded document failed');
             p.rejection = new FileRejection(
               'STORAGE_FAILED',

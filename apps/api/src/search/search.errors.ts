@@ -59,6 +59,9 @@ export const REJECTION_STATUS = {
   /** The parser failed or its child was killed at a limit: details.reason says which. */
   EXTRACTION_FAILED: 422,
   DUPLICATE_DOCUMENT: 400,
+  /** Storing it ran past DATABASE_STATEMENT_TIMEOUT_MS, or the database was unavailable: try again. */
+  DATABASE_TIMEOUT: 503,
+  DATABASE_UNAVAILABLE: 503,
   STORAGE_FAILED: 500,
 } as const;
 export type RejectionCode = keyof typeof REJECTION_STATUS;

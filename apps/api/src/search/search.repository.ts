@@ -203,8 +203,8 @@ export class SearchRepository implements OnModuleDestroy {
         );
         throw new DuplicateDocument(existing.rows[0]?.id ?? '');
       }
-      await insertChunks(tx, id, tenantId, storeId, doc.chunks);
-      await indexDocument(tx, storeId, id);
+      const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
+      await indexDocument(tx, storeId, id, doc.chunks.length, terms);
       return id;
     });
   }
@@ -574,29 +574,62 @@ const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
   FROM search_chunks c, regexp_split_to_table(search_index_text(c.content), ' ') AS t
   WHERE c.document_id = $2 AND t <> '' AND length(t) <= 64`;
 
+/** Vocabulary words inserted by one statement when a document is indexed. */
+const WORD_BATCH = 5000;
+
 /**
  * Adds a stored document to the store's postings (term frequencies summed over its chunks), length and
  * vocabulary — inside the upload transaction, after the chunks, whose generated tsvectors it reads.
+ *
+ * Every statement covers at most CHUNK_BATCH chunks or WORD_BATCH words, so none grows with the
+ * document: a 19 MiB text (16,000 chunks) is many statements of bounded cost, each well inside the
+ * statement timeout, instead of two that read the whole document (which ran past it on PGlite, and the
+ * upload failed). Postings of a lexeme met in several batches are summed by the upsert; the document's
+ * words are collected in a transaction-local table first, so each counts once in `docs`.
  */
-async function indexDocument(tx: Queryable, storeId: string, documentId: string): Promise<void> {
-  await tx.query(
-    `WITH t AS (
-       SELECT u.lexeme, sum(coalesce(array_length(u.positions, 1), 1))::int AS tf
-       FROM search_chunks c, unnest(c.tsv) u WHERE c.document_id = $2
+async function indexDocument(
+  tx: Queryable,
+  storeId: string,
+  documentId: string,
+  chunkCount: number,
+  terms: number,
+): Promise<void> {
+  await tx.query('UPDATE search_documents SET terms = $2 WHERE id = $1', [documentId, terms]);
+  await tx.query('CREATE TEMP TABLE search_upload_words (word text COLLATE "C" PRIMARY KEY) ON COMMIT DROP');
+  for (let from = 0; from < chunkCount; from += CHUNK_BATCH) {
+    const range = [storeId, documentId, from, from + CHUNK_BATCH];
+    await tx.query(
+      `INSERT INTO search_postings (store_id, lexeme, document_id, tf, dl)
+       SELECT $1, u.lexeme, $2, sum(coalesce(array_length(u.positions, 1), 1))::int, $5
+       FROM search_chunks c, unnest(c.tsv) u
+       WHERE c.document_id = $2 AND c.chunk_index >= $3 AND c.chunk_index < $4
        GROUP BY u.lexeme
-     ),
-     d AS (UPDATE search_documents SET terms = (SELECT coalesce(sum(tf), 0) FROM t) WHERE id = $2 RETURNING terms)
-     INSERT INTO search_postings (store_id, lexeme, document_id, tf, dl)
-     SELECT $1, t.lexeme, $2, t.tf, d.terms FROM t, d`,
-    [storeId, documentId],
-  );
-  await tx.query(
-    `INSERT INTO search_words (store_id, word, lexeme, docs)
-     SELECT $1, w.word, min(u.lexeme), 1 FROM (${DOCUMENT_WORDS}) w, unnest(to_tsvector('english', w.word)) u
-     GROUP BY w.word
-     ON CONFLICT (store_id, word) DO UPDATE SET docs = search_words.docs + 1`,
-    [storeId, documentId],
-  );
+       ON CONFLICT (store_id, lexeme, document_id) DO UPDATE SET tf = search_postings.tf + EXCLUDED.tf`,
+      [...range, terms],
+    );
+    await tx.query(
+      `INSERT INTO search_upload_words (word) ${DOCUMENT_WORDS}
+         AND c.store_id = $1 AND c.chunk_index >= $3 AND c.chunk_index < $4
+       ON CONFLICT DO NOTHING`,
+      range,
+    );
+  }
+  for (;;) {
+    const r = await tx.query(
+      `WITH b AS (
+         DELETE FROM search_upload_words WHERE word IN (
+           SELECT word FROM search_upload_words ORDER BY word LIMIT ${WORD_BATCH}) RETURNING word
+       )
+       INSERT INTO search_words (store_id, word, lexeme, docs)
+       SELECT $1, b.word, min(u.lexeme), 1 FROM b, unnest(to_tsvector('english', b.word)) u
+       GROUP BY b.word
+       ON CONFLICT (store_id, word) DO UPDATE SET docs = search_words.docs + 1
+       RETURNING 1`,
+      [storeId],
+    );
+    if (r.rows.length === 0) break;
+  }
+  await tx.query('DROP TABLE search_upload_words');
 }
 
 /** Takes a document out of the postings and the vocabulary (before its chunks go). */
@@ -619,19 +652,28 @@ async function unindexDocument(tx: Queryable, storeId: string, documentId: strin
   );
 }
 
+/** Inserts the chunks in batches; returns the document's length in tokens (for BM25), summed over them. */
 async function insertChunks(
   tx: Queryable,
   documentId: string,
   tenantId: string,
   storeId: string,
   chunks: string[],
-): Promise<void> {
+): Promise<number> {
+  let terms = 0;
   for (let from = 0; from < chunks.length; from += CHUNK_BATCH) {
     const batch = chunks.slice(from, from + CHUNK_BATCH);
-    await tx.query(
-      `INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content)
-       SELECT $1, i, $2, $3, c FROM unnest($4::int[], $5::text[]) AS u(i, c)`,
+    const r = await tx.query<{ terms: number }>(
+      `WITH ins AS (
+         INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content)
+         SELECT $1, i, $2, $3, c FROM unnest($4::int[], $5::text[]) AS u(i, c)
+         RETURNING tsv
+       )
+       SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::float8 AS terms
+       FROM ins, unnest(ins.tsv) u`,
       [documentId, tenantId, storeId, batch.map((_, i) => from + i), batch],
     );
+    terms += Number(r.rows[0]?.terms ?? 0);
   }
+  return terms;
 }
