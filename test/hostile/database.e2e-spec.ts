@@ -167,6 +167,16 @@ describe.each(hostileBackends())('hostile searches on %s (built app in a child p
       expect(await app.metric('db_worker_restarts_total')).toBeGreaterThan(restartsBefore);
       expect(pgliteWorkers(app.pid)).not.toContain(worker);
       expect(app.isAlive()).toBe(true);
+      // the new worker replays the WAL of a 19 MiB store first: meanwhile statements answer coded 503s
+      // (DATABASE_UNAVAILABLE / DATABASE_TIMEOUT), never 500, and readiness is 503 until it is back
+      const seen = new Set<string>();
+      for (;;) {
+        const listed = await app.tenantRequest('/api/v1/stores/big/documents');
+        seen.add(`${listed.status} ${listed.body?.code ?? ''}`.trim());
+        if (listed.status === 200 || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      for (const answer of seen) expect(answer).toMatch(/^(200|503 DATABASE_(UNAVAILABLE|TIMEOUT))$/);
       await expectBigDocumentKept();
       await app.expectNormalRequest();
     });
