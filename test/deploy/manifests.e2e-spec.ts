@@ -199,10 +199,10 @@ describe('docker-compose.yml', () => {
     expect(cfg.health.heapMaxBytes).toBeLessThan(
       limit - cfg.extraction.workers * cfg.extraction.workerRssMb * 2 ** 20,
     );
-    // compose and Kubernetes run the same budget
+    // compose and Kubernetes run the same budget; compose's image adds Chromium, so its limit may be higher
     const k8sCfg = buildConfig({ ...configMap().data, ...exampleSecret().stringData });
     expect(memoryBudgetBytes(cfg)).toBe(memoryBudgetBytes(k8sCfg));
-    expect(limit).toBe(k8sBytes(container().resources.limits.memory));
+    expect(limit).toBeGreaterThanOrEqual(k8sBytes(container().resources.limits.memory));
   });
 
   it('the api stop grace period exceeds SHUTDOWN_TIMEOUT_MS', () => {
