@@ -97,9 +97,9 @@ export class SearchRepository implements OnModuleDestroy {
    * only minutes later): without statistics the planner never learns how selective a trigram or a store is
    * (and scans the whole vocabulary for every typo instead of using its trigram index); without VACUUM
    * the postings' and vocabulary's index-only scans read the table row of every entry, since nothing marks
-   * their pages all-visible, and the GIN indexes (chunks' tsvector, vocabulary's trigrams) keep new entries in
-   * their pending list, which every search through them reads in full. VACUUM only visits pages written
-   * since the last one (the tables are mostly appended to); on PostgreSQL it does not block searches.
+   * their pages all-visible. VACUUM only visits pages written since the last one (the tables are mostly
+   * appended to); on PostgreSQL it does not block searches. (The GIN indexes keep no pending list for it to
+   * merge: migration 4.)
    */
   noteChanges(documents: number): void {
     this.changedSinceAnalyse += documents;

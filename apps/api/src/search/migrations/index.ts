@@ -2,6 +2,7 @@ import type { Migration } from '@libs/database';
 import { searchMigration } from './0001_search';
 import { searchRelevanceMigration } from './0002_search_relevance';
 import { searchSecretsMigration } from './0003_search_secrets';
+import { searchGinNoPendingListMigration } from './0004_search_gin_no_pending_list';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
@@ -12,4 +13,5 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchMigration,
   searchRelevanceMigration,
   searchSecretsMigration,
+  searchGinNoPendingListMigration,
 ];
