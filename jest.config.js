@@ -36,7 +36,7 @@ const common = {
 };
 module.exports = {
   testTimeout: 30000, // unit and hostile specs; e2e specs get 60 s from test/support/e2e-timeout.ts
-  // Coverage (with --coverage, the run fails under the thresholds): V8's own
+  // Coverage (`npm test` runs Jest with --coverage, so `bash .ci/run` fails under the thresholds): V8's own
   // coverage of the code as Node runs it, over every source file of apps/ and libs/ — a file no test loads
   // counts as 0 %. Excluded is only what runs in child processes alone, which Jest's coverage does not follow:
   coverageProvider: 'v8',
