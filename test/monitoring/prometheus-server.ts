@@ -21,7 +21,6 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-
 export async function startPrometheus(opts: {
   /** host:port targets of job "atrium-api" */
   scrapeTargets: string[];

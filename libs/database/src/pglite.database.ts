@@ -225,7 +225,10 @@ export class PgliteDatabase extends Database {
     const deadline = Date.now() + (this.opts.closeTimeoutMs ?? 5000);
     while (this.held && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // A worker still starting sees `closing` when it is up and stops itself (start()).
-    await within(this.up.catch(() => undefined), 1000);
+    await within(
+      this.up.catch(() => undefined),
+      1000,
+    );
     const worker = this.worker;
     this.worker = undefined;
     if (worker) this.retiring.add(worker);

@@ -23,7 +23,17 @@ const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-s
 type Extensions = NonNullable<PGliteOptions['extensions']>;
 
 const EXTENSION_NAME = /^[a-z][a-z0-9_]{0,62}$/;
-const ERROR_FIELDS = ['code', 'detail', 'hint', 'severity', 'constraint', 'table', 'column', 'schema', 'where'];
+const ERROR_FIELDS = [
+  'code',
+  'detail',
+  'hint',
+  'severity',
+  'constraint',
+  'table',
+  'column',
+  'schema',
+  'where',
+];
 
 /** The fields of a Postgres error worth keeping across the process boundary (the SQLSTATE first). */
 function serialise(err: unknown): SerialisedError {
