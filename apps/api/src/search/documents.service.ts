@@ -22,7 +22,7 @@ import {
   SearchRepository,
   StoreGone,
 } from './search.repository';
-import { chunkText } from './upload/chunker';
+import { chunkTextYielding } from './upload/chunker';
 import { extractText } from './upload/extract';
 import { sniffDocument } from './upload/sniff';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
@@ -151,7 +151,7 @@ export class DocumentsService {
     try {
       const sniffed = await sniffDocument(received.data, received.filename);
       const text = await extractText(sniffed, received.data, this.extraction);
-      const chunks = chunkText(text, chunkChars, overlap);
+      const chunks = await chunkTextYielding(text, chunkChars, overlap);
       return {
         received,
         doc: {

@@ -1,4 +1,4 @@
-import { chunkText } from './chunker';
+import { chunkText, chunkTextYielding } from './chunker';
 
 describe('chunkText', () => {
   it('keeps a short text in one chunk', () => {
@@ -37,5 +37,18 @@ describe('chunkText', () => {
     const chunks = chunkText('x'.repeat(1000), 300, 100);
     expect(chunks.every((c) => c.length <= 300)).toBe(true);
     expect(chunks.join('').length).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe('chunkTextYielding', () => {
+  it('gives the chunks chunkText gives, letting the event loop run while it cuts', async () => {
+    const text = Array.from({ length: 60_000 }, (_, i) => `Sentence ${i} says something.`).join(' ');
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    const chunks = await chunkTextYielding(text, 1200, 200);
+    clearInterval(timer);
+    expect(chunks).toEqual(chunkText(text, 1200, 200));
+    expect(chunks.length).toBeGreaterThan(1000);
+    expect(turns).toBeGreaterThan(1);
   });
 });

@@ -4,14 +4,33 @@
  * so a phrase that straddles a cut is still found whole in one chunk.
  */
 export function chunkText(text: string, size: number, overlap: number): string[] {
-  const chunks: string[] = [];
+  return [...chunks(text, size, overlap)];
+}
+
+/** Chunks handed over between turns of the event loop by chunkTextYielding. */
+const CHUNKS_PER_TURN = 500;
+
+/**
+ * chunkText for the request path: the same chunks, but the event loop gets a turn every
+ * CHUNKS_PER_TURN chunks, so a 19 MiB text (~20,000 chunks) does not hold /health/live for its whole run.
+ */
+export async function chunkTextYielding(text: string, size: number, overlap: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const chunk of chunks(text, size, overlap)) {
+    out.push(chunk);
+    if (out.length % CHUNKS_PER_TURN === 0) await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
+}
+
+function* chunks(text: string, size: number, overlap: number): Generator<string> {
   const len = text.length;
   let start = skipSpace(text, 0);
   while (start < len) {
     let end = Math.min(start + size, len);
     if (end < len) end = breakPoint(text, start, end);
     const chunk = text.slice(start, end).trim();
-    if (chunk) chunks.push(chunk);
+    if (chunk) yield chunk;
     if (end >= len) break;
     // Step back by the overlap, then forward to the next word start so no chunk begins mid-word.
     let next = Math.max(end - overlap, start + 1);
@@ -21,7 +40,6 @@ export function chunkText(text: string, size: number, overlap: number): string[]
     }
     start = skipSpace(text, next);
   }
-  return chunks;
 }
 
 function skipSpace(text: string, i: number): number {

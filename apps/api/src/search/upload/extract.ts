@@ -9,6 +9,37 @@ import { Sniffed } from './sniff';
  * text cannot hold NUL) and none of the private-use code points that mark hits in snippets.
  */
 export function normaliseText(text: string): string {
+  return normaliseLines(text)
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** Text is normalised in segments of about this many characters, the event loop getting a turn between them. */
+const SEGMENT_CHARS = 1 << 20;
+
+/**
+ * normaliseText for the request path: a large text is cut after a line end into ~1 Mi-character segments,
+ * each normalised (every rule but the blank-line collapse stays within a line, and NFC never composes
+ * across a line end), with a turn of the event loop between them — a 19 MiB upload does not hold
+ * /health/live for the whole pass. The blank-line collapse and the trim run on the joined text.
+ */
+export async function normaliseTextYielding(text: string): Promise<string> {
+  if (text.length <= SEGMENT_CHARS) return normaliseText(text);
+  const parts: string[] = [];
+  for (let from = 0; from < text.length;) {
+    let to = text.indexOf('\n', Math.min(from + SEGMENT_CHARS, text.length));
+    to = to === -1 ? text.length : to + 1;
+    parts.push(normaliseLines(text.slice(from, to)));
+    from = to;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return parts
+    .join('')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function normaliseLines(text: string): string {
   return (
     text
       .normalize('NFC')
@@ -16,8 +47,6 @@ export function normaliseText(text: string): string {
       // eslint-disable-next-line no-control-regex -- stripping control characters is the point
       .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\uE000\uE001]/g, '')
       .replace(/[ \t]+\n/g, '\n')
-      .replace(/\n{3,}/g, '\n\n')
-      .trim()
   );
 }
 
@@ -47,7 +76,7 @@ export async function extractText(
       throw new FileRejection('EXTRACTION_FAILED', err.message, undefined, { reason: err.reason });
     throw err;
   }
-  const text = normaliseText(raw);
+  const text = await normaliseTextYielding(raw);
   if (!text) throw new FileRejection('EMPTY_DOCUMENT', 'The document contains no extractable text');
   return text;
 }

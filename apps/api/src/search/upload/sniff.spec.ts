@@ -43,3 +43,16 @@ describe('classifyText', () => {
     expect(classifyText(text, ext)).toBe(type);
   });
 });
+
+describe('classifyText on a large text', () => {
+  it('judges delimiters from the first lines of a 6 MiB CSV (with a line the 64 KiB sample cuts), and a large prose text as plain', () => {
+    const csv =
+      'id,name,city\n' +
+      Array.from({ length: 200_000 }, (_, i) => `${i},name ${i},city ${i % 50}`).join('\n');
+    expect(classifyText(csv, '')).toBe('text/csv');
+    const prose = Array.from({ length: 120_000 }, (_, i) =>
+      i % 2 ? 'Plain words, with a comma here and there.' : 'A line without one.',
+    ).join('\n');
+    expect(classifyText(prose, '')).toBe('text/plain');
+  });
+});
