@@ -38,7 +38,6 @@ afterAll(async () => {
 });
 
 type Echo = { value: unknown; pid: number };
-type Held = { held: number; pid: number };
 
 describe('ExtractionPool (real child processes)', () => {
   it('runs jobs in a child and reuses it; a parser error fails only its job', async () => {
@@ -110,33 +109,6 @@ describe('ExtractionPool (real child processes)', () => {
     );
     expect(kills).toEqual(['memory']);
     await expect(sut.run<Echo>({ kind: 'echo', value: 'next' })).resolves.toMatchObject({ value: 'next' });
-  });
-
-  it('retires a child seen past the recycle threshold after its job: the next job gets a fresh child, no kill', async () => {
-    const { sut, kills } = pool({ rssMb: 1024, recycleRssMb: 100 });
-    // the stand-in keeps what a job allocated (like V8 keeping a heap grown over a large document)
-    const grown = await sut.run<Held>({ kind: 'rss', mb: 150, holdMs: 1000 });
-    expect(grown.held).toBe(150);
-    const next = await sut.run<Echo>({ kind: 'echo', value: 'next' });
-    const again = await sut.run<Echo>({ kind: 'echo', value: 'again' });
-    expect(next.pid).not.toBe(grown.pid);
-    expect(again.pid).toBe(next.pid); // a child under the threshold is kept
-    expect(kills).toEqual([]);
-  });
-
-  it('gives a job that ran out of memory in a child grown over earlier jobs one more try in a fresh child', async () => {
-    // 120 MiB kept from a quick first job (too quick to be seen, so the child is not recycled); the second
-    // job's 120 MiB pass the 200 MiB limit only on top of it
-    const { sut, kills } = pool({ rssMb: 200, recycleRssMb: 100 });
-    const first = await sut.run<Held>({ kind: 'rss', mb: 120, holdMs: 0 });
-    const second = await sut.run<Held>({ kind: 'rss', mb: 120, holdMs: 1500 });
-    expect(second.held).toBe(120); // a fresh child's count: the job ran again from the start
-    expect(second.pid).not.toBe(first.pid);
-    expect(kills.every((k) => k === 'memory')).toBe(true);
-    // a job heavy on its own is still refused, after its one retry
-    await expect(sut.run({ kind: 'rss', mb: 400, holdMs: 60000 })).rejects.toEqual(
-      new WorkerKilledError('memory'),
-    );
   });
 
   it('recognises a child aborted by its own heap limit (memory), and the parent lives on', async () => {

@@ -42,12 +42,6 @@ export interface ExtractionPoolOptions {
   idleMs: number;
   /** A child is retired after this many jobs, so fragmentation or a leak in a parser cannot accumulate. */
   maxJobsPerWorker?: number;
-  /**
-   * A child whose RSS was seen above this after a job is retired instead of taking the next one (default:
-   * half of rssMb): V8 keeps what earlier documents made it grow, and an ordinary file must not be refused
-   * because the child it landed on had grown over its predecessors.
-   */
-  recycleRssMb?: number;
   /** How often a busy child's RSS and CPU time are read. */
   watchIntervalMs?: number;
   /** Every child death the pool did not ask for, with the reason it is counted under. */
@@ -105,8 +99,6 @@ interface Job {
   payload: unknown;
   /** While queued: gives up after timeoutMs without a child (PoolBusyError), so no request waits unbounded. */
   waitTimer?: NodeJS.Timeout;
-  /** Already given a second try in a fresh child (see failJob). */
-  retried?: boolean;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -120,10 +112,6 @@ interface Worker {
   watch?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
   cpuAtStart?: number;
-  /** RSS when the current job started (before it could allocate anything), once read. */
-  rssAtStart?: number;
-  /** The last RSS reading of this child. */
-  rssBytes?: number;
   /** Set when the pool kills it for a limit: the reason it is counted under. */
   killReason?: KillReason;
   /** Set when the pool retires it (idle, job count, shutdown): its exit is not a kill. */
@@ -262,17 +250,12 @@ export class ExtractionPool {
     clearTimeout(job.waitTimer);
     worker.job = job;
     worker.cpuAtStart = undefined;
-    worker.rssAtStart = undefined;
     worker.timer = setTimeout(() => this.kill(worker, 'timeout'), this.opts.timeoutMs);
     const pid = worker.child.pid;
     if (pid !== undefined) {
       let reading = false;
       void processUsage(pid).then((u) => {
-        if (!u) return;
-        worker.rssBytes = u.rssBytes;
-        if (worker.job !== job) return;
-        worker.cpuAtStart = u.cpuMs;
-        worker.rssAtStart = u.rssBytes;
+        if (worker.job === job) worker.cpuAtStart = u?.cpuMs;
       });
       worker.watch = setInterval(() => {
         if (reading) return;
@@ -280,7 +263,6 @@ export class ExtractionPool {
         void processUsage(pid).then((u) => {
           reading = false;
           if (!u || worker.job !== job) return;
-          worker.rssBytes = u.rssBytes;
           if (u.rssBytes > this.opts.rssMb * MiB) this.kill(worker, 'memory');
           else if (worker.cpuAtStart !== undefined && u.cpuMs - worker.cpuAtStart > this.opts.cpuMs)
             this.kill(worker, 'cpu');
@@ -311,8 +293,7 @@ export class ExtractionPool {
     worker.jobs++;
     if (m.ok) job.resolve(m.value);
     else job.reject(new JobFailedError(m.error));
-    if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200) || (worker.rssBytes ?? 0) > this.recycleBytes())
-      this.retire(worker);
+    if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200)) this.retire(worker);
     this.next(worker);
   }
 
@@ -354,30 +335,8 @@ export class ExtractionPool {
     worker.child.kill('SIGKILL');
     // Counted, answered and replaced at once (a dying child no longer counts against the size).
     this.count(worker, reason);
-    this.failJob(worker, reason);
-    this.pump();
-  }
-
-  private recycleBytes(): number {
-    return (this.opts.recycleRssMb ?? this.opts.rssMb / 2) * MiB;
-  }
-
-  /**
-   * Fails the job of a child that died for `reason` — except a job that ran out of memory in a child
-   * already past the recycle threshold when the job started (grown over earlier documents): that one is
-   * put back at the head of the queue once, for a fresh child, so only a file that is heavy on its own is
-   * refused.
-   */
-  private failJob(worker: Worker, reason: KillReason): void {
-    const job = worker.job;
-    if (job && reason === 'memory' && !job.retried && (worker.rssAtStart ?? 0) > this.recycleBytes()) {
-      this.stopWatching(worker);
-      worker.job = undefined;
-      job.retried = true;
-      this.queue.unshift(job);
-      return;
-    }
     this.settle(worker, new WorkerKilledError(reason));
+    this.pump();
   }
 
   private count(worker: Worker, reason: KillReason): void {
@@ -406,7 +365,7 @@ export class ExtractionPool {
     if (!worker.retiring && !worker.killReason) {
       const reason = HEAP_EXHAUSTED.test(worker.stderr) ? 'memory' : 'crash';
       this.count(worker, reason);
-      this.failJob(worker, reason);
+      this.settle(worker, new WorkerKilledError(reason));
     }
     this.pump();
   }
