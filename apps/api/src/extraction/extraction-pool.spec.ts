@@ -38,6 +38,7 @@ afterAll(async () => {
 });
 
 type Echo = { value: unknown; pid: number };
+type Held = { held: number; pid: number };
 
 describe('ExtractionPool (real child processes)', () => {
   it('runs jobs in a child and reuses it; a parser error fails only its job', async () => {
@@ -109,6 +110,22 @@ describe('ExtractionPool (real child processes)', () => {
     );
     expect(kills).toEqual(['memory']);
     await expect(sut.run<Echo>({ kind: 'echo', value: 'next' })).resolves.toMatchObject({ value: 'next' });
+  });
+
+  it('retires a child a job left past the recycle threshold: a job heavy only on top of it gets a fresh child', async () => {
+    // the stand-in keeps what a job allocated (as V8 and the allocator keep a heap grown over a large
+    // document); each job is too quick for the pool's own RSS reading: the child reports it with the result
+    const { sut, kills } = pool({ rssMb: 240, recycleRssMb: 100 });
+    const grown = await sut.run<Held>({ kind: 'rss', mb: 140, holdMs: 0 });
+    // 140 MiB more pass the 240 MiB limit only in the grown child
+    const second = await sut.run<Held>({ kind: 'rss', mb: 140, holdMs: 300 });
+    expect(second.pid).not.toBe(grown.pid);
+    expect(second.held).toBe(140); // a fresh child's count
+    const third = await sut.run<Echo>({ kind: 'echo', value: 'third' });
+    const fourth = await sut.run<Echo>({ kind: 'echo', value: 'fourth' });
+    expect(third.pid).not.toBe(second.pid);
+    expect(fourth.pid).toBe(third.pid); // a child under the threshold is kept
+    expect(kills).toEqual([]);
   });
 
   it('recognises a child aborted by its own heap limit (memory), and the parent lives on', async () => {

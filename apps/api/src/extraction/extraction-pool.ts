@@ -42,6 +42,12 @@ export interface ExtractionPoolOptions {
   idleMs: number;
   /** A child is retired after this many jobs, so fragmentation or a leak in a parser cannot accumulate. */
   maxJobsPerWorker?: number;
+  /**
+   * A child that reports more resident memory than this after a job is retired instead of taking the next
+   * one (default: half of rssMb). V8 and the allocator keep what a large document made a child grow, and an
+   * ordinary file must not be refused 'memory' because the child it landed on had grown over earlier ones.
+   */
+  recycleRssMb?: number;
   /** How often a busy child's RSS and CPU time are read. */
   watchIntervalMs?: number;
   /** Every child death the pool did not ask for, with the reason it is counted under. */
@@ -125,8 +131,9 @@ interface Worker {
  * its own V8 heap limit (--max-old-space-size), and while it runs a job the pool enforces a wall-clock
  * limit and watches its RSS (typed arrays and WASM live outside the V8 heap) and CPU time, killing it
  * (SIGKILL) at the first limit passed. A child's death — OOM abort, kill, crash — fails only the job it
- * was running; the next job gets a fresh child. Children start on demand and exit when idle, so an idle
- * service carries none of the parsers' memory.
+ * was running; the next job gets a fresh child. Children start on demand and exit when idle, after
+ * maxJobsPerWorker jobs, or after a job that left them grown past recycleRssMb, so an idle service carries
+ * none of the parsers' memory and a job starts with its headroom.
  */
 export class ExtractionPool {
   private readonly workers = new Set<Worker>();
@@ -293,7 +300,9 @@ export class ExtractionPool {
     worker.jobs++;
     if (m.ok) job.resolve(m.value);
     else job.reject(new JobFailedError(m.error));
-    if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200)) this.retire(worker);
+    const recycleBytes = (this.opts.recycleRssMb ?? this.opts.rssMb / 2) * MiB;
+    if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200) || (m.rssBytes ?? 0) > recycleBytes)
+      this.retire(worker);
     this.next(worker);
   }
 

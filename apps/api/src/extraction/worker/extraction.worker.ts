@@ -10,7 +10,7 @@ function send(message: ChildMessage): void {
 process.on('message', (m: JobMessage) => {
   if (m?.type !== 'job') return;
   runJob(m.job as ExtractionJob).then(
-    (value) => send({ type: 'result', id: m.id, ok: true, value }),
+    (value) => send({ type: 'result', id: m.id, ok: true, value, rssBytes: process.memoryUsage.rss() }),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       const extra = e as Error & { reason?: string; details?: Record<string, unknown> };
@@ -19,6 +19,7 @@ process.on('message', (m: JobMessage) => {
         id: m.id,
         ok: false,
         error: { name: e.name, message: e.message, reason: extra.reason, details: extra.details },
+        rssBytes: process.memoryUsage.rss(),
       });
     },
   );

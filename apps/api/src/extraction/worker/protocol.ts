@@ -16,10 +16,14 @@ export interface JobError {
   details?: Record<string, unknown>;
 }
 
+/**
+ * A job's answer. `rssBytes`: the child's resident memory right after the job (process.memoryUsage.rss()),
+ * so the pool can retire a child a document left grown without a reading of its own.
+ */
 export type ChildMessage =
   | { type: 'ready' }
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: JobError };
+  | { type: 'result'; id: number; ok: true; value: unknown; rssBytes?: number }
+  | { type: 'result'; id: number; ok: false; error: JobError; rssBytes?: number };
 
 /** Zip limits a docx is held to (the same in the parent's directory check and the child's counting). */
 export interface ArchiveLimitsMessage {
