@@ -2,6 +2,7 @@
 // segment built once and repeated, so a 1 GiB bomb costs about a millisecond per MiB to build, never a
 // gigabyte of memory. Used by test/hostile/parsers.e2e-spec.ts and the footprint benchmark (test/load).
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { seededInt } from '../support/seeded-random';
 
 const MiB = 1024 * 1024;
 const SEGMENT_BYTES = MiB;
@@ -241,24 +242,13 @@ export function elementFloodHtml(count: number): Buffer {
 
 // ── the database's payloads: a large text document and searches over it ─────────────────────────────
 
-/** A deterministic random integer in [0, n) (mulberry32: full period, unlike a float LCG's short cycles). */
-function seeded(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) % n) >>> 0;
-  };
-}
-
 /** A word only the large document holds, at its start and its end. */
 export const LARGE_TEXT_MARKER = 'zanzibarquokka';
 
 /** A deterministic vocabulary of 20,000 made-up words of 2–4 syllables (many near neighbours: typo candidates). */
 function vocabulary(): string[] {
   const syllables = 'ka lo mi ne ru sa te vo zi pa do gu he bi fo'.split(' ');
-  const random = seeded(7);
+  const random = seededInt(7);
   const words = new Set<string>();
   while (words.size < 20_000) {
     let w = '';
@@ -273,7 +263,7 @@ export const VOCABULARY = vocabulary();
 
 /** Exactly `bytes` of text (ASCII): sentences of vocabulary words (skewed towards the first ones), the marker at both ends. */
 export function largeText(bytes: number): Buffer {
-  const random = seeded(11);
+  const random = seededInt(11);
   const parts: string[] = [`${LARGE_TEXT_MARKER} opens the large document.\n`];
   let size = parts[0].length;
   while (size < bytes - 256) {

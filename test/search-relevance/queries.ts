@@ -1,3 +1,4 @@
+import { seededRandom } from '../support/seeded-random';
 import { chunkText } from '@app/search/upload/chunker';
 
 /**
@@ -30,18 +31,6 @@ export interface RelevanceQuery {
 export interface CorpusText {
   key: string;
   text: string;
-}
-
-/** Deterministic PRNG (mulberry32): the same corpus gives the same queries every run. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Letters and digits only, lower-cased, single-spaced: how "the same words" are compared. */
@@ -90,7 +79,7 @@ export interface GenerateOptions {
 }
 
 export function generateQueries(docs: CorpusText[], opts: GenerateOptions): RelevanceQuery[] {
-  const rnd = random(opts.seed ?? 20261130);
+  const rnd = seededRandom(opts.seed ?? 20261130);
   const normalised = docs.map((d) => ` ${normalise(d.text)} `);
   const occurrences = (phrase: string): number => {
     const needle = ` ${phrase} `;

@@ -1,14 +1,4 @@
-/** mulberry32: a tiny seeded PRNG, so every run requests the same key sequence. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../support/seeded-random';
 
 /**
  * Zipf-distributed ranks over 0..n-1: rank k is drawn with probability ∝ 1/(k+1)^s. The cumulative
