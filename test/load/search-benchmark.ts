@@ -11,11 +11,11 @@
  * Writes test/load/reports/search-benchmark.{md,json}. Not part of `npm test`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from 'pg';
+import { createTestDatabase } from '../support/databases';
 import { freePort } from '../support/redis-server';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -324,24 +324,10 @@ async function runAdapter(adapter: string, corpus: CorpusFile[], queries: string
   let drop: (() => Promise<void>) | undefined;
   let database = 'PGlite (embedded, in DATA_DIR)';
   if (adapter === 'postgres') {
-    const base = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-    const name = `test_bench_search_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: base.toString() });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
-      .server_version;
-    await admin.end();
-    const url = new URL(base.toString());
-    url.pathname = `/${name}`;
-    env = { DATABASE_URL: url.toString() };
-    database = `PostgreSQL ${version} (local, pool ${10})`;
-    drop = async () => {
-      const c = new Client({ connectionString: base.toString() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
+    const db = await createTestDatabase({ prefix: 'test_bench_search' });
+    env = { DATABASE_URL: db.url };
+    database = `PostgreSQL ${db.serverVersion} (local, pool ${10})`;
+    drop = db.drop;
   }
   const app = new AppProcess(await freePort(), env);
   try {

@@ -11,12 +11,11 @@
  * latency percentiles, into test/load/reports/search-relevance.{md,json}. Not part of `npm test` (a
  * quick subset is: test/search-relevance/relevance.e2e-spec.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from 'pg';
 import { ServerProcess } from '../load/lib/processes';
+import { createTestDatabase } from '../support/databases';
 import { freePort } from '../support/redis-server';
 import { CorpusFile, loadCorpus, pythonDocDir } from './corpus';
 import { percentile, QueryResult, runQueries, scoreByStyle, SearchOutcome, StyleScore } from './evaluate';
@@ -201,35 +200,13 @@ function searcher(url: string): (q: string) => Promise<SearchOutcome> {
   };
 }
 
-async function postgresDatabase(): Promise<{ url: string; version: string; drop: () => Promise<void> }> {
-  const base = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-  const name = `test_bench_relevance_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: base.toString() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
-    .server_version;
-  await admin.end();
-  const url = new URL(base.toString());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    version,
-    drop: async () => {
-      const c = new Client({ connectionString: base.toString() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 async function runAdapter(
   adapter: string,
   corpus: CorpusFile[],
   shared: { queries?: RelevanceQuery[] },
 ): Promise<AdapterResult> {
-  const pg = adapter === 'postgres' ? await postgresDatabase() : undefined;
+  const pg =
+    adapter === 'postgres' ? await createTestDatabase({ prefix: 'test_bench_relevance' }) : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-relevance-'));
   const port = await freePort();
   let app: ServerProcess | undefined;
@@ -282,7 +259,7 @@ async function runAdapter(
     log(`${adapter}: cached p95 ${latency(cached).p95} ms`);
     return {
       adapter,
-      database: pg ? `PostgreSQL ${pg.version} (local)` : 'PGlite (embedded, in DATA_DIR)',
+      database: pg ? `PostgreSQL ${pg.serverVersion} (local)` : 'PGlite (embedded, in DATA_DIR)',
       upload: stats,
       styles,
       cold: latency(cold),

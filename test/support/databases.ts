@@ -6,26 +6,32 @@ export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://po
 
 export interface TestDatabase {
   url: string;
+  /** The server's `server_version` (benchmark reports name it). */
+  serverVersion: string;
   drop(): Promise<void>;
 }
 
 /**
- * Creates a throwaway database (`test_atrium_<random>`) next to TEST_DATABASE_URL so suites never share
- * state, and refuses to touch a server whose database name does not say "test".
+ * Creates a throwaway database (`<prefix>_<random>`, default `test_atrium_…`) next to TEST_DATABASE_URL so
+ * suites and benchmarks never share state, and refuses to touch a server whose database name does not say
+ * "test".
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { prefix?: string } = {}): Promise<TestDatabase> {
   const base = new URL(TEST_POSTGRES_URL);
   if (!/test/i.test(base.pathname))
     throw new Error(`Refusing destructive tests against ${base.pathname}: its name does not say test`);
-  const name = `test_atrium_${randomBytes(5).toString('hex')}`;
+  const name = `${opts.prefix ?? 'test_atrium'}_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
+  const serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
+    .server_version;
   await admin.end();
   const url = new URL(TEST_POSTGRES_URL);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    serverVersion,
     drop: async () => {
       const c = new Client({ connectionString: TEST_POSTGRES_URL });
       await c.connect();
