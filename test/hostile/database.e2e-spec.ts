@@ -56,11 +56,7 @@ describe.each(hostileBackends())('hostile searches on %s (built app in a child p
 
   beforeAll(async () => {
     app = await HostileApp.start({ backend });
-    const store = await app.tenantRequest('/api/v1/stores', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'big' }),
-    });
+    const store = await app.createStore('big');
     expect(store.status).toBe(201);
   });
   afterAll(() => app?.stop());

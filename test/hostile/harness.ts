@@ -283,6 +283,15 @@ export class HostileApp {
     });
   }
 
+  /** Creates tenant `demo`'s search store `name` (201) and answers the response. */
+  createStore(name: string): Promise<TestResponse> {
+    return this.tenantRequest('/api/v1/stores', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+  }
+
   /**
    * "A normal request made afterwards succeeds": an authenticated business route that reaches the
    * database (list stores) answers 200, and readiness is 200.

@@ -70,11 +70,7 @@ describe.each(hostileBackends())('hostile documents on %s (built app in a child 
 
   beforeAll(async () => {
     app = await HostileApp.start({ backend, env: { DOWNLOAD_ALLOW_PRIVATE: 'true' } });
-    const store = await app.tenantRequest('/api/v1/stores', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'docs' }),
-    });
+    const store = await app.createStore('docs');
     expect(store.status).toBe(201);
   });
   afterAll(() => app?.stop());

@@ -312,11 +312,7 @@ async function run(backend: HostileBackend, originUrl: string, classes: Payload[
     log(
       `${backend}: ready (restart) ${readyRestartMs.toFixed(0)} ms, idle ${(idleRestart.total / MB).toFixed(0)} MB`,
     );
-    const store = await app.tenantRequest('/api/v1/stores', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench' }),
-    });
+    const store = await app.createStore('bench');
     if (store.status !== 201) throw new Error(`creating the store: ${store.status} ${store.text}`);
     const payloads: RunResult['payloads'] = {};
     for (const p of classes) {
