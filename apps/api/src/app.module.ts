@@ -34,6 +34,8 @@ export class AppModule {
             statementTimeoutMs: c.database.statementTimeoutMs,
             // search's vocabulary matches typos through a trigram index (its migration creates the extension)
             extensions: ['pg_trgm'],
+            // the worker gives its idle memory back on the same schedule as the app (IdleMemoryReducer)
+            pgliteIdleGcMs: c.health.idleGcIntervalMs,
             registry,
           }),
         }),

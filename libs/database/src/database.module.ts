@@ -36,6 +36,8 @@ export interface DatabaseModuleOptions {
   pgliteSettings?: Record<string, string>;
   /** PGlite only: replace an idle worker whose WASM heap grew past this many bytes (0 = never). */
   pgliteRecycleAboveBytes?: number;
+  /** PGlite only: the worker's memory-reducing GC after this long without a statement (0 = never). */
+  pgliteIdleGcMs?: number;
   /**
    * The app's Prometheus registry (db_query_duration_seconds, db_pool_connections,
    * db_query_timeouts_total, db_worker_restarts_total).
@@ -102,6 +104,7 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
         extensions: opts.extensions,
         settings: opts.pgliteSettings,
         recycleAboveBytes: opts.pgliteRecycleAboveBytes,
+        idleGcMs: opts.pgliteIdleGcMs,
         histogram,
         timeouts,
         restarts: counter(

@@ -45,6 +45,11 @@ export interface PgliteOptions {
    * PGLITE_RECYCLE_ABOVE_BYTES; PGlite starts with 128 MiB.
    */
   recycleAboveBytes?: number;
+  /**
+   * After this long without a statement the worker runs one memory-reducing GC of its JavaScript heap
+   * (0 = never; default PGLITE_IDLE_GC_MS).
+   */
+  idleGcMs?: number;
   /** How long close() waits for the worker to checkpoint and stop before terminating it. */
   closeTimeoutMs?: number;
   /** How long a worker may take to start (initdb on a fresh data dir takes the longest). */
@@ -79,6 +84,9 @@ interface Waiter {
 const WORKER_FILE = join(__dirname, `pglite.worker${extname(__filename) === '.ts' ? '.ts' : '.js'}`);
 
 const MiB = 1024 * 1024;
+
+/** The worker's idle GC (PgliteOptions.idleGcMs): 10 s without a statement. */
+export const PGLITE_IDLE_GC_MS = 10000;
 
 /**
  * The worker's V8 flags. Liftoff only: V8's optimising WASM compiler (TurboFan) needs ~450 MB for a few
@@ -140,6 +148,7 @@ export class PgliteDatabase extends Database {
       dataDir: opts.dataDir,
       extensions: opts.extensions ?? [],
       settings: { ...PGLITE_DEFAULT_SETTINGS, ...opts.settings },
+      idleGcMs: opts.idleGcMs ?? PGLITE_IDLE_GC_MS,
     };
     this.up = this.start();
     this.up.catch(() => undefined); // awaited by ready() and by every statement

@@ -7,6 +7,11 @@ export interface WorkerSetup {
   extensions: string[];
   /** Postgres settings (`-c name=value`) added to PGlite's own start parameters: memory sizes. */
   settings: Record<string, string>;
+  /**
+   * After this long without a statement, the worker runs one memory-reducing GC (what start-up and the
+   * last statements left in its JavaScript heap goes back to the system); 0 = never.
+   */
+  idleGcMs?: number;
 }
 
 export type WorkerRequest =

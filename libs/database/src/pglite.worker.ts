@@ -18,6 +18,10 @@ const { existsSync } = require('node:fs') as typeof import('node:fs');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
 const { join } = require('node:path') as typeof import('node:path');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
+const { setFlagsFromString } = require('node:v8') as typeof import('node:v8');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
+const { runInNewContext } = require('node:vm') as typeof import('node:vm');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
 const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
 
 type Extensions = NonNullable<PGliteOptions['extensions']>;
@@ -110,15 +114,41 @@ async function handle(db: PGliteClass, req: WorkerRequest): Promise<WorkerReply>
   }
 }
 
+/**
+ * Debounced: `ms` after the last call, one memory-reducing GC (V8's last-resort flavour shrinks the young
+ * generation and returns free pages; --expose-gc set at run time installs `gc` in a new vm context). The
+ * WASM heap is not touched (the app recycles a grown worker); this is the JavaScript side.
+ */
+function idleCollector(ms: number): () => void {
+  if (!ms) return () => undefined;
+  let gc: ((options: object) => void) | undefined;
+  try {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('typeof gc === "function" ? gc : undefined') as typeof gc;
+  } catch {
+    // not offered by this runtime: nothing to do
+  }
+  if (!gc) return () => undefined;
+  const collect = gc;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => collect({ type: 'major', execution: 'sync', flavor: 'last-resort' }), ms);
+    timer.unref();
+  };
+}
+
 if (process.send) {
   // Never outlive the app: when it goes (even killed), the IPC channel closes.
   process.on('disconnect', () => process.exit());
   let db: Promise<PGliteClass> | undefined;
+  let idle: () => void = () => undefined;
   // One request at a time from the app; replies in order. The first one says what to open.
   process.on('message', (req: WorkerRequest) => {
     if (req.op === 'setup') {
+      idle = idleCollector(req.setup.idleGcMs ?? 0);
       db = open(req.setup);
-      db.catch((err: unknown) => {
+      db.then(idle, (err: unknown) => {
         send({ op: 'failed', error: serialise(err) });
         process.exitCode = 1;
         process.disconnect();
@@ -126,7 +156,11 @@ if (process.send) {
       return;
     }
     void db?.then(
-      (open) => handle(open, req).then(send),
+      (open) =>
+        handle(open, req).then((reply) => {
+          send(reply);
+          idle();
+        }),
       () => undefined,
     );
   });

@@ -6,6 +6,7 @@ import { HealthVisibility } from './health-visibility';
 import { HealthController } from './health.controller';
 import { HealthIndicators } from './health-indicators.service';
 import { LIBRARY_HEALTH_INDICATORS, PROCESS_HEALTH_INDICATORS } from './health.indicators';
+import { IdleMemoryReducer } from './idle-memory';
 import { ShutdownState } from './shutdown.state';
 
 /**
@@ -24,6 +25,7 @@ const terminus = TerminusModule.forRoot({ errorLogStyle: 'json' });
     ShutdownState,
     HealthIndicators,
     HealthVisibility,
+    IdleMemoryReducer,
     ...LIBRARY_HEALTH_INDICATORS,
     ...PROCESS_HEALTH_INDICATORS,
   ],
