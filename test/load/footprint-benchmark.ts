@@ -399,6 +399,17 @@ function summarise(backend: HostileBackend, runs: RunResult[], classes: Payload[
   };
 }
 
+/** The hand-written part of a report (from its `## Analysis` heading on): kept across runs. */
+function keptAnalysis(path: string): string {
+  try {
+    const previous = readFileSync(path, 'utf8');
+    const at = previous.indexOf('\n## Analysis');
+    return at >= 0 ? `\n${previous.slice(at).trimEnd()}\n` : '';
+  } catch {
+    return ''; // first run
+  }
+}
+
 function verdict(ok: boolean, value: string, target: string): string {
   return ok ? `met (${value} ≤ ${target})` : `**missed** (${value} > ${target})`;
 }
@@ -522,7 +533,10 @@ async function main(): Promise<void> {
     join(dir, 'footprint.json'),
     `${JSON.stringify({ env, targets: TARGETS, summaries }, null, 2)}\n`,
   );
-  writeFileSync(join(dir, 'footprint.md'), `${markdown(summaries, env)}\n`);
+  writeFileSync(
+    join(dir, 'footprint.md'),
+    `${markdown(summaries, env)}${keptAnalysis(join(dir, 'footprint.md'))}\n`,
+  );
   log(`wrote ${dir}/footprint.{md,json}`);
 }
 
