@@ -93,10 +93,13 @@ export const PGLITE_IDLE_GC_MS = 10000;
  * seconds after every start to optimise Postgres's largest functions, and keeps ~40 MB of code; Liftoff
  * code is slower on CPU-heavy statements (about 1.5× here) but starts at once. The WASM heap is capped:
  * past it Postgres fails the statement with "out of memory" (SQLSTATE 53200) instead of growing to 2 GiB.
+ * Compiled code is kept through the idle GC (V8 flushes Liftoff code on a memory-reducing collection, and the
+ * next statement then paid ~40 ms recompiling Postgres's functions).
  */
 function workerFlags(maxMemoryBytes: number): string[] {
   return [
     '--liftoff-only',
+    '--no-flush-liftoff-code',
     `--wasm-max-mem-pages=${Math.floor(maxMemoryBytes / (64 * 1024))}`,
     '--max-old-space-size=256',
     '--max-semi-space-size=2',

@@ -117,7 +117,8 @@ async function handle(db: PGliteClass, req: WorkerRequest): Promise<WorkerReply>
 /**
  * Debounced: `ms` after the last call, one memory-reducing GC (V8's last-resort flavour shrinks the young
  * generation and returns free pages; --expose-gc set at run time installs `gc` in a new vm context). The
- * WASM heap is not touched (the app recycles a grown worker); this is the JavaScript side.
+ * WASM heap is not touched (the app recycles a grown worker), nor its compiled code (--no-flush-liftoff-code
+ * in the worker's flags); this is the JavaScript side.
  */
 function idleCollector(ms: number): () => void {
   if (!ms) return () => undefined;
@@ -155,6 +156,7 @@ if (process.send) {
       });
       return;
     }
+    idle(); // the countdown starts again from this statement, and again from its reply
     void db?.then(
       (open) =>
         handle(open, req).then((reply) => {

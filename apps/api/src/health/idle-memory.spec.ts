@@ -3,12 +3,6 @@ import { collectGarbageReducingMemory, IdleMemoryReducer } from './idle-memory';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Keeps the event loop busy (synchronously) for `ms`. */
-function spin(ms: number): void {
-  const end = Date.now() + ms;
-  while (Date.now() < end);
-}
-
 describe('collectGarbageReducingMemory', () => {
   it("runs V8's collector without --expose-gc on the command line and frees what nothing holds", () => {
     let garbage: number[][] | undefined = Array.from({ length: 200 }, () =>
@@ -25,54 +19,50 @@ describe('collectGarbageReducingMemory', () => {
 });
 
 describe('IdleMemoryReducer', () => {
-  function reducer(interval = '10000'): { sut: IdleMemoryReducer; collect: jest.Mock } {
+  function reducer(interval = '5000'): { sut: IdleMemoryReducer; collect: jest.Mock } {
     const sut = new IdleMemoryReducer(testConfig({ MEMORY_IDLE_GC_INTERVAL_MS: interval }));
     const collect = jest.fn(() => true);
     sut.collect = collect;
     return { sut, collect };
   }
+  const IDLE = 0.005;
+  const BUSY = 0.3;
 
-  it('collects once when the loop was idle, then only after RSS grew by 16 MB', async () => {
-    const { sut, collect } = reducer();
-    sut.onApplicationBootstrap();
-    try {
-      await sleep(300);
-      expect(sut.check()).toBe('collected');
-      await sleep(300);
-      expect(sut.check()).toBe('unchanged');
-      const grown = Array.from({ length: 48 }, () => Buffer.alloc(1024 * 1024, 1)); // touched: RSS
-      spin(100);
-      expect(sut.check()).toBe('busy'); // allocating was work
-      await sleep(300);
-      expect(sut.check()).toBe('collected');
-      expect(grown).toHaveLength(48);
-      expect(collect).toHaveBeenCalledTimes(2);
-    } finally {
-      sut.onApplicationShutdown();
-    }
+  it('collects after 3 idle seconds from start-up, then after each interval of idle seconds if RSS grew 16 MB', () => {
+    const { sut, collect } = reducer('5000');
+    expect([IDLE, IDLE, IDLE].map((u) => sut.step(u))).toEqual(['idling', 'idling', 'collected']);
+    // a whole interval idle, nothing grew
+    expect([IDLE, IDLE, IDLE, IDLE, IDLE].map((u) => sut.step(u))).toEqual([
+      'idling',
+      'idling',
+      'idling',
+      'idling',
+      'unchanged',
+    ]);
+    const grown = Array.from({ length: 48 }, () => Buffer.alloc(1024 * 1024, 1)); // touched: RSS
+    expect([IDLE, IDLE, IDLE, IDLE, IDLE].map((u) => sut.step(u)).at(-1)).toBe('collected');
+    expect(grown).toHaveLength(48);
+    expect(collect).toHaveBeenCalledTimes(2);
   });
 
-  it('does nothing while the loop is busy (traffic keeps its young generation)', async () => {
-    const { sut, collect } = reducer();
-    sut.onApplicationBootstrap();
-    try {
-      await sleep(50);
-      spin(300);
-      expect(sut.check()).toBe('busy');
-      expect(collect).not.toHaveBeenCalled();
-    } finally {
-      sut.onApplicationShutdown();
-    }
+  it('a busy second starts the idle count again: steady traffic never collects', () => {
+    const { sut, collect } = reducer('5000');
+    const steps = Array.from({ length: 60 }, (_, i) => sut.step(i % 3 === 2 ? BUSY : IDLE));
+    expect(new Set(steps)).toEqual(new Set(['idling', 'busy']));
+    expect(sut.step(IDLE)).toBe('idling');
+    expect(sut.step(IDLE)).toBe('idling');
+    expect(sut.step(IDLE)).toBe('collected'); // three idle seconds in a row
+    expect(collect).toHaveBeenCalledTimes(1);
   });
 
-  it('checks on its own schedule after start-up, and not at all with MEMORY_IDLE_GC_INTERVAL_MS=0', async () => {
+  it('runs on its own once the app is up, and not at all with MEMORY_IDLE_GC_INTERVAL_MS=0', async () => {
     const on = reducer('1000');
     const off = reducer('0');
     on.sut.onApplicationBootstrap();
     off.sut.onApplicationBootstrap();
     try {
-      // the first check comes after min(3 s, the interval): 1 s here; 5× that as the bound
-      for (let i = 0; i < 50 && !on.collect.mock.calls.length; i++) await sleep(100);
+      // the first collection needs one idle second here; 10× that as the bound
+      for (let i = 0; i < 100 && !on.collect.mock.calls.length; i++) await sleep(100);
       expect(on.collect).toHaveBeenCalledTimes(1);
       expect(off.collect).not.toHaveBeenCalled();
     } finally {
@@ -81,17 +71,9 @@ describe('IdleMemoryReducer', () => {
     }
   });
 
-  it('stops checking where the runtime offers no collector', async () => {
+  it('stops where the runtime offers no collector', () => {
     const { sut, collect } = reducer('1000');
     collect.mockReturnValue(false);
-    sut.onApplicationBootstrap();
-    try {
-      for (let i = 0; i < 50 && !collect.mock.calls.length; i++) await sleep(100);
-      expect(collect).toHaveBeenCalledTimes(1);
-      await sleep(2500); // two more intervals
-      expect(collect).toHaveBeenCalledTimes(1);
-    } finally {
-      sut.onApplicationShutdown();
-    }
+    expect(sut.step(IDLE)).toBe('unavailable');
   });
 });

@@ -11,11 +11,13 @@ let gcFunction: ((options: GcOptions) => void) | null | undefined;
  * One full, memory-reducing garbage collection: V8's "last resort" flavour, which also shrinks the young
  * generation and hands free pages back to the system (an ordinary major GC keeps both). Answers false where
  * the runtime does not offer it. V8 exposes its collector only behind --expose-gc; setting that flag at run
- * time makes V8 install `gc` in the next context created, and a vm context is one.
+ * time makes V8 install `gc` in the next context created, and a vm context is one. Compiled WebAssembly
+ * (undici's HTTP parser) is kept: V8 would otherwise flush it and recompile on the next use.
  */
 export function collectGarbageReducingMemory(): boolean {
   if (gcFunction === undefined) {
     try {
+      setFlagsFromString('--no-flush-liftoff-code');
       setFlagsFromString('--expose-gc');
       const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
       gcFunction = typeof gc === 'function' ? (gc as (options: GcOptions) => void) : null;
@@ -28,23 +30,26 @@ export function collectGarbageReducingMemory(): boolean {
   return true;
 }
 
-/** What one check did (tests read it). */
-export type IdleCheck = 'busy' | 'unchanged' | 'collected' | 'unavailable';
+/** What one window did (tests read it). */
+export type IdleStep = 'busy' | 'idling' | 'unchanged' | 'collected' | 'unavailable';
 
-/** The event loop was busy at most this share of the interval: probes and scrapes fit, traffic does not. */
+/** The length of one look at the event loop. */
+export const WINDOW_MS = 1000;
+/** A window counts as idle when the loop was busy at most this share of it: a probe or a scrape fits. */
 const IDLE_UTILISATION = 0.02;
 /** RSS growth since the last collection that makes another one worth its pause. */
 const GROWTH_BYTES = 16 * 1024 * 1024;
-/** The first check comes this soon after start-up (or the interval, when shorter). */
-const FIRST_CHECK_MS = 3000;
+/** The first collection may come after this much idle time from start-up (or the interval, when shorter). */
+const FIRST_IDLE_MS = 3000;
 
 /**
  * Gives idle memory back. Start-up (Nest's module graph, the OpenAPI document, class-validator metadata)
  * and every burst of traffic grow V8's young generation to its maximum and leave garbage V8 keeps mapped:
- * about 50 MB of an idle process's RSS. Every MEMORY_IDLE_GC_INTERVAL_MS this looks at how busy the event
- * loop was since the last look; when it was idle and RSS has grown since the last collection (or there
- * was none yet), it runs one memory-reducing GC (tens of ms, on an idle loop). Under traffic it does nothing,
- * so the hot path keeps its full-size young generation.
+ * about 50 MB of an idle process's RSS. Once a second this reads how busy the event loop was; after
+ * MEMORY_IDLE_GC_INTERVAL_MS of consecutive idle seconds (3 s after start-up), and only when RSS grew 16 MB
+ * since its last collection (or there was none yet), it runs one memory-reducing GC — tens of ms, which a
+ * request arriving at that moment waits for. A second with traffic starts the count again, so a loaded
+ * process never collects this way and keeps its full-size young generation.
  */
 @Injectable()
 export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -52,6 +57,8 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationS
   private readonly intervalMs: number;
   private timer?: NodeJS.Timeout;
   private lastLook?: EventLoopUtilization;
+  private idleMs = 0;
+  private neededIdleMs: number;
   /** RSS right after the last collection; undefined until the first one. */
   private rssAfterCollection?: number;
 
@@ -60,25 +67,41 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationS
 
   constructor(config: AppConfig) {
     this.intervalMs = config.health.idleGcIntervalMs;
+    this.neededIdleMs = Math.min(FIRST_IDLE_MS, this.intervalMs);
   }
 
   onApplicationBootstrap(): void {
     if (this.intervalMs <= 0) return;
     this.lastLook = performance.eventLoopUtilization();
-    this.schedule(Math.min(FIRST_CHECK_MS, this.intervalMs));
+    this.timer = setInterval(() => {
+      try {
+        const now = performance.eventLoopUtilization();
+        const busy = performance.eventLoopUtilization(now, this.lastLook).utilization;
+        this.lastLook = now;
+        if (this.step(busy) === 'unavailable') this.onApplicationShutdown();
+      } catch (err) {
+        // never let housekeeping take the process down
+        this.logger.warn(`idle memory check failed: ${(err as Error).message}`);
+      }
+    }, WINDOW_MS);
+    this.timer.unref();
   }
 
   onApplicationShutdown(): void {
-    clearTimeout(this.timer);
+    clearInterval(this.timer);
     this.timer = undefined;
   }
 
-  /** One look: collects when the loop was idle since the last look and memory grew. */
-  check(): IdleCheck {
-    const now = performance.eventLoopUtilization();
-    const since = performance.eventLoopUtilization(now, this.lastLook);
-    this.lastLook = now;
-    if (since.utilization > IDLE_UTILISATION) return 'busy';
+  /** One window in which the loop was busy `utilisation` (0..1) of the time. */
+  step(utilisation: number): IdleStep {
+    if (utilisation > IDLE_UTILISATION) {
+      this.idleMs = 0;
+      return 'busy';
+    }
+    this.idleMs += WINDOW_MS;
+    if (this.idleMs < this.neededIdleMs) return 'idling';
+    this.idleMs = 0;
+    this.neededIdleMs = this.intervalMs;
     const rss = process.memoryUsage.rss();
     if (this.rssAfterCollection !== undefined && rss < this.rssAfterCollection + GROWTH_BYTES)
       return 'unchanged';
@@ -91,15 +114,6 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationS
       `idle: RSS ${mb(rss)} → ${mb(this.rssAfterCollection)} MB after a memory-reducing GC of ${Math.round(performance.now() - started)} ms`,
     );
     return 'collected';
-  }
-
-  private schedule(ms: number): void {
-    this.timer = setTimeout(() => {
-      if (this.timer === undefined) return;
-      if (this.check() === 'unavailable') return;
-      this.schedule(this.intervalMs);
-    }, ms);
-    this.timer.unref();
   }
 }
 
