@@ -128,6 +128,21 @@ describe('ExtractionPool (real child processes)', () => {
     expect(kills).toEqual([]);
   });
 
+  it("by default recycles halfway from the child's own start-up RSS to the limit, so a small limit still reuses children", async () => {
+    // 64 MiB (EXTRACTION_WORKER_RSS_MB's minimum): half of it is below a bare child's RSS, which would retire
+    // every child after one job; halfway from its start-up RSS keeps an unchanged child
+    const { sut, kills } = pool({ rssMb: 64, heapMb: 32 });
+    const a = await sut.run<Echo>({ kind: 'echo', value: 1 });
+    const b = await sut.run<Echo>({ kind: 'echo', value: 2 });
+    expect(b.pid).toBe(a.pid);
+    // 24 MiB kept: past the halfway mark, under the limit — retired, not killed
+    const grown = await sut.run<Held>({ kind: 'rss', mb: 24, holdMs: 0 });
+    const c = await sut.run<Echo>({ kind: 'echo', value: 3 });
+    expect(grown.pid).toBe(a.pid);
+    expect(c.pid).not.toBe(a.pid);
+    expect(kills).toEqual([]);
+  });
+
   it('recognises a child aborted by its own heap limit (memory), and the parent lives on', async () => {
     const { sut, kills } = pool({ heapMb: 48, rssMb: 4096 });
     await expect(sut.run({ kind: 'heap' })).rejects.toEqual(new WorkerKilledError('memory'));

@@ -44,8 +44,9 @@ export interface ExtractionPoolOptions {
   maxJobsPerWorker?: number;
   /**
    * A child that reports more resident memory than this after a job is retired instead of taking the next
-   * one (default: half of rssMb). V8 and the allocator keep what a large document made a child grow, and an
-   * ordinary file must not be refused 'memory' because the child it landed on had grown over earlier ones.
+   * one (default: halfway from the child's RSS at start-up to rssMb). V8 and the allocator keep what a large
+   * document made a child grow, and an ordinary file must not be refused 'memory' because the child it
+   * landed on had grown over earlier ones.
    */
   recycleRssMb?: number;
   /** How often a busy child's RSS and CPU time are read. */
@@ -118,6 +119,8 @@ interface Worker {
   watch?: NodeJS.Timeout;
   idleTimer?: NodeJS.Timeout;
   cpuAtStart?: number;
+  /** RSS the child reported when ready (its code loaded, no job yet). */
+  baseRss?: number;
   /** Set when the pool kills it for a limit: the reason it is counted under. */
   killReason?: KillReason;
   /** Set when the pool retires it (idle, job count, shutdown): its exit is not a kill. */
@@ -290,6 +293,7 @@ export class ExtractionPool {
   private onMessage(worker: Worker, m: ChildMessage): void {
     if (m.type === 'ready') {
       worker.ready = true;
+      worker.baseRss = m.rssBytes;
       if (worker.job) this.send(worker, worker.job);
       return;
     }
@@ -300,10 +304,17 @@ export class ExtractionPool {
     worker.jobs++;
     if (m.ok) job.resolve(m.value);
     else job.reject(new JobFailedError(m.error));
-    const recycleBytes = (this.opts.recycleRssMb ?? this.opts.rssMb / 2) * MiB;
-    if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200) || (m.rssBytes ?? 0) > recycleBytes)
+    if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200) || (m.rssBytes ?? 0) > this.recycleBytes(worker))
       this.retire(worker);
     this.next(worker);
+  }
+
+  /** Past this RSS after a job, a child is retired: by default halfway from its start-up RSS to the limit. */
+  private recycleBytes(worker: Worker): number {
+    if (this.opts.recycleRssMb !== undefined) return this.opts.recycleRssMb * MiB;
+    const limit = this.opts.rssMb * MiB;
+    const base = Math.min(worker.baseRss ?? 0, limit);
+    return base + (limit - base) / 2;
   }
 
   /** Hands the worker the next waiting job, or starts its idle countdown. */

@@ -26,4 +26,4 @@ process.on('message', (m: JobMessage) => {
 });
 // An orphan has nothing to do: the parent died or closed the channel.
 process.on('disconnect', () => process.exit(0));
-send({ type: 'ready' });
+send({ type: 'ready', rssBytes: process.memoryUsage.rss() });

@@ -21,7 +21,8 @@ export interface JobError {
  * so the pool can retire a child a document left grown without a reading of its own.
  */
 export type ChildMessage =
-  | { type: 'ready' }
+  /** `rssBytes`: the child's resident memory before its first job (its baseline). */
+  | { type: 'ready'; rssBytes?: number }
   | { type: 'result'; id: number; ok: true; value: unknown; rssBytes?: number }
   | { type: 'result'; id: number; ok: false; error: JobError; rssBytes?: number };
 
