@@ -10,13 +10,13 @@
  * cached (the same queries again: X-Cache HIT), and reports p50/p95/p99 and the cached/cold ratio.
  * Writes test/load/reports/search-benchmark.{md,json}. Not part of `npm test`.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase } from '../support/databases';
 import { freePort } from '../support/redis-server';
+import { ServerProcess } from './lib/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
 const REPORTS = join(ROOT, 'test', 'load', 'reports');
@@ -114,65 +114,25 @@ function buildQueries(corpus: CorpusFile[], count: number): string[] {
 }
 
 // ── the app as its own process ────────────────────────────────────────────────────────────────────
-class AppProcess {
-  private child?: ChildProcess;
-  readonly url: string;
-  private readonly dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-search-'));
-
-  constructor(
-    private readonly port: number,
-    private readonly env: Record<string, string>,
-  ) {
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(
-      process.execPath,
-      ['-r', '@swc-node/register', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH ?? '',
-          NODE_ENV: 'production',
-          PORT: String(this.port),
-          HOST: '127.0.0.1',
-          DATA_DIR: this.dataDir,
-          LOG_LEVEL: 'warn',
-          AUTH_API_KEYS: `${API_KEY}=bench`,
-          // the benchmark measures the service, not its rate limits
-          RATE_LIMIT_SEARCH: '100000000',
-          RATE_LIMIT_UPLOAD: '100000000',
-          SEARCH_CHUNK_CHARS: String(CHUNK_CHARS),
-          SEARCH_CHUNK_OVERLAP_CHARS: String(CHUNK_OVERLAP),
-          ...this.env,
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    const deadline = Date.now() + 60000;
-    while (Date.now() < deadline) {
-      try {
-        if ((await fetch(`${this.url}/health/ready`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('the app did not become ready within 60 s');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null) {
-      await new Promise<void>((r) => {
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 15000).unref();
-      });
-    }
-    rmSync(this.dataDir, { recursive: true, force: true });
-  }
+async function startApp(env: Record<string, string>, dataDir: string): Promise<ServerProcess> {
+  return ServerProcess.start(
+    'atrium',
+    ['-r', '@swc-node/register', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
+    {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      AUTH_API_KEYS: `${API_KEY}=bench`,
+      // the benchmark measures the service, not its rate limits
+      RATE_LIMIT_SEARCH: '100000000',
+      RATE_LIMIT_UPLOAD: '100000000',
+      SEARCH_CHUNK_CHARS: String(CHUNK_CHARS),
+      SEARCH_CHUNK_OVERLAP_CHARS: String(CHUNK_OVERLAP),
+      ...env,
+    },
+    { port: await freePort(), cwd: ROOT },
+  );
 }
 
 // ── measurement helpers ───────────────────────────────────────────────────────────────────────────
@@ -233,7 +193,7 @@ interface UploadStats {
   rejectedCodes: Record<string, number>;
 }
 
-async function index(app: AppProcess, corpus: CorpusFile[]): Promise<UploadStats> {
+async function index(app: ServerProcess, corpus: CorpusFile[]): Promise<UploadStats> {
   const created = await fetch(`${app.url}/api/v1/stores`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
@@ -286,7 +246,7 @@ async function index(app: AppProcess, corpus: CorpusFile[]): Promise<UploadStats
 }
 
 async function measure(
-  app: AppProcess,
+  app: ServerProcess,
   queries: string[],
   expectCache: string,
 ): Promise<{ latency: Latency; totals: number[] }> {
@@ -329,10 +289,11 @@ async function runAdapter(adapter: string, corpus: CorpusFile[], queries: string
     database = `PostgreSQL ${db.serverVersion} (local, pool ${10})`;
     drop = db.drop;
   }
-  const app = new AppProcess(await freePort(), env);
+  const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-search-'));
+  let app: ServerProcess | undefined;
   try {
     log(`${adapter}: starting the app`);
-    await app.start();
+    app = await startApp(env, dataDir);
     log(`${adapter}: indexing until ${TARGET_CHUNKS} chunks`);
     const upload = await index(app, corpus);
     log(
@@ -367,8 +328,14 @@ async function runAdapter(adapter: string, corpus: CorpusFile[], queries: string
         p99: ratio(cached.p99, cold.latency.p99),
       },
     };
+  } catch (err) {
+    // what the app said before a failed request (a crash, a refusal) belongs in the benchmark's output
+    if (app)
+      process.stderr.write(`${adapter} app stderr (last lines):\n${app.stderr.join('').slice(-4000)}\n`);
+    throw err;
   } finally {
-    await app.stop();
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
     await drop?.();
   }
 }

@@ -20,13 +20,20 @@ export async function createTestDatabase(opts: { prefix?: string } = {}): Promis
   const base = new URL(TEST_POSTGRES_URL);
   if (!/test/i.test(base.pathname))
     throw new Error(`Refusing destructive tests against ${base.pathname}: its name does not say test`);
-  const name = `${opts.prefix ?? 'test_atrium'}_${randomBytes(5).toString('hex')}`;
+  const prefix = opts.prefix ?? 'test_atrium';
+  // unquoted in SQL below: lower case (as Postgres folds it), letters, digits and underscores only
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`Invalid test database prefix "${prefix}"`);
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
-    .server_version;
-  await admin.end();
+  let serverVersion: string;
+  try {
+    serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
+      .server_version;
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(TEST_POSTGRES_URL);
   url.pathname = `/${name}`;
   return {

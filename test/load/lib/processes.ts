@@ -37,7 +37,12 @@ export class ServerProcess {
       stdio: ['ignore', fd ?? 'ignore', 'pipe'],
     });
     const server = new ServerProcess(name, child, `http://127.0.0.1:${opts.port}`, fd);
-    await server.waitReady(opts.readyTimeoutMs ?? 60_000);
+    try {
+      await server.waitReady(opts.readyTimeoutMs ?? 60_000);
+    } catch (err) {
+      await server.stop(1000); // a server that never became ready must not outlive the benchmark
+      throw err;
+    }
     return server;
   }
 
