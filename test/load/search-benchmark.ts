@@ -15,8 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase } from '../support/databases';
-import { freePort } from '../support/redis-server';
-import { ServerProcess } from './lib/processes';
+import { ServerProcess, startSearchApp } from './lib/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
 const REPORTS = join(ROOT, 'test', 'load', 'reports');
@@ -111,28 +110,6 @@ function buildQueries(corpus: CorpusFile[], count: number): string[] {
     else queries.add(`${pick()} -${pick()}`);
   }
   return [...queries];
-}
-
-// ── the app as its own process ────────────────────────────────────────────────────────────────────
-async function startApp(env: Record<string, string>, dataDir: string): Promise<ServerProcess> {
-  return ServerProcess.start(
-    'atrium',
-    ['-r', '@swc-node/register', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
-    {
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      AUTH_API_KEYS: `${API_KEY}=bench`,
-      // the benchmark measures the service, not its rate limits
-      RATE_LIMIT_SEARCH: '100000000',
-      RATE_LIMIT_UPLOAD: '100000000',
-      SEARCH_CHUNK_CHARS: String(CHUNK_CHARS),
-      SEARCH_CHUNK_OVERLAP_CHARS: String(CHUNK_OVERLAP),
-      ...env,
-    },
-    { port: await freePort(), cwd: ROOT },
-  );
 }
 
 // ── measurement helpers ───────────────────────────────────────────────────────────────────────────
@@ -293,7 +270,15 @@ async function runAdapter(adapter: string, corpus: CorpusFile[], queries: string
   let app: ServerProcess | undefined;
   try {
     log(`${adapter}: starting the app`);
-    app = await startApp(env, dataDir);
+    app = await startSearchApp({
+      name: 'atrium',
+      cwd: ROOT,
+      dataDir,
+      apiKey: API_KEY,
+      chunkChars: CHUNK_CHARS,
+      chunkOverlapChars: CHUNK_OVERLAP,
+      env,
+    });
     log(`${adapter}: indexing until ${TARGET_CHUNKS} chunks`);
     const upload = await index(app, corpus);
     log(

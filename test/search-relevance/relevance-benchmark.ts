@@ -14,9 +14,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ServerProcess } from '../load/lib/processes';
+import { ServerProcess, startSearchApp } from '../load/lib/processes';
 import { createTestDatabase } from '../support/databases';
-import { freePort } from '../support/redis-server';
 import { CorpusFile, loadCorpus, pythonDocDir } from './corpus';
 import { percentile, QueryResult, runQueries, scoreByStyle, SearchOutcome, StyleScore } from './evaluate';
 import { generateQueries, RelevanceQuery, Style, STYLE_DESCRIPTIONS, STYLES } from './queries';
@@ -208,27 +207,19 @@ async function runAdapter(
   const pg =
     adapter === 'postgres' ? await createTestDatabase({ prefix: 'test_bench_relevance' }) : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-relevance-'));
-  const port = await freePort();
   let app: ServerProcess | undefined;
   try {
     log(`${adapter}: starting the app`);
-    app = await ServerProcess.start(
-      `atrium-${adapter}`,
-      ['-r', '@swc-node/register', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
-      {
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        AUTH_API_KEYS: `${API_KEY}=bench`,
-        RATE_LIMIT_SEARCH: '100000000',
-        RATE_LIMIT_UPLOAD: '100000000',
-        SEARCH_CHUNK_CHARS: String(CHUNK_CHARS),
-        SEARCH_CHUNK_OVERLAP_CHARS: String(CHUNK_OVERLAP),
-        ...(pg ? { DATABASE_URL: pg.url } : {}),
-      },
-      { port, cwd: ROOT, readyTimeoutMs: 180_000 },
-    );
+    app = await startSearchApp({
+      name: `atrium-${adapter}`,
+      cwd: ROOT,
+      dataDir,
+      apiKey: API_KEY,
+      chunkChars: CHUNK_CHARS,
+      chunkOverlapChars: CHUNK_OVERLAP,
+      env: pg ? { DATABASE_URL: pg.url } : {},
+      readyTimeoutMs: 180_000,
+    });
     log(`${adapter}: uploading ${corpus.length} pages`);
     const { ids, stats } = await upload(app.url, corpus);
     log(`${adapter}: ${stats.files} documents, ${stats.chunks} chunks in ${stats.seconds} s`);

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { freePort } from '../../support/redis-server';
 
 /** A server the benchmark started as its own process (so it does not share the load generator's event loop). */
 export class ServerProcess {
@@ -87,4 +88,42 @@ export class ServerProcess {
     this.stdoutFd = undefined;
     return this.exited;
   }
+}
+
+export interface SearchAppOptions {
+  name: string;
+  /** The repository root (the app runs from source there). */
+  cwd: string;
+  dataDir: string;
+  /** The one API key (tenant `bench`). */
+  apiKey: string;
+  chunkChars: number;
+  chunkOverlapChars: number;
+  /** More variables (DATABASE_URL…), over the ones above. */
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Atrium from source (swc), NODE_ENV=production, for the search benchmarks: one key for tenant `bench`,
+ * the search and upload rate limits out of the way (the benchmarks measure the service, not its limits).
+ */
+export async function startSearchApp(o: SearchAppOptions): Promise<ServerProcess> {
+  return ServerProcess.start(
+    o.name,
+    ['-r', '@swc-node/register', '-r', 'tsconfig-paths/register', 'apps/api/src/main.ts'],
+    {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      DATA_DIR: o.dataDir,
+      LOG_LEVEL: 'warn',
+      AUTH_API_KEYS: `${o.apiKey}=bench`,
+      RATE_LIMIT_SEARCH: '100000000',
+      RATE_LIMIT_UPLOAD: '100000000',
+      SEARCH_CHUNK_CHARS: String(o.chunkChars),
+      SEARCH_CHUNK_OVERLAP_CHARS: String(o.chunkOverlapChars),
+      ...o.env,
+    },
+    { port: await freePort(), cwd: o.cwd, readyTimeoutMs: o.readyTimeoutMs },
+  );
 }
