@@ -60,6 +60,8 @@ export class RedisProcess {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      // refused while the server starts: the rejection below says so; without a listener ioredis prints it
+      client.on('error', () => undefined);
       try {
         await client.connect();
         await client.ping();
