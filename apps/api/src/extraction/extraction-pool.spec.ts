@@ -37,7 +37,7 @@ afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
 });
 
-type Echo = { value: unknown; pid: number };
+type Echo = { value: unknown; pid: number; rss: number };
 type Held = { held: number; pid: number };
 
 describe('ExtractionPool (real child processes)', () => {
@@ -129,14 +129,15 @@ describe('ExtractionPool (real child processes)', () => {
   });
 
   it("by default recycles halfway from the child's own start-up RSS to the limit, so a small limit still reuses children", async () => {
-    // 64 MiB (EXTRACTION_WORKER_RSS_MB's minimum): half of it is below a bare child's RSS, which would retire
-    // every child after one job; halfway from its start-up RSS keeps an unchanged child
-    const { sut, kills } = pool({ rssMb: 64, heapMb: 32 });
+    // 72 MiB: half of it is below a bare child's RSS (~45 MiB here), which would retire every child after
+    // one job; halfway from its start-up RSS keeps an unchanged child
+    const { sut, kills } = pool({ rssMb: 72, heapMb: 32 });
     const a = await sut.run<Echo>({ kind: 'echo', value: 1 });
     const b = await sut.run<Echo>({ kind: 'echo', value: 2 });
     expect(b.pid).toBe(a.pid);
-    // 24 MiB kept: past the halfway mark, under the limit — retired, not killed
-    const grown = await sut.run<Held>({ kind: 'rss', mb: 24, holdMs: 0 });
+    // kept: 4 MiB past the halfway mark, still under the limit (so the RSS watch never kills it) — retired
+    const headroomMb = 72 - a.rss / (1024 * 1024);
+    const grown = await sut.run<Held>({ kind: 'rss', mb: Math.ceil(headroomMb / 2) + 4, holdMs: 0 });
     const c = await sut.run<Echo>({ kind: 'echo', value: 3 });
     expect(grown.pid).toBe(a.pid);
     expect(c.pid).not.toBe(a.pid);

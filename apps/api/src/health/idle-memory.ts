@@ -62,8 +62,9 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationS
   /** RSS right after the last collection; undefined until the first one. */
   private rssAfterCollection?: number;
 
-  /** The collection (a field, so a test can watch it). */
+  /** The collection and the RSS reading (fields, so a test can stand in for them). */
   collect: () => boolean = collectGarbageReducingMemory;
+  rss: () => number = () => process.memoryUsage.rss();
 
   constructor(config: AppConfig) {
     this.intervalMs = config.health.idleGcIntervalMs;
@@ -102,12 +103,12 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationS
     if (this.idleMs < this.neededIdleMs) return 'idling';
     this.idleMs = 0;
     this.neededIdleMs = this.intervalMs;
-    const rss = process.memoryUsage.rss();
+    const rss = this.rss();
     if (this.rssAfterCollection !== undefined && rss < this.rssAfterCollection + GROWTH_BYTES)
       return 'unchanged';
     const started = performance.now();
     if (!this.collect()) return 'unavailable';
-    this.rssAfterCollection = process.memoryUsage.rss();
+    this.rssAfterCollection = this.rss();
     // the collection's own pause is not traffic
     this.lastLook = performance.eventLoopUtilization();
     this.logger.debug(
