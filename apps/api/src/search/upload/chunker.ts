@@ -1,3 +1,5 @@
+import { setImmediate } from 'node:timers/promises';
+
 /**
  * Splits text into passages of at most `size` characters that overlap by about `overlap` characters,
  * cutting at a paragraph, line, sentence or word boundary when one lies in the last half of the window,
@@ -18,7 +20,7 @@ export async function chunkTextYielding(text: string, size: number, overlap: num
   const out: string[] = [];
   for (const chunk of chunks(text, size, overlap)) {
     out.push(chunk);
-    if (out.length % CHUNKS_PER_TURN === 0) await new Promise<void>((r) => setImmediate(r));
+    if (out.length % CHUNKS_PER_TURN === 0) await setImmediate();
   }
   return out;
 }

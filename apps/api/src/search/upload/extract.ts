@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { ExtractionError } from '@app/extraction/extraction.errors';
 import type { ExtractionService } from '@app/extraction/extraction.service';
 import { ArchiveRefusal } from '@app/extraction/zip-directory';
@@ -31,7 +32,7 @@ export async function normaliseTextYielding(text: string): Promise<string> {
     to = to === -1 ? text.length : to + 1;
     parts.push(normaliseLines(text.slice(from, to)));
     from = to;
-    await new Promise<void>((r) => setImmediate(r));
+    await setImmediate();
   }
   return parts
     .join('')
