@@ -37,6 +37,7 @@ import {
   manyEntriesDocx,
   VOCABULARY,
 } from '../hostile/payloads';
+import { handWrittenAnalysis } from './lib/analysis';
 
 const ROOT = resolve(__dirname, '..', '..');
 const REPORTS = join(ROOT, 'test', 'load', 'reports');
@@ -399,15 +400,10 @@ function summarise(backend: HostileBackend, runs: RunResult[], classes: Payload[
   };
 }
 
-/** The hand-written part of a report (from its `## Analysis` heading on): kept across runs. */
-function keptAnalysis(path: string): string {
-  try {
-    const previous = readFileSync(path, 'utf8');
-    const at = previous.indexOf('\n## Analysis');
-    return at >= 0 ? `\n${previous.slice(at).trimEnd()}\n` : '';
-  } catch {
-    return ''; // first run
-  }
+/** The report's hand-written analysis, carried over when the tables are rewritten. */
+function analysisBlock(path: string): string {
+  const analysis = handWrittenAnalysis(path);
+  return analysis ? `\n${analysis}\n` : '';
 }
 
 function verdict(ok: boolean, value: string, target: string): string {
@@ -535,7 +531,7 @@ async function main(): Promise<void> {
   );
   writeFileSync(
     join(dir, 'footprint.md'),
-    `${markdown(summaries, env)}${keptAnalysis(join(dir, 'footprint.md'))}\n`,
+    `${markdown(summaries, env)}${analysisBlock(join(dir, 'footprint.md'))}\n`,
   );
   log(`wrote ${dir}/footprint.{md,json}`);
 }

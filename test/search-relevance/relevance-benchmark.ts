@@ -14,6 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { handWrittenAnalysis } from '../load/lib/analysis';
 import { ServerProcess, startSearchApp } from '../load/lib/processes';
 import { createTestDatabase } from '../support/databases';
 import { CorpusFile, loadCorpus, pythonDocDir } from './corpus';
@@ -378,15 +379,8 @@ async function main(): Promise<void> {
   const shared: { queries?: RelevanceQuery[] } = {};
   const results: AdapterResult[] = [];
   for (const adapter of ADAPTERS) results.push(await runAdapter(adapter, corpus, shared));
-  let analysis = '';
-  try {
-    // The hand-written part of the report (why a target was missed), kept across runs.
-    const previous = readFileSync(join(REPORTS, `search-relevance${suffix}.md`), 'utf8');
-    const at = previous.indexOf('## Analysis');
-    if (at >= 0) analysis = previous.slice(at).trimEnd();
-  } catch {
-    // first run
-  }
+  // the hand-written part of the report (why a target was missed), kept across runs
+  const analysis = handWrittenAnalysis(join(REPORTS, `search-relevance${suffix}.md`));
   const meta = {
     date: new Date().toISOString(),
     quick: QUICK,
