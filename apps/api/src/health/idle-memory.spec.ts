@@ -1,7 +1,6 @@
 import { testConfig } from '@app/config';
+import { poll } from '../../../../test/support/wait';
 import { collectGarbageReducingMemory, IdleMemoryReducer } from './idle-memory';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('collectGarbageReducingMemory', () => {
   it("runs V8's collector without --expose-gc on the command line and frees what nothing holds", () => {
@@ -71,7 +70,7 @@ describe('IdleMemoryReducer', () => {
     off.sut.onApplicationBootstrap();
     try {
       // the first collection needs one idle second here; 10× that as the bound
-      for (let i = 0; i < 100 && !on.collect.mock.calls.length; i++) await sleep(100);
+      await poll(() => on.collect.mock.calls.length > 0, 10_000, 100);
       expect(on.collect).toHaveBeenCalledTimes(1);
       expect(off.collect).not.toHaveBeenCalled();
     } finally {
