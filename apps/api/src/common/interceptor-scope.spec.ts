@@ -1,5 +1,6 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
+import { SSE_METADATA } from '@nestjs/common/constants';
 import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer';
 import { lastValueFrom, map, Observable } from 'rxjs';
 import { installInterceptorScope } from './interceptor-scope';
@@ -65,5 +66,44 @@ describe('installInterceptorScope', () => {
     const { result, seen } = await run([]);
     expect(result).toBe('value');
     expect(seen).toBe('request');
+  });
+
+  it("hands the router the chain's last value, not an Observable (no per-request disconnect watch)", async () => {
+    installInterceptorScope();
+    const handler = (): Promise<string> => Promise.resolve('value');
+    const out = new InterceptorsConsumer().intercept(
+      [new Tagging('a')],
+      [{}, {}],
+      {},
+      handler,
+      handler,
+      'http',
+    );
+    expect(out).toBeInstanceOf(Promise);
+    expect(await out).toBe('value+a');
+  });
+
+  it('rejects with what the chain throws, so the exception filters still see it', async () => {
+    installInterceptorScope();
+    const failing = (): Promise<string> => Promise.reject(new Error('boom'));
+    await expect(
+      new InterceptorsConsumer().intercept([new Tagging('a')], [{}, {}], {}, failing, failing, 'http'),
+    ).rejects.toThrow('boom');
+  });
+
+  it('still hands a server-sent-events handler its Observable', async () => {
+    installInterceptorScope();
+    const sse = (): Promise<string> => Promise.resolve('event');
+    Reflect.defineMetadata(SSE_METADATA, true, sse);
+    const out = await new InterceptorsConsumer().intercept(
+      [new Tagging('a')],
+      [{}, {}],
+      {},
+      sse,
+      sse,
+      'http',
+    );
+    expect(out).toBeInstanceOf(Observable);
+    expect(await lastValueFrom(out as Observable<unknown>)).toBe('event+a');
   });
 });

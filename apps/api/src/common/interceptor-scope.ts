@@ -1,8 +1,9 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { CallHandler, ContextType, NestInterceptor } from '@nestjs/common';
+import { SSE_METADATA } from '@nestjs/common/constants';
 import { isEmpty } from '@nestjs/common/utils/shared.utils';
 import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer';
-import { defer, mergeAll, ObservableInput } from 'rxjs';
+import { defer, lastValueFrom, mergeAll, ObservableInput } from 'rxjs';
 
 type Intercept = InterceptorsConsumer['intercept'];
 const kInstalled = Symbol.for('atrium.interceptorScope');
@@ -22,6 +23,13 @@ function scoped<T>(fn: () => T): () => T {
  * (test/load/reports/building-benchmark.md). This puts in the same chain, bound the same way — a new
  * AsyncResource per step, the step run in its scope — without those wrappers. Nothing reads the
  * deprecated property.
+ *
+ * And it hands the router the chain's last value (a promise) instead of the Observable: given an
+ * Observable, Nest's router wraps every response of a route with interceptors in a client-disconnect
+ * watch (a ReplaySubject, `switchMap`, `tap`, `takeUntil`, then `lastValueFrom` — a dozen rxjs objects per
+ * request) that only ever fires for a handler that itself returns an Observable. Atrium's handlers return
+ * promises or values; the router then takes the value as it takes a handler's value on a route without
+ * interceptors. Server-sent-event handlers (`@Sse`) still get the Observable.
  *
  * Process-wide (a prototype method) and idempotent; left as Nest ships it (returns false) when Nest's
  * method no longer has the shape this was written against (nestjs/core 11.x).
@@ -51,7 +59,8 @@ export function installInterceptorScope(): boolean {
       };
       return interceptors[i].intercept(context, handler) as ObservableInput<unknown>;
     };
-    return defer(() => nextFn()).pipe(mergeAll());
+    const chain = defer(() => nextFn()).pipe(mergeAll());
+    return Reflect.getMetadata(SSE_METADATA, callback) ? chain : lastValueFrom(chain);
   };
   proto.intercept = intercept as unknown as Intercept;
   proto[kInstalled] = true;
