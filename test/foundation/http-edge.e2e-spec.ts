@@ -199,6 +199,19 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
       });
     });
 
+    it('grants no cross-origin access: no CORS headers, a preflight is an unknown route', async () => {
+      const origin = { Origin: 'https://elsewhere.example' };
+      const res = await app.request('/health/live', { headers: origin });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      const preflight = await app.request('/api/v1/buildings/bld-1', {
+        method: 'OPTIONS',
+        headers: { ...origin, 'Access-Control-Request-Method': 'GET' },
+      });
+      expect([preflight.status, preflight.body.code]).toEqual([404, 'ROUTE_NOT_FOUND']);
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
     it('validation failure → 400 VALIDATION_FAILED naming every failing field (and unknown ones)', async () => {
       const res = await app.request('/api/v1/fixture/echo', {
         method: 'POST',

@@ -67,7 +67,6 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   );
   app.useLogger(app.get(PinoNestLogger));
   app.useGlobalPipes(createValidationPipe());
-  app.enableCors({ origin: false });
   installHttpPipeline(app.getHttpAdapter().getInstance(), app.get(HttpMetricsService), logger, {
     accessLog: config.log.accessLog,
     shutdown: app.get(ShutdownState),
