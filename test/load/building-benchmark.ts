@@ -304,6 +304,11 @@ export interface BenchReport {
     atriumHitShare: number;
   };
   fixedRate: Record<Target, { result: LoadResult; cpuUsPerRequest: number }>;
+  /**
+   * The Nest floor slowed by busy work to Atrium's CPU per request (hot-path medians), at the same fixed
+   * rate: what of Atrium's latency there comes from its CPU per request alone. Absent in older reports.
+   */
+  fixedRateControl?: { busyUs: number; result: LoadResult; cpuUsPerRequest: number };
   stages: StageStep[];
   profile?: ProfileSummary & { loadRps: number; seconds: number };
   durationS: number;
@@ -486,6 +491,40 @@ async function main(): Promise<void> {
     }
     await stop(bare, nest, atrium);
 
+    // ── the control: the Nest floor spinning Atrium's extra CPU per request, at the same fixed rate ──
+    const busyUs = Math.max(0, med('atrium').cpuUs - med('nest').cpuUs);
+    const slowed = await ServerProcess.start(
+      'nest-slowed',
+      swc('test/load/servers/nest-server.ts'),
+      { ...swcEnv, FLOOR_BUSY_US: String(busyUs) },
+      { port: await freePort(), cwd: ROOT },
+    );
+    servers.push(slowed);
+    log(
+      `fixed rate: the Nest floor spinning ${busyUs} µs per request (Atrium's CPU per request), ${D.fixed} s`,
+    );
+    const slowedCpuBefore = slowed.cpuMs();
+    const slowedResult = await runLoad({
+      title: `nest + ${busyUs} µs busy @ ${FIXED_RATE.toLocaleString('en-US')} req/s`,
+      url: slowed.url,
+      connections: 50,
+      durationS: D.fixed,
+      overallRate: FIXED_RATE,
+      nextRequest: nextHot,
+      headers,
+      keySpace: HOT_KEYS,
+    });
+    delete slowedResult.keysSeen;
+    const fixedRateControl = {
+      busyUs,
+      result: slowedResult,
+      cpuUsPerRequest: Math.round(
+        ((slowed.cpuMs() - slowedCpuBefore) * 1000) / Math.max(1, slowedResult.requests),
+      ),
+    };
+    log(`  nest + ${busyUs} µs p50 ${slowedResult.latencyMs.p50} ms  p99 ${slowedResult.latencyMs.p99} ms`);
+    await stop(slowed);
+
     // ── per-stage breakdown: Atrium with each stage switched on in turn (file source, L1 hits once cached) ──
     log('stages: starting Atrium with 0..6 stages on');
     // two at a time: boots are CPU-bound, and on a loaded 2-core machine seven at once can take minutes
@@ -656,6 +695,7 @@ async function main(): Promise<void> {
         atriumHitShare: r3(atriumHits / Math.max(1, atriumResponses)),
       },
       fixedRate,
+      fixedRateControl,
       stages: stageSteps,
       profile,
       durationS: Math.round((Date.now() - t0) / 1000),

@@ -194,6 +194,15 @@ export function renderMarkdown(r: BenchReport): string {
   out.push(LOAD_HEADER);
   for (const t of ['bare', 'nest', 'atrium'] as Target[])
     out.push(loadRow(fr[t].result, fr[t].cpuUsPerRequest));
+  const control = r.fixedRateControl;
+  if (control) {
+    out.push(loadRow(control.result, control.cpuUsPerRequest));
+    out.push('');
+    out.push(
+      `The last row is a control: the Nest floor spinning ${num(control.busyUs)} µs per request before it answers — Atrium's CPU per request minus the floor's, from the hot-path medians — so that it costs what Atrium costs. ` +
+        `Its p50/p99 (${ms(control.result.latencyMs.p50)} / ${ms(control.result.latencyMs.p99)} ms) against Atrium's (${ms(fr.atrium.result.latencyMs.p50)} / ${ms(fr.atrium.result.latencyMs.p99)} ms) tell how much of Atrium's latency at this rate comes from its CPU per request alone: autocannon's connections send in bursts (their timers fire together), and a burst waits for the requests ahead of it.`,
+    );
+  }
   out.push('');
 
   out.push('## Cost of each stage');
@@ -299,7 +308,13 @@ function findings(r: BenchReport, zipfHitRatio: number): string[] {
   if (h.p99NestRatio > 2)
     lines.push(
       `- **Tail target missed: p99 ${ms(m.atrium.p99)} ms, ${ratio(h.p99NestRatio)} the Nest floor's ${ms(m.nest.p99)} ms (≤ 2× needed).** With 50 connections always busy, Little's law puts the mean latency at 50 ÷ throughput (${ms((50 / Math.max(1, m.atrium.rps)) * 1000)} ms for Atrium, ${ms((50 / Math.max(1, m.nest.rps)) * 1000)} ms for the floor): at saturation the tail scales with CPU per request first, then with pauses (GC, timers, the neighbours' processes on 2 cores). ` +
-        `At a fixed ${num(Number(r.setup.fixedRate))} req/s, where no server is saturated, p99 is ${ms(r.fixedRate.atrium.result.latencyMs.p99)} ms for Atrium against ${ms(r.fixedRate.nest.result.latencyMs.p99)} ms for the floor.`,
+        `At a fixed ${num(Number(r.setup.fixedRate))} req/s, where no server is saturated, p99 is ${ms(r.fixedRate.atrium.result.latencyMs.p99)} ms for Atrium against ${ms(r.fixedRate.nest.result.latencyMs.p99)} ms for the floor` +
+        (r.fixedRateControl
+          ? ` and ${ms(r.fixedRateControl.result.latencyMs.p99)} ms for the floor made to spend Atrium's CPU per request (+${num(r.fixedRateControl.busyUs)} µs of busy work): ` +
+            (r.fixedRateControl.result.latencyMs.p99 >= 0.75 * r.fixedRate.atrium.result.latencyMs.p99
+              ? "the tail at that rate is what Atrium's CPU per request gives under bursty arrivals, not a stall of its own (GC, timers, log flushes) — it shrinks with CPU per request and nothing else."
+              : 'the floor spending as much CPU keeps a shorter tail, so part of Atrium’s comes from pauses of its own (GC, timers, log flushes).')
+          : '.'),
     );
   else
     lines.push(
@@ -327,5 +342,10 @@ const HISTORY = [
   "- **Access line from pre-serialised parts (issue 14, adopted).** `createAccessLog` (libs/observability) writes the same bytes pino wrote for the line (a unit test compares them) — the prefix with the bindings and each route template serialised once — straight to the logger's buffered destination, without the mixin (the line carries the request id and tenant), redaction and generic serialisation per line. Its cost is the access-log row of the stage table.",
   '- **Label sets per route (issue 14, adopted).** The HTTP metrics keep one label object and sliding-window key per (route, method, status), the cache metrics one label object per (level, key type) and (level, operation, result), instead of building them per observation; the attribution of an answer (health score) is computed only with metrics on. prom-client 15 still hashes a label object on every `inc`/`observe` (its `labels()` children do too), so the hashing stays in the metrics row; a collector that aggregates per route and hands prom-client totals at scrape time would remove it, not done.',
   '- **Switches for the breakdown.** `RATE_LIMIT_ENABLED` (no guard, no counters; for a gateway that enforces limits) and `BUILDING_CACHE_ENABLED` (lookups straight to the source; for a file source already in memory) are app configuration, documented in the README. The request context has no switch (X-Request-ID and log correlation are part of the contract); the benchmark measures it through a preload that makes `installRequestContext` a no-op.',
+  "- **Log lines handed over per event-loop turn (issue 14, adopted).** A heap profile with collected objects included (the inspector's `HeapProfiler.startSampling` with `includeObjectsCollectedByMajorGC/MinorGC`, under the hot-path load) put SonicBoom's `write` and `Buffer.byteLength` first among the allocations per request: given one line at a time, SonicBoom measures the UTF-8 length of its whole pending string on every write, which flattens a string built by `+=` — a copy of up to 16 KiB per line. `LineBatch` (libs/observability) hands the lines of one event-loop turn over as one string. A/B of two builds pinned to one core each (wrk on the other), warm rounds: CPU per request 103–107 → 101 µs; the access-log row of the stage table fell from +12 to about 0 µs.",
+  "- **The interceptor chain returns a value, not an Observable (issue 14, adopted).** Given an Observable, Nest 11's router wraps each response of a route with interceptors in a client-disconnect watch (`ReplaySubject`, `switchMap`, `tap`, `takeUntil`, then `lastValueFrom`) that only acts for a handler returning an Observable; `interceptor-scope.ts` now hands the router the chain's last value (`@Sse` handlers keep the Observable). rxjs fell from 8.5 % to 5.9 % of busy time in the profile.",
+  '- **No CORS hook (issue 14, adopted).** `app.enableCors({ origin: false })` allowed no origin and ran @fastify/cors on every request; removed (an e2e pins the behaviour: no CORS headers, a preflight is 404).',
+  "- **The fixed-rate tail (issue 14, investigated).** The earlier lead was a periodic stall (the 250 ms log flush, the 200 ms rate-limit sync, prom-client collectors). The control row of the fixed-rate table answers it: the Nest floor made to spin Atrium's CPU per request shows the same p50/p99 at 2,000 req/s as Atrium (in a manual run: p99 15.5–16.6 ms vs Atrium's 15.4–16.5). autocannon's 50 connections send in bursts; a burst of ~50 requests at ~75 µs each waits ~4 ms for its last answer. The tail is CPU per request, nothing else.",
+  "- **Measured, not adopted:** `--max-semi-space-size=32` (no change in CPU per request in an A/B); leaving out @fastify/multipart's two global cleanup hooks (async `onRequest`/`onResponse` on every route; within the noise, ≤ 3 µs, and it would mean patching the plugin); per-stage microsecond costs of prom-client: ~0.25 µs per `inc` and ~0.4 µs per `observe` in isolation, about ten per cached request.",
   "- **Left as they are:** Nest's router, guards, pipes and the rxjs interceptor pipeline (the framework's own cost on a route with guards and an interceptor, which the minimal Nest route does not have); prom-client's per-observation hashing; the socket write per response (`writeUtf8String`, inflated in the profile on a shared VM: a write that wakes another process is often preempted inside the syscall); timers (the 250 ms log flush, the 200 ms rate-limit sync) that cost nothing per request.",
 ];
