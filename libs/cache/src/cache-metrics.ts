@@ -1,20 +1,26 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 
 export type CacheLevel = 'l1' | 'l2';
 export type CacheOperation = 'get' | 'set' | 'del' | 'invalidate';
 export type CacheOpResult = 'ok' | 'error' | 'timeout';
 
-interface OpLabels {
-  results: Record<
-    CacheOpResult,
-    { cache_level: CacheLevel; operation: CacheOperation; result: CacheOpResult }
-  >;
-  duration: { cache_level: CacheLevel; operation: CacheOperation };
+/** The series one (level, operation) records into. */
+interface OpSeries {
+  results: Record<CacheOpResult, BoundCounter>;
+  duration: BoundHistogram;
 }
 
 interface KeyTypeStats {
   hits: number;
   misses: number;
+}
+
+/** The series and in-memory counts of one (level, key type). */
+interface KeyTypeSeries {
+  hits: BoundCounter;
+  misses: BoundCounter;
+  stats: KeyTypeStats;
 }
 
 /**
@@ -72,51 +78,59 @@ export class CacheMetrics {
   }
 
   hit(level: CacheLevel, keyType: string): void {
-    this.hits.inc(this.keyTypeLabels(level, keyType));
-    this.entry(level, keyType).hits++;
+    const series = this.keyTypeSeries(level, keyType);
+    series.hits.inc();
+    series.stats.hits++;
   }
 
   miss(level: CacheLevel, keyType: string): void {
-    this.misses.inc(this.keyTypeLabels(level, keyType));
-    this.entry(level, keyType).misses++;
+    const series = this.keyTypeSeries(level, keyType);
+    series.misses.inc();
+    series.stats.misses++;
   }
 
   op(level: CacheLevel, operation: CacheOperation, result: CacheOpResult, seconds?: number): void {
-    const labels = this.opLabels(level, operation);
-    this.ops.inc(labels.results[result]);
+    const series = this.opSeries(level, operation);
+    series.results[result].inc();
     this.opStats[level][result]++;
-    if (seconds !== undefined) this.duration.observe(labels.duration, seconds);
+    if (seconds !== undefined) series.duration.observe(seconds);
   }
 
-  // Label sets are built once per (level, key type) and (level, operation): every lookup records several
-  // observations, and the label objects are the same each time (prom-client still hashes them per call).
-  private readonly keyTypeLabelSets: Record<
-    CacheLevel,
-    Map<string, { cache_level: CacheLevel; key_type: string }>
-  > = { l1: new Map(), l2: new Map() };
-  private readonly opLabelSets: Record<CacheLevel, Partial<Record<CacheOperation, OpLabels>>> = {
+  // Series are bound once per (level, key type) and (level, operation): every lookup records several
+  // observations, and binding spares prom-client's label hashing on each (libs/observability bound-metrics).
+  private readonly keyTypeSeriesSets: Record<CacheLevel, Map<string, KeyTypeSeries>> = {
+    l1: new Map(),
+    l2: new Map(),
+  };
+  private readonly opSeriesSets: Record<CacheLevel, Partial<Record<CacheOperation, OpSeries>>> = {
     l1: {},
     l2: {},
   };
 
-  private keyTypeLabels(level: CacheLevel, keyType: string): { cache_level: CacheLevel; key_type: string } {
-    let labels = this.keyTypeLabelSets[level].get(keyType);
-    if (!labels)
-      this.keyTypeLabelSets[level].set(keyType, (labels = { cache_level: level, key_type: keyType }));
-    return labels;
+  private keyTypeSeries(level: CacheLevel, keyType: string): KeyTypeSeries {
+    let series = this.keyTypeSeriesSets[level].get(keyType);
+    if (!series) {
+      const labels = { cache_level: level, key_type: keyType };
+      let stats = this.stats[level].get(keyType);
+      if (!stats) this.stats[level].set(keyType, (stats = { hits: 0, misses: 0 }));
+      series = { hits: bindCounter(this.hits, labels), misses: bindCounter(this.misses, labels), stats };
+      this.keyTypeSeriesSets[level].set(keyType, series);
+    }
+    return series;
   }
 
-  private opLabels(level: CacheLevel, operation: CacheOperation): OpLabels {
-    let labels = this.opLabelSets[level][operation];
-    if (!labels) {
-      const result = (r: CacheOpResult) => ({ cache_level: level, operation, result: r });
-      labels = {
+  private opSeries(level: CacheLevel, operation: CacheOperation): OpSeries {
+    let series = this.opSeriesSets[level][operation];
+    if (!series) {
+      const result = (r: CacheOpResult): BoundCounter =>
+        bindCounter(this.ops, { cache_level: level, operation, result: r });
+      series = {
         results: { ok: result('ok'), error: result('error'), timeout: result('timeout') },
-        duration: { cache_level: level, operation },
+        duration: bindHistogram(this.duration, { cache_level: level, operation }),
       };
-      this.opLabelSets[level][operation] = labels;
+      this.opSeriesSets[level][operation] = series;
     }
-    return labels;
+    return series;
   }
 
   /** Hits, misses and hit rate per level and key type (what /metrics/cache shows). */
@@ -136,11 +150,5 @@ export class CacheMetrics {
 
   operations(level: CacheLevel): Record<CacheOpResult, number> {
     return { ...this.opStats[level] };
-  }
-
-  private entry(level: CacheLevel, keyType: string): KeyTypeStats {
-    let s = this.stats[level].get(keyType);
-    if (!s) this.stats[level].set(keyType, (s = { hits: 0, misses: 0 }));
-    return s;
   }
 }

@@ -6,3 +6,4 @@ export * from './observability.module';
 export * from './http-context';
 export * from './log-throttle';
 export * from './access-log';
+export * from './bound-metrics';

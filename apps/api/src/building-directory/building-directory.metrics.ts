@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { CacheEvent } from '@libs/cache';
+import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
 import type { CoordinatesSource, ValidationResult } from './building.types';
 
@@ -66,9 +67,18 @@ export const BUILDING_DIRECTORY_METRICS = [
   }),
 ];
 
+/** The series one operation records into, bound once (no label hashing per request). */
+interface OperationSeries {
+  duration: BoundHistogram;
+  requests: Map<BuildingOpStatus, BoundCounter>;
+}
+
 /** Records the metrics above at the feature's seams: operations, the cache, the upstream client. */
 @Injectable()
 export class BuildingDirectoryMetrics {
+  private readonly operations = new Map<BuildingOperation, OperationSeries>();
+  private readonly cacheEvents = new Map<CacheEvent, BoundCounter>();
+
   constructor(
     @InjectMetric('building_directory_requests_total')
     readonly requests: Counter<'operation' | 'status'>,
@@ -92,21 +102,44 @@ export class BuildingDirectoryMetrics {
     statusOf: (value: T) => BuildingOpStatus = () => 'success',
     errorStatus: (err: unknown) => BuildingOpStatus = () => 'error',
   ): Promise<T> {
-    const end = this.duration.startTimer({ operation });
+    const started = process.hrtime.bigint();
+    const series = this.seriesOf(operation);
     try {
       const value = await fn();
-      this.requests.inc({ operation, status: statusOf(value) });
+      this.requestsOf(series, operation, statusOf(value)).inc();
       return value;
     } catch (err) {
-      this.requests.inc({ operation, status: errorStatus(err) });
+      this.requestsOf(series, operation, errorStatus(err)).inc();
       throw err;
     } finally {
-      end();
+      series.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
   cacheEvent(event: CacheEvent, count: number): void {
-    this.cacheOperations.inc({ operation: event }, count);
+    let series = this.cacheEvents.get(event);
+    if (!series)
+      this.cacheEvents.set(event, (series = bindCounter(this.cacheOperations, { operation: event })));
+    series.inc(count);
+  }
+
+  private seriesOf(operation: BuildingOperation): OperationSeries {
+    let series = this.operations.get(operation);
+    if (!series) {
+      series = { duration: bindHistogram(this.duration, { operation }), requests: new Map() };
+      this.operations.set(operation, series);
+    }
+    return series;
+  }
+
+  private requestsOf(
+    series: OperationSeries,
+    operation: BuildingOperation,
+    status: BuildingOpStatus,
+  ): BoundCounter {
+    let counter = series.requests.get(status);
+    if (!counter) series.requests.set(status, (counter = bindCounter(this.requests, { operation, status })));
+    return counter;
   }
 
   validation(result: ValidationResult): void {

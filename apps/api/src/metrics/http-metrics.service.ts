@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import { errorFamily } from '@app/common/app-error';
 import { counterProvider, gaugeProvider, histogramProvider } from './metric-providers';
@@ -11,7 +12,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
 type RouteLabels = 'method' | 'route' | 'status_code';
 
 interface RouteEntry {
-  labels: { method: string; route: string; status_code: number };
+  requests: BoundCounter;
+  duration: BoundHistogram;
   windowKey: string;
 }
 
@@ -86,8 +88,8 @@ export class HttpMetricsService {
     if (!this.config.metrics.enabled) return;
     this.inFlight.dec();
     const entry = this.routeEntry(method, route, status);
-    this.requests.inc(entry.labels);
-    this.duration.observe(entry.labels, durationMs / 1000);
+    entry.requests.inc();
+    entry.duration.observe(durationMs / 1000);
     if (status >= 400) {
       this.errors.inc({ type: errorFamily(status, errorCode ?? ''), route });
       if (status === 429) this.rateLimited.inc({ route });
@@ -96,8 +98,9 @@ export class HttpMetricsService {
   }
 
   /**
-   * The label set and sliding-window key of (route, method, status), built once: route templates, methods
-   * and statuses are few (an unmatched URL is the one `unmatched` route). Bounded all the same.
+   * The series (bound once: no label hashing per request) and sliding-window key of (route, method,
+   * status): route templates, methods and statuses are few (an unmatched URL is the one `unmatched`
+   * route). Bounded all the same.
    */
   private routeEntry(method: string, route: string, status: number): RouteEntry {
     let byMethod = this.routes.get(route);
@@ -109,7 +112,12 @@ export class HttpMetricsService {
     if (!byStatus) byMethod.set(method, (byStatus = new Map<number, RouteEntry>()));
     let entry = byStatus.get(status);
     if (!entry) {
-      entry = { labels: { method, route, status_code: status }, windowKey: `${method} ${route}` };
+      const labels = { method, route, status_code: status };
+      entry = {
+        requests: bindCounter(this.requests, labels),
+        duration: bindHistogram(this.duration, labels),
+        windowKey: `${method} ${route}`,
+      };
       byStatus.set(status, entry);
     }
     return entry;
