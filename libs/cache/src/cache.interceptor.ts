@@ -68,20 +68,39 @@ export class CacheInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const scope = this.scopeOf(context);
+    if (!scope) return next.handle();
+    // handle() binds the handler to the async context it is called in: the route's scope
+    return runInRouteCacheScope(scope, () => next.handle()).pipe(tap(() => this.markStatus(context, scope)));
+  }
+
+  /**
+   * The same as `intercept`, as a promise (`next()` resolves to the handler's value): Atrium's interceptor
+   * chain (apps/api common/interceptor-scope.ts) runs it without rxjs when every interceptor of the route
+   * has it.
+   */
+  async interceptAsync(context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown> {
+    const scope = this.scopeOf(context);
+    if (!scope) return next();
+    const value = await runInRouteCacheScope(scope, next);
+    this.markStatus(context, scope);
+    return value;
+  }
+
+  /** The route's cache scope for this request, or undefined when the route does not cache. */
+  private scopeOf(context: ExecutionContext): RouteCacheScope | undefined {
     const route = this.configOf(context);
-    if (!route) return next.handle();
-    const http = context.switchToHttp();
-    const scope: RouteCacheScope = {
+    if (!route) return undefined;
+    return {
       namespace: route.namespace,
       ttlMs: route.ttlMs,
-      bypass: wantsNoCache(http.getRequest<FastifyRequest>().headers),
+      bypass: wantsNoCache(context.switchToHttp().getRequest<FastifyRequest>().headers),
     };
-    // handle() binds the handler to the async context it is called in: the route's scope
-    return runInRouteCacheScope(scope, () => next.handle()).pipe(
-      tap(() => {
-        if (scope.status) void http.getResponse<FastifyReply>().header('X-Cache', scope.status);
-      }),
-    );
+  }
+
+  /** X-Cache from the lookup that answered (errors never get here: no X-Cache on an error). */
+  private markStatus(context: ExecutionContext, scope: RouteCacheScope): void {
+    if (scope.status) void context.switchToHttp().getResponse<FastifyReply>().header('X-Cache', scope.status);
   }
 
   /** Route metadata, read once per handler (this runs on every request of the hot path). */

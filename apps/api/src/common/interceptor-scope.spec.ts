@@ -2,7 +2,7 @@ import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { SSE_METADATA } from '@nestjs/common/constants';
 import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer';
-import { lastValueFrom, map, Observable } from 'rxjs';
+import { lastValueFrom, map, Observable, of } from 'rxjs';
 import { installInterceptorScope } from './interceptor-scope';
 
 describe('installInterceptorScope', () => {
@@ -105,5 +105,53 @@ describe('installInterceptorScope', () => {
     );
     expect(out).toBeInstanceOf(Observable);
     expect(await lastValueFrom(out as Observable<unknown>)).toBe('event+a');
+  });
+
+  /** A PromiseInterceptor that also has the Observable form; records which one ran and the context it saw. */
+  class Both implements NestInterceptor {
+    ran: string[] = [];
+    constructor(private readonly tag: string) {}
+    intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+      this.ran.push('observable');
+      return next.handle().pipe(map((v) => `${String(v)}+${this.tag}`));
+    }
+    async interceptAsync(_context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown> {
+      this.ran.push('promise');
+      const value = await als.run(`inside-${this.tag}`, next);
+      return `${String(value)}+${this.tag}`;
+    }
+  }
+
+  it('runs a chain of promise interceptors as promises, each step in the context the previous opened', async () => {
+    installInterceptorScope();
+    const a = new Both('a');
+    const b = new Both('b');
+    const { result, seen } = await run([a, b]);
+    expect(result).toBe('value+b+a');
+    expect(seen).toBe('inside-b');
+    expect([...a.ran, ...b.ran]).toEqual(['promise', 'promise']);
+  });
+
+  it('a handler that returns an Observable still gives its last value through the promise chain', async () => {
+    installInterceptorScope();
+    const handler = (): Promise<Observable<string>> => Promise.resolve(of('first', 'last'));
+    const out = new InterceptorsConsumer().intercept([new Both('a')], [{}, {}], {}, handler, handler, 'http');
+    expect(await out).toBe('last+a');
+  });
+
+  it('a rejection passes through the promise chain untouched', async () => {
+    installInterceptorScope();
+    const failing = (): Promise<string> => Promise.reject(new Error('boom'));
+    await expect(
+      new InterceptorsConsumer().intercept([new Both('a')], [{}, {}], {}, failing, failing, 'http'),
+    ).rejects.toThrow('boom');
+  });
+
+  it('mixing a promise interceptor with one that has only intercept() takes the Observable chain', async () => {
+    installInterceptorScope();
+    const both = new Both('a');
+    const { result } = await run([both, new Tagging('b')]);
+    expect(result).toBe('value+b+a');
+    expect(both.ran).toEqual(['observable']);
   });
 });

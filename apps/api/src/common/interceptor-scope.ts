@@ -1,11 +1,27 @@
 import { AsyncResource } from 'node:async_hooks';
-import type { CallHandler, ContextType, NestInterceptor } from '@nestjs/common';
+import type { CallHandler, ContextType, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { SSE_METADATA } from '@nestjs/common/constants';
 import { isEmpty } from '@nestjs/common/utils/shared.utils';
 import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer';
-import { defer, lastValueFrom, mergeAll, ObservableInput } from 'rxjs';
+import { defer, isObservable, lastValueFrom, mergeAll, ObservableInput } from 'rxjs';
 
 type Intercept = InterceptorsConsumer['intercept'];
+
+/**
+ * An interceptor that can also run as a promise: `interceptAsync(context, next)` does what its
+ * `intercept(context, { handle })` does, with `next()` resolving to the handler's value. When every
+ * interceptor of a route has it, the chain runs without rxjs (Atrium's CacheInterceptor has both: it
+ * stays a NestInterceptor for anything else that runs it).
+ */
+export interface PromiseInterceptor {
+  interceptAsync(context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown>;
+}
+
+function isPromiseInterceptor(
+  interceptor: NestInterceptor,
+): interceptor is NestInterceptor & PromiseInterceptor {
+  return typeof (interceptor as Partial<PromiseInterceptor>).interceptAsync === 'function';
+}
 const kInstalled = Symbol.for('atrium.interceptorScope');
 
 /** `fn`, run in the async context current now (what AsyncResource.bind does, minus its deprecated property). */
@@ -31,6 +47,10 @@ function scoped<T>(fn: () => T): () => T {
  * promises or values; the router then takes the value as it takes a handler's value on a route without
  * interceptors. Server-sent-event handlers (`@Sse`) still get the Observable.
  *
+ * When every interceptor of the route is a PromiseInterceptor, the chain is a chain of promises: no
+ * rxjs at all (about twenty subscribers and operators per request otherwise). The async context needs
+ * no binding there: each step calls the next inside its own call, so the next runs in its context.
+ *
  * Process-wide (a prototype method) and idempotent; left as Nest ships it (returns false) when Nest's
  * method no longer has the shape this was written against (nestjs/core 11.x).
  */
@@ -52,6 +72,15 @@ export function installInterceptorScope(): boolean {
     if (isEmpty(interceptors)) return next();
     const context = this.createContext(args, instance, callback);
     context.setType(type as ContextType);
+    const sse = Reflect.getMetadata(SSE_METADATA, callback) as unknown;
+    if (!sse && interceptors.every(isPromiseInterceptor)) {
+      const promised = interceptors;
+      const step = (i: number): Promise<unknown> =>
+        i < promised.length
+          ? promised[i].interceptAsync(context, () => step(i + 1))
+          : Promise.resolve(next()).then((value) => (isObservable(value) ? lastValueFrom(value) : value));
+      return step(0);
+    }
     const nextFn = async (i = 0): Promise<ObservableInput<unknown>> => {
       if (i >= interceptors.length) return defer(scoped(() => this.transformDeferred(next)));
       const handler: CallHandler = {
@@ -60,7 +89,7 @@ export function installInterceptorScope(): boolean {
       return interceptors[i].intercept(context, handler) as ObservableInput<unknown>;
     };
     const chain = defer(() => nextFn()).pipe(mergeAll());
-    return Reflect.getMetadata(SSE_METADATA, callback) ? chain : lastValueFrom(chain);
+    return sse ? chain : lastValueFrom(chain);
   };
   proto.intercept = intercept as unknown as Intercept;
   proto[kInstalled] = true;
