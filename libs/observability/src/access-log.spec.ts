@@ -47,6 +47,15 @@ describe('createAccessLog', () => {
       errorCode: 'NOT_FOUND',
     },
     {
+      requestId: 'r-3',
+      tenantId: 'ten\u0001ant',
+      method: 'GET',
+      route: '/api/v1/search',
+      url: '/api/v1/search?q=\ud83d\ude00\ud800\t',
+      status: 200,
+      duration: 3,
+    },
+    {
       method: 'GET',
       route: '/api/v1/download',
       url: '/api/v1/download?url=http%3A%2F%2F%5BREDACTED%5D%40h%2F',
@@ -70,7 +79,7 @@ describe('createAccessLog', () => {
     theirs.logger.flush();
     const withoutTime = (raw: string): string => raw.replace(/"time":"[^"]+"/, '"time":"T"');
     expect(ours.raw.map(withoutTime)).toEqual(theirs.raw.map(withoutTime));
-    expect(ours.lines.map((l) => l.level)).toEqual(['info', 'info', 'error']);
+    expect(ours.lines.map((l) => l.level)).toEqual(['info', 'info', 'info', 'error']);
     expect(typeof ours.lines[0].time).toBe('string');
     expect(Date.parse(ours.lines[0].time as string)).not.toBeNaN();
   });

@@ -22,6 +22,29 @@ interface PinoInternals {
 
 const MSG = ',"msg":"request completed"}\n';
 
+// Strings JSON writes as they are, between quotes (no quote, backslash, control character or surrogate).
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** `JSON.stringify(s)` for a string, without calling it for the plain ones (ids, tenants, most URLs). */
+function quote(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+/** ISO time of now, formatted once per millisecond (many lines share one under load). */
+function isoTimeCache(): () => string {
+  let ms = -1;
+  let iso = '';
+  return () => {
+    const now = Date.now();
+    if (now !== ms) {
+      ms = now;
+      iso = new Date(now).toISOString();
+    }
+    return iso;
+  };
+}
+
 /**
  * The access line writer: one line per request, the same JSON the root logger would write for
  * `logger.info({requestId, tenantId, method, route, url, status, duration, errorCode}, 'request completed')`
@@ -52,16 +75,17 @@ export function createAccessLog(logger: Logger): (line: AccessLine) => void {
     }
     return json;
   };
+  const isoTime = isoTimeCache();
   return (l) => {
     const level = l.status >= 500 ? 'error' : 'info';
     if (!logger.isLevelEnabled(level)) return;
-    let line = `{"level":"${level}","time":"${new Date().toISOString()}"${bindings}`;
-    if (l.requestId !== undefined) line += `,"requestId":${JSON.stringify(l.requestId)}`;
-    if (l.tenantId !== undefined) line += `,"tenantId":${JSON.stringify(l.tenantId)}`;
+    let line = `{"level":"${level}","time":"${isoTime()}"${bindings}`;
+    if (l.requestId !== undefined) line += `,"requestId":${quote(l.requestId)}`;
+    if (l.tenantId !== undefined) line += `,"tenantId":${quote(l.tenantId)}`;
     line +=
-      `,"method":${methodJson(l.method)},"route":${routeJson(l.route)},"url":${JSON.stringify(l.url)}` +
+      `,"method":${methodJson(l.method)},"route":${routeJson(l.route)},"url":${quote(l.url)}` +
       `,"status":${l.status},"duration":${l.duration}`;
-    if (l.errorCode !== undefined) line += `,"errorCode":${JSON.stringify(l.errorCode)}`;
+    if (l.errorCode !== undefined) line += `,"errorCode":${quote(l.errorCode)}`;
     internals[pino.symbols.streamSym].write(line + MSG);
   };
 }
