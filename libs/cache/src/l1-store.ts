@@ -69,6 +69,20 @@ export class L1Level {
     return this.keyv.get(key);
   }
 
+  /**
+   * What `get` resolves to, read synchronously from the LRU under the Keyv store: Keyv keeps
+   * `{value, expires}` there (no serializer), and its `get` is that value unless `expires` has passed —
+   * after two async hops, its hooks and the LRU's hooks on each. `undefined` when the record is not of
+   * that shape (another Keyv format: the caller then asks Keyv).
+   */
+  peek(key: string): { env: CacheEnvelope | undefined } | undefined {
+    const record: unknown = this.memory.get(key);
+    if (record === undefined) return { env: undefined };
+    if (typeof record !== 'object' || record === null || !('value' in record)) return undefined;
+    const { value, expires } = record as { value: CacheEnvelope; expires?: unknown };
+    return { env: typeof expires === 'number' && Date.now() > expires ? undefined : value };
+  }
+
   async set(key: string, env: CacheEnvelope, now = Date.now()): Promise<void> {
     const ttl = env.s - now;
     if (ttl > 0) await this.keyv.set(key, env, ttl);
