@@ -305,8 +305,8 @@ export interface BenchReport {
   };
   fixedRate: Record<Target, { result: LoadResult; cpuUsPerRequest: number }>;
   /**
-   * The Nest floor slowed by busy work to Atrium's CPU per request (hot-path medians), at the same fixed
-   * rate: what of Atrium's latency there comes from its CPU per request alone. Absent in older reports.
+   * The Nest floor slowed by busy work to Atrium's CPU per request at the fixed rate (Atrium's minus the
+   * floor's, both measured there), at the same rate: what of Atrium's latency there comes from its CPU per request alone. Absent in older reports.
    */
   fixedRateControl?: { busyUs: number; result: LoadResult; cpuUsPerRequest: number };
   stages: StageStep[];
@@ -491,8 +491,8 @@ async function main(): Promise<void> {
     }
     await stop(bare, nest, atrium);
 
-    // ── the control: the Nest floor spinning Atrium's extra CPU per request, at the same fixed rate ──
-    const busyUs = Math.max(0, med('atrium').cpuUs - med('nest').cpuUs);
+    // ── the control: the Nest floor spinning Atrium's extra CPU per request at this rate, at the same rate ──
+    const busyUs = Math.max(0, fixedRate.atrium.cpuUsPerRequest - fixedRate.nest.cpuUsPerRequest);
     const slowed = await ServerProcess.start(
       'nest-slowed',
       swc('test/load/servers/nest-server.ts'),
@@ -501,7 +501,7 @@ async function main(): Promise<void> {
     );
     servers.push(slowed);
     log(
-      `fixed rate: the Nest floor spinning ${busyUs} µs per request (Atrium's CPU per request), ${D.fixed} s`,
+      `fixed rate: the Nest floor spinning ${busyUs} µs per request (Atrium's extra CPU per request at this rate), ${D.fixed} s`,
     );
     const slowedCpuBefore = slowed.cpuMs();
     const slowedResult = await runLoad({

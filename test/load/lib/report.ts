@@ -199,7 +199,7 @@ export function renderMarkdown(r: BenchReport): string {
     out.push(loadRow(control.result, control.cpuUsPerRequest));
     out.push('');
     out.push(
-      `The last row is a control: the Nest floor spinning ${num(control.busyUs)} µs per request before it answers — Atrium's CPU per request minus the floor's, from the hot-path medians — so that it costs what Atrium costs. ` +
+      `The last row is a control: the Nest floor spinning ${num(control.busyUs)} µs per request before it answers — Atrium's CPU per request at this rate minus the floor's (both in the rows above; below saturation each request pays for its own wake-ups, writes and cold caches, so Atrium spends more per request here than in the saturated rounds) — so that it costs what Atrium costs. ` +
         `Its p50/p99 (${ms(control.result.latencyMs.p50)} / ${ms(control.result.latencyMs.p99)} ms) against Atrium's (${ms(fr.atrium.result.latencyMs.p50)} / ${ms(fr.atrium.result.latencyMs.p99)} ms) tell how much of Atrium's latency at this rate comes from its CPU per request alone: autocannon's connections send in bursts (their timers fire together), and a burst waits for the requests ahead of it.`,
     );
   }
