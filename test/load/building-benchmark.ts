@@ -467,11 +467,13 @@ async function main(): Promise<void> {
       const k = rr++ % HOT_KEYS;
       return [`/api/v1/buildings/${buildingId(k)}`, k];
     };
-    for (const [target, server] of targets) {
-      log(`fixed rate: ${FIXED_RATE} req/s over 50 connections, ${D.fixed} s, ${target}`);
+    const atFixedRate = async (
+      title: string,
+      server: ServerProcess,
+    ): Promise<{ result: LoadResult; cpuUsPerRequest: number }> => {
       const cpuBefore = server.cpuMs();
       const result = await runLoad({
-        title: `${target} @ ${FIXED_RATE.toLocaleString('en-US')} req/s`,
+        title: `${title} @ ${FIXED_RATE.toLocaleString('en-US')} req/s`,
         url: server.url,
         connections: 50,
         durationS: D.fixed,
@@ -484,10 +486,14 @@ async function main(): Promise<void> {
       const cpuUsPerRequest = Math.round(
         ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests),
       );
-      fixedRate[target] = { result, cpuUsPerRequest };
       log(
-        `  ${target} p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  cpu ${cpuUsPerRequest} µs/req`,
+        `  ${title} p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  cpu ${cpuUsPerRequest} µs/req`,
       );
+      return { result, cpuUsPerRequest };
+    };
+    for (const [target, server] of targets) {
+      log(`fixed rate: ${FIXED_RATE} req/s over 50 connections, ${D.fixed} s, ${target}`);
+      fixedRate[target] = await atFixedRate(target, server);
     }
     await stop(bare, nest, atrium);
 
@@ -503,26 +509,7 @@ async function main(): Promise<void> {
     log(
       `fixed rate: the Nest floor spinning ${busyUs} µs per request (Atrium's extra CPU per request at this rate), ${D.fixed} s`,
     );
-    const slowedCpuBefore = slowed.cpuMs();
-    const slowedResult = await runLoad({
-      title: `nest + ${busyUs} µs busy @ ${FIXED_RATE.toLocaleString('en-US')} req/s`,
-      url: slowed.url,
-      connections: 50,
-      durationS: D.fixed,
-      overallRate: FIXED_RATE,
-      nextRequest: nextHot,
-      headers,
-      keySpace: HOT_KEYS,
-    });
-    delete slowedResult.keysSeen;
-    const fixedRateControl = {
-      busyUs,
-      result: slowedResult,
-      cpuUsPerRequest: Math.round(
-        ((slowed.cpuMs() - slowedCpuBefore) * 1000) / Math.max(1, slowedResult.requests),
-      ),
-    };
-    log(`  nest + ${busyUs} µs p50 ${slowedResult.latencyMs.p50} ms  p99 ${slowedResult.latencyMs.p99} ms`);
+    const fixedRateControl = { busyUs, ...(await atFixedRate(`nest + ${busyUs} µs busy`, slowed)) };
     await stop(slowed);
 
     // ── per-stage breakdown: Atrium with each stage switched on in turn (file source, L1 hits once cached) ──

@@ -60,73 +60,89 @@ export interface BoundHistogram {
   observe(value: number): void;
 }
 
-class BoundCounterSeries<T extends string> implements BoundCounter {
+/**
+ * What a bound series shares: the record it adds to (found again when the metric replaced it), and the
+ * public API when the record cannot be used. `locate` finds or creates the series' record in the
+ * metric (undefined: not of the known shape); `viaApi` is prom-client's own call.
+ */
+abstract class BoundSeries<R extends { labels: object }> {
   private key: string | undefined;
-  private record: CounterRecord | undefined;
+  private record: R | undefined;
   private publicOnly = false;
 
   constructor(
-    private readonly counter: Counter<T>,
-    private readonly labels: LabelValues<T>,
+    protected readonly metric: object,
+    protected readonly labels: Record<string, string | number>,
   ) {}
 
-  inc(value = 1): void {
-    if (this.publicOnly || !(value >= 0) || value === Infinity) return this.viaApi(value);
-    const map = (this.counter as unknown as Internals<CounterRecord>).hashMap;
-    let record = this.record;
-    if (record === undefined || map?.[this.key as string] !== record) {
-      record = this.bind();
-      if (record === undefined) return this.viaApi(value);
+  protected abstract locate(internals: Internals<R>): R | undefined;
+  protected abstract viaApi(value: number): void;
+
+  /** The record to add to now, or undefined (then the caller goes through the public API). */
+  protected current(): R | undefined {
+    if (this.publicOnly) return undefined;
+    const internals = this.metric as Internals<R>;
+    const record = this.record;
+    if (record !== undefined && internals.hashMap?.[this.key as string] === record) return record;
+    const found = internals.enableExemplars ? undefined : this.locate(internals);
+    const key = found && internals.hashMap ? findRecord(internals.hashMap, this.labels) : undefined;
+    if (found === undefined || key === undefined || internals.hashMap?.[key] !== found) {
+      this.publicOnly = true;
+      this.record = undefined;
+      return undefined;
     }
+    this.key = key;
+    this.record = found;
+    return found;
+  }
+
+  protected get exemplars(): boolean {
+    return (this.metric as Internals<R>).enableExemplars === true;
+  }
+}
+
+class BoundCounterSeries<T extends string> extends BoundSeries<CounterRecord> implements BoundCounter {
+  constructor(
+    private readonly counter: Counter<T>,
+    labels: LabelValues<T>,
+  ) {
+    super(counter, labels as Record<string, string | number>);
+  }
+
+  inc(value = 1): void {
+    const record = value >= 0 && value !== Infinity ? this.current() : undefined;
+    if (record === undefined) return this.viaApi(value);
     record.value += value;
   }
 
   /** prom-client's own inc (it validates: throws for a negative or non-finite value). */
-  private viaApi(value: number): void {
-    if ((this.counter as unknown as Internals<CounterRecord>).enableExemplars)
-      (this.counter as unknown as { inc(o: object): void }).inc({ labels: this.labels, value });
-    else this.counter.inc(this.labels, value);
+  protected viaApi(value: number): void {
+    const labels = this.labels as LabelValues<T>;
+    if (this.exemplars) (this.counter as unknown as { inc(o: object): void }).inc({ labels, value });
+    else this.counter.inc(labels, value);
   }
 
-  private bind(): CounterRecord | undefined {
-    const internals = this.counter as unknown as Internals<CounterRecord>;
-    if (internals.enableExemplars) return this.giveUp();
-    this.counter.inc(this.labels, 0); // creates the series if needed, validating the labels
-    const map = internals.hashMap;
-    const key = map && findRecord(map, this.labels as Record<string, string | number>);
-    const record = key === undefined ? undefined : map?.[key];
-    if (record === undefined || typeof record.value !== 'number') return this.giveUp();
-    this.key = key;
-    this.record = record;
-    return record;
-  }
-
-  private giveUp(): undefined {
-    this.publicOnly = true;
-    this.record = undefined;
-    return undefined;
+  protected locate(internals: Internals<CounterRecord>): CounterRecord | undefined {
+    this.counter.inc(this.labels as LabelValues<T>, 0); // creates the series if needed, validating the labels
+    const key = internals.hashMap && findRecord(internals.hashMap, this.labels);
+    const record = key === undefined ? undefined : internals.hashMap?.[key];
+    return record && typeof record.value === 'number' ? record : undefined;
   }
 }
 
-class BoundHistogramSeries<T extends string> implements BoundHistogram {
-  private key: string | undefined;
-  private record: HistogramRecord | undefined;
+class BoundHistogramSeries<T extends string> extends BoundSeries<HistogramRecord> implements BoundHistogram {
   private bounds: number[] = [];
-  private publicOnly = false;
 
   constructor(
     private readonly histogram: Histogram<T>,
-    private readonly labels: LabelValues<T>,
-  ) {}
+    labels: LabelValues<T>,
+  ) {
+    super(histogram, labels as Record<string, string | number>);
+  }
 
   observe(value: number): void {
-    if (this.publicOnly || !Number.isFinite(value)) return this.viaApi(value);
-    const map = (this.histogram as unknown as Internals<HistogramRecord>).hashMap;
-    let record = this.record;
-    if (record === undefined || map?.[this.key as string] !== record) {
-      record = this.bind();
-      if (record === undefined) return this.viaApi(value);
-    }
+    const record = Number.isFinite(value) ? this.current() : undefined;
+    if (record === undefined) return this.viaApi(value);
     record.sum += value;
     record.count += 1;
     const bounds = this.bounds;
@@ -140,26 +156,21 @@ class BoundHistogramSeries<T extends string> implements BoundHistogram {
   }
 
   /** prom-client's own observe (it validates: throws for a non-finite value). */
-  private viaApi(value: number): void {
-    if ((this.histogram as unknown as Internals<HistogramRecord>).enableExemplars)
-      (this.histogram as unknown as { observe(o: object): void }).observe({ labels: this.labels, value });
-    else this.histogram.observe(this.labels, value);
+  protected viaApi(value: number): void {
+    const labels = this.labels as LabelValues<T>;
+    if (this.exemplars)
+      (this.histogram as unknown as { observe(o: object): void }).observe({ labels, value });
+    else this.histogram.observe(labels, value);
   }
 
-  private bind(): HistogramRecord | undefined {
-    const internals = this.histogram as unknown as Internals<HistogramRecord>;
-    if (internals.enableExemplars || !Array.isArray(internals.upperBounds)) return this.giveUp();
-    const labels = this.labels as Record<string, string | number>;
-    let map = internals.hashMap;
-    if (map === undefined) return this.giveUp();
-    let key = findRecord(map, labels);
-    if (key === undefined) {
-      this.histogram.zero(this.labels); // a new series, no sample: validates the labels
-      map = internals.hashMap ?? {};
-      key = findRecord(map, labels);
-    }
-    const record = key === undefined ? undefined : map[key];
+  protected locate(internals: Internals<HistogramRecord>): HistogramRecord | undefined {
     const bounds = internals.upperBounds;
+    if (!Array.isArray(bounds) || internals.hashMap === undefined) return undefined;
+    // a new series gets no sample: zero() creates it (validating the labels); an existing one is kept
+    if (findRecord(internals.hashMap, this.labels) === undefined)
+      this.histogram.zero(this.labels as LabelValues<T>);
+    const key = internals.hashMap && findRecord(internals.hashMap, this.labels);
+    const record = key === undefined ? undefined : internals.hashMap?.[key];
     if (
       record === undefined ||
       typeof record.sum !== 'number' ||
@@ -167,17 +178,9 @@ class BoundHistogramSeries<T extends string> implements BoundHistogram {
       typeof record.bucketValues !== 'object' ||
       !bounds.every((b) => typeof record.bucketValues[b] === 'number')
     )
-      return this.giveUp();
-    this.key = key;
-    this.record = record;
+      return undefined;
     this.bounds = bounds;
     return record;
-  }
-
-  private giveUp(): undefined {
-    this.publicOnly = true;
-    this.record = undefined;
-    return undefined;
   }
 }
 

@@ -8,6 +8,13 @@ import { installInterceptorScope } from './interceptor-scope';
 describe('installInterceptorScope', () => {
   const als = new AsyncLocalStorage<string>();
 
+  /** Nest's consumer (patched once installed) running `interceptors` around `handler`, as the router does. */
+  const interceptWith = (
+    interceptors: NestInterceptor[],
+    handler: () => Promise<unknown>,
+  ): Promise<unknown> =>
+    new InterceptorsConsumer().intercept(interceptors, [{}, {}], {}, handler, handler, 'http');
+
   /** Calls next.handle() from a timer (another async context) inside its own context, and tags the result. */
   class Tagging implements NestInterceptor {
     constructor(private readonly tag: string) {}
@@ -31,9 +38,7 @@ describe('installInterceptorScope', () => {
       seen = als.getStore();
       return Promise.resolve('value');
     };
-    const out = await als.run('request', () =>
-      new InterceptorsConsumer().intercept(interceptors, [{}, {}], {}, handler, handler, 'http'),
-    );
+    const out = await als.run('request', () => interceptWith(interceptors, handler));
     const result = out instanceof Observable ? await lastValueFrom(out) : out;
     return { result, seen };
   };
@@ -71,38 +76,25 @@ describe('installInterceptorScope', () => {
   it("hands the router the chain's last value, not an Observable (no per-request disconnect watch)", async () => {
     installInterceptorScope();
     const handler = (): Promise<string> => Promise.resolve('value');
-    const out = new InterceptorsConsumer().intercept(
-      [new Tagging('a')],
-      [{}, {}],
-      {},
-      handler,
-      handler,
-      'http',
-    );
+    const out = interceptWith([new Tagging('a')], handler);
     expect(out).toBeInstanceOf(Promise);
     expect(await out).toBe('value+a');
   });
 
-  it('rejects with what the chain throws, so the exception filters still see it', async () => {
+  it.each([
+    ['the Observable chain', (): NestInterceptor => new Tagging('a')],
+    ['the promise chain', (): NestInterceptor => new Both('a')],
+  ])('a rejection passes through %s untouched, so the exception filters still see it', async (_, make) => {
     installInterceptorScope();
     const failing = (): Promise<string> => Promise.reject(new Error('boom'));
-    await expect(
-      new InterceptorsConsumer().intercept([new Tagging('a')], [{}, {}], {}, failing, failing, 'http'),
-    ).rejects.toThrow('boom');
+    await expect(interceptWith([make()], failing)).rejects.toThrow('boom');
   });
 
   it('still hands a server-sent-events handler its Observable', async () => {
     installInterceptorScope();
     const sse = (): Promise<string> => Promise.resolve('event');
     Reflect.defineMetadata(SSE_METADATA, true, sse);
-    const out = await new InterceptorsConsumer().intercept(
-      [new Tagging('a')],
-      [{}, {}],
-      {},
-      sse,
-      sse,
-      'http',
-    );
+    const out = await interceptWith([new Tagging('a')], sse);
     expect(out).toBeInstanceOf(Observable);
     expect(await lastValueFrom(out as Observable<unknown>)).toBe('event+a');
   });
@@ -135,16 +127,8 @@ describe('installInterceptorScope', () => {
   it('a handler that returns an Observable still gives its last value through the promise chain', async () => {
     installInterceptorScope();
     const handler = (): Promise<Observable<string>> => Promise.resolve(of('first', 'last'));
-    const out = new InterceptorsConsumer().intercept([new Both('a')], [{}, {}], {}, handler, handler, 'http');
+    const out = interceptWith([new Both('a')], handler);
     expect(await out).toBe('last+a');
-  });
-
-  it('a rejection passes through the promise chain untouched', async () => {
-    installInterceptorScope();
-    const failing = (): Promise<string> => Promise.reject(new Error('boom'));
-    await expect(
-      new InterceptorsConsumer().intercept([new Both('a')], [{}, {}], {}, failing, failing, 'http'),
-    ).rejects.toThrow('boom');
   });
 
   it('mixing a promise interceptor with one that has only intercept() takes the Observable chain', async () => {
