@@ -110,13 +110,22 @@ export class CacheBackend {
   }
 
   /**
-   * The L1 envelope while it is within its stale window. Read straight from the LRU when the cache
-   * manager's L1 store is this backend's (always, but for a test that swaps stores); through Keyv otherwise.
+   * The L1 envelope while it is within its stale window, read synchronously straight from the LRU
+   * (L1Level.peek) when the cache manager's L1 store is this backend's — always, but for a test that
+   * swaps stores; `undefined` when it cannot be read that way (then `l1Get`, through Keyv).
    */
+  l1Peek(key: string): { env: CacheEnvelope | undefined } | undefined {
+    if (this.l1Store !== this.l1.keyv) return undefined;
+    const started = process.hrtime.bigint();
+    const peeked = this.l1.peek(key);
+    if (peeked) this.metrics.op('l1', 'get', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+    return peeked;
+  }
+
+  /** The L1 envelope while it is within its stale window (through Keyv). */
   async l1Get(key: string): Promise<CacheEnvelope | undefined> {
     const started = process.hrtime.bigint();
-    const peeked = this.l1Store === this.l1.keyv ? this.l1.peek(key) : undefined;
-    const env = peeked ? peeked.env : await this.l1Store.get(key);
+    const env = await this.l1Store.get(key);
     this.metrics.op('l1', 'get', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
     return env;
   }

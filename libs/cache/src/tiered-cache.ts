@@ -118,7 +118,10 @@ export class TieredCache<T = unknown> {
       opts.ttlMs ?? route?.ttlMs,
       this.backend.sequence,
     );
-    if (route) route.status = result.status;
+    if (route) {
+      route.status = result.status;
+      route.value = result.value;
+    }
     return result;
   }
 
@@ -173,7 +176,8 @@ export class TieredCache<T = unknown> {
       return { value, status: 'BYPASS' };
     }
     const now = Date.now();
-    const local = await this.readL1(full, now);
+    const read = this.readL1(full, now);
+    const local = read instanceof Promise ? await read : read; // no turn of the event loop on the hot path
     if (local && local.f > now) {
       this.emit('hit');
       return { value: local.v as T | null, status: 'HIT' };
@@ -272,8 +276,15 @@ export class TieredCache<T = unknown> {
     else void write;
   }
 
-  private async readL1(full: string, now: number): Promise<CacheEnvelope | undefined> {
-    const env = await this.backend.l1Get(full);
+  /** L1's envelope for `full`: synchronously from the LRU when it can be (the hot path), else through Keyv. */
+  private readL1(full: string, now: number): CacheEnvelope | undefined | Promise<CacheEnvelope | undefined> {
+    const peeked = this.backend.l1Peek(full);
+    if (peeked) return this.countL1(peeked.env, now);
+    return this.backend.l1Get(full).then((env) => this.countL1(env, now));
+  }
+
+  /** Counts an L1 read as a hit (fresh) or a miss, and passes the envelope on. */
+  private countL1(env: CacheEnvelope | undefined, now: number): CacheEnvelope | undefined {
     if (env && env.f > now) this.backend.metrics.hit('l1', this.options.keyType);
     else this.backend.metrics.miss('l1', this.options.keyType);
     return env;
