@@ -56,6 +56,13 @@ class ThingsController {
     return (await this.other.getOrLoad(tenant, id, async () => 1)).value;
   }
 
+  @Get('copy/:id')
+  @UseInterceptors(CacheInterceptor)
+  @CacheNamespace('things')
+  async copy(@Headers('x-tenant') tenant: string, @Param('id') id: string) {
+    return { ...(await this.read(tenant, id)) };
+  }
+
   @Get(':id')
   @UseInterceptors(CacheInterceptor)
   @CacheNamespace('things')
@@ -63,6 +70,9 @@ class ThingsController {
     return this.read(tenant, id);
   }
 }
+
+const isEntry = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && (v as { id?: unknown }).id === '9' && (v as { n?: unknown }).n === 9;
 
 describe('CacheInterceptor', () => {
   let app: NestFastifyApplication;
@@ -123,6 +133,30 @@ describe('CacheInterceptor', () => {
     const second = await get('/things/1');
     expect([second.headers['x-cache'], second.json()]).toEqual(['HIT', { tenant: 'acme', id: '1', n: 1 }]);
     expect(source.calls).toBe(1);
+  });
+
+  it("answers with the cached object's JSON, serialised once while the cache holds it (same bytes, same type)", async () => {
+    source.values.set('acme/9', 9);
+    const stringify = jest.spyOn(JSON, 'stringify');
+    try {
+      const answers = [await get('/things/9'), await get('/things/9'), await get('/things/9')];
+      expect(answers.map((r) => r.headers['x-cache'])).toEqual(['MISS', 'HIT', 'HIT']);
+      for (const r of answers) {
+        expect(r.body).toBe('{"tenant":"acme","id":"9","n":9}');
+        expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      }
+      const ofTheEntry = stringify.mock.calls.filter(([v]) => isEntry(v));
+      expect(ofTheEntry).toHaveLength(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    // a handler answering with another object (a copy) is serialised by Fastify, as before
+    const copy = await get('/things/copy/9');
+    expect([copy.headers['x-cache'], copy.body, copy.headers['content-type']]).toEqual([
+      'HIT',
+      '{"tenant":"acme","id":"9","n":9}',
+      'application/json; charset=utf-8',
+    ]);
   });
 
   it('Cache-Control: no-cache (or Pragma: no-cache) is a BYPASS that still stores the fresh answer', async () => {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Observable, tap } from 'rxjs';
+import { map, Observable } from 'rxjs';
 import { CacheBackend } from './cache-backend';
 import { RouteCacheScope, runInRouteCacheScope } from './route-scope';
 
@@ -31,6 +31,20 @@ export function wantsNoCache(headers: FastifyRequest['headers']): boolean {
     (typeof cc === 'string' && /(^|,)\s*no-cache\s*(,|$)/i.test(cc)) ||
     (typeof pragma === 'string' && /no-cache/i.test(pragma))
   );
+}
+
+/**
+ * The JSON of cached answers, serialised once: entries are never mutated (L1 keeps them without a copy),
+ * so the JSON of an object the cache holds stays true while the object lives — and goes with it.
+ */
+const serialised = new WeakMap<object, string>();
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** A plain object or array: what Fastify would answer with JSON.stringify (not a Buffer, a stream, a class). */
+function isPlainJson(value: unknown): value is object {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null || Array.isArray(value);
 }
 
 interface RouteCacheConfig {
@@ -71,7 +85,9 @@ export class CacheInterceptor implements NestInterceptor {
     const scope = this.scopeOf(context);
     if (!scope) return next.handle();
     // handle() binds the handler to the async context it is called in: the route's scope
-    return runInRouteCacheScope(scope, () => next.handle()).pipe(tap(() => this.markStatus(context, scope)));
+    return runInRouteCacheScope(scope, () => next.handle()).pipe(
+      map((value) => this.present(context, scope, value)),
+    );
   }
 
   /**
@@ -83,8 +99,7 @@ export class CacheInterceptor implements NestInterceptor {
     const scope = this.scopeOf(context);
     if (!scope) return next();
     const value = await runInRouteCacheScope(scope, next);
-    this.markStatus(context, scope);
-    return value;
+    return this.present(context, scope, value);
   }
 
   /** The route's cache scope for this request, or undefined when the route does not cache. */
@@ -98,9 +113,20 @@ export class CacheInterceptor implements NestInterceptor {
     };
   }
 
-  /** X-Cache from the lookup that answered (errors never get here: no X-Cache on an error). */
-  private markStatus(context: ExecutionContext, scope: RouteCacheScope): void {
-    if (scope.status) void context.switchToHttp().getResponse<FastifyReply>().header('X-Cache', scope.status);
+  /**
+   * X-Cache from the lookup that answered (errors never get here: no X-Cache on an error). When the
+   * handler answers with the very object the lookup gave (the building route does), the answer is that
+   * object's JSON, serialised once for as long as the cache holds it — the same bytes and content type
+   * Fastify would send, without JSON.stringify on every hit.
+   */
+  private present(context: ExecutionContext, scope: RouteCacheScope, value: unknown): unknown {
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    if (scope.status) void reply.header('X-Cache', scope.status);
+    if (value !== scope.value || !isPlainJson(value) || reply.hasHeader('content-type')) return value;
+    let json = serialised.get(value);
+    if (json === undefined) serialised.set(value, (json = JSON.stringify(value)));
+    void reply.header('content-type', JSON_CONTENT_TYPE);
+    return json;
   }
 
   /** Route metadata, read once per handler (this runs on every request of the hot path). */

@@ -14,6 +14,8 @@ export interface RouteCacheScope {
   ttlMs?: number;
   /** Set by the route's lookup (the last one, when there are several). */
   status?: CacheStatus;
+  /** The value that lookup answered with (the cached object itself, never mutated). */
+  value?: unknown;
 }
 
 const storage = new AsyncLocalStorage<RouteCacheScope>();
