@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildConfig, ConfigValidationError } from './config';
+import type { Logger } from 'pino';
 import { createApp } from './bootstrap';
 
 /** The version from the nearest package.json above this file (source tree or dist/ alike). */
@@ -14,6 +15,17 @@ function packageVersion(): string {
     }
   }
   return '0.0.0';
+}
+
+/**
+ * Exits once the log destination has written what it holds (pino's flush is asynchronous: exiting right
+ * after it could drop the last lines, a write already under way at exit included); after 2 s regardless.
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  process.exitCode = code;
+  const exit = (): never => process.exit(code);
+  setTimeout(exit, 2000).unref();
+  logger.flush(exit);
 }
 
 async function main(): Promise<void> {
@@ -42,19 +54,14 @@ async function main(): Promise<void> {
       logger.error(
         `Shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.http.shutdownTimeoutMs} ms): exiting`,
       );
-      logger.flush();
-      process.exit(1);
+      exitAfterLogs(logger, 1);
     }, config.http.shutdownTimeoutMs);
     hardStop.unref();
     shutdown(signal).then(
-      () => {
-        logger.flush();
-        process.exit(0);
-      },
+      () => exitAfterLogs(logger, 0),
       (err: unknown) => {
         logger.error({ err }, 'Shutdown failed');
-        logger.flush();
-        process.exit(1);
+        exitAfterLogs(logger, 1);
       },
     );
   };

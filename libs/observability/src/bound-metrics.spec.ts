@@ -99,6 +99,14 @@ describe('bound metric series', () => {
     );
   });
 
+  it('refuses a label the metric does not have, as prom-client does', () => {
+    const { bound } = histograms();
+    const counter = new Counter({ name: 'c', help: 'c', labelNames: ['op'], registers: [] });
+    const wrong = { op: 'get', extra: 'x' } as unknown as { op: string };
+    expect(() => bindHistogram(bound, wrong).observe(0.1)).toThrow(/extra/);
+    expect(() => bindCounter(counter, wrong).inc()).toThrow(/extra/);
+  });
+
   it('with exemplars on, goes through the public API on every call (still correct)', async () => {
     const registry = new Registry<OpenMetricsContentType>();
     registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);

@@ -166,9 +166,12 @@ class BoundHistogramSeries<T extends string> extends BoundSeries<HistogramRecord
   protected locate(internals: Internals<HistogramRecord>): HistogramRecord | undefined {
     const bounds = internals.upperBounds;
     if (!Array.isArray(bounds) || internals.hashMap === undefined) return undefined;
-    // a new series gets no sample: zero() creates it (validating the labels); an existing one is kept
-    if (findRecord(internals.hashMap, this.labels) === undefined)
+    // a new series gets no sample: zero() creates it (labels() first: zero() does not validate the names);
+    // an existing one is kept
+    if (findRecord(internals.hashMap, this.labels) === undefined) {
+      this.histogram.labels(this.labels as LabelValues<T>);
       this.histogram.zero(this.labels as LabelValues<T>);
+    }
     const key = internals.hashMap && findRecord(internals.hashMap, this.labels);
     const record = key === undefined ? undefined : internals.hashMap?.[key];
     if (

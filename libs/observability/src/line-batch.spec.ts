@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LineBatch, LineSink } from './line-batch';
 
@@ -33,17 +36,51 @@ describe('LineBatch', () => {
     expect(sink.chunks).toEqual(['a\nb\nc\n', 'd\n']);
   });
 
-  it('flush and flushSync hand over what is pending before flushing the sink', () => {
+  it('flush hands over what is pending, then flushes the sink', () => {
     const sink = new Sink();
     const batch = new LineBatch(sink);
     batch.write('a\n');
     batch.flush();
     expect(sink.chunks).toEqual(['a\n']);
     expect(sink.flushed).toBe(1);
+  });
+
+  it('flushSync empties the sink, then writes what is pending straight to its file descriptor', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'line-batch-'));
+    const fd = openSync(join(dir, 'out.log'), 'w');
+    try {
+      const sink = Object.assign(new Sink(), { fd });
+      const batch = new LineBatch(sink);
+      batch.write('a\n');
+      batch.write('b\n');
+      batch.flushSync();
+      expect(sink.syncFlushed).toBe(1);
+      expect(sink.chunks).toEqual([]); // not handed to the sink: it could start an asynchronous write
+      expect(readFileSync(join(dir, 'out.log'), 'utf8')).toBe('a\nb\n');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flushSync on a sink without a file descriptor hands over, then flushes it again', () => {
+    const sink = new Sink();
+    const batch = new LineBatch(sink);
     batch.write('b\n');
     batch.flushSync();
-    expect(sink.chunks).toEqual(['a\n', 'b\n']);
-    expect(sink.syncFlushed).toBe(1);
+    expect(sink.chunks).toEqual(['b\n']);
+    expect(sink.syncFlushed).toBe(2);
+  });
+
+  it('a destination that throws (closed at exit) does not throw from the event loop', async () => {
+    const batch = new LineBatch({
+      write: () => {
+        throw new Error('SonicBoom destroyed');
+      },
+    });
+    batch.write('lost\n');
+    await nextTurn();
+    expect(() => batch.drain()).not.toThrow();
   });
 
   it('does not write an empty chunk when nothing is pending', async () => {

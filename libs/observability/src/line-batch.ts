@@ -1,8 +1,12 @@
+import { writeSync } from 'node:fs';
+
 /** What the batch hands its lines to: pino's SonicBoom destination (or a test's sink). */
 export interface LineSink {
   write(chunk: string): unknown;
   flush?(cb?: (err?: Error | null) => void): void;
   flushSync?(): void;
+  /** SonicBoom's file descriptor (-1 until open): where `flushSync` writes what is pending, synchronously. */
+  fd?: number;
 }
 
 /**
@@ -13,8 +17,11 @@ export interface LineSink {
  * largest allocation per request in the hot path's heap profile). One hand-over per turn makes that one
  * copy per turn. Order is kept: every line of the process goes through the same batch.
  *
- * Lines are never more than one turn late; `flush`/`flushSync` hand over what is pending first, and the
- * process's `exit` hands over and writes synchronously, so nothing written before exit is lost.
+ * Lines are never more than one turn late; `flush` hands over what is pending first. `flushSync` (the
+ * process's `exit`) empties the sink synchronously, then writes what is pending straight to its file
+ * descriptor: handed over at exit, a chunk past SonicBoom's `minLength` would start an asynchronous write
+ * that the process does not wait for. A write SonicBoom had already started before exit is its own
+ * (sonic-boom's `flushSync` leaves it to finish, or not).
  */
 export class LineBatch {
   private lines: string[] = [];
@@ -34,11 +41,21 @@ export class LineBatch {
 
   /** Hands the pending lines to the sink now (in one string). */
   drain(): void {
+    const pending = this.take();
+    if (pending === undefined) return;
+    try {
+      this.sink.write(pending);
+    } catch {
+      // the destination is closed (the process is ending): there is nowhere left to write these lines
+    }
+  }
+
+  private take(): string | undefined {
     this.scheduled = false;
     const lines = this.lines;
-    if (lines.length === 0) return;
+    if (lines.length === 0) return undefined;
     this.lines = [];
-    this.sink.write(lines.length === 1 ? lines[0] : lines.join(''));
+    return lines.length === 1 ? lines[0] : lines.join('');
   }
 
   flush(cb?: (err?: Error | null) => void): void {
@@ -48,7 +65,14 @@ export class LineBatch {
   }
 
   flushSync(): void {
-    this.drain();
+    const pending = this.take();
     this.sink.flushSync?.();
+    if (pending === undefined) return;
+    const fd = this.sink.fd;
+    if (typeof fd === 'number' && fd >= 0) writeSync(fd, pending);
+    else {
+      this.sink.write(pending);
+      this.sink.flushSync?.();
+    }
   }
 }

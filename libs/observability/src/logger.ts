@@ -13,20 +13,21 @@ export interface RootLoggerOptions {
   destination?: pino.DestinationStream;
 }
 
-const batchesToFlushOnExit = new Set<LineBatch>();
+// weak: a logger that is gone takes its batch with it (tests build many apps in one process)
+const batchesToFlushOnExit = new Set<WeakRef<LineBatch>>();
 
 function flushBatchOnExit(batch: LineBatch): void {
   if (batchesToFlushOnExit.size === 0)
     process.once('exit', () => {
-      for (const b of batchesToFlushOnExit) {
+      for (const ref of batchesToFlushOnExit) {
         try {
-          b.flushSync();
+          ref.deref()?.flushSync();
         } catch {
           // already closed: nothing more can be written
         }
       }
     });
-  batchesToFlushOnExit.add(batch);
+  batchesToFlushOnExit.add(new WeakRef(batch));
 }
 
 /**

@@ -11,7 +11,10 @@ type Intercept = InterceptorsConsumer['intercept'];
  * An interceptor that can also run as a promise: `interceptAsync(context, next)` does what its
  * `intercept(context, { handle })` does, with `next()` resolving to the handler's value. When every
  * interceptor of a route has it, the chain runs without rxjs (Atrium's CacheInterceptor has both: it
- * stays a NestInterceptor for anything else that runs it).
+ * stays a NestInterceptor for anything else that runs it). `next()` must be called from the step's own
+ * call (or a promise continuation of it): nothing binds it to the step's async context, as Nest's
+ * `AsyncResource.bind` does for `handle()` — a step that calls it from a foreign callback (an event, a
+ * timer) would run the handler outside the request's context.
  */
 export interface PromiseInterceptor {
   interceptAsync(context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown>;
@@ -46,6 +49,9 @@ function scoped<T>(fn: () => T): () => T {
  * request) that only ever fires for a handler that itself returns an Observable. Atrium's handlers return
  * promises or values; the router then takes the value as it takes a handler's value on a route without
  * interceptors. Server-sent-event handlers (`@Sse`) still get the Observable.
+ *
+ * What is given up: Nest's teardown of a handler's own Observable (and its StreamableFile) when the client
+ * goes away, on routes with interceptors — no Atrium handler returns an Observable.
  *
  * When every interceptor of the route is a PromiseInterceptor, the chain is a chain of promises: no
  * rxjs at all (about twenty subscribers and operators per request otherwise). The async context needs
