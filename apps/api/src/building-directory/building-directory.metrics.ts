@@ -6,8 +6,18 @@ import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/
 import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
 import type { CoordinatesSource, ValidationResult } from './building.types';
 
-export type BuildingOperation = 'get_building' | 'validate_building' | 'get_request_data';
-export type BuildingOpStatus = 'success' | 'not_found' | 'error';
+const OPERATIONS = ['get_building', 'validate_building', 'get_request_data'] as const;
+const OP_STATUSES = ['success', 'not_found', 'error'] as const;
+const CACHE_EVENTS = [
+  'hit',
+  'miss',
+  'set',
+  'error',
+  'stale',
+  'invalidate',
+] as const satisfies readonly CacheEvent[];
+export type BuildingOperation = (typeof OPERATIONS)[number];
+export type BuildingOpStatus = (typeof OP_STATUSES)[number];
 export type UpstreamErrorType = 'timeout' | 'http_error' | 'parse_error' | 'unknown';
 
 /**
@@ -20,10 +30,7 @@ export const BUILDING_DIRECTORY_METRICS = [
     name: 'building_directory_requests_total',
     help: 'Building directory operations by operation and outcome',
     labelNames: ['operation', 'status'],
-    zeroes: {
-      operation: ['get_building', 'validate_building', 'get_request_data'],
-      status: ['success', 'not_found', 'error'],
-    },
+    zeroes: { operation: OPERATIONS, status: OP_STATUSES },
   }),
   histogramProvider({
     name: 'building_directory_request_duration_seconds',
@@ -35,7 +42,7 @@ export const BUILDING_DIRECTORY_METRICS = [
     name: 'building_cache_operations_total',
     help: 'Building cache operations: hit, miss, set, error, stale, invalidate',
     labelNames: ['operation'],
-    zeroes: { operation: ['hit', 'miss', 'set', 'error', 'stale', 'invalidate'] },
+    zeroes: { operation: CACHE_EVENTS },
   }),
   gaugeProvider({
     name: 'building_directory_active_connections',
@@ -70,14 +77,20 @@ export const BUILDING_DIRECTORY_METRICS = [
 /** The series one operation records into, bound once (no label hashing per request). */
 interface OperationSeries {
   duration: BoundHistogram;
-  requests: Map<BuildingOpStatus, BoundCounter>;
+  requests: Record<BuildingOpStatus, BoundCounter>;
+}
+
+/** `make` of each value, by value. */
+function each<K extends string, V>(keys: readonly K[], make: (key: K) => V): Record<K, V> {
+  return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, V>;
 }
 
 /** Records the metrics above at the feature's seams: operations, the cache, the upstream client. */
 @Injectable()
 export class BuildingDirectoryMetrics {
-  private readonly operations = new Map<BuildingOperation, OperationSeries>();
-  private readonly cacheEvents = new Map<CacheEvent, BoundCounter>();
+  // every label value is known: the series are bound up front (a bound series finds its record on first use)
+  private readonly operations: Record<BuildingOperation, OperationSeries>;
+  private readonly cacheEvents: Record<CacheEvent, BoundCounter>;
 
   constructor(
     @InjectMetric('building_directory_requests_total')
@@ -93,6 +106,11 @@ export class BuildingDirectoryMetrics {
     @InjectMetric('building_denormalization_total') readonly denormalizations: Counter<'status'>,
   ) {
     activeConnections.set(0);
+    this.operations = each(OPERATIONS, (operation) => ({
+      duration: bindHistogram(duration, { operation }),
+      requests: each(OP_STATUSES, (status) => bindCounter(requests, { operation, status })),
+    }));
+    this.cacheEvents = each(CACHE_EVENTS, (operation) => bindCounter(cacheOperations, { operation }));
   }
 
   /** Times an operation and counts its outcome. */
@@ -103,13 +121,13 @@ export class BuildingDirectoryMetrics {
     errorStatus: (err: unknown) => BuildingOpStatus = () => 'error',
   ): Promise<T> {
     const started = process.hrtime.bigint();
-    const series = this.seriesOf(operation);
+    const series = this.operations[operation];
     try {
       const value = await fn();
-      this.requestsOf(series, operation, statusOf(value)).inc();
+      series.requests[statusOf(value)].inc();
       return value;
     } catch (err) {
-      this.requestsOf(series, operation, errorStatus(err)).inc();
+      series.requests[errorStatus(err)].inc();
       throw err;
     } finally {
       series.duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -117,29 +135,7 @@ export class BuildingDirectoryMetrics {
   }
 
   cacheEvent(event: CacheEvent, count: number): void {
-    let series = this.cacheEvents.get(event);
-    if (!series)
-      this.cacheEvents.set(event, (series = bindCounter(this.cacheOperations, { operation: event })));
-    series.inc(count);
-  }
-
-  private seriesOf(operation: BuildingOperation): OperationSeries {
-    let series = this.operations.get(operation);
-    if (!series) {
-      series = { duration: bindHistogram(this.duration, { operation }), requests: new Map() };
-      this.operations.set(operation, series);
-    }
-    return series;
-  }
-
-  private requestsOf(
-    series: OperationSeries,
-    operation: BuildingOperation,
-    status: BuildingOpStatus,
-  ): BoundCounter {
-    let counter = series.requests.get(status);
-    if (!counter) series.requests.set(status, (counter = bindCounter(this.requests, { operation, status })));
-    return counter;
+    this.cacheEvents[event].inc(count);
   }
 
   validation(result: ValidationResult): void {
