@@ -308,6 +308,36 @@ describe('Downloader: GET /api/v1/download (e2e)', () => {
       expect(again.headers.get('x-cache')).toBe('MISS');
     });
 
+    it.each<[string, Record<string, string>, 'HIT' | 'MISS']>([
+      ['max-age', { 'cache-control': 'max-age=60' }, 'HIT'],
+      ['Max-Age in any case', { 'cache-control': 'Public, Max-Age=60' }, 'HIT'],
+      ['nothing stated (DOWNLOAD_CACHE_TTL_MS)', {}, 'HIT'],
+      ['a future Expires', { expires: new Date(Date.now() + 3_600_000).toUTCString() }, 'HIT'],
+      [
+        'Set-Cookie (Atrium sends and passes on none)',
+        { 'cache-control': 'max-age=60', 'set-cookie': 'a=b' },
+        'HIT',
+      ],
+      ['an Age as old as max-age', { 'cache-control': 'max-age=60', age: '60' }, 'MISS'],
+      ['an Expires in the past', { expires: new Date(Date.now() - 60_000).toUTCString() }, 'MISS'],
+      ['private (the cache is shared by a tenant)', { 'cache-control': 'private, max-age=60' }, 'MISS'],
+      ['no-store', { 'cache-control': 'No-Store' }, 'MISS'],
+      ['s-maxage=0 over max-age', { 'cache-control': 'max-age=60, s-maxage=0' }, 'MISS'],
+      ['Vary: *', { 'cache-control': 'max-age=60', vary: '*' }, 'MISS'],
+    ])(
+      "follows the origin's caching headers: %s %j → the second download is a %s",
+      async (label, headers, second) => {
+        const path = `/cache-headers-${label.replace(/\W+/g, '-')}`;
+        origin.route(path, (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+          res.end('cacheable?');
+        });
+        expect((await dl(`${origin.url}${path}`, 'raw')).headers.get('x-cache')).toBe('MISS');
+        expect((await dl(`${origin.url}${path}`, 'raw')).headers.get('x-cache')).toBe(second);
+        expect(origin.hits(path)).toHaveLength(second === 'HIT' ? 1 : 2);
+      },
+    );
+
     it('after max-age revalidates with If-None-Match: 304 reuses the copy, a changed ETag is picked up', async () => {
       const r = origin.etagResource;
       Object.assign(r, { etag: '"v1"', body: 'version one', maxAgeSeconds: 1 });

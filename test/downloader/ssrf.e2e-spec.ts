@@ -95,8 +95,15 @@ describe('Downloader: SSRF attempts under the default policy (e2e)', () => {
     `http://[::ffff:7f00:1]:${P}/secret`,
     `http://[0:0:0:0:0:ffff:127.0.0.1]:${P}/secret`,
     `http://[::127.0.0.1]:${P}/secret`,
+    `http://[::7f00:1]:${P}/secret`, // IPv4-compatible, hex
+    `http://[::ffff:0:127.0.0.1]:${P}/secret`, // SIIT
     `http://[64:ff9b::7f00:1]:${P}/secret`,
+    `http://[64:ff9b::127.0.0.1]:${P}/secret`,
     `http://[2002:7f00:1::]:${P}/secret`,
+    `http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:${P}/secret`, // Teredo carrying 127.0.0.1
+    `http://0X7F000001:${P}/secret`,
+    `http://0x7f.0.1:${P}/secret`, // hex, short form
+    `http://0x7f.0.0.01:${P}/secret`, // hex and octal mixed
     `http://[fe80::1]:${P}/secret`,
     `http://[fc00::1]:${P}/secret`,
     `http://[fd00::1]:${P}/secret`,
@@ -107,12 +114,32 @@ describe('Downloader: SSRF attempts under the default policy (e2e)', () => {
     `http://192.168.1.1:${P}/secret`,
     `http://169.254.169.254/latest/meta-data/`,
     `http://[::ffff:169.254.169.254]/latest/meta-data/`,
+    // the metadata service in the other forms and spellings (refused before any connection is tried)
+    `http://2852039166/latest/meta-data/`, // decimal
+    `http://0xa9fea9fe/latest/meta-data/`, // hex
+    `http://0251.0376.0251.0376/latest/meta-data/`, // octal
+    `http://169.254.43518/latest/meta-data/`, // short form
+    `http://[::a9fe:a9fe]/latest/meta-data/`, // IPv4-compatible
+    `http://[64:ff9b::169.254.169.254]/latest/meta-data/`, // NAT64
+    `http://[2002:a9fe:a9fe::1]/latest/meta-data/`, // 6to4
+    `http://012.0.0.1:${P}/secret`, // 10.0.0.1, octal
+    `http://3232235777:${P}/secret`, // 192.168.1.1, decimal
     `http://100.64.0.1:${P}/secret`,
+    `http://[::ffff:100.64.0.1]:${P}/secret`,
     `http://198.18.0.1:${P}/secret`,
-    `http://192.0.2.1:${P}/secret`,
+    `http://192.0.2.1:${P}/secret`, // documentation
+    `http://198.51.100.7:${P}/secret`,
+    `http://203.0.113.9:${P}/secret`,
+    `http://[2001:db8::1]:${P}/secret`,
+    `http://[3fff::1]:${P}/secret`,
     `http://224.0.0.1:${P}/secret`,
+    `http://[::ffff:224.0.0.1]:${P}/secret`,
     `http://255.255.255.255:${P}/secret`,
-    `http://240.0.0.1:${P}/secret`,
+    `http://[::ffff:255.255.255.255]:${P}/secret`,
+    `http://240.0.0.1:${P}/secret`, // reserved
+    `http://[::ffff:240.0.0.1]:${P}/secret`,
+    `http://[100::1]:${P}/secret`, // discard-only
+    `http://[4000::1]:${P}/secret`, // outside global unicast
     `http://evil.test:${P}/secret`, // public-looking name resolving to 127.0.0.1
     `http://evil6.test:${P}/secret`,
     `http://mixed.test:${P}/secret`, // one public and one private record

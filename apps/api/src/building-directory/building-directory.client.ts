@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Dispatcher, Pool } from 'undici';
 import { currentRequestId, redactUrl } from '@libs/observability';
 import type { AppConfig } from '@app/config';
+import { withRetries } from '@app/resilience/retry';
 import type { Building, BuildingSource } from './building.types';
 import { UpstreamError, UpstreamTimeoutError } from './building-directory.errors';
-import type { BuildingDirectoryMetrics } from './building-directory.metrics';
+import type { BuildingDirectoryMetrics, UpstreamErrorType } from './building-directory.metrics';
 
 type Settings = AppConfig['buildingDirectory'] & { url: string };
 
@@ -16,8 +16,10 @@ const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
 /**
  * The upstream User Service: `GET {url}/buildings/{id}` with X-Tenant-ID, X-Request-ID and the bearer
  * token, on a keep-alive undici Pool. Each attempt is bounded (connect timeout + request timeout);
- * transient failures (network, timeout, 5xx) are retried up to BUILDING_DIRECTORY_RETRIES times with
- * full-jitter backoff. 404 is "not found" (null), never retried.
+ * transient failures (network, timeout, 500/502/503/504) are retried up to BUILDING_DIRECTORY_RETRIES times
+ * through Atrium's retry policy (p-retry, resilience/retry.ts: exponential backoff with jitter, ≤ 1 s).
+ * What stays here: which failures are transient, and a metric for every failed attempt. 404 is "not found"
+ * (null), never retried.
  */
 export class BuildingDirectoryClient implements BuildingSource {
   readonly kind = 'http' as const;
@@ -43,32 +45,32 @@ export class BuildingDirectoryClient implements BuildingSource {
   }
 
   async getBuilding(tenantId: string, buildingId: string): Promise<Building | null> {
-    const attempts = 1 + this.settings.retries;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.attempt(tenantId, buildingId);
-      } catch (err) {
-        const type =
-          err instanceof UpstreamTimeoutError
-            ? 'timeout'
-            : err instanceof UpstreamError
-              ? err.errorType
-              : 'unknown';
-        this.metrics.upstreamError(type);
-        const retryable =
-          err instanceof UpstreamTimeoutError ||
-          (err instanceof UpstreamError && (err as RetryMark).retryable === true);
-        if (!retryable || attempt >= attempts) {
-          this.logger.warn(
-            `Building directory ${type} for ${buildingId} after ${attempt} attempt(s): ${(err as Error).message}`,
-          );
-          throw err instanceof UpstreamError || err instanceof UpstreamTimeoutError
-            ? err
-            : new UpstreamError('The building directory request failed', 'unknown');
-        }
-        // full jitter: spreads the retries of many callers instead of synchronising them
-        await sleep(Math.random() * Math.min(1000, 50 * 2 ** attempt));
-      }
+    let attempts = 0;
+    try {
+      return await withRetries(
+        { retries: this.settings.retries, ...DIRECTORY_BACKOFF },
+        async (attempt) => {
+          attempts = attempt;
+          try {
+            return await this.attempt(tenantId, buildingId);
+          } catch (err) {
+            this.metrics.upstreamError(errorType(err)); // every failed attempt, retried or not
+            throw err;
+          }
+        },
+        {
+          retryable: (err) =>
+            err instanceof UpstreamTimeoutError ||
+            (err instanceof UpstreamError && (err as RetryMark).retryable === true),
+        },
+      );
+    } catch (err) {
+      this.logger.warn(
+        `Building directory ${errorType(err)} for ${buildingId} after ${attempts} attempt(s): ${(err as Error).message}`,
+      );
+      throw err instanceof UpstreamError || err instanceof UpstreamTimeoutError
+        ? err
+        : new UpstreamError('The building directory request failed', 'unknown');
     }
   }
 
@@ -158,3 +160,11 @@ export class BuildingDirectoryClient implements BuildingSource {
 }
 
 type RetryMark = { retryable?: boolean };
+
+/** 50–100 ms, 100–200 ms, 200–400 ms, … at most 1 s: a lookup on a request's path waits little. */
+const DIRECTORY_BACKOFF = { firstDelayMs: 50, maxDelayMs: 1000 };
+
+function errorType(err: unknown): UpstreamErrorType {
+  if (err instanceof UpstreamTimeoutError) return 'timeout';
+  return err instanceof UpstreamError ? err.errorType : 'unknown';
+}

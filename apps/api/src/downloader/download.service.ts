@@ -131,7 +131,7 @@ export class DownloadService {
       const entry = this.entryFor(rendered.main, rendered.pdf, 'application/pdf');
       return this.downloads.entry(
         { ...entry, etag: undefined, lastModified: undefined },
-        this.downloads.freshness(rendered.main.headers),
+        this.downloads.freshness(format, rendered.main.statusCode, rendered.main.headers),
       );
     }
 
@@ -154,12 +154,15 @@ export class DownloadService {
         etag: res.headers.etag ?? stale.etag,
         lastModified: res.headers['last-modified'] ?? stale.lastModified,
       };
-      return this.downloads.entry(renewed, this.downloads.freshness({ ...res.headers }), {
+      return this.downloads.entry(renewed, this.downloads.freshness(format, stale.statusCode, res.headers), {
         revalidated: true,
       });
     }
     const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false);
-    return this.downloads.entry(this.entryFor(res, body, contentType), this.downloads.freshness(res.headers));
+    return this.downloads.entry(
+      this.entryFor(res, body, contentType),
+      this.downloads.freshness(format, res.statusCode, res.headers),
+    );
   }
 
   private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
 import { request } from 'undici';
 import { currentRequestId } from '@libs/observability';
 import { AppConfig } from '@app/config';
+import { Backoff, withRetries } from '@app/resilience/retry';
 import {
   ContentTooLargeError,
   DownloaderError,
@@ -58,6 +58,8 @@ interface Head {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** 100–200 ms, 200–400 ms, 400–800 ms, … at most 3 s (DOWNLOAD_RETRIES of them, within the deadline). */
+const FETCH_BACKOFF: Omit<Backoff, 'retries'> = { firstDelayMs: 100, maxDelayMs: 3000 };
 const RETRYABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -75,7 +77,10 @@ const RETRYABLE_CODES = new Set([
  * Outbound HTTP for the downloader and webhooks: every hop checked by the URL policy and dialled at
  * the address it checked; a total deadline over all hops and retries; bodies streamed with the size
  * limit applied to the bytes received AND to the decoded bytes (decompression bombs); gzip/deflate/br
- * decoding; retries with exponential backoff and full jitter on network errors and 5xx for GET.
+ * decoding; retries (GET only) through Atrium's retry policy (p-retry, resilience/retry.ts), whose waits
+ * the deadline and a cancelled job end at once. Atrium's own part of the retrying: which failures are
+ * transient (the socket error codes below and 5xx answers; never a policy refusal or an oversized body), and
+ * a 5xx on the last attempt is the answer (502 with its status), not a retry error.
  */
 @Injectable()
 export class SafeFetcher {
@@ -133,28 +138,25 @@ export class SafeFetcher {
     }
   }
 
+  /** One hop: the exchange, retried (GET only) on network errors and 5xx; the last attempt's 5xx is returned. */
   private async withRetries(
     req: FetchRequest,
     signal: AbortSignal,
-    attempt: () => Promise<Head>,
+    exchange: () => Promise<Head>,
   ): Promise<Head> {
     const retries = (req.method ?? 'GET') === 'GET' ? (req.retries ?? this.config.downloader.retries) : 0;
-    for (let n = 0; ; n++) {
-      let head: Head;
-      try {
-        head = await attempt();
-      } catch (err) {
-        if (n >= retries || signal.aborted || !isRetryable(err)) throw err;
-        await sleep(backoffMs(n), undefined, { signal });
-        continue;
-      }
-      if (head.statusCode >= 500 && n < retries) {
-        await discard(head);
-        await sleep(backoffMs(n), undefined, { signal });
-        continue;
-      }
-      return head;
-    }
+    return withRetries(
+      { ...FETCH_BACKOFF, retries },
+      async (attempt) => {
+        const head = await exchange();
+        if (head.statusCode >= 500 && attempt <= retries) {
+          await discard(head);
+          throw new ServerErrorStatus(head.statusCode);
+        }
+        return head;
+      },
+      { signal, retryable: (err) => err instanceof ServerErrorStatus || isRetryable(err) },
+    );
   }
 
   private async exchange(
@@ -266,10 +268,11 @@ function isRetryable(err: unknown): boolean {
   return RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
 }
 
-/** Exponential backoff with jitter: 100–200 ms, 200–400 ms, … capped at 3 s (half fixed, half random). */
-export function backoffMs(attempt: number, baseMs = 200, capMs = 3000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+/** A 5xx answer while attempts remain: thrown so the retry policy waits and tries again. */
+class ServerErrorStatus extends Error {
+  constructor(readonly statusCode: number) {
+    super(`The origin answered ${statusCode}`);
+  }
 }
 
 async function discard(head: Head): Promise<void> {

@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '@libs/observability';
 import { AppConfig } from '@app/config';
+import { withRetries } from '@app/resilience/retry';
 import { DownloaderError } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
-import { backoffMs, SafeFetcher } from '../fetch/safe-fetcher';
+import { SafeFetcher } from '../fetch/safe-fetcher';
 import type { WebhookAttempt, WebhookEvent } from './job.types';
 
 export interface WebhookPayload {
@@ -21,9 +21,12 @@ export function signBody(secret: string, body: string): string {
 
 /**
  * Delivers a batch's finish event: POST with the HMAC-SHA256 signature of the exact body, a delivery id
- * that stays the same across retries (receivers deduplicate on it), retried with exponential backoff
- * and jitter on network errors and 5xx, up to WEBHOOK_MAX_ATTEMPTS. The URL passes the URL policy at
- * every attempt (it was checked at submit too) and redirects are not followed.
+ * that stays the same across retries (receivers deduplicate on it), retried on network errors and 5xx up
+ * to WEBHOOK_MAX_ATTEMPTS. The URL passes the URL policy at every attempt (it was checked at submit too)
+ * and redirects are not followed. The attempts and the waits between them (exponential backoff with
+ * jitter, ended at once by shutdown) are Atrium's retry policy's (p-retry, resilience/retry.ts); this file
+ * keeps what only it knows: which failures may pass on retry, and what each attempt tells the job's status,
+ * the logs and webhook_deliveries_total (retry, then success or failure).
  */
 @Injectable()
 export class WebhookSender {
@@ -68,64 +71,103 @@ export class WebhookSender {
       'x-atrium-signature': signBody(secret, body),
     };
     const max = this.config.downloader.webhookMaxAttempts;
-    for (let attempt = 1; attempt <= max; attempt++) {
-      const stop = this.metrics.webhookDuration.startTimer();
-      let retryable = false;
-      let outcome: string;
-      let statusCode: number | undefined;
-      let error: string | undefined;
-      try {
-        const res = await this.fetcher.fetch({
-          url,
-          method: 'POST',
-          headers,
-          body,
-          timeoutMs: this.config.downloader.webhookTimeoutMs,
-          maxBytes: 64 * 1024,
-          followRedirects: false,
-          retries: 0,
-          acceptAnyStatus: true,
-          signal,
-        });
-        stop();
-        statusCode = res.statusCode;
-        if (res.statusCode >= 200 && res.statusCode < 300) {
+    let attempts = 0;
+    let delivered = false;
+    let unreported: DeliveryFailure | undefined; // a failed attempt the job's status has not heard of yet
+    try {
+      await withRetries(
+        { retries: max - 1, ...WEBHOOK_BACKOFF },
+        async (attempt) => {
+          attempts = attempt;
+          const stop = this.metrics.webhookDuration.startTimer();
+          let statusCode: number;
+          try {
+            statusCode = (
+              await this.fetcher.fetch({
+                url,
+                method: 'POST',
+                headers,
+                body,
+                timeoutMs: this.config.downloader.webhookTimeoutMs,
+                maxBytes: 64 * 1024,
+                followRedirects: false,
+                retries: 0,
+                acceptAnyStatus: true,
+                signal,
+              })
+            ).statusCode;
+          } catch (err) {
+            unreported = DeliveryFailure.of(err);
+            throw unreported;
+          } finally {
+            stop();
+          }
+          if (statusCode < 200 || statusCode > 299) {
+            unreported = DeliveryFailure.status(statusCode);
+            throw unreported;
+          }
+          delivered = true;
           this.metrics.webhookDeliveries.inc({ result: 'success' });
           this.logger.log(`Webhook ${payload.event} delivered to ${redactUrl(url)} (attempt ${attempt})`);
           await report({ counted: true, statusCode, final: 'delivered' });
-          return true;
-        }
-        retryable = res.statusCode >= 500;
-        outcome = `HTTP ${res.statusCode}`;
-      } catch (err) {
-        stop();
-        // policy refusals and oversized answers will not change on retry; network errors and timeouts may
-        retryable = !(err instanceof DownloaderError) || ['timeout', 'network'].includes(err.errorType ?? '');
-        outcome = err instanceof Error ? err.message : String(err);
-        error = outcome;
-      }
+        },
+        {
+          signal,
+          retryable: (err) => err instanceof DeliveryFailure && err.retryable,
+          onRetry: async (err) => {
+            const failure = err as DeliveryFailure;
+            unreported = undefined;
+            await report({ counted: true, statusCode: failure.statusCode, error: failure.error });
+            this.metrics.webhookDeliveries.inc({ result: 'retry' });
+            this.logger.warn(`Webhook ${payload.event} to ${redactUrl(url)}: ${failure.message}, retrying`);
+          },
+        },
+      );
+      return true;
+    } catch (err) {
+      if (delivered) return true; // the signal was aborted just after the receiver accepted
       if (signal?.aborted) {
         // shutting down: still pending, whoever picks the job up next delivers it
-        await report({ counted: true, statusCode, error });
+        if (unreported)
+          await report({ counted: true, statusCode: unreported.statusCode, error: unreported.error });
         return false;
       }
-      if (!retryable || attempt === max) {
-        this.metrics.webhookDeliveries.inc({ result: 'failure' });
-        this.logger.warn(
-          `Webhook ${payload.event} to ${redactUrl(url)} failed after ${attempt} attempt(s): ${outcome}`,
-        );
-        await report({ counted: true, statusCode, error, final: 'failed' });
-        return false;
-      }
-      await report({ counted: true, statusCode, error });
-      this.metrics.webhookDeliveries.inc({ result: 'retry' });
-      this.logger.warn(`Webhook ${payload.event} to ${redactUrl(url)}: ${outcome}, retrying`);
-      try {
-        await sleep(backoffMs(attempt - 1, 500, 30_000), undefined, { signal });
-      } catch {
-        return false; // shutting down: the pending flag stays set, the next pick-up delivers
-      }
+      const failure = err instanceof DeliveryFailure ? err : DeliveryFailure.of(err);
+      this.metrics.webhookDeliveries.inc({ result: 'failure' });
+      this.logger.warn(
+        `Webhook ${payload.event} to ${redactUrl(url)} failed after ${attempts} attempt(s): ${failure.message}`,
+      );
+      await report({ counted: true, statusCode: failure.statusCode, error: failure.error, final: 'failed' });
+      return false;
     }
-    return false;
+  }
+}
+
+/** 250–500 ms, 500 ms–1 s, 1–2 s, … at most 30 s between attempts. */
+const WEBHOOK_BACKOFF = { firstDelayMs: 250, maxDelayMs: 30_000 };
+
+/** One attempt that did not deliver, and whether another may. */
+class DeliveryFailure extends Error {
+  private constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly statusCode?: number,
+    /** The error shown in the job's status (none for an HTTP answer: its status code says it). */
+    readonly error?: string,
+  ) {
+    super(message);
+  }
+
+  /** 5xx may pass; any other answer will not change on retry. */
+  static status(statusCode: number): DeliveryFailure {
+    return new DeliveryFailure(`HTTP ${statusCode}`, statusCode >= 500, statusCode);
+  }
+
+  /** Network errors and timeouts may pass; policy refusals and oversized answers will not. */
+  static of(err: unknown): DeliveryFailure {
+    const message = err instanceof Error ? err.message : String(err);
+    const retryable =
+      !(err instanceof DownloaderError) || ['timeout', 'network'].includes(err.errorType ?? '');
+    return new DeliveryFailure(message, retryable, undefined, message);
   }
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { testConfig } from '@app/config';
 import { InvalidUrlError, UrlBlockedError } from '../downloader.errors';
-import { classifyAddress, parseIpv6 } from './ip-ranges';
+import { AddressCategory, classifyAddress } from './ip-ranges';
 import { ResolvedAddress, Resolver } from './resolver';
 import { UrlPolicy } from './url-policy';
 
@@ -116,7 +116,7 @@ const BYPASS_ATTEMPTS: string[] = [
   'http://[2002:7f00:1::]/', // 6to4 of loopback
   'http://[2002:c0a8:101::1]/', // 6to4 of 192.168.1.1
   'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', // Teredo carrying 127.0.0.1
-  'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', // Teredo (public client)
+  'http://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/', // Teredo (a public client, 8.8.8.8)
   'http://[fc00::1]/', // unique local
   'http://[fd12:3456:789a::1]/',
   'http://[fe80::1]/', // link-local
@@ -230,7 +230,9 @@ describe('UrlPolicy', () => {
 describe('classifyAddress', () => {
   it.each([
     ['127.0.0.1', 'loopback'],
+    ['[::1]', 'loopback'],
     ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
     ['169.254.169.254', 'link_local'],
     ['100.64.0.1', 'cgnat'],
     ['::ffff:10.0.0.1', 'private'],
@@ -238,17 +240,162 @@ describe('classifyAddress', () => {
     ['2002:a9fe:a9fe::', 'link_local'],
     ['fe80::1', 'link_local'],
     ['fd00::1', 'unique_local'],
+    ['fec0::1', 'site_local'],
+    ['ff02::1', 'multicast'],
+    ['192.0.2.1', 'documentation'],
+    ['2001:db8::1', 'documentation'],
+    ['3fff::1', 'documentation'],
+    ['198.18.0.1', 'benchmarking'],
+    ['2001:2::1', 'benchmarking'],
+    ['2001:0:4136:e378:8000:63bf:f7f7:f7f7', 'teredo'], // a public client (8.8.8.8)
+    // special-purpose ranges with no name of their own: AS112, AMT, the 6to4 relay, ORCHIDv2, discard…
+    ['192.31.196.1', 'reserved'],
+    ['192.52.193.1', 'reserved'],
+    ['192.88.99.1', 'reserved'],
+    ['192.175.48.1', 'reserved'],
+    ['2001:20::1', 'reserved'],
+    ['2001:4:112::1', 'reserved'],
+    ['2620:4f:8000::1', 'reserved'], // AS112 inside global unicast
+    ['100::1', 'reserved'],
+    ['64:ff9b:1::a00:1', 'reserved'], // local-use NAT64 prefix: no public address behind it
+    ['4000::1', 'reserved'], // outside global unicast 2000::/3
+    // the deprecated IPv4-compatible form of a PUBLIC address is refused too; ipaddr.js alone would read
+    // `::8.8.8.8` as the mapped `::ffff:8.8.8.8` and accept it
+    ['::8.8.8.8', 'reserved'],
+    ['::808:808', 'reserved'],
+    ['::ffff:8.8.8.8', undefined],
+    ['::ffff:0:8.8.8.8', undefined],
+    ['64:ff9b::8.8.8.8', undefined],
+    ['2002:808:808::1', undefined],
     ['1.1.1.1', undefined],
     ['2a00:1450:4001:81c::200e', undefined],
-    ['0177.0.0.1', 'invalid'],
+    ['0177.0.0.1', 'invalid'], // only canonical literals: odd spellings are the URL parser's to resolve
+    ['127.1', 'invalid'],
+    ['fe80::1%eth0', 'invalid'],
     ['not-an-ip', 'invalid'],
   ])('%s → %s', (address, category) => {
     expect(classifyAddress(address)).toBe(category);
   });
+});
 
-  it('expands IPv6 with an embedded dotted quad', () => {
-    expect(parseIpv6('::ffff:1.2.3.4')).toEqual([0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304]);
-    expect(parseIpv6('1::')).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
-    expect(parseIpv6('fe80::1%eth0')).toBeUndefined();
+/**
+ * api.md's URL policy list, row by row: each refused category in every IPv6 form that carries an IPv4 address
+ * and every odd IPv4 spelling, through the whole policy (WHATWG parsing, then the address check), each refusal
+ * reporting the category of the address inside. The same forms of a public address are the control.
+ */
+describe('UrlPolicy: every refusal in the URL policy list, in every form', () => {
+  const REFUSED: Array<[string, AddressCategory]> = [
+    ['127.0.0.1', 'loopback'],
+    ['127.255.255.254', 'loopback'],
+    ['0.0.0.0', 'unspecified'],
+    ['0.1.2.3', 'unspecified'],
+    ['10.0.0.1', 'private'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.254', 'private'],
+    ['192.168.1.1', 'private'],
+    ['169.254.169.254', 'link_local'],
+    ['169.254.0.1', 'link_local'],
+    ['100.64.0.1', 'cgnat'],
+    ['100.127.255.254', 'cgnat'],
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.250', 'multicast'],
+    ['255.255.255.255', 'broadcast'],
+    ['240.0.0.1', 'reserved'],
+    ['192.0.0.8', 'reserved'],
+    ['192.0.2.1', 'documentation'],
+    ['198.51.100.7', 'documentation'],
+    ['203.0.113.99', 'documentation'],
+    ['198.18.0.1', 'benchmarking'],
+  ];
+  const octets = (v4: string): number[] => v4.split('.').map(Number);
+  const group = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
+  /** The IPv6 forms that carry `v4`, as a URL host. */
+  const ipv6Forms = (v4: string): Record<string, string> => {
+    const [a, b, c, d] = octets(v4);
+    const [ia, ib, ic, id] = [a, b, c, d].map((o) => 255 - o); // Teredo stores the client address inverted
+    return {
+      'IPv4-mapped': `[::ffff:${v4}]`,
+      'IPv4-mapped, hex': `[::ffff:${group(a, b)}:${group(c, d)}]`,
+      'IPv4-mapped, in full': `[0:0:0:0:0:ffff:${group(a, b)}:${group(c, d)}]`,
+      'IPv4-compatible': `[::${v4}]`,
+      'IPv4-compatible, hex': `[::${group(a, b)}:${group(c, d)}]`,
+      'SIIT (IPv4-translated)': `[::ffff:0:${v4}]`,
+      NAT64: `[64:ff9b::${v4}]`,
+      'NAT64, hex': `[64:ff9b::${group(a, b)}:${group(c, d)}]`,
+      '6to4': `[2002:${group(a, b)}:${group(c, d)}::1]`,
+      Teredo: `[2001:0:4136:e378:8000:63bf:${group(ia, ib)}:${group(ic, id)}]`,
+    };
+  };
+  /** The odd IPv4 spellings the WHATWG URL parser turns into `v4`. */
+  const spellings = (v4: string): Record<string, string> => {
+    const [a, b, c, d] = octets(v4);
+    const n = a * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8 + d;
+    return {
+      decimal: String(n),
+      'hex, whole': `0x${n.toString(16)}`,
+      'hex, upper case': `0X${n.toString(16).toUpperCase()}`,
+      'hex, per octet': octets(v4)
+        .map((o) => `0x${o.toString(16)}`)
+        .join('.'),
+      'octal, whole': `0${n.toString(8)}`,
+      'octal, per octet': octets(v4)
+        .map((o) => `0${o.toString(8)}`)
+        .join('.'),
+      'short form a.b.c': `${a}.${b}.${c * 256 + d}`,
+      'short form a.b': `${a}.${b * 65536 + c * 256 + d}`,
+      'mixed hex, octal, short': `0x${a.toString(16)}.0${b.toString(8)}.${c * 256 + d}`,
+      'trailing dot': `${v4}.`,
+    };
+  };
+  const url = (host: string): string => `http://${host}/`;
+  const refusal = async (raw: string): Promise<unknown> => {
+    const { sut } = policy();
+    return sut.resolve(sut.parse(raw)).then(
+      () => 'allowed',
+      (err: unknown) => (err instanceof UrlBlockedError ? err.details : err),
+    );
+  };
+
+  const rows = (forms: (v4: string) => Record<string, string>): Array<[string, string, string, string]> =>
+    REFUSED.flatMap(([v4, category]) =>
+      Object.entries(forms(v4)).map(([form, host]): [string, string, string, string] => [
+        category,
+        form,
+        host,
+        v4,
+      ]),
+    );
+
+  it.each(REFUSED)('refuses %s as %s', async (v4, category) => {
+    await expect(refusal(url(v4))).resolves.toEqual({ reason: 'address', category });
+  });
+
+  it.each(rows(ipv6Forms))('refuses %s in the %s form %s (%s)', async (category, _form, host) => {
+    await expect(refusal(url(host))).resolves.toEqual({ reason: 'address', category });
+  });
+
+  it.each(rows(spellings))('refuses %s spelt %s: %s (%s)', async (category, _form, host) => {
+    await expect(refusal(url(host))).resolves.toEqual({ reason: 'address', category });
+  });
+
+  it('controls: the same forms of a public address reach it, except the ones never dialled legitimately', async () => {
+    const outcomes: Record<string, unknown> = {};
+    for (const [form, host] of Object.entries({ literal: '8.8.8.8', ...ipv6Forms('8.8.8.8') }))
+      outcomes[form] = await refusal(url(host));
+    expect(outcomes).toEqual({
+      literal: 'allowed',
+      'IPv4-mapped': 'allowed',
+      'IPv4-mapped, hex': 'allowed',
+      'IPv4-mapped, in full': 'allowed',
+      'IPv4-compatible': { reason: 'address', category: 'reserved' },
+      'IPv4-compatible, hex': { reason: 'address', category: 'reserved' },
+      'SIIT (IPv4-translated)': 'allowed',
+      NAT64: 'allowed',
+      'NAT64, hex': 'allowed',
+      '6to4': 'allowed',
+      Teredo: { reason: 'address', category: 'teredo' },
+    });
+    for (const host of Object.values(spellings('8.8.8.8')))
+      await expect(refusal(url(host))).resolves.toBe('allowed');
   });
 });
