@@ -260,16 +260,34 @@ interface Passage {
   text: string;
 }
 
-function passages(work: string): { keys: string[]; passages: Passage[] } {
+/**
+ * A provider and how passages are cut for it: `use` (Atrium's 1200/200) or `use@500/100` (a variant, its
+ * vectors in their own files).
+ */
+function variant(spec: string): { name: string; chars: number; overlap: number; files: string } {
+  const [name, cut] = spec.split('@');
+  const [chars, overlap] = (cut ?? `${CHUNK_CHARS}/${CHUNK_OVERLAP}`).split('/').map(Number);
+  return { name, chars, overlap, files: cut ? `${name}-${chars}-${overlap}` : name };
+}
+
+function passages(
+  work: string,
+  chars = CHUNK_CHARS,
+  overlap = CHUNK_OVERLAP,
+): { keys: string[]; passages: Passage[]; questionPages: number } {
   const { docs } = JSON.parse(readFileSync(join(work, 'docs.json'), 'utf8')) as WorkDocs;
   const out: Passage[] = [];
   docs.forEach((d, doc) => {
-    for (const text of chunkText(d.text, CHUNK_CHARS, CHUNK_OVERLAP)) out.push({ doc, text });
+    for (const text of chunkText(d.text, chars, overlap)) out.push({ doc, text });
   });
   // the pages the questions are about first, so a partial run already scores the `library` scope
   const first = (p: Passage): number => (/^(library|howto)__/.test(docs[p.doc].key) ? 0 : 1);
   out.sort((a, b) => first(a) - first(b) || a.doc - b.doc);
-  return { keys: docs.map((d) => d.key), passages: out };
+  return {
+    keys: docs.map((d) => d.key),
+    passages: out,
+    questionPages: out.filter((p) => first(p) === 0).length,
+  };
 }
 
 function readVectors(path: string, dims: number): Float32Array[] {
@@ -292,18 +310,20 @@ function appendVectors(path: string, vectors: Float32Array[]): void {
 
 async function embed(): Promise<void> {
   const work = arg('work');
-  const name = arg('provider');
+  const { name, chars, overlap, files } = variant(arg('provider'));
   const batch = Number(arg('batch', '16'));
   const deadline = Date.now() + Number(arg('max-seconds', '540')) * 1000;
   const provider = await loadProvider(name, arg('modules'));
-  writeFileSync(join(work, `${name}.json`), JSON.stringify({ dims: provider.dims }));
-  const questionsPath = join(work, `questions-${name}.f32`);
+  writeFileSync(join(work, `${files}.json`), JSON.stringify({ dims: provider.dims }));
+  const questionsPath = join(work, `questions-${files}.f32`);
   if (!existsSync(questionsPath)) {
     writeFileSync(questionsPath, Buffer.alloc(0));
     appendVectors(questionsPath, await provider.embed(QUESTIONS.map((q) => q.question)));
   }
-  const { passages: all } = passages(work);
-  const path = join(work, `vectors-${name}.f32`);
+  const cut = passages(work, chars, overlap);
+  // --scope=library: only the library and HOWTO pages' passages (they come first), for a cheaper variant
+  const all = arg('scope', 'all') === 'library' ? cut.passages.slice(0, cut.questionPages) : cut.passages;
+  const path = join(work, `vectors-${files}.f32`);
   let done = existsSync(path) ? statSync(path).size / 4 / provider.dims : 0;
   if (!Number.isInteger(done)) throw new Error(`${path} is truncated mid-vector: remove it`);
   const started = Date.now();
@@ -318,7 +338,7 @@ async function embed(): Promise<void> {
   const cpu = process.cpuUsage(cpuStart);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   log(
-    `${name}: ${done - from} passages in ${seconds.toFixed(0)} s (${((done - from) / seconds).toFixed(2)}/s wall, ` +
+    `${files}: ${done - from} passages in ${seconds.toFixed(0)} s (${((done - from) / seconds).toFixed(2)}/s wall, ` +
       `${((done - from) / cpuSeconds).toFixed(2)}/s of CPU); ${done}/${all.length}` +
       (done >= all.length ? ' — all passages embedded' : ''),
   );
@@ -329,6 +349,8 @@ async function embed(): Promise<void> {
 
 interface ProbeResult {
   provider: string;
+  /** One question embedded at a time (wall p50/p95 and CPU each). */
+  query: { p50Ms: number; p95Ms: number; cpuMsEach: number };
   execArgv: string[];
   loadMs: number;
   rssAfterLoadMb: number;
@@ -392,8 +414,24 @@ async function probeChild(): Promise<void> {
       });
     }
   }
+  // a search embeds its query on the request path (or beside it): one short question at a time
+  await provider.embed([QUESTIONS[0].question]);
+  const queryMs: number[] = [];
+  const qcpu0 = process.cpuUsage();
+  for (const q of QUESTIONS) {
+    const t0 = performance.now();
+    await provider.embed([q.question]);
+    queryMs.push(performance.now() - t0);
+  }
+  const qcpu = process.cpuUsage(qcpu0);
+  queryMs.sort((a, b) => a - b);
   const result: ProbeResult = {
     provider: name,
+    query: {
+      p50Ms: Math.round(queryMs[Math.floor(queryMs.length / 2)] * 10) / 10,
+      p95Ms: Math.round(queryMs[Math.ceil(queryMs.length * 0.95) - 1] * 10) / 10,
+      cpuMsEach: Math.round(((qcpu.user + qcpu.system) / 1000 / QUESTIONS.length) * 10) / 10,
+    },
     execArgv: process.execArgv.filter((a) => a.startsWith('--')),
     loadMs,
     rssAfterLoadMb,
@@ -489,7 +527,7 @@ function score(): void {
   const work = arg('work');
   const adapter = arg('adapter', 'pglite');
   const providers = arg('providers', 'use,wink').split(',');
-  const { keys, passages: all } = passages(work);
+  const { keys } = passages(work);
   const lexicalRun = JSON.parse(readFileSync(join(work, `lexical-${adapter}.json`), 'utf8')) as WorkLexical;
   const scopes: Record<string, (key: string) => boolean> = {
     all: () => true,
@@ -498,7 +536,6 @@ function score(): void {
   const report: Record<string, unknown> = {
     adapter,
     documents: keys.length,
-    passages: all.length,
     scopes: {},
   };
   for (const [scope, inScope] of Object.entries(scopes)) {
@@ -516,12 +553,16 @@ function score(): void {
     };
     record('lexical', new Map([...lexical].map(([id, hits]) => [id, hits.map((h) => h.filename)])));
     for (const name of providers) {
-      if (!existsSync(join(work, `${name}.json`))) continue;
-      const { dims } = JSON.parse(readFileSync(join(work, `${name}.json`), 'utf8')) as { dims: number };
-      const vectors = readVectors(join(work, `vectors-${name}.f32`), dims);
-      const qv = readVectors(join(work, `questions-${name}.f32`), dims);
-      if (vectors.length < all.length || qv.length < QUESTIONS.length) {
-        log(`${name}: ${vectors.length}/${all.length} passages embedded — skipped`);
+      const { chars, overlap, files } = variant(name);
+      if (!existsSync(join(work, `${files}.json`))) continue;
+      const { passages: all, questionPages } = passages(work, chars, overlap);
+      const { dims } = JSON.parse(readFileSync(join(work, `${files}.json`), 'utf8')) as { dims: number };
+      const vectors = readVectors(join(work, `vectors-${files}.f32`), dims);
+      const qv = readVectors(join(work, `questions-${files}.f32`), dims);
+      // the library and HOWTO passages come first: the `library` scope is complete before `all` is
+      const needed = scope === 'library' ? questionPages : all.length;
+      if (vectors.length < needed || qv.length < QUESTIONS.length) {
+        log(`${name}: ${vectors.length}/${needed} passages embedded for scope ${scope} — skipped`);
         continue;
       }
       const semantic = new Map<string, Ranked[]>();
@@ -530,7 +571,7 @@ function score(): void {
         const best = new Float64Array(keys.length).fill(-Infinity);
         const first = new Float64Array(keys.length).fill(-Infinity);
         all.forEach((p, pi) => {
-          if (!inScope(keys[p.doc])) return;
+          if (pi >= vectors.length || !inScope(keys[p.doc])) return;
           const v = vectors[pi];
           let dot = 0;
           for (let i = 0; i < v.length; i++) dot += v[i] * qv[qi][i];
