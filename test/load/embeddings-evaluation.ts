@@ -18,7 +18,7 @@
  *                                           # again until it logs "all passages embedded" (~25 min of CPU)
  *   npx node --max-old-space-size=4096 $R embed --provider=wink $M $W      # a 307 MB JSON: a big heap
  *   flock /tmp/atrium-heavy.lock taskset -c 1 npx node $R probe --provider=use $M $W
- *   npx node $R score $W                        # writes <work>/scores.json, prints the tables
+ *   npx node $R score $W --out=test/load/reports/embeddings-evaluation.json    # prints the tables
  *
  * `lexical` starts Atrium from source as its own process (the relevance benchmark's startSearchApp), uploads
  * the 500 pages of python3-doc through the multipart API, reads back the stored text, and asks every question
@@ -38,6 +38,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -467,11 +468,15 @@ async function probe(): Promise<void> {
       let err = '';
       child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-3000)));
-      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+        child.on('close', (c, s) => r([c, s])),
+      );
+      // V8's own verdict (out of memory) when there is one, not the native stack and its machine paths
+      const error = err.match(/FATAL ERROR[^\n]*/)?.[0] ?? err.trim().split('\n').pop();
       process.stdout.write(
         code === 0
           ? out
-          : `${JSON.stringify({ provider: arg('provider'), heapMb, chars, batch, failed: code, stderr: err })}\n`,
+          : `${JSON.stringify({ provider: arg('provider'), heapMb, chars, batch, failed: { code, signal, error } })}\n`,
       );
     }
 }
@@ -675,8 +680,18 @@ function score(): void {
         `| ${label} | ${m.mrr.toFixed(3)} | ${m.recall.toFixed(3)} | ${m.recall100.toFixed(3)} |\n`,
       );
   }
-  writeFileSync(join(work, 'scores.json'), `${JSON.stringify(report, null, 2)}\n`);
-  log(`wrote ${work}/scores.json`);
+  // the probes' lines (probe … > <work>/probe-<name>.jsonl) travel with the scores
+  report.probes = readdirSync(work)
+    .filter((f) => /^probe.*\.jsonl$/.test(f))
+    .flatMap((f) =>
+      readFileSync(join(work, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as unknown),
+    );
+  const out = arg('out', join(work, 'scores.json'));
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${out}`);
 }
 
 const commands: Record<string, () => Promise<void> | void> = {
