@@ -17,8 +17,9 @@
  *   flock /tmp/atrium-heavy.lock taskset -c 1 npx node $R embed --provider=use $M $W --max-seconds=480
  *                                           # again until it logs "all passages embedded" (~25 min of CPU)
  *   npx node --max-old-space-size=4096 $R embed --provider=wink $M $W      # a 307 MB JSON: a big heap
+ *   ... embed --provider=use@500/100 --scope=library $M $W   # a variant: other passage sizes, library+HOWTO only
  *   flock /tmp/atrium-heavy.lock taskset -c 1 npx node $R probe --provider=use $M $W
- *   npx node $R score $W --out=test/load/reports/embeddings-evaluation.json    # prints the tables
+ *   npx node $R score $W --providers=use,wink,use@500/100 --out=test/load/reports/embeddings-evaluation.json
  *
  * `lexical` starts Atrium from source as its own process (the relevance benchmark's startSearchApp), uploads
  * the 500 pages of python3-doc through the multipart API, reads back the stored text, and asks every question
