@@ -2,8 +2,9 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { createAccessLog, installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
-import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
-import { attributionOf } from './common/caller-origin';
+import { kErrorCode, kFault, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
+import { faultOf } from './common/app-error';
+import { fetchesCallerUrl } from './common/caller-origin';
 import { installJsonBodyParser } from './common/json-body';
 import { HttpLimits, installUrlLengthLimit } from './common/http-limits';
 import { installNulGuard } from './common/nul-guard';
@@ -57,7 +58,15 @@ export function installHttpPipeline(
       status,
       durationMs,
       errorCode,
-      metrics.enabled ? attributionOf(request, errorCode) : undefined,
+      metrics.enabled
+        ? {
+            callerOrigin: fetchesCallerUrl(request),
+            fault:
+              status >= 400
+                ? ((request as RequestWithErrorCode)[kFault] ?? faultOf(status, errorCode))
+                : undefined,
+          }
+        : undefined,
     );
     if (opts.accessLog) {
       const ctx = requestContextOf(request);
