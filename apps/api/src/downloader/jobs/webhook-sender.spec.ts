@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { backoffMs } from '../fetch/safe-fetcher';
-import { signBody } from './webhook-sender';
+import { UpstreamError, UpstreamTimeoutError, UrlBlockedError } from '../downloader.errors';
+import { signBody, webhookFailure } from './webhook-sender';
 
 describe('webhook signing and backoff', () => {
   it('signs the exact body with HMAC-SHA256 as sha256=<hex>', () => {
@@ -20,5 +21,24 @@ describe('webhook signing and backoff', () => {
       }
     }
     expect(new Set(Array.from({ length: 20 }, () => backoffMs(3))).size).toBeGreaterThan(1);
+  });
+});
+
+describe('webhookFailure', () => {
+  it('names the webhook receiver, never "the origin" (the downloader’s word for a page)', () => {
+    expect(webhookFailure(new UpstreamError('Could not reach the origin', { reason: 'econnrefused' }))).toBe(
+      'Could not reach the webhook receiver',
+    );
+    expect(webhookFailure(new UpstreamTimeoutError(5000, 'connect'))).toBe(
+      'Could not connect to the webhook receiver within 5000 ms',
+    );
+    expect(webhookFailure(new UpstreamTimeoutError(10000))).toBe(
+      'The webhook receiver did not answer within 10000 ms',
+    );
+    expect(webhookFailure(new UpstreamError('The origin sent a body that could not be decoded'))).toBe(
+      'The webhook receiver sent a body that could not be decoded',
+    );
+    const blocked = new UrlBlockedError('address', 'The host resolves to a private address');
+    expect(webhookFailure(blocked)).toBe('The host resolves to a private address');
   });
 });

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '@libs/observability';
 import { AppConfig } from '@app/config';
-import { DownloaderError } from '../downloader.errors';
+import { DownloaderError, UpstreamTimeoutError } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { backoffMs, SafeFetcher } from '../fetch/safe-fetcher';
 import type { WebhookAttempt, WebhookEvent } from './job.types';
@@ -13,6 +13,17 @@ export interface WebhookPayload {
   jobId: string;
   status: string;
   summary: { total: number; succeeded: number; failed: number; durationMs: number };
+}
+
+/**
+ * Why an attempt failed, about the webhook receiver: the fetcher's errors speak of "the origin" (the page a
+ * caller asked to download), which here is the caller's receiver.
+ */
+export function webhookFailure(err: unknown): string {
+  if (err instanceof UpstreamTimeoutError && err.details?.phase === 'total')
+    return `The webhook receiver did not answer within ${String(err.details.timeoutMs)} ms`;
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\b([Tt])he origin\b/g, (_m, t: string) => `${t}he webhook receiver`);
 }
 
 export function signBody(secret: string, body: string): string {
@@ -101,7 +112,7 @@ export class WebhookSender {
         stop();
         // policy refusals and oversized answers will not change on retry; network errors and timeouts may
         retryable = !(err instanceof DownloaderError) || ['timeout', 'network'].includes(err.errorType ?? '');
-        outcome = err instanceof Error ? err.message : String(err);
+        outcome = webhookFailure(err);
         error = outcome;
       }
       if (signal?.aborted) {
