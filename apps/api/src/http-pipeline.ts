@@ -8,6 +8,7 @@ import { fetchesCallerUrl } from './common/caller-origin';
 import { installJsonBodyParser } from './common/json-body';
 import { HttpLimits, installUrlLengthLimit } from './common/http-limits';
 import { installNulGuard } from './common/nul-guard';
+import { installMediaTypeCheck } from './common/media-type';
 import { ShutdownState } from './health/shutdown.state';
 import { HttpMetricsService, UNMATCHED_ROUTE } from './metrics/http-metrics.service';
 
@@ -46,6 +47,7 @@ export function installHttpPipeline(
   // after the hook above: a request they refuse is still counted in and out of http_requests_in_flight
   installUrlLengthLimit(fastify, opts.limits);
   installNulGuard(fastify);
+  installMediaTypeCheck(fastify);
   fastify.addHook('onResponse', (request, reply, done) => {
     const start = (request as Timed)[kStart];
     const durationMs = start === undefined ? 0 : Number(process.hrtime.bigint() - start) / 1e6;

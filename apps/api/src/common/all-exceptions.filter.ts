@@ -151,6 +151,17 @@ export function mapError(exception: unknown, requestId: string | undefined): Map
   };
 }
 
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** The methods Fastify has a route for at this path (Fastify's documented findRoute), for 405's Allow. */
+function methodsOf(request: FastifyRequest, path: string): string[] {
+  try {
+    return METHODS.filter((method) => request.server.findRoute({ method, url: path }) !== null);
+  } catch {
+    return []; // a path the router cannot parse is no known path
+  }
+}
+
 /** Remembers the error code on the request so the access log and errors_total can name it. */
 export const kErrorCode = Symbol('atrium.errorCode');
 /** …and whose fault the answer is (errors_total{fault}); unset, it follows from the status and code. */
@@ -166,8 +177,20 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, exceptio
   const requestId = requestContextOf(request)?.requestId ?? currentRequestId();
   const { body, headers, fault } = mapError(exception, requestId);
   if (body.statusCode === 404 && request.routeOptions.url === undefined) {
-    body.code = 'ROUTE_NOT_FOUND';
-    body.message = `No route ${request.method} ${request.url.split('?')[0]}`;
+    const path = request.url.split('?')[0];
+    const allowed = methodsOf(request, path);
+    if (allowed.length) {
+      // a known path asked with the wrong method: 405 with Allow, not "no such route"
+      body.statusCode = 405;
+      body.error = 'Method Not Allowed';
+      body.code = 'METHOD_NOT_ALLOWED';
+      body.message = `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`;
+      body.details = { allowed };
+      headers.Allow = allowed.join(', ');
+    } else {
+      body.code = 'ROUTE_NOT_FOUND';
+      body.message = `No route ${request.method} ${path}`;
+    }
   }
   const bodyLimit = request.routeOptions.bodyLimit;
   if (body.code === 'PAYLOAD_TOO_LARGE' && typeof bodyLimit === 'number') {
