@@ -273,7 +273,11 @@ const buildingDirectory = dashboard({
 
 // ------------------------------------------------------------------------------------------------
 // Downloader: the anchor's 14 panels.
-const dlErrorRatio = `(sum(rate(downloader_errors_total{error_type!~"blocked|too_large"}[${RI}])) or vector(0)) / sum(rate(downloader_requests_total[${RI}]))`;
+// Failures that are Atrium's to fix (fault atrium|dependency) and those of callers' URLs (fault target), per
+// request to the downloader routes — as monitoring/prometheus/rules/downloader.yml counts them.
+const dlRequests = `sum(rate(http_requests_total{${DOWNLOADER_ROUTES}}[${RI}]))`;
+const dlErrorRatio = `(sum(rate(errors_total{${DOWNLOADER_ROUTES},fault=~"atrium|dependency"}[${RI}])) or vector(0)) / ${dlRequests}`;
+const dlTargetRatio = `(sum(rate(errors_total{${DOWNLOADER_ROUTES},fault="target"}[${RI}])) or vector(0)) / ${dlRequests}`;
 const downloader = dashboard({
   uid: 'downloader-001',
   title: 'Atrium / Downloader',
@@ -284,8 +288,8 @@ const downloader = dashboard({
   panels: [
     stat(
       'Health score',
-      'Derived in PromQL, not read from the app: 100 x (1 - server-side error ratio) x (1 - share of pools above 90% utilisation). ' +
-        "Blocked and too-large downloads are the caller's errors and do not count. GET /metrics/health-score has the app's own score; it is not exported to Prometheus.",
+      'Derived in PromQL, not read from the app: 100 x (1 - ratio of failures by a fault of Atrium or of a dependency) x (1 - share of pools above 90% utilisation). ' +
+        "Callers' URLs failing (fault target: origin 4xx/5xx, timeouts, blocked, too large) do not count. GET /metrics/health-score (app_health_score) is the app's own score over all routes.",
       'percent',
       [
         target(
@@ -300,9 +304,9 @@ const downloader = dashboard({
     ]),
     stat(
       'Error rate',
-      'Share of downloads that failed for server-side reasons (timeout, network, http_error, extraction, pdf).',
+      "Share of downloader requests that failed by a fault of Atrium or of a dependency (PDF rendering, full pools, the job queue: what alerts count), and share failed by the caller's URL (fault target: its origin failing, timeouts, blocked, too large; not alerted on).",
       'percentunit',
-      [target(dlErrorRatio, 'errors')],
+      [target(dlErrorRatio, 'Atrium or dependency'), target(dlTargetRatio, "callers' URLs")],
       {
         thresholds: pctThresholds(0.1, 0.3),
       },
@@ -626,14 +630,14 @@ const overview = dashboard({
   panels: [
     stat(
       'Availability (1h)',
-      'Share of API requests (probes and scrapes excluded) answered without a 5xx over the last hour. Objective 99.9%. Fixed 1h window: recorded SLI.',
+      'Share of API requests (probes and scrapes excluded) that did not fail by a fault of Atrium or of a dependency (errors_total{fault=~"atrium|dependency"}) over the last hour; callers\' bad requests and failing URLs do not count. Objective 99.9%. Fixed 1h window: recorded SLI.',
       'percentunit',
       [target('1 - slo:api_errors:ratio_rate1h', 'availability')],
       { thresholds: pctThresholds(0.999, 0.99, true), defaults: { decimals: 3 } },
     ),
     stat(
       'Latency SLI (1h)',
-      'Share of API requests completed within 500ms over the last hour. Objective 99%. Fixed 1h window: recorded SLI.',
+      "Share of API requests completed within 500ms over the last hour (the download route, whose time is the caller's origin's, is left out). Objective 99%. Fixed 1h window: recorded SLI.",
       'percentunit',
       [target('1 - slo:api_slow:ratio_rate1h', 'fast enough')],
       { thresholds: pctThresholds(0.99, 0.95, true), defaults: { decimals: 2 } },
@@ -699,10 +703,10 @@ const overview = dashboard({
       ),
     ]),
     ts(
-      'Errors by type',
-      'Errors per second by error family (validation, auth, not_found, upstream, internal...).',
+      'Errors by fault and type',
+      "Error answers per second by whose fault (atrium, dependency: counted by the SLO; target: a caller's URL; client: the caller's request) and error family (validation, auth, not_found, upstream, internal...).",
       'ops',
-      [target(`sum by (type) (rate(errors_total[${RI}]))`, '{{type}}')],
+      [target(`sum by (fault, type) (rate(errors_total[${RI}]))`, '{{fault}} {{type}}')],
     ),
     ts('Rate-limited requests', 'Requests refused with 429 per second, by route.', 'reqps', [
       target(`sum by (route) (rate(rate_limit_exceeded_total[${RI}]))`, '{{route}}'),

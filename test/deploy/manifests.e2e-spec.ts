@@ -51,11 +51,34 @@ const composeBytes = (v: string | number): number => {
   return Number(m[1]) * { b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(m[2] ?? 'b').toLowerCase() as 'b'];
 };
 
-/** docker-compose `${VAR:-default}` → default, as compose would resolve it with nothing set. */
-const composeDefault = (v: unknown): string =>
-  String(v)
-    .replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')
-    .replace(/\$\{[A-Z0-9_]+\}/g, '');
+/** KEY=VALUE lines of an env file. */
+const envFile = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+/** compose.env.example, the template of the .env compose reads. */
+const composeExample = envFile(read('compose.env.example'));
+/** The .env a user has after the README's step: the template with the passwords and secrets it leaves empty filled in. */
+const composeEnv = Object.fromEntries(
+  Object.entries(composeExample).map(([k, v]) => [
+    k,
+    v === '' ? `generated-${k.toLowerCase()}-0123456789abcdef` : v,
+  ]),
+);
+/** A docker-compose value as compose resolves it from `env`: `${VAR}`, `${VAR:-default}`, `${VAR:?error}`. */
+const composeResolve = (v: unknown, env: Record<string, string> = composeEnv): string =>
+  String(v).replace(
+    /\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g,
+    (_all, name: string, op?: string, arg?: string) => {
+      if (env[name]) return env[name];
+      if (op === '?') throw new Error(`compose refuses to start: ${arg}`);
+      return op === '-' ? (arg ?? '') : '';
+    },
+  );
 
 const schema = new Set(environmentVariableNames());
 
@@ -172,20 +195,20 @@ describe('docker-compose.yml', () => {
   it('the api healthcheck probes a real route on the app port', () => {
     const cmd = (services.api.healthcheck.test as string[]).join(' ');
     expect(cmd).toContain(`http://127.0.0.1:${PORT}${READY}`);
-    expect(services.api.ports).toEqual([`${PORT}:${PORT}`]);
+    expect(services.api.ports).toEqual([`127.0.0.1:${PORT}:${PORT}`]);
     expect(services.api.environment.PORT).toBe(String(PORT));
   });
 
   it('the api sets only variables of the config schema, and the values are a valid config', () => {
     const env = services.api.environment as Record<string, string>;
     expect(Object.keys(env).filter((k) => !schema.has(k))).toEqual([]);
-    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)]));
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeResolve(v)]));
     expect(() => buildConfig(resolved)).not.toThrow();
   });
 
   it('the api memory limit covers the heap threshold, every parser child at its RSS limit and the overhead', () => {
     const env = services.api.environment as Record<string, string>;
-    const cfg = buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)])));
+    const cfg = buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeResolve(v)])));
     expect(composeBytes(services.api.mem_limit)).toBeGreaterThanOrEqual(memoryBudgetBytes(cfg));
     // the app's defaults fit as well, should the explicit values go
     expect(composeBytes(services.api.mem_limit)).toBeGreaterThanOrEqual(memoryBudgetBytes(buildConfig({})));
@@ -193,7 +216,7 @@ describe('docker-compose.yml', () => {
 
   it('the parser children and the heap threshold fit the api memory limit as in Kubernetes', () => {
     const env = services.api.environment as Record<string, string>;
-    const cfg = buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)])));
+    const cfg = buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeResolve(v)])));
     const limit = composeBytes(services.api.mem_limit);
     expect(cfg.extraction.workerHeapMb).toBeLessThan(cfg.extraction.workerRssMb);
     expect(cfg.health.heapMaxBytes).toBeLessThan(
@@ -228,6 +251,75 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/** Issue 20, item 5: the stack a reader starts is not open to the network, and has no well-known password. */
+describe('docker-compose.yml is safe by default', () => {
+  // the file's values (its comments, which quote `${VAR:?…}`, left out)
+  const text = JSON.stringify(compose);
+  const services = compose.services as Record<string, Doc>;
+  const SECRETS = [
+    'AUTH_API_KEYS',
+    'POSTGRES_PASSWORD',
+    'GF_ADMIN_PASSWORD',
+    'WEBHOOK_SECRET',
+    'BUILDING_DIRECTORY_WEBHOOK_SECRET',
+  ];
+
+  it('publishes every port on 127.0.0.1 only', () => {
+    const published = Object.entries(services).flatMap(([name, s]) =>
+      ((s.ports ?? []) as unknown[]).map((p) => [name, String(p)]),
+    );
+    expect(published.length).toBeGreaterThanOrEqual(4);
+    for (const [name, port] of published)
+      expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:\d+:\d+$/)]);
+  });
+
+  it('has no default for a secret, password or API key: compose refuses to start without them', () => {
+    // no `${VAR:-default}` anywhere; every secret is `${VAR:?…}`, required
+    expect(text).not.toMatch(/\$\{[A-Z0-9_]+:?-/);
+    for (const name of SECRETS)
+      expect(text).toMatch(new RegExp(`\\$\\{${name}:\\?[^}]*cp compose\\.env\\.example \\.env`));
+    expect(text).not.toMatch(/local-dev-key|change-me|:-atrium|:-admin/);
+    // with nothing set, resolving the api's environment fails, naming what is missing
+    expect(() => composeResolve(services.api.environment.AUTH_API_KEYS, {})).toThrow(
+      /set AUTH_API_KEYS in \.env/,
+    );
+  });
+
+  it('Grafana has no admin/admin: its admin password is required from .env', () => {
+    const password = String(services.grafana.environment.GF_SECURITY_ADMIN_PASSWORD);
+    expect(password).toMatch(/^\$\{GF_ADMIN_PASSWORD:\?/);
+    expect(composeResolve(password)).not.toBe('admin');
+  });
+
+  it('Prometheus runs without --web.enable-lifecycle (no unauthenticated /-/quit or /-/reload)', () => {
+    const command = (services.prometheus.command as string[]).join(' ');
+    expect(command).toContain('--config.file=');
+    expect(command).not.toContain('--web.enable-lifecycle');
+  });
+
+  it('compose.env.example, which the README tells you to copy to .env, holds the local API key and every variable compose needs', () => {
+    const used = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]))].sort();
+    expect(Object.keys(composeExample).sort()).toEqual(used);
+    expect(used).toEqual([...SECRETS].sort());
+    // the key is only there; the passwords and secrets are left for the user to fill in
+    expect(composeExample.AUTH_API_KEYS).toMatch(/^[^=]{16,}=\*$/);
+    for (const name of SECRETS.filter((s) => s !== 'AUTH_API_KEYS'))
+      expect([name, composeExample[name]]).toEqual([name, '']);
+    expect(read('.gitignore').split('\n')).toContain('.env');
+    const readme = read('README.md');
+    expect(readme).toContain('cp compose.env.example .env');
+    expect(readme).not.toMatch(/GRAFANA_ADMIN_PASSWORD|default "?admin"?/);
+  });
+
+  it('the api listens on every interface inside its container, set explicitly (the app defaults to loopback)', () => {
+    expect(buildConfig({}).http.host).toBe('127.0.0.1');
+    expect(services.api.environment.HOST).toBe('0.0.0.0');
+    const runtime = read('Dockerfile').slice(read('Dockerfile').lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^\s*HOST=0\.0\.0\.0\b/m);
+    expect(configMap().data.HOST).toBe('0.0.0.0');
+  });
+});
+
 /** 256 MiB per PDF render (PDF_CONCURRENCY) for the browser, where the image has one (README "Memory budget"). */
 const BROWSER_BYTES_PER_RENDER = 256 * 2 ** 20;
 
@@ -255,10 +347,10 @@ describe('docker-compose.yml matches its docs (README, Dockerfile)', () => {
   const env = api.environment as Record<string, string>;
   const dockerfile = read('Dockerfile');
   const resolvedConfig = () =>
-    buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeDefault(v)])));
+    buildConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, composeResolve(v)])));
   /** The compose key and its tenant, from AUTH_API_KEYS's default. */
   const composeKey = (): { key: string; tenant: string } => {
-    const [key, tenant] = composeDefault(env.AUTH_API_KEYS).split(',')[0].split('=');
+    const [key, tenant] = composeResolve(env.AUTH_API_KEYS).split(',')[0].split('=');
     return { key, tenant };
   };
 
@@ -285,7 +377,7 @@ describe('docker-compose.yml matches its docs (README, Dockerfile)', () => {
     const section = readmeComposeSection();
     expect(section).toContain('INSTALL_CHROMIUM: "true"');
     expect(section).toContain(`CHROMIUM_PATH=${env.CHROMIUM_PATH}`);
-    expect(section).toContain(`AUTH_API_KEYS=${composeDefault(env.AUTH_API_KEYS)}`);
+    expect(section).toContain(`AUTH_API_KEYS=${composeResolve(env.AUTH_API_KEYS)}`);
     expect(read('README.md')).not.toMatch(/the Docker image installs it\)/);
   });
 
@@ -306,7 +398,7 @@ describe('docker-compose.yml matches its docs (README, Dockerfile)', () => {
   describe("the README's building request, against the app configured with the stack's keys", () => {
     let app: RunningApp;
     beforeAll(async () => {
-      app = await startApp({ AUTH_API_KEYS: composeDefault(env.AUTH_API_KEYS) });
+      app = await startApp({ AUTH_API_KEYS: composeResolve(env.AUTH_API_KEYS) });
     });
     afterAll(async () => {
       await app?.close();

@@ -104,7 +104,7 @@ describe('the real process', () => {
       let ready = 200;
       while (ready !== 503) ready = (await fetch(`${child.url}/health/ready`)).status;
       expect((await fetch(`${child.url}/health/live`)).status).toBe(200);
-      expect(await inFlight).toBe(404); // answered (POST /health/live is not a route), not dropped
+      expect(await inFlight).toBe(405); // answered (POST on the GET-only /health/live), not dropped
       const exit = await child.waitExit();
       // past SHUTDOWN_TIMEOUT_MS the process would exit 1: 0 is the "within the timeout" proof
       expect(exit.code).toBe(0);

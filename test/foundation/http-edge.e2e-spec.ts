@@ -199,7 +199,7 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
       });
     });
 
-    it('grants no cross-origin access: no CORS headers, a preflight is an unknown route', async () => {
+    it('grants no cross-origin access: no CORS headers, a preflight is a method the path does not take', async () => {
       const origin = { Origin: 'https://elsewhere.example' };
       const res = await app.request('/health/live', { headers: origin });
       expect(res.status).toBe(200);
@@ -208,7 +208,7 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
         method: 'OPTIONS',
         headers: { ...origin, 'Access-Control-Request-Method': 'GET' },
       });
-      expect([preflight.status, preflight.body.code]).toEqual([404, 'ROUTE_NOT_FOUND']);
+      expect([preflight.status, preflight.body.code]).toEqual([405, 'METHOD_NOT_ALLOWED']);
       expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     });
 
@@ -223,9 +223,9 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
       expect(Object.keys(res.body.details.fields).sort()).toEqual(['count', 'extra', 'name']);
       // one message per field: the most basic rule broken, "required" for a missing one
       expect(res.body.details.fields).toEqual({
-        name: ['name must be longer than or equal to 3 characters'],
-        count: ['count must not be greater than 10'],
-        extra: ['property extra should not exist'],
+        name: ['name must be at least 3 characters long'],
+        count: ['count must be at most 10'],
+        extra: ['extra is not a field this route takes'],
       });
       const missing = await app.request('/api/v1/fixture/echo', {
         method: 'POST',
@@ -234,9 +234,9 @@ describe('HTTP edge: request ids, logs, errors, auth (real app, real socket)', (
       });
       expect(missing.body.details.fields).toEqual({
         name: ['name is required'],
-        count: ['count must be an integer number'],
+        count: ['count must be a whole number'],
       });
-      expect(missing.body.message).toBe('Invalid request: name is required; count must be an integer number');
+      expect(missing.body.message).toBe('Invalid request: name is required; count must be a whole number');
     });
 
     it('a valid body passes and is transformed', async () => {

@@ -32,7 +32,9 @@ describe('metrics (real app, real socket)', () => {
     expect(text).toMatch(
       /http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/api\/v1\/fixture\/whoami",status_code="200"\} 1/,
     );
-    expect(text).toMatch(/errors_total\{type="not_found",route="\/api\/v1\/fixture\/domain-error"\} 1/);
+    expect(text).toMatch(
+      /errors_total\{type="not_found",route="\/api\/v1\/fixture\/domain-error",fault="client"\} 1/,
+    );
     expect(text).toMatch(/^http_requests_in_flight 1$/m); // the scrape itself
     expect(text).toMatch(/^app_info\{version="[^"]+",node_version="v24\.[^"]+"\} 1$/m);
     for (const name of [

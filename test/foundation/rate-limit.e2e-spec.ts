@@ -41,7 +41,9 @@ describe('rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     const metrics = (await b.request('/metrics')).text;
     expect(metrics).toMatch(/rate_limit_exceeded_total\{route="\/api\/v1\/fixture\/whoami"\} 1/);
-    expect(metrics).toMatch(/errors_total\{type="rate_limit",route="\/api\/v1\/fixture\/whoami"\} 1/);
+    expect(metrics).toMatch(
+      /errors_total\{type="rate_limit",route="\/api\/v1\/fixture\/whoami",fault="client"\} 1/,
+    );
   });
 
   it('probes and scrapes are never limited', async () => {

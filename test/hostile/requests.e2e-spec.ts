@@ -65,6 +65,8 @@ describe.each(hostileBackends())('hostile requests on %s (built app in a child p
       env: {
         BODY_READ_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
         HEADERS_READ_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+        // this process plays the proxy in front of the app: its X-Forwarded-For names the client
+        TRUST_PROXY: '127.0.0.1',
       },
     });
   });
@@ -190,7 +192,7 @@ describe.each(hostileBackends())('hostile requests on %s (built app in a child p
 
   describe('failed authentication (AUTH_FAILURE_LIMIT 20 per AUTH_FAILURE_WINDOW_MS 60 s per client address)', () => {
     it('answers 500 wrong keys from one address 401 twenty times, then 429 RATE_LIMITED with Retry-After, and counts both', async () => {
-      // X-Forwarded-For names the client address (trustProxy): this test's "attacker" is not the test process
+      // X-Forwarded-For from the trusted proxy (TRUST_PROXY, above) names the client: the "attacker" is not this process
       const attacker = { 'X-Forwarded-For': '203.0.113.7' };
       const before = {
         rejected: await app.metric('auth_failures_total', { result: 'rejected' }),

@@ -172,24 +172,28 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect(meta.body.checksum).toMatch(/^[0-9a-f]{64}$/);
     });
 
-    it('reports a duplicate (same content in the store) instead of storing it twice', async () => {
+    it('answers re-uploaded bytes with 409 DUPLICATE_DOCUMENT naming the existing document, storing nothing twice', async () => {
       const res = await demo('/api/v1/stores/kb/documents', {
         method: 'POST',
         body: form([['handbook-copy.md', fixture('handbook.md')]]),
       });
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(409);
       expect(res.body).toMatchObject({
-        statusCode: 400,
+        statusCode: 409,
+        error: 'Conflict',
         code: 'DUPLICATE_DOCUMENT',
+        details: { existingDocumentId: ids['handbook.md'] },
         documents: [],
         rejected: [
           {
             filename: 'handbook-copy.md',
             code: 'DUPLICATE_DOCUMENT',
             existingDocumentId: ids['handbook.md'],
+            details: { existingDocumentId: ids['handbook.md'] },
           },
         ],
       });
+      expect(res.body.message).toContain(`as document ${ids['handbook.md']}`);
       expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
     });
 

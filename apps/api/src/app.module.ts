@@ -9,6 +9,7 @@ import { AuthModule } from './auth/auth.module';
 import { BuildingDirectoryModule } from './building-directory/building-directory.module';
 import { DownloaderModule } from './downloader/downloader.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { RedisMonitor, RedisMonitorModule } from './common/redis-monitor';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -24,6 +25,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(logger),
+        RedisMonitorModule,
         MetricsModule,
         DatabaseModule.forRootAsync({
           inject: [AppConfig, Registry],
@@ -41,12 +43,13 @@ export class AppModule {
         }),
         HealthModule,
         CacheModule.forRootAsync({
-          inject: [AppConfig, Registry],
-          useFactory: (c: AppConfig, registry: Registry) => ({
+          inject: [AppConfig, Registry, RedisMonitor],
+          useFactory: (c: AppConfig, registry: Registry, redis: RedisMonitor) => ({
             redisUrl: c.redis.url,
             opTimeoutMs: c.cache.opTimeoutMs,
             l1MaxEntries: c.cache.l1MaxEntries,
             registry,
+            connectionMonitor: redis,
           }),
         }),
         AuthModule,

@@ -46,7 +46,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const adapter = new AtriumFastifyAdapter(
     {
       bodyLimit: config.http.bodyLimitBytes,
-      trustProxy: true,
+      // X-Forwarded-For is believed only from TRUST_PROXY's proxies: anyone else could pick its own address
+      trustProxy: config.http.trustProxy,
       // close idle keep-alive sockets on shutdown; in-flight requests still finish
       forceCloseConnections: 'idle',
       return503OnClosing: false,

@@ -2,11 +2,13 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { createAccessLog, installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
-import { kErrorCode, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
-import { attributionOf } from './common/caller-origin';
+import { kErrorCode, kFault, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
+import { faultOf } from './common/app-error';
+import { fetchesCallerUrl } from './common/caller-origin';
 import { installJsonBodyParser } from './common/json-body';
 import { HttpLimits, installUrlLengthLimit } from './common/http-limits';
 import { installNulGuard } from './common/nul-guard';
+import { installMediaTypeCheck } from './common/media-type';
 import { ShutdownState } from './health/shutdown.state';
 import { HttpMetricsService, UNMATCHED_ROUTE } from './metrics/http-metrics.service';
 
@@ -45,6 +47,7 @@ export function installHttpPipeline(
   // after the hook above: a request they refuse is still counted in and out of http_requests_in_flight
   installUrlLengthLimit(fastify, opts.limits);
   installNulGuard(fastify);
+  installMediaTypeCheck(fastify);
   fastify.addHook('onResponse', (request, reply, done) => {
     const start = (request as Timed)[kStart];
     const durationMs = start === undefined ? 0 : Number(process.hrtime.bigint() - start) / 1e6;
@@ -57,7 +60,15 @@ export function installHttpPipeline(
       status,
       durationMs,
       errorCode,
-      metrics.enabled ? attributionOf(request, errorCode) : undefined,
+      metrics.enabled
+        ? {
+            callerOrigin: fetchesCallerUrl(request),
+            fault:
+              status >= 400
+                ? ((request as RequestWithErrorCode)[kFault] ?? faultOf(status, errorCode))
+                : undefined,
+          }
+        : undefined,
     );
     if (opts.accessLog) {
       const ctx = requestContextOf(request);

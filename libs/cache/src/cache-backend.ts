@@ -3,6 +3,7 @@ import { Cache, createCache } from 'cache-manager';
 import type { Keyv } from 'keyv';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import type { ConnectionMonitor } from '@libs/observability';
 import { CacheMetrics } from './cache-metrics';
 import { CacheEnvelope, createL1Keyv, L1Level } from './l1-store';
 import {
@@ -22,6 +23,11 @@ export interface CacheBackendOptions {
   l1MaxEntries: number;
   /** The app's Prometheus registry. */
   registry: Registry;
+  /**
+   * Where the Redis clients report their connection (the app shares one with its other Redis clients, so an
+   * outage is told once); default: one of the cache's own.
+   */
+  connectionMonitor?: ConnectionMonitor;
 }
 
 /**
@@ -41,7 +47,7 @@ export class CacheStores {
     this.metrics = new CacheMetrics(options.registry, () => this.l1.sizeByKeyType());
     this.keyvs = [l1Keyv];
     if (options.redisUrl) {
-      this.redis = new RedisConnection(options.redisUrl, options.opTimeoutMs);
+      this.redis = new RedisConnection(options.redisUrl, options.opTimeoutMs, options.connectionMonitor);
       this.keyvs.push(createL2Keyv(new BoundedRedisStore(this.redis, options.opTimeoutMs, this.metrics)));
     }
   }

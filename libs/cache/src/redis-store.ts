@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import KeyvRedis, { createClient, RedisClientType } from '@keyv/redis';
 import { Keyv, KeyvStoreAdapter, StoredData } from 'keyv';
 import { randomUUID } from 'node:crypto';
-import { LogThrottle } from '@libs/observability';
+import { ConnectionMonitor, ConnectionReporter, LogThrottle, redisAddress } from '@libs/observability';
 import type { CacheEnvelope } from './l1-store';
 import { CacheMetrics, CacheOperation } from './cache-metrics';
 import { TimeoutError, withTimeout } from './with-timeout';
@@ -26,15 +26,19 @@ export type RedisState = 'ready' | 'connecting' | 'closed';
  *   every operation is raced against the op timeout (BoundedRedisStore);
  * - connecting is never awaited: startup with an unreachable Redis goes on with L1 only, and the
  *   reconnect strategy keeps trying in the background so L2 comes back by itself.
+ * Both clients report their connection to the `monitor` (shared with the app's other Redis clients), which
+ * says once that Redis is lost and once that it is back.
  */
 export class RedisConnection {
   readonly client: RedisClientType;
   readonly subscriber: RedisClientType;
+  readonly monitor: ConnectionMonitor;
   private readonly logger = new Logger('CacheRedis');
   private readonly errorLog = new LogThrottle(5000);
+  private readonly reporters: ConnectionReporter[];
   private closed = false;
 
-  constructor(url: string, opTimeoutMs: number) {
+  constructor(url: string, opTimeoutMs: number, monitor?: ConnectionMonitor) {
     const socket = {
       connectTimeout: Math.max(250, opTimeoutMs * 10),
       // keep retrying (capped backoff) so L2 returns when Redis does; never give up
@@ -43,15 +47,28 @@ export class RedisConnection {
     this.client = createClient({ url, disableOfflineQueue: true, socket });
     // the subscriber may queue its SUBSCRIBE until connected: it is background work, no caller waits
     this.subscriber = createClient({ url, socket });
-    this.client.on('error', (err: Error) => this.logError('redis client error', err));
-    this.subscriber.on('error', (err: Error) => this.logError('redis subscriber error', err));
-    this.client.on('ready', () => this.logger.log('Redis (cache L2) connected'));
+    this.monitor =
+      monitor ??
+      new ConnectionMonitor({
+        dependency: 'Redis',
+        address: redisAddress(url),
+        impact: 'the cache degrades to L1 + source',
+      });
+    const client = this.monitor.reporter('cache');
+    const subscriber = this.monitor.reporter('cache invalidation subscriber');
+    this.reporters = [client, subscriber];
+    // connection errors go to the monitor (one line per outage), never unhandled
+    this.client.on('error', (err: Error) => client.error(err));
+    this.subscriber.on('error', (err: Error) => subscriber.error(err));
+    this.client.on('ready', () => client.ready());
+    this.subscriber.on('ready', () => subscriber.ready());
   }
 
   /** Starts connecting in the background and subscribes to invalidations; resolves at once. */
   start(onMessage: (message: string) => void): void {
-    this.client.connect().catch((err: Error) => this.logError('redis connect failed', err));
-    this.subscriber.connect().catch((err: Error) => this.logError('redis subscriber connect failed', err));
+    const [client, subscriber] = this.reporters;
+    this.client.connect().catch((err: Error) => client.error(err));
+    this.subscriber.connect().catch((err: Error) => subscriber.error(err));
     this.subscriber
       .subscribe(INVALIDATION_CHANNEL, onMessage)
       .catch((err: Error) => this.logError('redis subscribe failed', err));
@@ -73,6 +90,7 @@ export class RedisConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const r of this.reporters) r.closed();
     // destroy, not QUIT: a sleeping/unreachable Redis must not hold up shutdown
     for (const c of [this.client, this.subscriber]) {
       try {
@@ -83,9 +101,12 @@ export class RedisConnection {
     }
   }
 
-  /** At most one line per 5 s: a Redis outage must not flood the log at request rate. */
+  /**
+   * An operation that failed or timed out while connected (a slow or overloaded Redis): at most one line per
+   * 5 s, so it does not flood the log at request rate. A lost connection is the monitor's to report.
+   */
   logError(msg: string, err: Error): void {
-    if (!this.errorLog.allow()) return;
+    if (!this.client.isReady || !this.errorLog.allow()) return;
     this.logger.warn(`${msg}: ${err.message} (cache degrades to L1 + source)`);
   }
 }

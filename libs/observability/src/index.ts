@@ -7,3 +7,4 @@ export * from './http-context';
 export * from './log-throttle';
 export * from './access-log';
 export * from './bound-metrics';
+export * from './connection-monitor';

@@ -56,7 +56,12 @@ export function createRootLogger(opts: RootLoggerOptions): Logger {
       ...options,
       transport: {
         target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', singleLine: true },
+        // colour codes only for a terminal: piped to a file or a log collector they would be noise
+        options: {
+          colorize: process.stdout.isTTY === true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          singleLine: true,
+        },
       },
     });
   }

@@ -9,9 +9,9 @@ describe('AuthFailureThrottle', () => {
     const sut = new AuthFailureThrottle(3, 60_000, 100, clock);
     expect([1, 2, 3].map(() => sut.fail('1.2.3.4').throttled)).toEqual([false, false, false]);
     now += 15_000;
-    expect(sut.fail('1.2.3.4')).toEqual({ throttled: true, retryAfterSeconds: 45 });
+    expect(sut.fail('1.2.3.4')).toEqual({ throttled: true, retryAfterSeconds: 45, first: true });
     now += 44_500;
-    expect(sut.fail('1.2.3.4')).toEqual({ throttled: true, retryAfterSeconds: 1 });
+    expect(sut.fail('1.2.3.4')).toEqual({ throttled: true, retryAfterSeconds: 1, first: false });
     now += 500; // the window has ended: a new one opens
     expect(sut.fail('1.2.3.4')).toEqual({ throttled: false });
   });

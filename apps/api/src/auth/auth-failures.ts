@@ -6,15 +6,19 @@ interface Window {
   failures: number;
 }
 
-/** The verdict on a failed authentication: answer 401, or 429 for `retryAfterSeconds`. */
-export type FailureVerdict = { throttled: false } | { throttled: true; retryAfterSeconds: number };
+/**
+ * The verdict on a failed authentication: answer 401, or 429 for `retryAfterSeconds` (`first`: the first
+ * refusal of this address's window, the moment worth one log line).
+ */
+export type FailureVerdict =
+  { throttled: false } | { throttled: true; retryAfterSeconds: number; first: boolean };
 
 /**
  * Failed authentications per client address in fixed windows: the window opens at an address's first
  * failure; past `limit` failures in it, further failures from that address are throttled (429) until it
  * ends. Only failures are counted and only failures are refused — a request with a valid key always
- * passes — so a flood of wrong keys from one address cannot lock out valid clients sharing it (or, as
- * client addresses come from X-Forwarded-For behind a proxy, clients whose address it names).
+ * passes — so a flood of wrong keys from one address cannot lock out valid clients sharing it. The address
+ * is Fastify's `request.ip`: the socket's, or X-Forwarded-For's only from the proxies TRUST_PROXY names.
  *
  * Memory is bounded: at most `maxTracked` addresses, the oldest window dropped first when a new address
  * arrives (Map keeps insertion order), and expired windows are restarted in place.
@@ -49,6 +53,7 @@ export class AuthFailureThrottle {
     return {
       throttled: true,
       retryAfterSeconds: Math.max(1, Math.ceil((w.startedAt + this.windowMs - now) / 1000)),
+      first: w.failures === this.limit + 1,
     };
   }
 }

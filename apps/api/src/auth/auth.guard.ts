@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyRequest } from 'fastify';
@@ -27,6 +27,7 @@ const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly isPublic: RouteMetadataCache<boolean>;
+  private readonly logger = new Logger('Auth');
 
   constructor(
     reflector: Reflector,
@@ -75,6 +76,16 @@ export class AuthGuard implements CanActivate {
       return new UnauthenticatedError();
     }
     this.failureCount.inc({ result: 'throttled' });
+    if (verdict.first)
+      this.logger.warn(
+        {
+          client: request.ip,
+          limit: this.config.auth.failureLimit,
+          retryAfterSeconds: verdict.retryAfterSeconds,
+        },
+        `Client ${request.ip} passed AUTH_FAILURE_LIMIT (${this.config.auth.failureLimit} failed authentications): ` +
+          `its requests without a valid key get 429 for ${verdict.retryAfterSeconds} s`,
+      );
     return new AuthThrottledError(verdict.retryAfterSeconds);
   }
 }

@@ -1,5 +1,8 @@
 import { AppError } from '@app/common/app-error';
 
+// The directory is Atrium's own configured dependency (BUILDING_DIRECTORY_URL or _FILE): its failures are
+// `dependency` faults, unlike a downloader caller's URL (`target`).
+
 export class BuildingNotFoundError extends AppError {
   constructor(buildingId: string) {
     super(404, 'BUILDING_NOT_FOUND', `Building ${buildingId} not found`, { buildingId });
@@ -14,6 +17,8 @@ export class BuildingInactiveError extends AppError {
 
 /** The directory failed (network error, 5xx, unexpected status, unusable body). Never carries its body. */
 export class UpstreamError extends AppError {
+  override readonly fault = 'dependency';
+
   constructor(
     message: string,
     readonly errorType: 'http_error' | 'parse_error' | 'unknown',
@@ -24,6 +29,7 @@ export class UpstreamError extends AppError {
 }
 
 export class UpstreamTimeoutError extends AppError {
+  override readonly fault = 'dependency';
   readonly errorType = 'timeout' as const;
   constructor(message = 'The building directory did not answer in time') {
     super(504, 'UPSTREAM_TIMEOUT', message);
@@ -38,9 +44,16 @@ export class SignatureInvalidError extends AppError {
   }
 }
 
-/** Without BUILDING_DIRECTORY_WEBHOOK_SECRET the change feed is refused: an unsigned feed could wipe caches. */
+/**
+ * Without BUILDING_DIRECTORY_WEBHOOK_SECRET the change feed is refused (an unsigned feed could wipe caches):
+ * 404, as for a route that is not there — anyone may post to it, and that is not Atrium failing.
+ */
 export class WebhookNotConfiguredError extends AppError {
   constructor() {
-    super(503, 'WEBHOOK_NOT_CONFIGURED', 'The building directory webhook is disabled (no secret configured)');
+    super(
+      404,
+      'WEBHOOK_NOT_CONFIGURED',
+      'The building directory webhook is not enabled on this server (BUILDING_DIRECTORY_WEBHOOK_SECRET is not set)',
+    );
   }
 }

@@ -50,7 +50,7 @@ const BUNDLED_SAMPLE_PATH = join(__dirname, 'data', 'sample-buildings.json');
         new Logger('BuildingDirectory').log(`Building source: ${source.description}`);
         if (!settings.webhookSecret)
           new Logger('BuildingDirectory').warn(
-            'BUILDING_DIRECTORY_WEBHOOK_SECRET is unset: the change-feed webhook answers 503',
+            'BUILDING_DIRECTORY_WEBHOOK_SECRET is unset: the change-feed webhook answers 404 WEBHOOK_NOT_CONFIGURED',
           );
         return source;
       },

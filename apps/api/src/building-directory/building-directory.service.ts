@@ -172,6 +172,8 @@ export class BuildingDirectoryService implements OnModuleInit {
 
 /** The directory's record lacks what request data needs (a name): the upstream's fault, a 502. */
 class IncompleteBuildingError extends AppError {
+  override readonly fault = 'dependency';
+
   constructor(buildingId: string) {
     super(502, 'UPSTREAM_ERROR', `The directory's record of building ${buildingId} has no name`, {
       buildingId,

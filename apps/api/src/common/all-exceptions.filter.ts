@@ -3,12 +3,14 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
 import { currentRequestId, requestContextOf } from '@libs/observability';
-import { AppError } from './app-error';
+import { AppError, Fault, faultOfStatus } from './app-error';
 import { errorBody, ErrorBody } from './error-body';
 
 export interface MappedError {
   body: ErrorBody;
   headers: Record<string, string>;
+  /** Whose fault the answer is (errors_total{fault}). */
+  fault: Fault;
 }
 
 const NEST_CODES: Record<number, string> = {
@@ -75,6 +77,7 @@ export function mapError(exception: unknown, requestId: string | undefined): Map
     return {
       body: errorBody(exception.status, exception.code, exception.message, requestId, exception.details),
       headers: exception.headers ?? {},
+      fault: exception.fault,
     };
   }
   if (exception instanceof DatabaseTimeoutError || exception instanceof DatabaseUnavailableError) {
@@ -88,10 +91,15 @@ export function mapError(exception: unknown, requestId: string | undefined): Map
     return {
       body: errorBody(503, exception.code, message, requestId),
       headers: { 'Retry-After': '1' },
+      fault: 'dependency',
     };
   }
   if (exception instanceof ThrottlerException) {
-    return { body: errorBody(429, 'RATE_LIMITED', 'Too many requests, slow down', requestId), headers: {} };
+    return {
+      body: errorBody(429, 'RATE_LIMITED', 'Too many requests, slow down', requestId),
+      headers: {},
+      fault: 'client',
+    };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -109,12 +117,17 @@ export function mapError(exception: unknown, requestId: string | undefined): Map
     return {
       body: errorBody(status, code, status >= 500 ? 'Internal server error' : message, requestId, details),
       headers: {},
+      fault: faultOfStatus(status),
     };
   }
   const fastifyCode = (exception as { code?: unknown })?.code;
   if (typeof fastifyCode === 'string' && FASTIFY_CODES[fastifyCode]) {
     const known = FASTIFY_CODES[fastifyCode];
-    return { body: errorBody(known.status, known.code, known.message, requestId), headers: {} };
+    return {
+      body: errorBody(known.status, known.code, known.message, requestId),
+      headers: {},
+      fault: 'client',
+    };
   }
   const statusCode = (exception as { statusCode?: unknown })?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
@@ -127,22 +140,57 @@ export function mapError(exception: unknown, requestId: string | undefined): Map
         requestId,
       ),
       headers: {},
+      fault: 'client',
     };
   }
   logger.error({ err: exception }, 'Unhandled error');
-  return { body: errorBody(500, 'INTERNAL_ERROR', 'Internal server error', requestId), headers: {} };
+  return {
+    body: errorBody(500, 'INTERNAL_ERROR', 'Internal server error', requestId),
+    headers: {},
+    fault: 'atrium',
+  };
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** The methods Fastify has a route for at this path (Fastify's documented findRoute), for 405's Allow. */
+function methodsOf(request: FastifyRequest, path: string): string[] {
+  try {
+    return METHODS.filter((method) => request.server.findRoute({ method, url: path }) !== null);
+  } catch {
+    return []; // a path the router cannot parse is no known path
+  }
 }
 
 /** Remembers the error code on the request so the access log and errors_total can name it. */
 export const kErrorCode = Symbol('atrium.errorCode');
-export type RequestWithErrorCode = FastifyRequest & { [kErrorCode]?: string };
+/** …and whose fault the answer is (errors_total{fault}); unset, it follows from the status and code. */
+export const kFault = Symbol('atrium.fault');
+export type RequestWithErrorCode = FastifyRequest & { [kErrorCode]?: string; [kFault]?: Fault };
+
+/** For an answer sent without throwing (e.g. a 503 health report): whose fault it is. */
+export function setFault(request: FastifyRequest, fault: Fault): void {
+  (request as RequestWithErrorCode)[kFault] = fault;
+}
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, exception: unknown): void {
   const requestId = requestContextOf(request)?.requestId ?? currentRequestId();
-  const { body, headers } = mapError(exception, requestId);
+  const { body, headers, fault } = mapError(exception, requestId);
   if (body.statusCode === 404 && request.routeOptions.url === undefined) {
-    body.code = 'ROUTE_NOT_FOUND';
-    body.message = `No route ${request.method} ${request.url.split('?')[0]}`;
+    const path = request.url.split('?')[0];
+    const allowed = methodsOf(request, path);
+    if (allowed.length) {
+      // a known path asked with the wrong method: 405 with Allow, not "no such route"
+      body.statusCode = 405;
+      body.error = 'Method Not Allowed';
+      body.code = 'METHOD_NOT_ALLOWED';
+      body.message = `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`;
+      body.details = { allowed };
+      headers.Allow = allowed.join(', ');
+    } else {
+      body.code = 'ROUTE_NOT_FOUND';
+      body.message = `No route ${request.method} ${path}`;
+    }
   }
   const bodyLimit = request.routeOptions.bodyLimit;
   if (body.code === 'PAYLOAD_TOO_LARGE' && typeof bodyLimit === 'number') {
@@ -151,6 +199,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, exceptio
     body.details = { ...body.details, limit: bodyLimit };
   }
   (request as RequestWithErrorCode)[kErrorCode] = body.code;
+  (request as RequestWithErrorCode)[kFault] = fault;
   if (body.statusCode === 401 && !headers['WWW-Authenticate']) headers['WWW-Authenticate'] = 'Bearer';
   void reply.status(body.statusCode).headers(headers).type('application/json; charset=utf-8').send(body);
 }

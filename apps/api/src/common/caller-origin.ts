@@ -1,26 +1,19 @@
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import type { Attribution } from '@app/metrics/sliding-window';
 
 interface CallerOriginConfig {
-  /** Error codes that mean "the caller's origin failed" on this route. */
-  callerOrigin?: readonly string[];
+  callerOrigin?: boolean;
 }
 
 /**
- * Marks a route that fetches a URL the caller gave (the downloader): its latency is the origin's, and
- * answers with one of `originFailureCodes` (the origin's 4xx/5xx, refusals, timeouts, a blocked URL…)
- * are the origin's failures, not Atrium's — the health score leaves both out (README "Health score").
+ * Marks a route that fetches a URL the caller gave (the downloader): its latency is the origin's, not
+ * Atrium's, so the health score leaves it out (README "Health score"). Its failures are told apart by
+ * their errors' `fault` (`target`), on this route as on any other.
  */
-export const FetchesCallerUrl = (originFailureCodes: readonly string[]): MethodDecorator =>
-  RouteConfig({ callerOrigin: originFailureCodes } satisfies CallerOriginConfig);
+export const FetchesCallerUrl = (): MethodDecorator =>
+  RouteConfig({ callerOrigin: true } satisfies CallerOriginConfig);
 
-/** How the HTTP metrics attribute a finished request (undefined: an ordinary route, all ours). */
-export function attributionOf(
-  request: FastifyRequest,
-  errorCode: string | undefined,
-): Attribution | undefined {
-  const codes = (request.routeOptions.config as CallerOriginConfig | undefined)?.callerOrigin;
-  if (!codes) return undefined;
-  return { callerOrigin: true, originFailure: errorCode !== undefined && codes.includes(errorCode) };
+/** Whether a finished request fetched a caller's URL (its duration is the origin's). */
+export function fetchesCallerUrl(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as CallerOriginConfig | undefined)?.callerOrigin === true;
 }

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigValidationError, describeSchemaErrors, problemLines } from './config-errors';
 import { EnvironmentVariables } from './env.schema';
@@ -22,6 +23,8 @@ export class AppConfig {
   readonly http: {
     port: number;
     host: string;
+    /** Fastify's trustProxy: false (the socket's address), a hop count, or the trusted proxies' addresses/CIDRs. */
+    trustProxy: TrustProxy;
     bodyLimitBytes: number;
     jsonMaxDepth: number;
     bodyReadTimeoutMs: number;
@@ -124,6 +127,7 @@ export class AppConfig {
     this.http = {
       port: e.PORT,
       host: e.HOST,
+      trustProxy: parseTrustProxy(e.TRUST_PROXY) as TrustProxy,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       jsonMaxDepth: e.BODY_JSON_MAX_DEPTH,
       bodyReadTimeoutMs: e.BODY_READ_TIMEOUT_MS,
@@ -238,6 +242,52 @@ export class AppConfig {
 
 const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** Whose X-Forwarded-For is believed: nobody's (false), that many hops', or these proxies'. */
+export type TrustProxy = false | number | string[];
+
+/** Names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy` option takes it, or why it cannot be: unset → false; `1`…`32` → a hop
+ * count; otherwise a comma-separated list of IP addresses, CIDRs or range names. `true` (believe anyone) is
+ * refused: any client could then pick its own address, and with it a fresh failed-key and rate limit.
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy | { problem: string } {
+  if (raw === undefined) return false;
+  const value = raw.trim();
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 32) return hops;
+    return { problem: "a hop count from 1 to 32, or the proxies' addresses/CIDRs (unset: trust no proxy)" };
+  }
+  if (['true', 'false', 'yes', 'no', 'on', 'off', '*'].includes(value.toLowerCase()))
+    return {
+      problem:
+        "a hop count (e.g. 1) or the proxies' addresses/CIDRs (e.g. 10.0.0.0/8), not a yes/no — trusting every " +
+        'sender of X-Forwarded-For would let any client choose its address (unset: trust no proxy)',
+    };
+  const entries = value.split(',').map((e) => e.trim());
+  const bad = entries.filter((e) => !isAddressOrRange(e));
+  if (bad.length)
+    return {
+      problem:
+        'IP addresses, CIDRs or loopback/linklocal/uniquelocal, comma-separated, or a hop count ' +
+        `(${bad.map((b) => JSON.stringify(b)).join(' and ')} ${bad.length === 1 ? 'is' : 'are'} not)`,
+    };
+  return entries;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  if (RANGE_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 export function parseApiKeys(raw: string): ApiKeyBinding[] {
   return raw
     .split(',')
@@ -297,6 +347,9 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
       'AUTH_API_KEYS',
       'required when NODE_ENV=production (set AUTH_DISABLED=true to run open on purpose)',
     ]);
+  const trustProxy = parseTrustProxy(vars.TRUST_PROXY);
+  if (typeof trustProxy === 'object' && !Array.isArray(trustProxy))
+    extra.push(['TRUST_PROXY', `got ${JSON.stringify(vars.TRUST_PROXY)}; allowed: ${trustProxy.problem}`]);
   if (vars.SHUTDOWN_DRAIN_MS >= vars.SHUTDOWN_TIMEOUT_MS)
     extra.push([
       'SHUTDOWN_DRAIN_MS',

@@ -6,6 +6,9 @@ describe('config', () => {
   it('builds a typed config from defaults', () => {
     const sut = buildConfig({});
     expect(sut.http.port).toBe(3000);
+    // loopback unless told otherwise (the image, compose and Kubernetes set HOST=0.0.0.0); no proxy trusted
+    expect(sut.http.host).toBe('127.0.0.1');
+    expect(sut.http.trustProxy).toBe(false);
     expect(sut.cache.opTimeoutMs).toBe(50);
     expect(sut.buildingDirectory.cacheTtlMs).toBe(300000);
     expect(sut.downloader.maxBytes).toBe(10 * 1024 * 1024);
@@ -99,6 +102,36 @@ describe('config', () => {
     const url = messageOf({ DATABASE_URL: 'mysql://app:s3cr3t@db/atrium' });
     expect(url).toContain('DATABASE_URL: got "mysql://app:***@db/atrium"; allowed: a postgres:// URL');
     expect(url).not.toContain('s3cr3t');
+  });
+
+  it('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; never "trust everyone"', () => {
+    const trust = (v: string | undefined) => buildConfig({ TRUST_PROXY: v }).http.trustProxy;
+    expect(trust(undefined)).toBe(false);
+    expect(trust('')).toBe(false);
+    expect(trust('1')).toBe(1);
+    expect(trust('10.0.0.0/8, 127.0.0.1,::1,fd00::/8,loopback')).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ]);
+    const problem = (v: string): string => {
+      try {
+        buildConfig({ TRUST_PROXY: v });
+      } catch (e) {
+        return (e as ConfigValidationError).problems.join('\n');
+      }
+      throw new Error(`TRUST_PROXY=${v} was accepted`);
+    };
+    expect(problem('true')).toMatch(
+      /^TRUST_PROXY: got "true"; allowed: a hop count \(e\.g\. 1\) or the proxies' addresses/,
+    );
+    expect(problem('*')).toMatch(/^TRUST_PROXY: got "\*"/);
+    expect(problem('0')).toMatch(/allowed: a hop count from 1 to 32/);
+    expect(problem('10.0.0.0/33,proxy.local')).toBe(
+      'TRUST_PROXY: got "10.0.0.0/33,proxy.local"; allowed: IP addresses, CIDRs or loopback/linklocal/uniquelocal, comma-separated, or a hop count ("10.0.0.0/33" and "proxy.local" are not)',
+    );
   });
 
   it('parses key=tenant pairs, allows * and rejects malformed, short or duplicate keys without echoing them', () => {

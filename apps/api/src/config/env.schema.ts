@@ -41,9 +41,24 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT = 3000;
 
+  /**
+   * Listen address. Loopback by default: a server started from a checkout (auth off, maybe private downloads
+   * allowed) is not reachable from other machines. The image, docker-compose and Kubernetes set 0.0.0.0.
+   */
   @IsString()
   @MinLength(1)
-  HOST = '0.0.0.0';
+  HOST = '127.0.0.1';
+
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (logs, the failed-key limit, per-IP rate
+   * limits): unset = none, the socket's address is the client; a hop count (`1`: the address the nearest proxy
+   * saw); or a comma-separated list of the proxies' addresses or CIDRs (`10.0.0.0/8,127.0.0.1`; also
+   * `loopback`, `linklocal`, `uniquelocal`). Checked in buildConfig (parseTrustProxy).
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TRUST_PROXY?: string;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

@@ -8,7 +8,6 @@ import { FetchesCallerUrl } from '@app/common/caller-origin';
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
 import { DOWNLOAD_CACHE_NAMESPACE } from './download-cache';
 import { DownloadService } from './download.service';
-import { CALLER_ORIGIN_FAILURES } from './downloader.errors';
 import { DownloadQueryDto } from './dto/download-query.dto';
 import { negotiateFormat } from './formats';
 
@@ -19,7 +18,7 @@ export class DownloadController {
 
   @Get()
   @RateLimit('download')
-  @FetchesCallerUrl(CALLER_ORIGIN_FAILURES)
+  @FetchesCallerUrl()
   @UseInterceptors(CacheInterceptor)
   @CacheNamespace(DOWNLOAD_CACHE_NAMESPACE)
   @ApiOkResponse({

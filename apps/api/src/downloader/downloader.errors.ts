@@ -20,6 +20,7 @@ export class InvalidUrlError extends DownloaderError {
 export type BlockReason = 'scheme' | 'credentials' | 'address' | 'hostname' | 'too_many_redirects';
 
 export class UrlBlockedError extends DownloaderError {
+  override readonly fault = 'target';
   readonly errorType = 'blocked' as const;
   constructor(
     readonly reason: BlockReason,
@@ -31,13 +32,16 @@ export class UrlBlockedError extends DownloaderError {
 }
 
 export class ContentTooLargeError extends DownloaderError {
+  override readonly fault = 'target';
   readonly errorType = 'too_large' as const;
   constructor(limit: number) {
     super(413, 'CONTENT_TOO_LARGE', `The content is larger than the limit of ${limit} bytes`, { limit });
   }
 }
 
+/** The caller's URL failed: its origin answered 4xx/5xx, or could not be reached or read. */
 export class UpstreamError extends DownloaderError {
+  override readonly fault = 'target';
   readonly errorType: 'http_error' | 'network';
   constructor(message: string, details: { upstreamStatus?: number; reason?: string } = {}) {
     super(502, 'UPSTREAM_ERROR', message, details);
@@ -46,6 +50,7 @@ export class UpstreamError extends DownloaderError {
 }
 
 export class UpstreamTimeoutError extends DownloaderError {
+  override readonly fault = 'target';
   readonly errorType = 'timeout' as const;
   constructor(timeoutMs: number, phase: 'connect' | 'total' = 'total') {
     super(
@@ -61,6 +66,7 @@ export class UpstreamTimeoutError extends DownloaderError {
 
 /** The content could not be turned into the requested format (e.g. a binary file asked for as text). */
 export class ExtractionFailedError extends DownloaderError {
+  override readonly fault = 'target';
   readonly errorType = 'extraction' as const;
   constructor(message: string, details?: Record<string, unknown>) {
     super(422, 'EXTRACTION_FAILED', message, details);
@@ -92,8 +98,12 @@ export class CapacityExceededError extends DownloaderError {
   }
 }
 
-/** Rendering failed for a reason other than the page's own fetch errors (browser crash, print error). */
+/**
+ * Rendering failed for a reason other than the page's own fetch errors (browser crash, print error):
+ * Atrium's renderer failed, so the fault is `atrium` although the code is UPSTREAM_ERROR.
+ */
 export class PdfRenderError extends DownloaderError {
+  override readonly fault = 'atrium';
   readonly errorType = 'pdf' as const;
   constructor(message = 'The page could not be rendered as PDF') {
     super(502, 'UPSTREAM_ERROR', message, { reason: 'pdf_render' });
@@ -122,6 +132,7 @@ export class JobNotCancellableError extends AppError {
 
 /** The job store or queue (Redis) cannot take the job right now. */
 export class JobQueueUnavailableError extends AppError {
+  override readonly fault = 'dependency';
   constructor() {
     super(
       503,
@@ -134,15 +145,3 @@ export class JobQueueUnavailableError extends AppError {
     );
   }
 }
-
-/**
- * Codes that mean the caller's URL failed — its origin answered 4xx/5xx, refused, timed out or sent too
- * much or unusable content, or the URL is not allowed — not Atrium: the health score does not count them.
- */
-export const CALLER_ORIGIN_FAILURES = [
-  'UPSTREAM_ERROR',
-  'UPSTREAM_TIMEOUT',
-  'URL_BLOCKED',
-  'CONTENT_TOO_LARGE',
-  'EXTRACTION_FAILED',
-] as const;

@@ -2,6 +2,7 @@ import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/com
 import { Redis } from 'ioredis';
 import { CacheModule } from '@libs/cache';
 import { AppConfig } from '@app/config';
+import { RedisMonitor } from '@app/common/redis-monitor';
 import { ExtractionModule } from '@app/extraction/extraction.module';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
@@ -59,18 +60,20 @@ import { UrlPolicy } from './url-policy/url-policy';
     JobsService,
     {
       provide: JOB_STORE,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): JobStore =>
+      inject: [AppConfig, RedisMonitor],
+      useFactory: (config: AppConfig, redis: RedisMonitor): JobStore =>
         config.redis.url
-          ? new RedisJobStore(new Redis(config.redis.url, { maxRetriesPerRequest: 2 }))
+          ? new RedisJobStore(
+              redis.watch('job store', new Redis(config.redis.url, { maxRetriesPerRequest: 2 })),
+            )
           : new MemoryJobStore(),
     },
     {
       provide: JOB_RUNNER,
-      inject: [AppConfig, BatchProcessor],
-      useFactory: (config: AppConfig, processor: BatchProcessor): JobRunner =>
+      inject: [AppConfig, BatchProcessor, RedisMonitor],
+      useFactory: (config: AppConfig, processor: BatchProcessor, redis: RedisMonitor): JobRunner =>
         config.redis.url
-          ? new BullmqJobRunner(config.redis.url, processor, config.downloader.batchWorkerConcurrency)
+          ? new BullmqJobRunner(config.redis.url, processor, config.downloader.batchWorkerConcurrency, redis)
           : new InProcessJobRunner(processor, config.downloader.batchWorkerConcurrency),
     },
   ],

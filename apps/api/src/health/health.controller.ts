@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '@app/auth/auth.decorators';
+import { setFault } from '@app/common/all-exceptions.filter';
 import type { FeatureHealthIndicator } from './health-indicator';
 import { HealthIndicators } from './health-indicators.service';
 import { HealthVisibility } from './health-visibility';
@@ -46,7 +47,7 @@ export class HealthController {
       void reply.status(503);
       return this.visibility.view(request, { status: 'error', info: {}, error: down, details: down });
     }
-    return this.visibility.view(request, await this.respond(reply, this.indicators.readiness()));
+    return this.visibility.view(request, await this.respond(request, reply, this.indicators.readiness()));
   }
 
   @Get()
@@ -60,11 +61,12 @@ export class HealthController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {
-    return this.visibility.view(request, await this.respond(reply, this.indicators.all()));
+    return this.visibility.view(request, await this.respond(request, reply, this.indicators.all()));
   }
 
   /** Terminus throws a 503 carrying its result; answer with that result as the body (what probes and people read). */
   private async respond(
+    request: FastifyRequest,
     reply: FastifyReply,
     indicators: FeatureHealthIndicator[],
   ): Promise<HealthCheckResult> {
@@ -73,6 +75,8 @@ export class HealthController {
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       void reply.status(503);
+      // a 503 health report says a check is down (a store it needs, or the process's own limits)
+      setFault(request, 'dependency');
       return err.getResponse() as HealthCheckResult;
     }
   }

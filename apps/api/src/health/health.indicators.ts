@@ -3,6 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { CacheBackend } from '@libs/cache';
 import { Database, pingDatabase } from '@libs/database';
 import { AppConfig } from '@app/config';
+import { RedisMonitor } from '@app/common/redis-monitor';
 import { SystemMetrics } from '@app/metrics/system-metrics';
 import { FeatureHealthIndicator } from './health-indicator';
 
@@ -35,6 +36,7 @@ export class RedisHealthIndicator extends FeatureHealthIndicator {
     indicators: HealthIndicatorService,
     config: AppConfig,
     private readonly cache: CacheBackend,
+    private readonly connection: RedisMonitor,
   ) {
     super(indicators, config);
     this.enabled = cache.l2 !== undefined;
@@ -42,6 +44,9 @@ export class RedisHealthIndicator extends FeatureHealthIndicator {
 
   protected async check(): Promise<Record<string, unknown>> {
     const l2 = this.cache.l2!;
+    // down: say why (`connection refused`) instead of a client's "offline"
+    if (this.connection.state === 'down') throw new Error(this.connection.reason ?? 'not connected');
+    if (l2.state !== 'ready') throw new Error(`not connected (${l2.state})`);
     return { ...(await l2.roundTrip(1000)), state: l2.state };
   }
 }

@@ -1,3 +1,4 @@
+import type { Fault } from '@app/common/app-error';
 import type { HealthStats } from './sliding-window';
 
 export interface HealthScore {
@@ -12,14 +13,17 @@ export interface HealthScore {
     errorPenalty: number;
     latencyPenalty: number;
     tailPenalty: number;
-    /** Requests that fetched a caller's URL and how many failed because of that origin: shown, not scored. */
+    /** Requests that fetched a caller's URL, and answers a caller's URL failed (fault `target`): shown, not scored. */
     callerOrigins: { requests: number; failures: number };
+    /** Error answers (4xx/5xx) by whose fault they were; only `atrium` and `dependency` 5xx are scored. */
+    faults: Record<Fault, number>;
   };
 }
 
 /**
  * Health score 0–100 over the sliding window, from Atrium's own failures (documented in the README):
- *  - error penalty: 1000 × rate of Atrium's 5xx, at most 60 (1 % costs 10 points; 6 % costs 60)
+ *  - error penalty: 1000 × rate of 5xx whose fault is `atrium` or `dependency`, at most 60 (1 % costs 10
+ *    points; 6 % costs 60) — a caller's request (`client`) or URL (`target`) failing costs nothing
  *  - latency penalty: (p95 − 250 ms) / 50, at most 30 (0 at or below 250 ms; 1.75 s costs 30)
  *  - tail penalty: (p99 − 1000 ms) / 200, at most 10
  * Latency is that of requests that did not fetch a caller's URL; what a caller's origin does (its
@@ -47,6 +51,7 @@ export function healthScore(stats: HealthStats, windowMs: number): HealthScore {
       latencyPenalty: r1(latencyPenalty),
       tailPenalty: r1(tailPenalty),
       callerOrigins: stats.callerOrigin,
+      faults: stats.faults,
     },
   };
 }

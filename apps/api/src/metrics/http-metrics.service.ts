@@ -3,7 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 import { AppConfig } from '@app/config';
-import { errorFamily } from '@app/common/app-error';
+import { errorFamily, Fault } from '@app/common/app-error';
 import { counterProvider, gaugeProvider, histogramProvider } from './metric-providers';
 import { Attribution, SlidingWindow } from './sliding-window';
 
@@ -35,8 +35,8 @@ export const HTTP_METRICS = [
   gaugeProvider({ name: 'http_requests_in_flight', help: 'HTTP requests being served' }),
   counterProvider({
     name: 'errors_total',
-    help: 'Error responses by error family and route template',
-    labelNames: ['type', 'route'],
+    help: 'Error responses by error family, route template and whose fault (atrium, dependency, target, client)',
+    labelNames: ['type', 'route', 'fault'],
   }),
   counterProvider({
     name: 'rate_limit_exceeded_total',
@@ -57,7 +57,7 @@ export class HttpMetricsService {
     @InjectMetric('http_requests_total') private readonly requests: Counter<RouteLabels>,
     @InjectMetric('http_request_duration_seconds') private readonly duration: Histogram<RouteLabels>,
     @InjectMetric('http_requests_in_flight') private readonly inFlight: Gauge,
-    @InjectMetric('errors_total') private readonly errors: Counter<'type' | 'route'>,
+    @InjectMetric('errors_total') private readonly errors: Counter<'type' | 'route' | 'fault'>,
     @InjectMetric('rate_limit_exceeded_total') private readonly rateLimited: Counter<'route'>,
   ) {
     this.window = new SlidingWindow(config.metrics.windowMs);
@@ -76,6 +76,7 @@ export class HttpMetricsService {
     if (this.config.metrics.enabled) this.inFlight.inc();
   }
 
+  /** `by.fault` is whose fault an error answer (status ≥ 400) is; the caller always gives it for one. */
   finished(
     method: string,
     route: string,
@@ -91,7 +92,8 @@ export class HttpMetricsService {
     entry.requests.inc();
     entry.duration.observe(durationMs / 1000);
     if (status >= 400) {
-      this.errors.inc({ type: errorFamily(status, errorCode ?? ''), route });
+      const fault: Fault = by?.fault ?? (status >= 500 ? 'atrium' : 'client');
+      this.errors.inc({ type: errorFamily(status, errorCode ?? ''), route, fault });
       if (status === 429) this.rateLimited.inc({ route });
     }
     this.window.record(entry.windowKey, durationMs, status >= 500, by);

@@ -1,5 +1,5 @@
 import { healthScore } from './health-score';
-import { SlidingWindow } from './sliding-window';
+import { HealthStats, SlidingWindow } from './sliding-window';
 
 describe('SlidingWindow', () => {
   let now = 1_000_000;
@@ -37,21 +37,23 @@ describe('SlidingWindow', () => {
   it("sees callers' origins apart: their failures are not Atrium's 5xx and their latency is not Atrium's", () => {
     const w = sut();
     for (let i = 0; i < 10; i++) w.record('GET /ours', 10, false);
-    w.record('GET /ours', 20, true); // an Atrium 500
-    const byOrigin = { callerOrigin: true, originFailure: true };
+    w.record('GET /ours', 20, true); // an Atrium 500 (no fault given: a 5xx is Atrium's)
+    const byOrigin = { callerOrigin: true, fault: 'target' } as const;
     w.record('GET /download', 30_000, true, byOrigin); // 504 UPSTREAM_TIMEOUT
     w.record('GET /download', 5, true, byOrigin); // 502 UPSTREAM_ERROR: the origin answered 500
     w.record('GET /download', 9_000, false, { callerOrigin: true }); // a slow page, delivered
-    w.record('GET /download', 3, true, { callerOrigin: true, originFailure: false }); // 503: ours
-    w.record('GET /plain', 1, true, { originFailure: true }); // no caller origin: the flag means nothing
+    w.record('GET /download', 3, true, { callerOrigin: true, fault: 'atrium' }); // 503 PDF_UNAVAILABLE: ours
+    w.record('GET /buildings', 2, true, { fault: 'dependency' }); // 502 from the building directory: counts
+    w.record('POST /hook', 1, false, { fault: 'client' }); // 404 WEBHOOK_NOT_CONFIGURED: the caller's
     expect(w.health()).toEqual({
-      count: 16,
+      count: 17,
       errors: 3,
-      errorRate: 0.19,
-      latencySamples: 12,
+      errorRate: 0.18,
+      latencySamples: 13,
       p95Ms: 20,
       p99Ms: 20,
       callerOrigin: { requests: 4, failures: 2 },
+      faults: { atrium: 1, dependency: 1, target: 2, client: 1 },
     });
     // the per-route view still counts every 5xx
     expect(w.snapshot().routes['GET /download']).toMatchObject({ count: 4, errors: 3 });
@@ -65,7 +67,7 @@ describe('SlidingWindow', () => {
 });
 
 describe('healthScore', () => {
-  const stats = (o: Partial<Parameters<typeof healthScore>[0]>): Parameters<typeof healthScore>[0] => ({
+  const stats = (o: Partial<HealthStats>): HealthStats => ({
     count: 100,
     errors: 0,
     errorRate: 0,
@@ -73,6 +75,7 @@ describe('healthScore', () => {
     p95Ms: 50,
     p99Ms: 100,
     callerOrigin: { requests: 0, failures: 0 },
+    faults: { atrium: 0, dependency: 0, target: 0, client: 0 },
     ...o,
   });
 

@@ -1,38 +1,43 @@
+import { FAULTS, Fault, isOwnFault } from '@app/common/app-error';
+
 /** Latency samples of one route kept for the sliding window, oldest first. */
 interface RouteSamples {
   times: Float64Array; // epoch ms
   durations: Float64Array; // ms
-  flags: Uint8Array; // SERVER_ERROR | CALLER_ORIGIN | ORIGIN_FAILURE
+  flags: Uint8Array; // SERVER_ERROR | CALLER_ORIGIN | (fault index + 1) << FAULT_SHIFT
   start: number;
   size: number;
 }
 
 const SERVER_ERROR = 1;
 const CALLER_ORIGIN = 2;
-const ORIGIN_FAILURE = 4;
+const FAULT_SHIFT = 2;
 
 /**
  * Who a request's outcome belongs to. `callerOrigin`: the request fetched a URL the caller gave (the
- * downloader), so its duration is the origin's and not ours; `originFailure`: it failed because of that
- * origin (the origin's 4xx/5xx, a refused or timed-out connection, a blocked URL, content too large…).
+ * downloader), so its duration is the origin's and not ours; `fault`: whose fault an error answer is
+ * (a 5xx without one is Atrium's).
  */
 export interface Attribution {
   callerOrigin?: boolean;
-  originFailure?: boolean;
+  fault?: Fault;
 }
 
 /** What the health score is computed from: Atrium's own errors and latency, callers' origins apart. */
 export interface HealthStats {
   /** Every request in the window. */
   count: number;
-  /** 5xx answers that are Atrium's own (an origin's failure passed on as 502/504 is not). */
+  /** 5xx answers whose fault is Atrium's or a dependency's (a caller's origin failing, passed on as 502/504, is not). */
   errors: number;
   errorRate: number;
   /** Latency quantiles of requests that did not fetch a caller's URL. */
   latencySamples: number;
   p95Ms: number;
   p99Ms: number;
+  /** Requests that fetched a caller's URL, and error answers caused by a caller's URL (fault `target`). */
   callerOrigin: { requests: number; failures: number };
+  /** Error answers (4xx/5xx) in the window by whose fault they were. */
+  faults: Record<Fault, number>;
 }
 
 export interface WindowStats {
@@ -85,7 +90,7 @@ export class SlidingWindow {
     r.flags[i] =
       (isError ? SERVER_ERROR : 0) |
       (by.callerOrigin ? CALLER_ORIGIN : 0) |
-      (by.callerOrigin && by.originFailure ? ORIGIN_FAILURE : 0);
+      (by.fault ? (FAULTS.indexOf(by.fault) + 1) << FAULT_SHIFT : 0);
     if (r.size < this.capacity) r.size++;
     else r.start = (r.start + 1) % this.capacity;
   }
@@ -109,21 +114,19 @@ export class SlidingWindow {
     let count = 0;
     let errors = 0;
     let originRequests = 0;
-    let originFailures = 0;
+    const faults: Record<Fault, number> = { atrium: 0, dependency: 0, target: 0, client: 0 };
     for (const r of this.routes.values())
       for (let n = 0; n < r.size; n++) {
         const i = (r.start + n) % this.capacity;
         if (r.times[i] < since) continue;
         const f = r.flags[i];
+        const fault = FAULTS[(f >> FAULT_SHIFT) - 1] as Fault | undefined;
         count++;
-        if (f & CALLER_ORIGIN) {
-          originRequests++;
-          if (f & ORIGIN_FAILURE) originFailures++;
-          else if (f & SERVER_ERROR) errors++; // ours, even on a downloader route (e.g. PDF_UNAVAILABLE)
-        } else {
-          ours.push(r.durations[i]);
-          if (f & SERVER_ERROR) errors++;
-        }
+        if (fault) faults[fault]++;
+        // a 5xx is Atrium's unless its fault says otherwise (even on a downloader route: PDF_UNAVAILABLE)
+        if (f & SERVER_ERROR && (fault === undefined || isOwnFault(fault))) errors++;
+        if (f & CALLER_ORIGIN) originRequests++;
+        else ours.push(r.durations[i]);
       }
     const sorted = ours.sort((a, b) => a - b);
     const round = (v: number): number => Math.round(v * 100) / 100;
@@ -134,7 +137,8 @@ export class SlidingWindow {
       latencySamples: sorted.length,
       p95Ms: round(quantile(sorted, 0.95)),
       p99Ms: round(quantile(sorted, 0.99)),
-      callerOrigin: { requests: originRequests, failures: originFailures },
+      callerOrigin: { requests: originRequests, failures: faults.target },
+      faults,
     };
   }
 

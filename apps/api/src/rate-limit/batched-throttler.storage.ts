@@ -3,7 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { LogThrottle } from '@libs/observability';
+import { ConnectionMonitor, LogThrottle, redisAddress } from '@libs/observability';
 
 // One hash per counter and window: `_w` names the window (set by the push that opens it, which also
 // sets its expiry — the window starts with the first hit any replica pushes, as a shared INCR's would),
@@ -58,6 +58,8 @@ export interface BatchedThrottlerOptions {
    * 2 means every hit is counted in Redis before it is answered, as a plain shared counter would.
    */
   localShare: number;
+  /** Where the Redis client reports its connection (one line per outage); default: one of its own. */
+  connectionMonitor?: ConnectionMonitor;
 }
 
 /** One (group, caller) window as this replica sees it. */
@@ -120,7 +122,15 @@ export class BatchedThrottlerStorage implements ThrottlerStorage, OnApplicationS
         commandTimeout: options.opTimeoutMs,
         retryStrategy: (times) => Math.min(times * 200, 2000),
       });
-      redis.on('error', () => undefined); // reported through the fallback warning, not per reconnect attempt
+      const monitor =
+        options.connectionMonitor ??
+        new ConnectionMonitor({
+          dependency: 'Redis',
+          address: redisAddress(options.redisUrl),
+          impact: 'rate limits are counted per replica',
+        });
+      // a lost connection is reported once by the monitor, not per reconnect attempt
+      monitor.watch('rate-limit counters', redis);
       redis.defineCommand('atriumRateLimitPush', { numberOfKeys: 1, lua: PUSH });
       this.redis = redis as RedisWithPush;
     }
@@ -280,7 +290,8 @@ export class BatchedThrottlerStorage implements ThrottlerStorage, OnApplicationS
 
   private markFailing(err: Error): void {
     if (++this.failures < FAILURES_BEFORE_LOCAL && this.redis?.status === 'ready') return;
-    if (this.warnings.allow()) {
+    // without a connection the monitor has said so (once); this line is for a connected Redis that fails calls
+    if (this.redis?.status === 'ready' && this.warnings.allow()) {
       this.logger.warn(
         `Redis rate-limit counters unavailable (${err.message}); enforcing limits per replica until it answers`,
       );

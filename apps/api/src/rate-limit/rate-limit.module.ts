@@ -3,6 +3,7 @@ import { APP_GUARD, Reflector } from '@nestjs/core';
 import { getOptionsToken, getStorageToken, ThrottlerModule } from '@nestjs/throttler';
 import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '@app/config';
+import { RedisMonitor } from '@app/common/redis-monitor';
 import { RateLimitGuard } from './rate-limit.guard';
 import { BatchedThrottlerStorage } from './batched-throttler.storage';
 
@@ -14,8 +15,8 @@ import { BatchedThrottlerStorage } from './batched-throttler.storage';
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [AppConfig, RedisMonitor],
+      useFactory: (config: AppConfig, redis: RedisMonitor) => ({
         throttlers: [{ name: 'default', ttl: config.rateLimit.windowMs, limit: config.rateLimit.default }],
         storage: new BatchedThrottlerStorage({
           redisUrl: config.redis.url,
@@ -23,6 +24,7 @@ import { BatchedThrottlerStorage } from './batched-throttler.storage';
           opTimeoutMs: Math.max(config.cache.opTimeoutMs, 100),
           syncIntervalMs: config.rateLimit.syncIntervalMs,
           localShare: config.rateLimit.localShare,
+          connectionMonitor: redis,
         }),
       }),
     }),

@@ -1,15 +1,9 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TenantId } from '@app/auth/auth.decorators';
 import { API_V1 } from '@app/common/api';
+import { Consumes } from '@app/common/media-type';
 import { kErrorCode, RequestWithErrorCode } from '@app/common/all-exceptions.filter';
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
 import { DocumentView, GetDocumentQuery, ListDocumentsQuery, UploadResult } from './dto/document.dto';
@@ -22,7 +16,7 @@ export class DocumentsController {
 
   @Post()
   @RateLimit('upload')
-  @ApiConsumes('multipart/form-data')
+  @Consumes('multipart/form-data')
   @ApiBody({
     schema: {
       type: 'object',

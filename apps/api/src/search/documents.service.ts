@@ -95,8 +95,9 @@ export class DocumentsService {
           if (err instanceof DuplicateDocument)
             p.rejection = new FileRejection(
               'DUPLICATE_DOCUMENT',
-              'This store already holds a document with the same content',
+              `This store already holds the same content as document ${err.existingId}; it was not stored twice`,
               err.existingId,
+              { existingDocumentId: err.existingId },
             );
           else if (err instanceof StoreGone) throw new StoreNotFoundError(store);
           else if (err instanceof DatabaseTimeoutError || err instanceof DatabaseUnavailableError) {

@@ -58,7 +58,8 @@ export const REJECTION_STATUS = {
   ARCHIVE_REFUSED: 422,
   /** The parser failed or its child was killed at a limit: details.reason says which. */
   EXTRACTION_FAILED: 422,
-  DUPLICATE_DOCUMENT: 400,
+  /** The store already holds these bytes: 409, naming the document (existingDocumentId). */
+  DUPLICATE_DOCUMENT: 409,
   /** Storing it ran past DATABASE_STATEMENT_TIMEOUT_MS, or the database was unavailable: try again. */
   DATABASE_TIMEOUT: 503,
   DATABASE_UNAVAILABLE: 503,

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { Queue, WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { LogThrottle } from '@libs/observability';
+import { ConnectionMonitor, connectionFailureReason, LogThrottle, redisAddress } from '@libs/observability';
 import type { BatchProcessor } from './batch-processor';
 import type { JobRunner, QueueCounts } from './job-runner';
 
@@ -27,27 +27,37 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
   private readonly queue: Queue;
   private readonly worker: Worker;
   private readonly connections: Redis[] = [];
+  private readonly queueConnection: Redis;
   private readonly shutdown = new AbortController();
+  private readonly monitor: ConnectionMonitor;
 
   constructor(
     redisUrl: string,
     private readonly processor: BatchProcessor,
     concurrency: number,
+    monitor?: ConnectionMonitor,
     prefix = 'atrium:bull',
   ) {
-    const queueConnection = this.connection(redisUrl, 1);
-    this.queue = new Queue(BATCH_QUEUE, { connection: queueConnection, prefix });
-    this.queue.on('error', (err) => this.warn(`Batch queue: ${err.message}`));
+    this.monitor =
+      monitor ??
+      new ConnectionMonitor({
+        dependency: 'Redis',
+        address: redisAddress(redisUrl),
+        impact: 'batch jobs cannot be queued',
+      });
+    this.queueConnection = this.connection(redisUrl, 1, 'job queue');
+    this.queue = new Queue(BATCH_QUEUE, { connection: this.queueConnection, prefix });
+    this.queue.on('error', (err) => this.warn(`Batch queue: ${err.message}`, err));
     this.worker = new Worker(BATCH_QUEUE, (job: Job, token?: string) => this.handle(job, token), {
       // BullMQ workers block on Redis: they need their own connection with unlimited retries
-      connection: this.connection(redisUrl, null),
+      connection: this.connection(redisUrl, null, 'job worker'),
       prefix,
       concurrency,
       lockDuration: LOCK_MS,
       stalledInterval: STALLED_CHECK_MS,
       maxStalledCount: 5,
     });
-    this.worker.on('error', (err) => this.warn(`Batch worker: ${err.message}`));
+    this.worker.on('error', (err) => this.warn(`Batch worker: ${err.message}`, err));
     this.worker.on('failed', (job, err) => {
       if (!job || err instanceof WaitingError || err.name === 'WaitingError') return;
       if (job.attemptsMade >= (job.opts.attempts ?? 1))
@@ -57,15 +67,19 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
     });
   }
 
-  /** Redis being down makes BullMQ report an error per reconnect attempt: log the first, then once a minute. */
+  /**
+   * BullMQ repeats its connections' errors (and its own blocking connection's) on the queue and the worker:
+   * while Redis is down the monitor has said so once, so those are dropped; anything else is logged, at most
+   * once a minute.
+   */
   private readonly warnings = new LogThrottle(60_000);
-  private warn(message: string): void {
+  private warn(message: string, err: unknown): void {
+    if (this.monitor.state === 'down' || isConnectionError(err)) return;
     if (this.warnings.allow()) this.logger.warn(message);
   }
 
-  private connection(url: string, maxRetriesPerRequest: number | null): Redis {
-    const c = new Redis(url, { maxRetriesPerRequest, lazyConnect: false });
-    c.on('error', () => undefined); // reported through the queue/worker error events
+  private connection(url: string, maxRetriesPerRequest: number | null, name: string): Redis {
+    const c = this.monitor.watch(name, new Redis(url, { maxRetriesPerRequest, lazyConnect: false }));
     this.connections.push(c);
     return c;
   }
@@ -85,6 +99,9 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
   }
 
   async counts(): Promise<QueueCounts> {
+    // without a connection the command would wait for the reconnects: say at once what is wrong
+    if (this.queueConnection.status !== 'ready')
+      throw new Error(`redis: ${this.monitor.reason ?? `not connected (${this.queueConnection.status})`}`);
     const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
     return {
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
@@ -121,4 +138,11 @@ export class BullmqJobRunner implements JobRunner, BeforeApplicationShutdown {
     clearTimeout(timer);
     for (const c of this.connections) c.disconnect();
   }
+}
+
+/** An error about the connection itself (reported by the ConnectionMonitor), not about a job. */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^E(CONN|HOST|NET|AI_|TIMEDOUT|NOTFOUND|PIPE)/.test(code)) return true;
+  return connectionFailureReason(err).startsWith('connection ');
 }

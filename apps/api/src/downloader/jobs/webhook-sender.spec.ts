@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { Counter, Histogram } from 'prom-client';
 import { testConfig } from '@app/config';
-import { UpstreamError, UrlBlockedError } from '../downloader.errors';
+import { UpstreamError, UpstreamTimeoutError, UrlBlockedError } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
 import type { FetchRequest, FetchResponse, SafeFetcher } from '../fetch/safe-fetcher';
 import type { WebhookAttempt } from './job.types';
-import { signBody, WebhookPayload, WebhookSender } from './webhook-sender';
+import { signBody, webhookFailure, WebhookPayload, WebhookSender } from './webhook-sender';
 
 describe('webhook signing', () => {
   it('signs the exact body with HMAC-SHA256 as sha256=<hex>', () => {
@@ -130,5 +130,43 @@ describe('WebhookSender.deliver (retries through the shared retry policy)', () =
     expect(ok).toBe(false);
     expect(reports).toEqual([{ counted: true, statusCode: undefined, error: 'The operation was aborted' }]);
     expect([await count('retry'), await count('failure')]).toEqual([0, 0]);
+  });
+});
+
+describe('webhookFailure', () => {
+  it('names the webhook receiver, never "the origin" (the downloader’s word for a page)', () => {
+    expect(webhookFailure(new UpstreamError('Could not reach the origin', { reason: 'econnrefused' }))).toBe(
+      'Could not reach the webhook receiver',
+    );
+    expect(webhookFailure(new UpstreamTimeoutError(5000, 'connect'))).toBe(
+      'Could not connect to the webhook receiver within 5000 ms',
+    );
+    expect(webhookFailure(new UpstreamTimeoutError(10000))).toBe(
+      'The webhook receiver did not answer within 10000 ms',
+    );
+    expect(webhookFailure(new UpstreamError('The origin sent a body that could not be decoded'))).toBe(
+      'The webhook receiver sent a body that could not be decoded',
+    );
+    const blocked = new UrlBlockedError('address', 'The host resolves to a private address');
+    expect(webhookFailure(blocked)).toBe('The host resolves to a private address');
+  });
+});
+
+describe('webhookFailure', () => {
+  it('names the webhook receiver, never "the origin" (the downloader’s word for a page)', () => {
+    expect(webhookFailure(new UpstreamError('Could not reach the origin', { reason: 'econnrefused' }))).toBe(
+      'Could not reach the webhook receiver',
+    );
+    expect(webhookFailure(new UpstreamTimeoutError(5000, 'connect'))).toBe(
+      'Could not connect to the webhook receiver within 5000 ms',
+    );
+    expect(webhookFailure(new UpstreamTimeoutError(10000))).toBe(
+      'The webhook receiver did not answer within 10000 ms',
+    );
+    expect(webhookFailure(new UpstreamError('The origin sent a body that could not be decoded'))).toBe(
+      'The webhook receiver sent a body that could not be decoded',
+    );
+    const blocked = new UrlBlockedError('address', 'The host resolves to a private address');
+    expect(webhookFailure(blocked)).toBe('The host resolves to a private address');
   });
 });

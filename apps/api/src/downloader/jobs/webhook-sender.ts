@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { redactUrl } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import { withRetries } from '@app/resilience/retry';
-import { DownloaderError } from '../downloader.errors';
+import { DownloaderError, UpstreamTimeoutError } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { SafeFetcher } from '../fetch/safe-fetcher';
 import type { WebhookAttempt, WebhookEvent } from './job.types';
@@ -13,6 +13,17 @@ export interface WebhookPayload {
   jobId: string;
   status: string;
   summary: { total: number; succeeded: number; failed: number; durationMs: number };
+}
+
+/**
+ * Why an attempt failed, about the webhook receiver: the fetcher's errors speak of "the origin" (the page a
+ * caller asked to download), which here is the caller's receiver.
+ */
+export function webhookFailure(err: unknown): string {
+  if (err instanceof UpstreamTimeoutError && err.details?.phase === 'total')
+    return `The webhook receiver did not answer within ${String(err.details.timeoutMs)} ms`;
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\b([Tt])he origin\b/g, (_m, t: string) => `${t}he webhook receiver`);
 }
 
 export function signBody(secret: string, body: string): string {
@@ -165,7 +176,7 @@ class DeliveryFailure extends Error {
 
   /** Network errors and timeouts may pass; policy refusals and oversized answers will not. */
   static of(err: unknown): DeliveryFailure {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = webhookFailure(err);
     const retryable =
       !(err instanceof DownloaderError) || ['timeout', 'network'].includes(err.errorType ?? '');
     return new DeliveryFailure(message, retryable, undefined, message);
