@@ -28,8 +28,8 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@app/(.*)$': '<rootDir>/apps/api/src/$1',
-    '^@libs/(observability|database|cache)$': '<rootDir>/libs/$1/src',
-    '^@libs/(observability|database|cache)/(.*)$': '<rootDir>/libs/$1/src/$2',
+    '^@libs/(observability|database|cache|scheduling)$': '<rootDir>/libs/$1/src',
+    '^@libs/(observability|database|cache|scheduling)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },
   testEnvironment: 'node',
   setupFiles: ['reflect-metadata'],

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Route } from 'playwright-core';
 import { AppConfig } from '@app/config';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from '../concurrency-pool';
 import {
   DownloaderError,
@@ -63,12 +64,15 @@ export class PdfRenderer implements OnApplicationShutdown {
     private readonly policy: UrlPolicy,
     metrics: DownloaderMetrics,
     live: LiveStatsRegistry,
+    pools: PoolMetrics,
   ) {
-    this.pool = new ConcurrencyPool('pdf', config.downloader.pdfConcurrency, (a) =>
-      metrics.poolActive('pdf', a),
-    );
+    this.pool = new ConcurrencyPool('pdf', config.downloader.pdfConcurrency, {
+      tenantShare: config.pools.tenantShare,
+      onChange: (a) => metrics.poolActive('pdf', a),
+    });
     metrics.poolLimit('pdf', this.pool.limit);
     live.registerPool('pdf', () => this.pool.stats());
+    pools.register('pdf', this.pool.fair);
   }
 
   /** Where the browser binary is looked for: CHROMIUM_PATH, else /usr/bin/chromium. */
@@ -87,14 +91,17 @@ export class PdfRenderer implements OnApplicationShutdown {
   }
 
   /**
-   * @param wait true: wait for a free slot (batch jobs); false: 503 CAPACITY_EXCEEDED when all are busy.
+   * @param tenant whose share of the pool the render takes (POOL_TENANT_SHARE)
+   * @param opts.wait true: wait for a slot, in turn with other tenants (batch jobs); false: 503
+   * CAPACITY_EXCEEDED when none is free for this tenant now.
    */
   async render(
+    tenant: string,
     url: URL,
     opts: { timeoutMs: number; maxBytes: number; wait: boolean; signal?: AbortSignal },
   ): Promise<RenderedPdf> {
     if (!this.available()) throw new PdfUnavailableError();
-    const release = opts.wait ? await this.pool.acquire(opts.signal) : this.pool.tryAcquire();
+    const release = opts.wait ? await this.pool.acquire(tenant, opts.signal) : this.pool.tryAcquire(tenant);
     const deadlineAt = Date.now() + opts.timeoutMs;
     const remaining = (): number => Math.max(1, deadlineAt - Date.now());
     let context: BrowserContext | undefined;
