@@ -12,6 +12,8 @@ export type SharedPoolName = (typeof POOL_NAMES)[number];
 /** A wait this long is logged with its tenant (the metrics never carry one). */
 const SLOW_GRANT_MS = 1000;
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** At most one slow-grant line per pool per second (a saturated pool would otherwise log every grant). */
+const SLOW_LOG_INTERVAL_MS = 1000;
 
 /** Where each pool reports its grants (metrics) and its tenants' waits and refusals (logs). */
 @Injectable()
@@ -19,6 +21,7 @@ export class PoolMetrics {
   private readonly logger = new Logger('Pools');
   private readonly readers = new Map<SharedPoolName, () => number>();
   private readonly refusalLogs = new Map<SharedPoolName, LogThrottle>();
+  private readonly slowLogs = new Map<SharedPoolName, LogThrottle>();
 
   constructor(@InjectMetric('pool_wait_seconds') private readonly wait: Histogram<'pool'>) {
     // every pool's series exists from startup, so dashboards and rates see them before the first wait
@@ -31,7 +34,7 @@ export class PoolMetrics {
     pool.observe({
       granted: (tenant, waitedMs) => {
         this.waited(name, waitedMs / 1000);
-        if (waitedMs >= SLOW_GRANT_MS)
+        if (waitedMs >= SLOW_GRANT_MS && this.throttle(this.slowLogs, name, SLOW_LOG_INTERVAL_MS).allow())
           this.logger.log(
             {
               pool: name,
@@ -60,6 +63,16 @@ export class PoolMetrics {
     this.wait.observe({ pool }, Math.max(0, seconds));
   }
 
+  private throttle(
+    map: Map<SharedPoolName, LogThrottle>,
+    name: SharedPoolName,
+    intervalMs: number,
+  ): LogThrottle {
+    let throttle = map.get(name);
+    if (!throttle) map.set(name, (throttle = new LogThrottle(intervalMs)));
+    return throttle;
+  }
+
   /** Slots of `pool` in use in this process now. */
   inUse(pool: SharedPoolName): number {
     return this.readers.get(pool)?.() ?? 0;
@@ -71,9 +84,7 @@ export class PoolMetrics {
     tenant: string,
     reason: RefusalReason | 'wait_timeout',
   ): void {
-    let throttle = this.refusalLogs.get(name);
-    if (!throttle) this.refusalLogs.set(name, (throttle = new LogThrottle(REFUSAL_LOG_INTERVAL_MS)));
-    if (throttle.allow())
+    if (this.throttle(this.refusalLogs, name, REFUSAL_LOG_INTERVAL_MS).allow())
       this.logger.warn(
         { pool: name, tenantId: tenant, reason, tenant: pool.tenantStats(tenant), stats: pool.stats() },
         `Pool ${name}: a request of tenant ${tenant || '(none)'} was refused (${reason})`,
