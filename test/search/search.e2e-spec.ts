@@ -394,6 +394,48 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
     });
   });
 
+  describe('an upload left unfinished', () => {
+    it('is swept with everything it wrote, and its upload, if still running, fails without publishing', async () => {
+      const real = database;
+      let paused!: () => void;
+      const reachedPostings = new Promise<void>((r) => (paused = r));
+      let resume!: () => void;
+      const gate = new Promise<void>((r) => (resume = r));
+      const held = {
+        query: async (sql: string, params?: unknown[]) => {
+          if (sql.includes('INSERT INTO search_postings')) {
+            paused();
+            await gate;
+          }
+          return real.query(sql, params);
+        },
+        transaction: real.transaction.bind(real),
+      } as unknown as Database;
+      const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
+      const chunks = Array.from({ length: 300 }, (_, i) => `wombatine swept probe ${i}`);
+      const upload = new SearchRepository(held).insertDocument('demo', store.id, {
+        filename: 'swept.txt',
+        contentType: 'text/plain',
+        bytes: 10,
+        checksum: 'c'.repeat(64),
+        text: chunks.join('\n'),
+        chunks,
+      });
+      const failed = expect(upload).rejects.toThrow('removed before it was published');
+      await reachedPostings;
+      // as if its process had died an hour ago: the sweep takes every unfinished upload older than 0 ms
+      expect(await new SearchRepository(real).sweepPending(0)).toBe(1);
+      resume();
+      await failed;
+      const left = await real.query<{ docs: number; chunks: number }>(
+        `SELECT (SELECT count(*)::int FROM search_documents WHERE filename = 'swept.txt') AS docs,
+                (SELECT count(*)::int FROM search_chunks WHERE content LIKE 'wombatine swept%') AS chunks`,
+      );
+      expect(left.rows[0]).toEqual({ docs: 0, chunks: 0 });
+      expect((await new SearchRepository(real).storeKey('demo', 'kb'))!.version).toBe(store.version);
+    });
+  });
+
   describe('search', () => {
     it('returns the document with a distinctive phrase first, with a <mark> snippet', async () => {
       const res = await search(demo, 'kb', 'pangolin lighthouse accord');

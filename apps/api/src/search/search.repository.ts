@@ -243,7 +243,13 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
         );
         if (bumped.rowCount === 0) throw new StoreGone();
         await publishWords(tx, storeId, id);
-        await tx.query('UPDATE search_documents SET terms = $2, ready = true WHERE id = $1', [id, terms]);
+        const published = await tx.query(
+          'UPDATE search_documents SET terms = $2, ready = true WHERE id = $1 AND NOT ready',
+          [id, terms],
+        );
+        // swept meanwhile (an upload older than PENDING_STALE_MS): nothing of it is left to publish
+        if (published.rowCount === 0)
+          throw new Error(`the unfinished upload ${id} was removed before it was published`);
       });
       return id;
     } catch (err) {
