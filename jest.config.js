@@ -53,6 +53,8 @@ module.exports = {
     '!<rootDir>/apps/api/src/extraction/worker/extraction.worker.ts',
     // the PGlite child's request loop (PgliteDatabase forks it); the parent side is measured
     '!<rootDir>/libs/database/src/pglite.worker.ts',
+    // the browser host (PdfRenderer forks it; playwright runs there); the parent side is measured
+    '!<rootDir>/apps/api/src/downloader/pdf/browser.worker.ts',
   ],
   coverageThreshold: { global: { lines: 90, branches: 80 } },
   coverageReporters: ['text-summary', 'json-summary'],
