@@ -510,9 +510,14 @@ export class PgliteDatabase extends Database {
     this.logger.log(
       `PGlite worker heap grew to ${Math.round(this.wasmBytes / MiB)} MiB; replacing it to give the memory back`,
     );
-    this.wasmBytes = 0;
     // Hold the session while the old worker checkpoints and stops; statements queue meanwhile.
-    const release = this.session.tryAcquire('');
+    let release: Release;
+    try {
+      release = this.session.tryAcquire('');
+    } catch {
+      return; // taken in the meantime: the next idle moment recycles it
+    }
+    this.wasmBytes = 0;
     void this.stopGracefully(worker).then(() => {
       this.restart('recycle');
       release();
