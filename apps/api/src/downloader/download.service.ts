@@ -147,6 +147,7 @@ export class DownloadService {
         : undefined;
     const res = await this.fetcher.fetch({
       url,
+      tenant: tenantId,
       accept: acceptFor(format),
       timeoutMs,
       maxBytes: this.config.downloader.maxBytes,

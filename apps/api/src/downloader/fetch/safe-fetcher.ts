@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
 import { request } from 'undici';
-import { currentRequestId } from '@libs/observability';
+import { currentContext, currentRequestId } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import {
   ContentTooLargeError,
@@ -36,6 +36,11 @@ export interface FetchRequest {
   signal?: AbortSignal;
   /** Return non-2xx responses instead of throwing UPSTREAM_ERROR (webhook delivery decides itself). */
   acceptAnyStatus?: boolean;
+  /**
+   * Whose connections to the origin the exchange uses (default: the tenant of the current request or job):
+   * each tenant has its own, so one tenant's slow requests to a host never queue another tenant's.
+   */
+  tenant?: string;
 }
 
 export interface FetchResponse {
@@ -178,7 +183,7 @@ export class SafeFetcher {
       headers,
       body: req.body,
       signal,
-      dispatcher: this.agents.for(target),
+      dispatcher: this.agents.for(target, req.tenant ?? currentContext()?.tenantId ?? ''),
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });

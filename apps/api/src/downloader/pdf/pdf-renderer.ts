@@ -262,6 +262,7 @@ export class PdfRenderer implements OnApplicationShutdown {
     try {
       const main = await this.fetcher.fetch({
         url,
+        tenant,
         accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.5',
         timeoutMs: opts.timeoutMs,
         maxBytes: opts.maxBytes,
@@ -281,7 +282,7 @@ export class PdfRenderer implements OnApplicationShutdown {
         maxRequests: MAX_PAGE_REQUESTS,
       };
       const rendering = host.render(job, (target, accept) =>
-        this.subresource(target, accept, remaining, opts),
+        this.subresource(target, accept, remaining, { ...opts, tenant }),
       );
       // the host answers by the deadline itself; one that does not, well after it, is stuck and replaced
       const watchdog = setTimeout(() => {
@@ -318,7 +319,7 @@ export class PdfRenderer implements OnApplicationShutdown {
     target: string,
     accept: string,
     remaining: () => number,
-    opts: { maxBytes: number; signal?: AbortSignal },
+    opts: { maxBytes: number; signal?: AbortSignal; tenant: string },
   ): Promise<FetchAnswer> {
     let parsed: URL;
     try {
@@ -336,6 +337,8 @@ export class PdfRenderer implements OnApplicationShutdown {
         retries: 0,
         acceptAnyStatus: true,
         signal: opts.signal,
+        // the IPC callback runs outside the request's context: the tenant is passed on
+        tenant: opts.tenant,
       });
       return {
         type: 'fetched',
