@@ -193,7 +193,8 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
 
   /**
    * Stores one document in bounded steps (migration 5), so that no step grows with the document and, on
-   * PGlite's one session, every other tenant's statement gets its turn between two of them:
+   * PGlite's one session, every other tenant's statement gets its turn between two of them (a document of
+   * one batch of chunks runs the same steps in one short transaction):
    * 1. the document row, `ready = false` (a duplicate checksum in the store: DuplicateDocument);
    * 2. its chunks, CHUNK_BATCH per statement (the tsvectors are computed here: the costly part);
    * 3. its postings and its distinct words (staged), CHUNK_BATCH chunks per statement;
@@ -204,53 +205,23 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * a process that died mid-upload are swept later (sweepPending). StoreGone when the store went away.
    */
   async insertDocument(tenantId: string, storeId: string, doc: NewDocument): Promise<string> {
-    const id = randomUUID();
-    const inserted = await this.db
-      .query<{ id: string }>(
-        `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)
-         ON CONFLICT (tenant_id, store_id, checksum) DO NOTHING RETURNING id`,
-        [
-          id,
-          tenantId,
-          storeId,
-          doc.filename,
-          doc.contentType,
-          doc.bytes,
-          doc.checksum,
-          doc.text,
-          doc.chunks.length,
-        ],
-      )
-      .catch(storeGoneOnForeignKey);
-    if (inserted.rows.length === 0) {
-      const existing = await this.db.query<{ id: string }>(
-        'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
-        [tenantId, storeId, doc.checksum],
-      );
-      throw new DuplicateDocument(existing.rows[0]?.id ?? '');
-    }
+    // A document of one batch: the same steps in one short transaction — one turn of the session, and a
+    // failure leaves nothing without a clean-up.
+    if (doc.chunks.length <= CHUNK_BATCH)
+      return this.db.transaction(async (tx) => {
+        const id = await insertPending(tx, tenantId, storeId, doc);
+        const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
+        await stageIndex(tx, storeId, id, doc.chunks.length, terms);
+        await publish(tx, storeId, id, terms);
+        return id;
+      });
+    const id = await insertPending(this.db, tenantId, storeId, doc);
     try {
       const terms = await insertChunks(this.db, id, tenantId, storeId, doc.chunks).catch(
         storeGoneOnForeignKey,
       );
       await stageIndex(this.db, storeId, id, doc.chunks.length, terms).catch(storeGoneOnForeignKey);
-      await this.db.transaction(async (tx) => {
-        // Locks the store row: publications and deletes in one store serialise, and a deleted store is noticed.
-        const bumped = await tx.query(
-          'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
-          [storeId],
-        );
-        if (bumped.rowCount === 0) throw new StoreGone();
-        await publishWords(tx, storeId, id);
-        const published = await tx.query(
-          'UPDATE search_documents SET terms = $2, ready = true WHERE id = $1 AND NOT ready',
-          [id, terms],
-        );
-        // swept meanwhile (an upload older than PENDING_STALE_MS): nothing of it is left to publish
-        if (published.rowCount === 0)
-          throw new Error(`the unfinished upload ${id} was removed before it was published`);
-      });
+      await this.db.transaction((tx) => publish(tx, storeId, id, terms));
       return id;
     } catch (err) {
       await this.discardPending(storeId, id, doc.chunks.length).catch((e: unknown) =>
@@ -737,6 +708,63 @@ async function publishWords(tx: Queryable, storeId: string, documentId: string):
     );
     if (r.rows.length === 0) break;
   }
+}
+
+/**
+ * Step 1 of an upload: the document row, not yet ready. DuplicateDocument when the store already holds the
+ * checksum (ready or still being stored), StoreGone when the store went away.
+ */
+async function insertPending(
+  db: Queryable,
+  tenantId: string,
+  storeId: string,
+  doc: NewDocument,
+): Promise<string> {
+  const id = randomUUID();
+  const inserted = await db
+    .query<{ id: string }>(
+      `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)
+       ON CONFLICT (tenant_id, store_id, checksum) DO NOTHING RETURNING id`,
+      [
+        id,
+        tenantId,
+        storeId,
+        doc.filename,
+        doc.contentType,
+        doc.bytes,
+        doc.checksum,
+        doc.text,
+        doc.chunks.length,
+      ],
+    )
+    .catch(storeGoneOnForeignKey);
+  if (inserted.rows.length > 0) return id;
+  const existing = await db.query<{ id: string }>(
+    'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
+    [tenantId, storeId, doc.checksum],
+  );
+  throw new DuplicateDocument(existing.rows[0]?.id ?? '');
+}
+
+/**
+ * Step 4, one transaction: the store's version bump (which locks its row: publications and deletes in one
+ * store serialise, and a deleted store is noticed), the document's words into the vocabulary, `ready`.
+ */
+async function publish(tx: Queryable, storeId: string, documentId: string, terms: number): Promise<void> {
+  const bumped = await tx.query(
+    'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
+    [storeId],
+  );
+  if (bumped.rowCount === 0) throw new StoreGone();
+  await publishWords(tx, storeId, documentId);
+  const published = await tx.query(
+    'UPDATE search_documents SET terms = $2, ready = true WHERE id = $1 AND NOT ready',
+    [documentId, terms],
+  );
+  // swept meanwhile (an upload older than PENDING_STALE_MS): nothing of it is left to publish
+  if (published.rowCount === 0)
+    throw new Error(`the unfinished upload ${documentId} was removed before it was published`);
 }
 
 /** A foreign-key violation while storing (SQLSTATE 23503): the store was deleted meanwhile. */
