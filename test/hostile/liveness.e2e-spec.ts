@@ -3,7 +3,7 @@
 // documents are uploaded. Against the built app in a child process (test/hostile/harness.ts), with a local
 // origin serving the pages. The browser and playwright run in the browser host child (niceness 10): the
 // API's event loop only answers the page's requests.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { form } from '../fixtures/documents/builders';
@@ -106,9 +106,19 @@ function bigJson(): Buffer {
       if (res.status !== 200) expect(res.body.code).toMatch(/^UPSTREAM_/);
     }
     await expectSurvived(app, probe);
-    // the API process never loaded the browser's driver: it runs in the browser host
-    const host = Object.values(app.rss().byPid).filter((p) => p.command === 'chromium');
-    expect(host.length).toBeGreaterThan(0);
+    // the browser (and playwright, which launched it) runs in the browser host: no browser process is the API
+    // process's own child, whose event loop would run playwright's side of the browser protocol
+    const browser = Object.entries(app.rss().byPid).filter(([, p]) => p.command === 'chromium');
+    expect(browser.length).toBeGreaterThan(0);
+    const parentOf = (pid: string): number => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      } catch {
+        return -1; // ended since it was listed
+      }
+    };
+    expect(browser.filter(([pid]) => parentOf(pid) === app.pid)).toEqual([]);
   });
 });
 
