@@ -28,8 +28,8 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@app/(.*)$': '<rootDir>/apps/api/src/$1',
-    '^@libs/(observability|database|cache)$': '<rootDir>/libs/$1/src',
-    '^@libs/(observability|database|cache)/(.*)$': '<rootDir>/libs/$1/src/$2',
+    '^@libs/(observability|database|cache|scheduling)$': '<rootDir>/libs/$1/src',
+    '^@libs/(observability|database|cache|scheduling)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },
   testEnvironment: 'node',
   setupFiles: ['reflect-metadata'],
@@ -53,6 +53,8 @@ module.exports = {
     '!<rootDir>/apps/api/src/extraction/worker/extraction.worker.ts',
     // the PGlite child's request loop (PgliteDatabase forks it); the parent side is measured
     '!<rootDir>/libs/database/src/pglite.worker.ts',
+    // the browser host (PdfRenderer forks it; playwright runs there); the parent side is measured
+    '!<rootDir>/apps/api/src/downloader/pdf/browser.worker.ts',
   ],
   coverageThreshold: { global: { lines: 90, branches: 80 } },
   coverageReporters: ['text-summary', 'json-summary'],

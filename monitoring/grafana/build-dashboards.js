@@ -728,6 +728,17 @@ const overview = dashboard({
     ts('Event loop lag p99', 'p99 event-loop lag of each API process (prom-client default metric).', 's', [
       target('max by (instance) (nodejs_eventloop_lag_p99_seconds)', '{{instance}}'),
     ]),
+    ts(
+      'Shared pools: wait for a slot (p95)',
+      'p95 time requests waited for a slot of each shared pool (download, pdf, batch, extraction, database: pool_wait_seconds), all tenants together. Which tenant waited is in the logs (context Pools).',
+      's',
+      [
+        target(
+          `histogram_quantile(0.95, sum by (pool, le) (rate(pool_wait_seconds_bucket[${RI}])))`,
+          '{{pool}}',
+        ),
+      ],
+    ),
     ts('Disk and memory usage', 'System memory and DATA_DIR volume usage reported by the app.', 'percent', [
       target('max by (instance) (system_memory_usage_percent)', '{{instance}} memory'),
       target('max by (instance) (system_disk_usage_percent)', '{{instance}} disk (DATA_DIR)'),

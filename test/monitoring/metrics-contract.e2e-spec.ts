@@ -190,6 +190,23 @@ describe('metrics contract: monitoring/ against the running app', () => {
     expect([...new Set(wrong)]).toEqual([]);
   });
 
+  it('publishes pool_wait_seconds{pool} and pool_in_use{pool} for every shared pool, never by tenant', () => {
+    const { families, labels } = parseExposition(exposition);
+    expect(families.get('pool_wait_seconds')).toBe('histogram');
+    expect(families.get('pool_in_use')).toBe('gauge');
+    for (const pool of ['download', 'pdf', 'batch', 'extraction', 'database']) {
+      expect(exposition).toMatch(new RegExp(`^pool_in_use\\{pool="${pool}"\\} \\d`, 'm'));
+      expect(exposition).toMatch(new RegExp(`^pool_wait_seconds_count\\{pool="${pool}"\\} \\d`, 'm'));
+    }
+    expect([...labels.get('pool_in_use')!]).toEqual(['pool']);
+    expect([...labels.get('pool_wait_seconds_bucket')!].sort()).toEqual(['le', 'pool']);
+    // the traffic above took download, extraction and database slots: their waits were recorded
+    for (const pool of ['download', 'database'])
+      expect(
+        Number(new RegExp(`^pool_wait_seconds_count\\{pool="${pool}"\\} (\\d+)`, 'm').exec(exposition)?.[1]),
+      ).toBeGreaterThan(0);
+  });
+
   it('a real Prometheus scrapes the app and evaluates every rule and dashboard query without error', async () => {
     prom = await startPrometheus({ scrapeTargets: [app.url.replace('http://', '')], scrapeInterval: '1s' });
     // wait for at least two scrapes, so rate() has data

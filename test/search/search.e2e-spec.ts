@@ -1,4 +1,4 @@
-import { Database, Queryable } from '@libs/database';
+import { Database } from '@libs/database';
 import { SearchRepository } from '@app/search/search.repository';
 import { RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
@@ -313,41 +313,127 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
     });
 
-    it('keeps nothing of a file whose storage fails part-way (one transaction per file)', async () => {
+    it.each(['INSERT INTO search_chunks', 'INSERT INTO search_postings'])(
+      'keeps nothing of a file whose storage fails part-way (the second "%s" step): its steps are removed',
+      async (failingStatement) => {
+        const real = database;
+        let failingStatements = 0;
+        // The real database, with the second such statement of the upload failing.
+        const failing = {
+          query: async (sql: string, params?: unknown[]) => {
+            if (sql.includes(failingStatement) && ++failingStatements === 2)
+              throw new Error('injected failure after the first batch');
+            return real.query(sql, params);
+          },
+          transaction: real.transaction.bind(real),
+        } as unknown as Database;
+        const repository = new SearchRepository(failing);
+        const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
+        const chunks = Array.from({ length: 700 }, (_, i) => `atomicity probe chunk ${i}`);
+        await expect(
+          repository.insertDocument('demo', store.id, {
+            filename: 'atomic.txt',
+            contentType: 'text/plain',
+            bytes: 10,
+            checksum: 'a'.repeat(64),
+            text: chunks.join('\n'),
+            chunks,
+          }),
+        ).rejects.toThrow('injected failure');
+        expect(failingStatements).toBe(2);
+        const left = await real.query<{ docs: number; chunks: number; postings: number; words: number }>(
+          `SELECT (SELECT count(*)::int FROM search_documents WHERE filename = 'atomic.txt') AS docs,
+                  (SELECT count(*)::int FROM search_chunks WHERE content LIKE 'atomicity probe%') AS chunks,
+                  (SELECT count(*)::int FROM search_postings WHERE lexeme = 'atom') AS postings,
+                  (SELECT count(*)::int FROM search_upload_words) AS words`,
+        );
+        expect(left.rows[0]).toEqual({ docs: 0, chunks: 0, postings: 0, words: 0 });
+        expect((await new SearchRepository(real).storeKey('demo', 'kb'))!.version).toBe(store.version);
+      },
+    );
+  });
+
+  describe('a document being stored', () => {
+    it('is invisible to lists, counts and searches until its last step publishes it, then found at once', async () => {
       const real = database;
-      let chunkStatements = 0;
-      // The real database, with the second chunk INSERT of the transaction failing.
-      const failing = {
-        query: real.query.bind(real),
-        transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
-          real.transaction((tx) =>
-            fn({
-              exec: (sql: string) => tx.exec(sql),
-              query: async (sql: string, params?: unknown[]) => {
-                if (sql.includes('INSERT INTO search_chunks') && ++chunkStatements === 2)
-                  throw new Error('injected failure after the first chunk batch');
-                return tx.query(sql, params);
-              },
-            }),
-          ),
+      let paused!: () => void;
+      const reachedPostings = new Promise<void>((r) => (paused = r));
+      let resume!: () => void;
+      const gate = new Promise<void>((r) => (resume = r));
+      // The real database, holding the upload before its postings step: chunks stored, nothing published.
+      const held = {
+        query: async (sql: string, params?: unknown[]) => {
+          if (sql.includes('INSERT INTO search_postings')) {
+            paused();
+            await gate;
+          }
+          return real.query(sql, params);
+        },
+        transaction: real.transaction.bind(real),
       } as unknown as Database;
-      const repository = new SearchRepository(failing);
       const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
-      const chunks = Array.from({ length: 700 }, (_, i) => `atomicity probe chunk ${i}`);
-      await expect(
-        repository.insertDocument('demo', store.id, {
-          filename: 'atomic.txt',
-          contentType: 'text/plain',
-          bytes: 10,
-          checksum: 'a'.repeat(64),
-          text: chunks.join('\n'),
-          chunks,
-        }),
-      ).rejects.toThrow('injected failure');
-      expect(chunkStatements).toBe(2);
+      const before = (await demo('/api/v1/stores/kb')).body.documentCount;
+      const chunks = Array.from({ length: 300 }, (_, i) => `quokkaline staged probe ${i}`);
+      const upload = new SearchRepository(held).insertDocument('demo', store.id, {
+        filename: 'staged.txt',
+        contentType: 'text/plain',
+        bytes: 10,
+        checksum: 'b'.repeat(64),
+        text: chunks.join('\n'),
+        chunks,
+      });
+      await reachedPostings;
+      const listed = (await demo('/api/v1/stores/kb/documents?limit=100')).body.documents;
+      expect(listed.map((d: { filename: string }) => d.filename)).not.toContain('staged.txt');
+      expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(before);
+      expect((await search(demo, 'kb', 'quokkaline', '', { 'Cache-Control': 'no-cache' })).body.total).toBe(
+        0,
+      );
+      resume();
+      const id = await upload;
+      expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(before + 1);
+      const found = await search(demo, 'kb', 'quokkaline');
+      expect(found.body.results.map((r: { documentId: string }) => r.documentId)).toEqual([id]);
+      expect((await demo(`/api/v1/stores/kb/documents/${id}`, { method: 'DELETE' })).status).toBe(204);
+    });
+  });
+
+  describe('an upload left unfinished', () => {
+    it('is swept with everything it wrote, and its upload, if still running, fails without publishing', async () => {
+      const real = database;
+      let paused!: () => void;
+      const reachedPostings = new Promise<void>((r) => (paused = r));
+      let resume!: () => void;
+      const gate = new Promise<void>((r) => (resume = r));
+      const held = {
+        query: async (sql: string, params?: unknown[]) => {
+          if (sql.includes('INSERT INTO search_postings')) {
+            paused();
+            await gate;
+          }
+          return real.query(sql, params);
+        },
+        transaction: real.transaction.bind(real),
+      } as unknown as Database;
+      const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
+      const chunks = Array.from({ length: 300 }, (_, i) => `wombatine swept probe ${i}`);
+      const upload = new SearchRepository(held).insertDocument('demo', store.id, {
+        filename: 'swept.txt',
+        contentType: 'text/plain',
+        bytes: 10,
+        checksum: 'c'.repeat(64),
+        text: chunks.join('\n'),
+        chunks,
+      });
+      const failed = expect(upload).rejects.toThrow('removed before it was published');
+      await reachedPostings;
+      // as if its process had died an hour ago: the sweep takes every unfinished upload older than 0 ms
+      expect(await new SearchRepository(real).sweepPending(0)).toBe(1);
+      resume();
+      await failed;
       const left = await real.query<{ docs: number; chunks: number }>(
-        `SELECT (SELECT count(*)::int FROM search_documents WHERE filename = 'atomic.txt') AS docs,
-                (SELECT count(*)::int FROM search_chunks WHERE content LIKE 'atomicity probe%') AS chunks`,
+        `SELECT (SELECT count(*)::int FROM search_documents WHERE filename = 'swept.txt') AS docs,
+                (SELECT count(*)::int FROM search_chunks WHERE content LIKE 'wombatine swept%') AS chunks`,
       );
       expect(left.rows[0]).toEqual({ docs: 0, chunks: 0 });
       expect((await new SearchRepository(real).storeKey('demo', 'kb'))!.version).toBe(store.version);

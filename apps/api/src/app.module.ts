@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { CacheModule } from '@libs/cache';
 import { DatabaseModule } from '@libs/database';
-import { ObservabilityModule } from '@libs/observability';
+import { currentContext, ObservabilityModule } from '@libs/observability';
 import { AuthModule } from './auth/auth.module';
 import { BuildingDirectoryModule } from './building-directory/building-directory.module';
 import { DownloaderModule } from './downloader/downloader.module';
@@ -13,6 +13,7 @@ import { RedisMonitor, RedisMonitorModule } from './common/redis-monitor';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PoolMetrics } from './metrics/pool-metrics';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SearchModule } from './search/search.module';
 
@@ -28,8 +29,8 @@ export class AppModule {
         RedisMonitorModule,
         MetricsModule,
         DatabaseModule.forRootAsync({
-          inject: [AppConfig, Registry],
-          useFactory: (c: AppConfig, registry: Registry) => ({
+          inject: [AppConfig, Registry, PoolMetrics],
+          useFactory: (c: AppConfig, registry: Registry, pools: PoolMetrics) => ({
             url: c.database.url,
             dataDir: c.dataDir,
             poolMax: c.database.poolMax,
@@ -38,6 +39,9 @@ export class AppModule {
             extensions: ['pg_trgm'],
             // the worker gives its idle memory back on the same schedule as the app (IdleMemoryReducer)
             pgliteIdleGcMs: c.health.idleGcIntervalMs,
+            // PGlite's one session goes to tenants in turn: the tenant of the request or job is the key
+            fairnessKey: () => currentContext()?.tenantId,
+            observeSession: (session) => pools.register('database', session),
             registry,
           }),
         }),

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FairPool } from '@libs/scheduling';
 import { Database } from './database';
 import { Migration, runMigrations } from './migrations';
 import { PgDatabase } from './pg.database';
@@ -38,6 +39,13 @@ export interface DatabaseModuleOptions {
   pgliteRecycleAboveBytes?: number;
   /** PGlite only: the worker's memory-reducing GC after this long without a statement (0 = never). */
   pgliteIdleGcMs?: number;
+  /**
+   * PGlite only: whose statement this is, as an opaque key (the app passes the tenant of the current
+   * request or job): the one session goes to waiting keys in turn. Unset: first come, first served.
+   */
+  fairnessKey?: () => string | undefined;
+  /** PGlite only: receives the session's FairPool (one slot), e.g. to publish its waits as metrics. */
+  observeSession?: (session: FairPool) => void;
   /**
    * The app's Prometheus registry (db_query_duration_seconds, db_pool_connections,
    * db_query_timeouts_total, db_worker_restarts_total).
@@ -105,6 +113,7 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
         settings: opts.pgliteSettings,
         recycleAboveBytes: opts.pgliteRecycleAboveBytes,
         idleGcMs: opts.pgliteIdleGcMs,
+        fairnessKey: opts.fairnessKey,
         histogram,
         timeouts,
         restarts: counter(
@@ -114,6 +123,7 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
           [],
         ),
       });
+  if (db instanceof PgliteDatabase) opts.observeSession?.(db.session);
   if (opts.registry) {
     new Gauge({
       name: 'db_pool_connections',

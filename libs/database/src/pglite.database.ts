@@ -3,6 +3,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Counter, Histogram } from 'prom-client';
+import { FairPool, PoolWaitTimeoutError, Release } from '@libs/scheduling';
 import { Database, PoolStats, Queryable, QueryResult } from './database';
 import { DatabaseTimeoutError, DatabaseUnavailableError, PgliteError } from './database.errors';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './pglite.protocol';
@@ -64,6 +65,12 @@ export interface PgliteOptions {
   timeouts?: Counter<'adapter'>;
   /** db_worker_restarts_total */
   restarts?: Counter<string>;
+  /**
+   * Whose statement this is (an opaque key, e.g. the tenant of the request running it): the session goes
+   * to waiting keys in turn, so one key's many statements cannot keep another's waiting behind them all.
+   * Unset, or answering undefined: one shared key (first come, first served).
+   */
+  fairnessKey?: () => string | undefined;
 }
 
 interface Inflight {
@@ -71,12 +78,6 @@ interface Inflight {
   worker: ChildProcess;
   resolve(reply: { rows: Record<string, unknown>[]; affectedRows: number }): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-interface Waiter {
-  grant(): void;
-  refuse(err: Error): void;
   timer: NodeJS.Timeout;
 }
 
@@ -116,6 +117,9 @@ function workerFlags(maxMemoryBytes: number): string[] {
  * Queued statements never reached the worker, so they are simply sent to the new one (a safe retry);
  * each waits at most queueTimeoutMs for the session and then fails with DatabaseTimeoutError
  * (phase 'queue') without running. The "pool" has one connection and `waiting` counts queued statements.
+ * The session is a FairPool of one slot: waiting statements are served in turn by fairnessKey (round
+ * robin between keys, in order within one), so a key issuing statement after statement (a large upload's
+ * bounded steps) lets every other key's statement through between two of its own.
  */
 export class PgliteDatabase extends Database {
   readonly kind = 'pglite' as const;
@@ -138,9 +142,8 @@ export class PgliteDatabase extends Database {
   /** Workers being stopped on purpose: their exit is not a crash. */
   private readonly retiring = new WeakSet<ChildProcess>();
 
-  /** The session: held by one statement or one transaction at a time; the rest wait in order. */
-  private held = false;
-  private readonly waiters: Waiter[] = [];
+  /** The session: held by one statement or one transaction at a time; the rest wait their turn. */
+  readonly session = new FairPool({ name: 'database', limit: 1 });
 
   constructor(private readonly opts: PgliteOptions) {
     super();
@@ -216,8 +219,8 @@ export class PgliteDatabase extends Database {
   }
 
   poolStats(): PoolStats {
-    const busy = this.held ? 1 : 0;
-    return { total: 1, max: 1, active: busy, idle: 1 - busy, waiting: this.waiters.length };
+    const { active: busy, queued } = this.session.stats();
+    return { total: 1, max: 1, active: busy, idle: 1 - busy, waiting: queued };
   }
 
   /** The WASM heap of the current worker (bytes), as last reported. */
@@ -228,14 +231,11 @@ export class PgliteDatabase extends Database {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.refuse(new DatabaseUnavailableError('closing'));
-    }
+    this.session.rejectWaiting(new DatabaseUnavailableError('closing'));
     // The statement or transaction holding the session may finish (until closeTimeoutMs); then the
     // worker closes PGlite cleanly, which writes a checkpoint.
     const deadline = Date.now() + (this.opts.closeTimeoutMs ?? 5000);
-    while (this.held && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.held() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // A worker still starting sees `closing` when it is up and stops itself (start()).
     await within(
       this.up.catch(() => undefined),
@@ -244,7 +244,7 @@ export class PgliteDatabase extends Database {
     const worker = this.worker;
     this.worker = undefined;
     if (worker) this.retiring.add(worker);
-    if (worker && !this.held) await this.stopGracefully(worker);
+    if (worker && !this.held()) await this.stopGracefully(worker);
     else if (worker) await stopWorker(worker);
   }
 
@@ -254,44 +254,30 @@ export class PgliteDatabase extends Database {
     // A statement with a tighter bound (a search) also waits less for the session.
     const waitMs = Math.min(this.queueTimeoutMs, this.statementTimeoutMs(this.queueTimeoutMs));
     const deadline = Date.now() + waitMs;
-    await this.acquire(waitMs);
+    const release = await this.acquire(waitMs);
     try {
       await this.waitUp(waitMs, deadline);
       return await fn();
     } finally {
-      this.release();
+      // the session passes on to the next key in turn without being free in between
+      release();
+      if (!this.held()) this.recycleIfLarge();
     }
   }
 
-  private acquire(waitMs: number): Promise<void> {
-    if (this.closing) return Promise.reject(new DatabaseUnavailableError('closing'));
-    if (!this.held) {
-      this.held = true;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: resolve,
-        refuse: reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          this.opts.timeouts?.inc({ adapter: 'pglite' });
-          reject(new DatabaseTimeoutError('pglite', waitMs, 'queue'));
-        }, waitMs),
-      };
-      this.waiters.push(waiter);
-    });
+  private held(): boolean {
+    return this.session.stats().active > 0;
   }
 
-  private release(): void {
-    const next = this.waiters.shift();
-    if (next) {
-      clearTimeout(next.timer);
-      next.grant(); // the session passes on without being free in between
-      return;
+  private async acquire(waitMs: number): Promise<Release> {
+    if (this.closing) throw new DatabaseUnavailableError('closing');
+    try {
+      return await this.session.acquire(this.opts.fairnessKey?.() ?? '', { timeoutMs: waitMs });
+    } catch (err) {
+      if (!(err instanceof PoolWaitTimeoutError)) throw err;
+      this.opts.timeouts?.inc({ adapter: 'pglite' });
+      throw new DatabaseTimeoutError('pglite', waitMs, 'queue');
     }
-    this.held = false;
-    this.recycleIfLarge();
   }
 
   /**
@@ -524,12 +510,17 @@ export class PgliteDatabase extends Database {
     this.logger.log(
       `PGlite worker heap grew to ${Math.round(this.wasmBytes / MiB)} MiB; replacing it to give the memory back`,
     );
-    this.wasmBytes = 0;
     // Hold the session while the old worker checkpoints and stops; statements queue meanwhile.
-    this.held = true;
+    let release: Release;
+    try {
+      release = this.session.tryAcquire('');
+    } catch {
+      return; // taken in the meantime: the next idle moment recycles it
+    }
+    this.wasmBytes = 0;
     void this.stopGracefully(worker).then(() => {
       this.restart('recycle');
-      this.release();
+      release();
     });
   }
 

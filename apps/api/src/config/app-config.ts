@@ -102,6 +102,8 @@ export class AppConfig {
     maxTextChars: number;
     zip: { maxEntries: number; maxUncompressedBytes: number; maxRatio: number };
   };
+  /** POOL_TENANT_SHARE: the share of every shared pool (and its waiting room) one tenant may hold. */
+  readonly pools: { tenantShare: number };
   readonly downloader: {
     maxBytes: number;
     connectTimeoutMs: number;
@@ -219,6 +221,7 @@ export class AppConfig {
         maxRatio: e.EXTRACTION_ZIP_MAX_RATIO,
       },
     };
+    this.pools = { tenantShare: e.POOL_TENANT_SHARE };
     this.downloader = {
       maxBytes: e.DOWNLOAD_MAX_BYTES,
       connectTimeoutMs: e.DOWNLOAD_CONNECT_TIMEOUT_MS,

@@ -489,6 +489,18 @@ export class EnvironmentVariables {
   @Min(2)
   EXTRACTION_ZIP_MAX_RATIO = 100;
 
+  // ── fair shares (every shared pool; README "Fair shares between tenants") ──
+  /**
+   * Share of each shared pool one tenant may hold at once — download and PDF slots, batch slots, parser
+   * children — and of each pool's waiting room (rounded up, at least one): the rest is left to other
+   * tenants, who are served in turn. 1 = no cap (a single-tenant deployment), fair ordering only.
+   */
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.05)
+  @Max(1)
+  POOL_TENANT_SHARE = 0.5;
+
   // ── downloader ─────────────────────────────────────────────────────────────
   @Type(() => Number)
   @IsInt()

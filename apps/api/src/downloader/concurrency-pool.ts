@@ -1,68 +1,51 @@
+import { FairPool, PoolRefusedError, Release, tenantShare } from '@libs/scheduling';
 import { CapacityExceededError } from './downloader.errors';
 
+export interface ConcurrencyPoolOptions {
+  /** POOL_TENANT_SHARE: the share of the slots one tenant may hold (default 1: no cap). */
+  tenantShare?: number;
+  /** Slots in use after every grant and release (downloader_concurrency_active). */
+  onChange?: (active: number) => void;
+}
+
 /**
- * A counting semaphore with a FIFO queue: `acquire` waits for a slot (abortable), `tryAcquire`
- * refuses at once when every slot is busy (the PDF route's 503 CAPACITY_EXCEEDED).
+ * A downloader pool (download, pdf): a FairPool — slots shared fairly between tenants, each capped at its
+ * share — with the downloader's answer when a slot cannot be had: `acquire` waits its turn (abortable),
+ * `tryAcquire` refuses at once with 503 CAPACITY_EXCEEDED (the PDF route).
  */
 export class ConcurrencyPool {
-  private active = 0;
-  private readonly waiters: Array<{ grant: () => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  readonly fair: FairPool;
 
   constructor(
     readonly name: string,
     readonly limit: number,
-    private readonly onChange: (active: number) => void = () => undefined,
-  ) {}
+    opts: ConcurrencyPoolOptions = {},
+  ) {
+    this.fair = new FairPool({ name, limit, tenantLimit: tenantShare(limit, opts.tenantShare ?? 1) });
+    const onChange = opts.onChange;
+    if (onChange) this.fair.observe({ changed: onChange });
+  }
 
   stats(): { limit: number; active: number; queued: number } {
-    return { limit: this.limit, active: this.active, queued: this.waiters.length };
+    const s = this.fair.stats();
+    return { limit: s.limit, active: s.active, queued: s.queued };
   }
 
-  tryAcquire(): () => void {
-    if (this.active >= this.limit) throw new CapacityExceededError(this.name, this.limit);
-    return this.take();
-  }
-
-  acquire(signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    if (this.active < this.limit) return Promise.resolve(this.take());
-    return new Promise((resolve, reject) => {
-      const waiter: (typeof this.waiters)[number] = { grant: () => resolve(this.take()), signal };
-      if (signal) {
-        waiter.onAbort = () => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(signal.reason as Error);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.waiters.push(waiter);
-    });
-  }
-
-  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(signal);
+  tryAcquire(tenant: string): Release {
     try {
-      return await fn();
-    } finally {
-      release();
+      return this.fair.tryAcquire(tenant);
+    } catch (err) {
+      if (err instanceof PoolRefusedError)
+        throw new CapacityExceededError(this.name, err.limit, 'pdf', err.reason === 'tenant_limit');
+      throw err;
     }
   }
 
-  private take(): () => void {
-    this.active++;
-    this.onChange(this.active);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.active--;
-      this.onChange(this.active);
-      const next = this.waiters.shift();
-      if (next) {
-        if (next.signal && next.onAbort) next.signal.removeEventListener('abort', next.onAbort);
-        next.grant();
-      }
-    };
+  acquire(tenant: string, signal?: AbortSignal): Promise<Release> {
+    return this.fair.acquire(tenant, { signal });
+  }
+
+  run<T>(tenant: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.fair.run(tenant, fn, { signal });
   }
 }

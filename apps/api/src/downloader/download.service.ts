@@ -5,6 +5,7 @@ import { AppConfig } from '@app/config';
 import { ExtractionBusyError, ExtractionError } from '@app/extraction/extraction.errors';
 import { ExtractionService } from '@app/extraction/extraction.service';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from './concurrency-pool';
 import { CachedDownload, DownloadCache } from './download-cache';
 import { CapacityExceededError, DownloaderError, ExtractionFailedError } from './downloader.errors';
@@ -58,12 +59,15 @@ export class DownloadService {
     private readonly metrics: DownloaderMetrics,
     private readonly extraction: ExtractionService,
     live: LiveStatsRegistry,
+    pools: PoolMetrics,
   ) {
-    this.pool = new ConcurrencyPool('download', config.downloader.concurrency, (a) =>
-      metrics.poolActive('download', a),
-    );
+    this.pool = new ConcurrencyPool('download', config.downloader.concurrency, {
+      tenantShare: config.pools.tenantShare,
+      onChange: (a) => metrics.poolActive('download', a),
+    });
     metrics.poolLimit('download', this.pool.limit);
     live.registerPool('download', () => this.pool.stats());
+    pools.register('download', this.pool.fair);
   }
 
   /** Parses and statically checks a URL (400 INVALID_URL / 403 URL_BLOCKED) without any network. */
@@ -107,14 +111,16 @@ export class DownloadService {
     const { value, status } = await this.downloads.cache.getOrLoad(
       tenantId,
       this.downloads.key(format, url.href),
-      // only the origin work takes a download slot: a cached answer never waits for one
-      (stale) => this.pool.run(() => this.fetchAndConvert(url, format, stale, opts), opts.signal),
+      // only the origin work takes a download slot (the tenant's fair share): a cached answer never waits
+      (stale) =>
+        this.pool.run(tenantId, () => this.fetchAndConvert(tenantId, url, format, stale, opts), opts.signal),
     );
     // the loader never answers "not found": an origin 404 is an UPSTREAM_ERROR
     return fromCache(format, value!, status);
   }
 
   private async fetchAndConvert(
+    tenantId: string,
     url: URL,
     format: DownloadFormat,
     stale: CachedDownload | undefined,
@@ -122,7 +128,7 @@ export class DownloadService {
   ): Promise<Loaded<CachedDownload>> {
     const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
     if (format === 'pdf') {
-      const rendered = await this.pdf.render(url, {
+      const rendered = await this.pdf.render(tenantId, url, {
         timeoutMs,
         maxBytes: this.config.downloader.maxBytes,
         wait: opts.waitForPdfSlot ?? false,
@@ -141,6 +147,7 @@ export class DownloadService {
         : undefined;
     const res = await this.fetcher.fetch({
       url,
+      tenant: tenantId,
       accept: acceptFor(format),
       timeoutMs,
       maxBytes: this.config.downloader.maxBytes,

@@ -85,12 +85,16 @@ export class CapacityExceededError extends DownloaderError {
     pool: string,
     limit: number,
     readonly errorType: 'pdf' | 'extraction' = 'pdf',
+    /** The caller's tenant already holds its share of the pool (POOL_TENANT_SHARE), others may not. */
+    perTenant = false,
   ) {
     super(
       503,
       'CAPACITY_EXCEEDED',
-      `All ${limit} ${pool} slots are busy, try again shortly`,
-      { pool, limit },
+      perTenant
+        ? `This tenant already uses its ${limit} ${pool} slot${limit === 1 ? '' : 's'}, try again shortly`
+        : `All ${limit} ${pool} slots are busy, try again shortly`,
+      { pool, limit, ...(perTenant ? { scope: 'tenant' } : {}) },
       {
         'Retry-After': '1',
       },

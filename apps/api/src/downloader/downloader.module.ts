@@ -5,6 +5,7 @@ import { AppConfig } from '@app/config';
 import { RedisMonitor } from '@app/common/redis-monitor';
 import { ExtractionModule } from '@app/extraction/extraction.module';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
 import { DownloadController } from './download.controller';
 import { DownloadService } from './download.service';
@@ -70,11 +71,30 @@ import { UrlPolicy } from './url-policy/url-policy';
     },
     {
       provide: JOB_RUNNER,
-      inject: [AppConfig, BatchProcessor, RedisMonitor],
-      useFactory: (config: AppConfig, processor: BatchProcessor, redis: RedisMonitor): JobRunner =>
-        config.redis.url
-          ? new BullmqJobRunner(config.redis.url, processor, config.downloader.batchWorkerConcurrency, redis)
-          : new InProcessJobRunner(processor, config.downloader.batchWorkerConcurrency),
+      inject: [AppConfig, BatchProcessor, PoolMetrics, RedisMonitor],
+      useFactory: (
+        config: AppConfig,
+        processor: BatchProcessor,
+        pools: PoolMetrics,
+        redis: RedisMonitor,
+      ): JobRunner => {
+        const { batchWorkerConcurrency: concurrency, jobTtlMs } = config.downloader;
+        const share = config.pools.tenantShare;
+        if (!config.redis.url) {
+          const runner = new InProcessJobRunner(processor, concurrency, share);
+          pools.register('batch', runner.slots);
+          return runner;
+        }
+        const runner = new BullmqJobRunner(config.redis.url, processor, concurrency, {
+          tenantShare: share,
+          jobTtlMs,
+          monitor: redis,
+          // the wait is the queue's (shared by replicas); the slots in use are this replica's
+          onStart: (waitedMs) => pools.waited('batch', waitedMs / 1000),
+        });
+        pools.registerInUse('batch', () => runner.slots.stats().active);
+        return runner;
+      },
     },
   ],
   exports: [UrlPolicy, SafeFetcher],

@@ -38,6 +38,9 @@ afterAll(async () => {
 });
 
 type Echo = { value: unknown; pid: number; rss: number };
+
+/** Lets granted slots reach their children (a grant is handed over in a promise callback). */
+const tick = () => new Promise<void>((r) => setImmediate(r));
 type Held = { held: number; pid: number };
 
 describe('ExtractionPool (real child processes)', () => {
@@ -65,6 +68,7 @@ describe('ExtractionPool (real child processes)', () => {
     const first = sut.run({ kind: 'sleep', ms: 300 }).then(() => order.push('first'));
     const second = sut.run({ kind: 'echo', value: 'second' }).then(() => order.push('second'));
     const third = sut.run({ kind: 'echo', value: 'third' }).then(() => order.push('third'));
+    await tick();
     expect(sut.stats()).toMatchObject({ busy: 1, queued: 2 });
     await expect(sut.run({ kind: 'echo', value: 'fourth' })).rejects.toBeInstanceOf(PoolBusyError);
     // a caller that bounds its own concurrency (batch jobs) may queue past the limit
@@ -72,6 +76,26 @@ describe('ExtractionPool (real child processes)', () => {
     await Promise.all([first, second, third, fifth]);
     expect(order).toEqual(['first', 'second', 'third', 'fifth']);
     expect(sut.stats()).toMatchObject({ busy: 0, queued: 0 });
+  });
+
+  it("shares the children fairly: a tenant's heavy jobs hold at most its share, another tenant's job runs at once", async () => {
+    const { sut } = pool({ size: 2, queueMax: 4, tenantShare: 0.5 });
+    await Promise.all([sut.run({ kind: 'echo', value: 'warm' }), sut.run({ kind: 'echo', value: 'up' })]);
+    const order: string[] = [];
+    const heavy = [1, 2, 3].map((i) =>
+      sut.run({ kind: 'sleep', ms: 1500 }, { tenant: 'a' }).then(() => order.push(`a${i}`)),
+    );
+    await tick();
+    // a holds one child (its share) and two of the four waiting places (its share of the queue)
+    expect(sut.stats()).toMatchObject({ busy: 1, queued: 2 });
+    await expect(sut.run({ kind: 'echo', value: 'a4' }, { tenant: 'a' })).rejects.toBeInstanceOf(
+      PoolBusyError,
+    );
+    const quiet = await sut.run<Echo>({ kind: 'echo', value: 'b' }, { tenant: 'b' });
+    order.push('b');
+    expect(quiet.value).toBe('b');
+    await Promise.all(heavy);
+    expect(order).toEqual(['b', 'a1', 'a2', 'a3']);
   });
 
   it('gives up on a job that waited the wall-clock limit for a child (busy), without touching the running ones', async () => {
@@ -169,6 +193,7 @@ describe('ExtractionPool (real child processes)', () => {
     const { sut, kills } = pool({ queueMax: 5 });
     const doomed = sut.run({ kind: 'exit', code: 1 });
     const queued = [sut.run<Echo>({ kind: 'echo', value: 'a' }), sut.run<Echo>({ kind: 'echo', value: 'b' })];
+    await tick();
     expect(sut.stats()).toMatchObject({ busy: 1, queued: 2 });
     await expect(doomed).rejects.toBeInstanceOf(WorkerKilledError);
     await expect(Promise.all(queued)).resolves.toMatchObject([{ value: 'a' }, { value: 'b' }]);

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
+import { FairPool, PoolRefusedError, PoolWaitTimeoutError, Release, tenantShare } from '@libs/scheduling';
 import { processUsage } from './process-usage';
 import type { ChildMessage, JobError } from './worker/protocol';
 
@@ -38,6 +39,11 @@ export interface ExtractionPoolOptions {
   cpuMs: number;
   /** Jobs waiting for a child; one more is refused with PoolBusyError, and so is one that waited timeoutMs. */
   queueMax: number;
+  /**
+   * The share of the children and of the waiting room one tenant may hold (POOL_TENANT_SHARE; default 1):
+   * children go to tenants in turn (FairPool), so one tenant's heavy documents cannot hold every child.
+   */
+  tenantShare?: number;
   /** An idle child exits after this long (started again on demand). */
   idleMs: number;
   /** A child is retired after this many jobs, so fragmentation or a leak in a parser cannot accumulate. */
@@ -104,8 +110,8 @@ export class PoolClosedError extends Error {
 interface Job {
   id: number;
   payload: unknown;
-  /** While queued: gives up after timeoutMs without a child (PoolBusyError), so no request waits unbounded. */
-  waitTimer?: NodeJS.Timeout;
+  /** Its slot of the pool (one child's worth), given back when the job is settled. */
+  release: Release;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -140,33 +146,57 @@ interface Worker {
  */
 export class ExtractionPool {
   private readonly workers = new Set<Worker>();
-  private readonly queue: Job[] = [];
   private readonly killed: Record<KillReason, number> = { memory: 0, timeout: 0, cpu: 0, crash: 0 };
+  /** One slot per child: who runs next, fairly between tenants, and how many may wait (FairPool). */
+  readonly slots: FairPool;
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly opts: ExtractionPoolOptions) {}
+  constructor(private readonly opts: ExtractionPoolOptions) {
+    const share = opts.tenantShare ?? 1;
+    this.slots = new FairPool({
+      name: 'extraction',
+      limit: opts.size,
+      tenantLimit: tenantShare(opts.size, share),
+      queueMax: opts.queueMax,
+      tenantQueueMax: tenantShare(opts.queueMax, share),
+    });
+  }
 
   /**
    * Runs one job in a child; rejects with WorkerKilledError, JobFailedError, PoolBusyError or
-   * PoolClosedError. `wait`: queue even past queueMax (callers whose own concurrency is bounded).
+   * PoolClosedError. `tenant`: whose share of the children the job takes (an opaque key; default one
+   * shared key). `wait`: queue even past queueMax (callers whose own concurrency is bounded). A job waits
+   * at most timeoutMs for a child, then fails with PoolBusyError.
    */
-  run<T>(payload: unknown, opts: { wait?: boolean } = {}): Promise<T> {
+  run<T>(payload: unknown, opts: { wait?: boolean; tenant?: string } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new PoolClosedError());
-    return new Promise<T>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, payload, resolve: resolve as (v: unknown) => void, reject };
-      const idle = [...this.workers].find((w) => w.ready && !w.job && this.isLive(w));
-      if (idle) return this.assign(idle, job);
-      if (this.live() < this.opts.size) return this.assign(this.spawn(), job);
-      if (this.queue.length >= this.opts.queueMax && !opts.wait)
-        return reject(new PoolBusyError(this.opts.queueMax));
-      job.waitTimer = setTimeout(() => {
-        const i = this.queue.indexOf(job);
-        if (i >= 0) this.queue.splice(i, 1);
-        reject(new PoolBusyError(this.opts.queueMax));
-      }, this.opts.timeoutMs);
-      this.queue.push(job);
-    });
+    return this.slots
+      .acquire(opts.tenant ?? '', { timeoutMs: this.opts.timeoutMs, unbounded: opts.wait })
+      .then(
+        (release) =>
+          new Promise<T>((resolve, reject) => {
+            if (this.closed) {
+              release();
+              return reject(new PoolClosedError());
+            }
+            const job: Job = {
+              id: this.nextId++,
+              payload,
+              release,
+              resolve: resolve as (v: unknown) => void,
+              reject,
+            };
+            // a slot means a child is idle or may be started: slots and live children are both `size`
+            const idle = [...this.workers].find((w) => w.ready && !w.job && this.isLive(w));
+            this.assign(idle ?? this.spawn(), job);
+          }),
+        (err: unknown) => {
+          if (err instanceof PoolRefusedError || err instanceof PoolWaitTimeoutError)
+            throw new PoolBusyError(this.opts.queueMax);
+          throw err;
+        },
+      );
   }
 
   stats(): ExtractionPoolStats {
@@ -184,7 +214,7 @@ export class ExtractionPool {
       busy,
       idle,
       starting,
-      queued: this.queue.length,
+      queued: this.slots.stats().queued,
       killed: { ...this.killed },
     };
   }
@@ -197,10 +227,7 @@ export class ExtractionPool {
   /** Refuses new jobs, fails the waiting and running ones, and kills every child. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) {
-      clearTimeout(job.waitTimer);
-      job.reject(new PoolClosedError());
-    }
+    this.slots.rejectWaiting(new PoolClosedError());
     const exits: Promise<void>[] = [];
     for (const w of this.workers) {
       if (w.gone) continue;
@@ -257,7 +284,6 @@ export class ExtractionPool {
 
   private assign(worker: Worker, job: Job): void {
     clearTimeout(worker.idleTimer);
-    clearTimeout(job.waitTimer);
     worker.job = job;
     worker.cpuAtStart = undefined;
     worker.timer = setTimeout(() => this.kill(worker, 'timeout'), this.opts.timeoutMs);
@@ -306,7 +332,9 @@ export class ExtractionPool {
     else job.reject(new JobFailedError(m.error));
     if (worker.jobs >= (this.opts.maxJobsPerWorker ?? 200) || (m.rssBytes ?? 0) > this.recycleBytes(worker))
       this.retire(worker);
-    this.next(worker);
+    else this.idle(worker);
+    // the slot goes to the next tenant in turn, who takes this child (or starts one if it was retired)
+    job.release();
   }
 
   /** Past this RSS after a job, a child is retired: by default halfway from its start-up RSS to the limit. */
@@ -317,19 +345,10 @@ export class ExtractionPool {
     return base + (limit - base) / 2;
   }
 
-  /** Hands the worker the next waiting job, or starts its idle countdown. */
-  private next(worker: Worker): void {
-    if (worker.gone || worker.retiring) return this.pump();
-    const job = this.queue.shift();
-    if (job) return this.assign(worker, job);
+  /** Starts an idle child's countdown (cleared when a job is assigned to it). */
+  private idle(worker: Worker): void {
     worker.idleTimer = setTimeout(() => this.retire(worker), this.opts.idleMs);
     worker.idleTimer.unref();
-  }
-
-  /** Starts children for waiting jobs while there is room (after a death or retirement). */
-  private pump(): void {
-    while (this.queue.length && !this.closed && this.live() < this.opts.size)
-      this.assign(this.spawn(), this.queue.shift() as Job);
   }
 
   /** Children counted against the pool size: not gone, not on their way out. */
@@ -353,10 +372,9 @@ export class ExtractionPool {
     if (worker.gone || worker.killReason || worker.retiring) return;
     worker.killReason = reason;
     worker.child.kill('SIGKILL');
-    // Counted, answered and replaced at once (a dying child no longer counts against the size).
+    // Counted and answered at once; its slot goes on, and a dying child no longer counts against the size.
     this.count(worker, reason);
     this.settle(worker, new WorkerKilledError(reason));
-    this.pump();
   }
 
   private count(worker: Worker, reason: KillReason): void {
@@ -369,6 +387,7 @@ export class ExtractionPool {
     const job = worker.job;
     worker.job = undefined;
     job?.reject(err);
+    job?.release();
   }
 
   private stopWatching(worker: Worker): void {
@@ -387,6 +406,5 @@ export class ExtractionPool {
       this.count(worker, reason);
       this.settle(worker, new WorkerKilledError(reason));
     }
-    this.pump();
   }
 }

@@ -1,6 +1,7 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { testConfig } from '@app/config';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { POOL_METRICS, PoolMetrics } from '@app/metrics/pool-metrics';
 import { buildDocx, buildPdf, buildZip } from '../../../../test/fixtures/documents/builders';
 import { deflateBombPdf, expandingDocx } from '../../../../test/hostile/payloads';
 import { ExtractionError } from './extraction.errors';
@@ -23,6 +24,7 @@ describe('ExtractionService (real child processes, real parsers)', () => {
     }),
     killed.useFactory(registry) as Counter<'reason'>,
     live,
+    new PoolMetrics(POOL_METRICS[0].useFactory(registry) as Histogram<'pool'>),
   );
   (gauge.useFactory as (r: Registry, s: ExtractionService) => Gauge)(registry, sut);
   afterAll(() => sut.onApplicationShutdown());

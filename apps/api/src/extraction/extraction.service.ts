@@ -3,8 +3,10 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Counter } from 'prom-client';
+import { currentContext } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
+import { PoolMetrics } from '@app/metrics/pool-metrics';
 import {
   ExtractionPool,
   JobFailedError,
@@ -56,6 +58,7 @@ export class ExtractionService implements OnApplicationShutdown {
     private readonly config: AppConfig,
     @InjectMetric('extraction_workers_killed_total') killed: Counter<'reason'>,
     live: LiveStatsRegistry,
+    pools: PoolMetrics,
   ) {
     const c = config.extraction;
     this.pool = new ExtractionPool({
@@ -66,6 +69,7 @@ export class ExtractionService implements OnApplicationShutdown {
       timeoutMs: c.timeoutMs,
       cpuMs: c.cpuMs,
       queueMax: c.queueMax,
+      tenantShare: config.pools.tenantShare,
       idleMs: c.idleMs,
       onKill: (reason, info) => {
         killed.inc({ reason });
@@ -80,6 +84,7 @@ export class ExtractionService implements OnApplicationShutdown {
       return { limit: s.size, active: s.busy, queued: s.queued };
     });
     live.registerSection('extraction', () => this.pool.stats());
+    pools.register('extraction', this.pool.slots);
   }
 
   get archiveLimits(): ArchiveLimits {
@@ -132,9 +137,10 @@ export class ExtractionService implements OnApplicationShutdown {
     );
   }
 
+  /** In the pool, as the tenant of the request or job running it (its log context), fairly with others. */
   private async run(job: ExtractionJob, wait = false): Promise<string> {
     try {
-      return await this.pool.run<string>(job, { wait });
+      return await this.pool.run<string>(job, { wait, tenant: currentContext()?.tenantId });
     } catch (err) {
       throw this.translate(err);
     }

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { HTTP_METRICS, HttpMetricsService } from './http-metrics.service';
 import { LiveStatsRegistry } from './live-stats.registry';
 import { registryProvider } from './metric-providers';
+import { POOL_METRICS, PoolMetrics } from './pool-metrics';
 import { MetricsViewsController, PrometheusMetricsController } from './metrics.controller';
 import { HEALTH_SCORE_METRIC, MetricsViewsService } from './metrics-views.service';
 import { SYSTEM_METRICS, SystemMetrics } from './system-metrics';
@@ -28,11 +29,13 @@ import { SYSTEM_METRICS, SystemMetrics } from './system-metrics';
     ...HTTP_METRICS,
     ...SYSTEM_METRICS,
     HEALTH_SCORE_METRIC,
+    ...POOL_METRICS,
+    PoolMetrics,
     HttpMetricsService,
     LiveStatsRegistry,
     SystemMetrics,
     MetricsViewsService,
   ],
-  exports: [Registry, HttpMetricsService, LiveStatsRegistry, SystemMetrics],
+  exports: [Registry, HttpMetricsService, LiveStatsRegistry, SystemMetrics, PoolMetrics],
 })
 export class MetricsModule {}

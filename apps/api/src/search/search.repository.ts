@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Database, Queryable } from '@libs/database';
 import {
@@ -65,14 +65,25 @@ class NothingDeleted extends Error {}
 
 // pg returns bigint/count as strings and PGlite as numbers: normalise with ::int / ::text in SQL.
 const STORE_COLUMNS = `s.id, s.name, s.version::text AS version, s.created_at AS "createdAt", s.updated_at AS "updatedAt",
-  (SELECT count(*)::int FROM search_documents d WHERE d.store_id = s.id) AS "documentCount",
-  (SELECT coalesce(sum(d.bytes), 0)::float8 FROM search_documents d WHERE d.store_id = s.id) AS bytes`;
+  (SELECT count(*)::int FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS "documentCount",
+  (SELECT coalesce(sum(d.bytes), 0)::float8 FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS bytes`;
 
 const DOCUMENT_COLUMNS = `d.id, d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
   trim(d.checksum) AS checksum, d.chunk_count AS chunks, d.created_at AS "createdAt"`;
 
-/** Chunks go in with one statement per batch of this many rows (arrays through unnest). */
-const CHUNK_BATCH = 500;
+/**
+ * Chunks go in with one statement per batch of this many rows (arrays through unnest), and postings and words
+ * are indexed per batch of as many chunks: about 240 KB of text a statement, under a second on PGlite — the
+ * longest another tenant's statement waits behind an upload's.
+ */
+const CHUNK_BATCH = 200;
+
+/**
+ * An upload still unfinished this long after it began was left by a process that stopped (each of its steps is
+ * bounded by the statement timeout; a 20 MiB text takes minutes at most): it is swept.
+ */
+const PENDING_STALE_MS = 3600_000;
+const PENDING_SWEEP_MS = 600_000;
 
 /** Trigram similarity from which a vocabulary word is a typo candidate (then checked by edit distance). */
 const TYPO_SIMILARITY = 0.2;
@@ -83,8 +94,9 @@ const ANALYSE_EVERY = 100;
 
 /** Every SQL statement of the search feature, tenant-scoped at the seam. */
 @Injectable()
-export class SearchRepository implements OnModuleDestroy {
+export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SearchRepository.name);
+  private sweeper?: NodeJS.Timeout;
   private changedSinceAnalyse = 0;
   private analysed = false;
   private analysing?: Promise<void>;
@@ -119,8 +131,20 @@ export class SearchRepository implements OnModuleDestroy {
       });
   }
 
+  /** Uploads a stopped process left unfinished are removed after start-up, then every PENDING_SWEEP_MS. */
+  onApplicationBootstrap(): void {
+    const sweep = () =>
+      void this.sweepPending(PENDING_STALE_MS).catch((err: unknown) =>
+        this.logger.warn({ err }, 'Sweeping unfinished uploads failed; the next sweep tries again'),
+      );
+    this.sweeper = setInterval(sweep, PENDING_SWEEP_MS);
+    this.sweeper.unref();
+    setTimeout(sweep, 0).unref();
+  }
+
   /** A refresh still running finishes before the database closes (onApplicationShutdown comes later). */
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.sweeper);
     await this.analysing;
   }
 
@@ -168,45 +192,87 @@ export class SearchRepository implements OnModuleDestroy {
   }
 
   /**
-   * Stores one document and its chunks in one transaction with the store's version bump, so a failure
-   * part-way leaves nothing of the file and readers never see a new version without its chunks.
+   * Stores one document in bounded steps (migration 5), so that no step grows with the document and, on
+   * PGlite's one session, every other tenant's statement gets its turn between two of them (a document of
+   * one batch of chunks runs the same steps in one short transaction):
+   * 1. the document row, `ready = false` (a duplicate checksum in the store: DuplicateDocument);
+   * 2. its chunks, CHUNK_BATCH per statement (the tsvectors are computed here: the costly part);
+   * 3. its postings and its distinct words (staged), CHUNK_BATCH chunks per statement;
+   * 4. one short transaction that publishes it: the store's version bump (which also serialises uploads and
+   *    deletes of one store), its words into the vocabulary, `ready = true`.
+   * Until step 4 commits, lists, counts and searches leave the document out, and a search cache keyed by the
+   * store's version stays valid. When a step fails, what was written is removed (discardPending); rows left by
+   * a process that died mid-upload are swept later (sweepPending). StoreGone when the store went away.
    */
   async insertDocument(tenantId: string, storeId: string, doc: NewDocument): Promise<string> {
-    return this.db.transaction(async (tx) => {
-      // Locks the store row: uploads and deletes in one store serialise, and a deleted store is noticed.
-      const bumped = await tx.query(
-        'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
-        [storeId],
+    // A document of one batch: the same steps in one short transaction — one turn of the session, and a
+    // failure leaves nothing without a clean-up.
+    if (doc.chunks.length <= CHUNK_BATCH)
+      return this.db.transaction(async (tx) => {
+        const id = await insertPending(tx, tenantId, storeId, doc);
+        const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
+        await stageIndex(tx, storeId, id, doc.chunks.length, terms);
+        await publish(tx, storeId, id, terms);
+        return id;
+      });
+    const id = await insertPending(this.db, tenantId, storeId, doc);
+    try {
+      const terms = await insertChunks(this.db, id, tenantId, storeId, doc.chunks).catch(
+        storeGoneOnForeignKey,
       );
-      if (bumped.rowCount === 0) throw new StoreGone();
-      const id = randomUUID();
-      const inserted = await tx.query<{ id: string }>(
-        `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (tenant_id, store_id, checksum) DO NOTHING RETURNING id`,
-        [
-          id,
-          tenantId,
-          storeId,
-          doc.filename,
-          doc.contentType,
-          doc.bytes,
-          doc.checksum,
-          doc.text,
-          doc.chunks.length,
-        ],
-      );
-      if (inserted.rows.length === 0) {
-        const existing = await tx.query<{ id: string }>(
-          'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
-          [tenantId, storeId, doc.checksum],
-        );
-        throw new DuplicateDocument(existing.rows[0]?.id ?? '');
-      }
-      const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
-      await indexDocument(tx, storeId, id, doc.chunks.length, terms);
+      await stageIndex(this.db, storeId, id, doc.chunks.length, terms).catch(storeGoneOnForeignKey);
+      await this.db.transaction((tx) => publish(tx, storeId, id, terms));
       return id;
-    });
+    } catch (err) {
+      await this.discardPending(storeId, id, doc.chunks.length).catch((e: unknown) =>
+        this.logger.warn({ err: e }, `Removing the unfinished upload ${id} failed; it is swept later`),
+      );
+      throw err;
+    }
+  }
+
+  /**
+   * Removes what an unfinished upload wrote — postings, chunks (in CHUNK_BATCH steps, like they came), its
+   * staged words and the pending row — and never touches a published document.
+   */
+  async discardPending(storeId: string, documentId: string, chunkCount: number): Promise<void> {
+    const pending = await this.db.query(
+      'SELECT 1 FROM search_documents WHERE id = $1 AND store_id = $2 AND NOT ready',
+      [documentId, storeId],
+    );
+    if (pending.rowCount === 0) return;
+    for (let from = 0; from < chunkCount; from += CHUNK_BATCH) {
+      const range = [storeId, documentId, from, from + CHUNK_BATCH];
+      await this.db.query(
+        `DELETE FROM search_postings p USING (
+           SELECT DISTINCT u.lexeme FROM search_chunks c, unnest(c.tsv) u
+           WHERE c.document_id = $2 AND c.chunk_index >= $3 AND c.chunk_index < $4) l
+         WHERE p.store_id = $1 AND p.lexeme = l.lexeme AND p.document_id = $2`,
+        range,
+      );
+      await this.db.query(
+        'DELETE FROM search_chunks WHERE document_id = $2 AND chunk_index >= $3 AND chunk_index < $4 AND store_id = $1',
+        range,
+      );
+    }
+    // postings of chunks that were never inserted cannot exist; staged words go with the row (cascade)
+    await this.db.query('DELETE FROM search_documents WHERE id = $1 AND NOT ready', [documentId]);
+  }
+
+  /**
+   * Removes uploads left unfinished longer than `olderThanMs` ago (their process died mid-upload), one
+   * document at a time. Returns how many were removed.
+   */
+  async sweepPending(olderThanMs: number): Promise<number> {
+    const r = await this.db.query<{ id: string; storeId: string; chunks: number }>(
+      `SELECT id, store_id AS "storeId", chunk_count AS chunks FROM search_documents
+       WHERE NOT ready AND created_at < now() - make_interval(secs => $1::float8 / 1000) LIMIT 100`,
+      [olderThanMs],
+    );
+    for (const row of r.rows) await this.discardPending(row.storeId, row.id, row.chunks);
+    if (r.rows.length)
+      this.logger.warn(`Removed ${r.rows.length} upload(s) left unfinished by a stopped process`);
+    return r.rows.length;
   }
 
   /**
@@ -226,7 +292,7 @@ export class SearchRepository implements OnModuleDestroy {
 
   async listDocuments(storeId: string, afterSeq: number, limit: number): Promise<DocumentRow[]> {
     const r = await this.db.query<DocumentRow>(
-      `SELECT ${DOCUMENT_COLUMNS} FROM search_documents d WHERE d.store_id = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3`,
+      `SELECT ${DOCUMENT_COLUMNS} FROM search_documents d WHERE d.store_id = $1 AND d.seq > $2 AND d.ready ORDER BY d.seq LIMIT $3`,
       [storeId, afterSeq, limit],
     );
     return r.rows;
@@ -234,7 +300,7 @@ export class SearchRepository implements OnModuleDestroy {
 
   async findDocument(storeId: string, id: string, withText: boolean): Promise<DocumentRow | undefined> {
     const r = await this.db.query<DocumentRow>(
-      `SELECT ${DOCUMENT_COLUMNS}${withText ? ', d.text' : ''} FROM search_documents d WHERE d.store_id = $1 AND d.id = $2`,
+      `SELECT ${DOCUMENT_COLUMNS}${withText ? ', d.text' : ''} FROM search_documents d WHERE d.store_id = $1 AND d.id = $2 AND d.ready`,
       [storeId, id],
     );
     return r.rows[0];
@@ -253,6 +319,12 @@ export class SearchRepository implements OnModuleDestroy {
           [storeId],
         );
         if (bumped.rowCount === 0) return false;
+        // a document still being stored is not there yet (its words are not in the vocabulary)
+        const published = await tx.query(
+          'SELECT 1 FROM search_documents WHERE store_id = $1 AND id = $2 AND ready',
+          [storeId, id],
+        );
+        if (published.rowCount === 0) throw new NothingDeleted();
         await unindexDocument(tx, storeId, id);
         const r = await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [
           storeId,
@@ -366,7 +438,9 @@ export class SearchRepository implements OnModuleDestroy {
       `SELECT 'p' AS kind, p.lexeme AS a, p.document_id AS doc, p.tf::float8 AS x, p.dl::float8 AS y
        FROM search_postings p WHERE p.store_id = $1 AND p.lexeme = ANY(${param(lexemes)}::text[] COLLATE "C")`,
       `SELECT 's', NULL, NULL, count(*)::float8, coalesce(sum(terms), 0)::float8
-       FROM search_documents WHERE store_id = $1`,
+       FROM search_documents WHERE store_id = $1 AND ready`,
+      // documents still being stored: their postings and chunks are already there, they are left out below
+      `SELECT 'u', NULL, id, NULL, NULL FROM search_documents WHERE store_id = $1 AND NOT ready`,
     ];
     if (plan.excludedLexemes.length)
       branches.push(`SELECT 'x', NULL, p.document_id, NULL, NULL FROM search_postings p
@@ -384,7 +458,7 @@ export class SearchRepository implements OnModuleDestroy {
       if (branch) branches.push(branch);
     }
     const r = await this.db.query<{
-      kind: 'p' | 's' | 'x' | 'f' | 'c';
+      kind: 'p' | 's' | 'u' | 'x' | 'f' | 'c';
       a: string | null;
       doc: string | null;
       x: number | null;
@@ -398,7 +472,9 @@ export class SearchRepository implements OnModuleDestroy {
       phrases: [],
       proximity: [],
     };
+    const pending = new Set(r.rows.filter((row) => row.kind === 'u').map((row) => row.doc));
     for (const row of r.rows) {
+      if (row.kind === 'u' || (pending.size && row.doc !== null && pending.has(row.doc))) continue;
       if (row.kind === 'p')
         rows.postings.push({
           lexeme: row.a as string,
@@ -517,7 +593,7 @@ export class SearchRepository implements OnModuleDestroy {
 
   async counts(): Promise<{ stores: number; documents: number }> {
     const r = await this.db.query<{ stores: number; documents: number }>(
-      `SELECT (SELECT count(*)::int FROM search_stores) AS stores, (SELECT count(*)::int FROM search_documents) AS documents`,
+      `SELECT (SELECT count(*)::int FROM search_stores) AS stores, (SELECT count(*)::int FROM search_documents WHERE ready) AS documents`,
     );
     return r.rows[0] ?? { stores: 0, documents: 0 };
   }
@@ -578,27 +654,22 @@ const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
 const WORD_BATCH = 5000;
 
 /**
- * Adds a stored document to the store's postings (term frequencies summed over its chunks), length and
- * vocabulary — inside the upload transaction, after the chunks, whose generated tsvectors it reads.
- *
- * Every statement covers at most CHUNK_BATCH chunks or WORD_BATCH words, so none grows with the
- * document: a 19 MiB text (16,000 chunks) is many statements of bounded cost, each well inside the
- * statement timeout, instead of two that read the whole document (which ran past it on PGlite, and the
- * upload failed). Postings of a lexeme met in several batches are summed by the upsert; the document's
- * words are collected in a transaction-local table first, so each counts once in `docs`.
+ * Step 3 of an upload: the document's postings (term frequencies summed over its chunks, with its length)
+ * and its distinct words, staged in `search_upload_words` until it is published. Every statement covers at
+ * most CHUNK_BATCH chunks and runs on its own (no transaction held across them), so none grows with the
+ * document and other statements run between them. Postings of a lexeme met in several batches are summed by
+ * the upsert; the staged words' primary key keeps each word once.
  */
-async function indexDocument(
-  tx: Queryable,
+async function stageIndex(
+  db: Queryable,
   storeId: string,
   documentId: string,
   chunkCount: number,
   terms: number,
 ): Promise<void> {
-  await tx.query('UPDATE search_documents SET terms = $2 WHERE id = $1', [documentId, terms]);
-  await tx.query('CREATE TEMP TABLE search_upload_words (word text COLLATE "C" PRIMARY KEY) ON COMMIT DROP');
   for (let from = 0; from < chunkCount; from += CHUNK_BATCH) {
     const range = [storeId, documentId, from, from + CHUNK_BATCH];
-    await tx.query(
+    await db.query(
       `INSERT INTO search_postings (store_id, lexeme, document_id, tf, dl)
        SELECT $1, u.lexeme, $2, sum(coalesce(array_length(u.positions, 1), 1))::int, $5
        FROM search_chunks c, unnest(c.tsv) u
@@ -607,29 +678,99 @@ async function indexDocument(
        ON CONFLICT (store_id, lexeme, document_id) DO UPDATE SET tf = search_postings.tf + EXCLUDED.tf`,
       [...range, terms],
     );
-    await tx.query(
-      `INSERT INTO search_upload_words (word) ${DOCUMENT_WORDS}
-         AND c.store_id = $1 AND c.chunk_index >= $3 AND c.chunk_index < $4
+    await db.query(
+      `INSERT INTO search_upload_words (document_id, word) SELECT $2, w.word FROM (${DOCUMENT_WORDS}
+         AND c.store_id = $1 AND c.chunk_index >= $3 AND c.chunk_index < $4) w
        ON CONFLICT DO NOTHING`,
       range,
     );
   }
+}
+
+/**
+ * Step 4, inside the publishing transaction: the staged words join the store's vocabulary (`docs` + 1 each),
+ * WORD_BATCH per statement.
+ */
+async function publishWords(tx: Queryable, storeId: string, documentId: string): Promise<void> {
   for (;;) {
     const r = await tx.query(
       `WITH b AS (
-         DELETE FROM search_upload_words WHERE word IN (
-           SELECT word FROM search_upload_words ORDER BY word LIMIT ${WORD_BATCH}) RETURNING word
+         DELETE FROM search_upload_words WHERE document_id = $2 AND word IN (
+           SELECT word FROM search_upload_words WHERE document_id = $2 ORDER BY word LIMIT ${WORD_BATCH})
+         RETURNING word
        )
        INSERT INTO search_words (store_id, word, lexeme, docs)
        SELECT $1, b.word, min(u.lexeme), 1 FROM b, unnest(to_tsvector('english', b.word)) u
        GROUP BY b.word
        ON CONFLICT (store_id, word) DO UPDATE SET docs = search_words.docs + 1
        RETURNING 1`,
-      [storeId],
+      [storeId, documentId],
     );
     if (r.rows.length === 0) break;
   }
-  await tx.query('DROP TABLE search_upload_words');
+}
+
+/**
+ * Step 1 of an upload: the document row, not yet ready. DuplicateDocument when the store already holds the
+ * checksum (ready or still being stored), StoreGone when the store went away.
+ */
+async function insertPending(
+  db: Queryable,
+  tenantId: string,
+  storeId: string,
+  doc: NewDocument,
+): Promise<string> {
+  const id = randomUUID();
+  const inserted = await db
+    .query<{ id: string }>(
+      `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)
+       ON CONFLICT (tenant_id, store_id, checksum) DO NOTHING RETURNING id`,
+      [
+        id,
+        tenantId,
+        storeId,
+        doc.filename,
+        doc.contentType,
+        doc.bytes,
+        doc.checksum,
+        doc.text,
+        doc.chunks.length,
+      ],
+    )
+    .catch(storeGoneOnForeignKey);
+  if (inserted.rows.length > 0) return id;
+  const existing = await db.query<{ id: string }>(
+    'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
+    [tenantId, storeId, doc.checksum],
+  );
+  throw new DuplicateDocument(existing.rows[0]?.id ?? '');
+}
+
+/**
+ * Step 4, one transaction: the store's version bump (which locks its row: publications and deletes in one
+ * store serialise, and a deleted store is noticed), the document's words into the vocabulary, `ready`.
+ */
+async function publish(tx: Queryable, storeId: string, documentId: string, terms: number): Promise<void> {
+  const bumped = await tx.query(
+    'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
+    [storeId],
+  );
+  if (bumped.rowCount === 0) throw new StoreGone();
+  await publishWords(tx, storeId, documentId);
+  const published = await tx.query(
+    'UPDATE search_documents SET terms = $2, ready = true WHERE id = $1 AND NOT ready',
+    [documentId, terms],
+  );
+  // swept meanwhile (an upload older than PENDING_STALE_MS): nothing of it is left to publish
+  if (published.rowCount === 0)
+    throw new Error(`the unfinished upload ${documentId} was removed before it was published`);
+}
+
+/** A foreign-key violation while storing (SQLSTATE 23503): the store was deleted meanwhile. */
+function storeGoneOnForeignKey(err: unknown): never {
+  if ((err as { code?: unknown } | null)?.code === '23503') throw new StoreGone();
+  throw err;
 }
 
 /** Takes a document out of the postings and the vocabulary (before its chunks go). */

@@ -7,13 +7,14 @@ import type { PinnedTarget } from '../url-policy/url-policy';
 
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
 
-const MAX_AGENTS = 128;
+const MAX_AGENTS = 256;
 
 /**
  * undici Agents whose connector never resolves a name itself: its `lookup` answers with the address
  * the URL policy checked, so DNS is asked once per hop and a rebinding answer can never be dialled.
- * TLS still uses the host name for SNI and certificate checks. One Agent per (host, pinned address),
- * kept in a small LRU so keep-alive connections are reused across downloads.
+ * TLS still uses the host name for SNI and certificate checks. One Agent per (tenant, host, pinned address),
+ * kept in a small LRU so keep-alive connections are reused across downloads: an Agent's connections to an
+ * origin are a pool too, and one tenant's slow requests to a host must not queue another tenant's behind them.
  */
 @Injectable()
 export class PinnedAgents implements OnApplicationShutdown {
@@ -24,9 +25,9 @@ export class PinnedAgents implements OnApplicationShutdown {
     private readonly resolver: Resolver,
   ) {}
 
-  for(target: PinnedTarget): Agent {
+  for(target: PinnedTarget, tenant = ''): Agent {
     const dial = this.resolver.dialAddress(target.address);
-    const key = `${target.hostname}|${target.address}|${dial}`;
+    const key = `${tenant}|${target.hostname}|${target.address}|${dial}`;
     const existing = this.agents.get(key);
     if (existing) {
       this.agents.delete(key); // re-insert: most recently used last

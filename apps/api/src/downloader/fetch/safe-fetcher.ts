@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
 import { request } from 'undici';
-import { currentRequestId } from '@libs/observability';
+import { currentContext, currentRequestId } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import { Backoff, withRetries } from '@app/resilience/retry';
 import {
@@ -36,6 +36,11 @@ export interface FetchRequest {
   signal?: AbortSignal;
   /** Return non-2xx responses instead of throwing UPSTREAM_ERROR (webhook delivery decides itself). */
   acceptAnyStatus?: boolean;
+  /**
+   * Whose connections to the origin the exchange uses (default: the tenant of the current request or job):
+   * each tenant has its own, so one tenant's slow requests to a host never queue another tenant's.
+   */
+  tenant?: string;
 }
 
 export interface FetchResponse {
@@ -180,7 +185,7 @@ export class SafeFetcher {
       headers,
       body: req.body,
       signal,
-      dispatcher: this.agents.for(target),
+      dispatcher: this.agents.for(target, req.tenant ?? currentContext()?.tenantId ?? ''),
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });

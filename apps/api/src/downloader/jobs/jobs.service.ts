@@ -79,7 +79,7 @@ export class JobsService {
     };
     try {
       await this.store.create(job);
-      await this.runner.enqueue(job.jobId);
+      await this.runner.enqueue(job.jobId, tenantId);
     } catch (err) {
       this.logger.error({ err }, 'Could not store or enqueue a batch job');
       throw new JobQueueUnavailableError();

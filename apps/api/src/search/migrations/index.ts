@@ -3,6 +3,7 @@ import { searchMigration } from './0001_search';
 import { searchRelevanceMigration } from './0002_search_relevance';
 import { searchSecretsMigration } from './0003_search_secrets';
 import { searchGinNoPendingListMigration } from './0004_search_gin_no_pending_list';
+import { searchStagedUploadsMigration } from './0005_search_staged_uploads';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
@@ -14,4 +15,5 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchRelevanceMigration,
   searchSecretsMigration,
   searchGinNoPendingListMigration,
+  searchStagedUploadsMigration,
 ];
