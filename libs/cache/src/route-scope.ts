@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CacheStatus } from './tiered-cache';
+
+/** What a response served through the cache says in `X-Cache`. */
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
 /**
  * The cache policy of the request being served by a cached route (CacheInterceptor opens it): the

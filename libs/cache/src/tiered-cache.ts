@@ -1,9 +1,8 @@
 import type { CacheBackend } from './cache-backend';
 import type { CacheEnvelope } from './l1-store';
-import { routeCacheScope } from './route-scope';
+import { type CacheStatus, routeCacheScope } from './route-scope';
 
-/** What a response served through the cache says in `X-Cache`. */
-export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+export type { CacheStatus };
 
 export interface CacheFeatureOptions {
   /** Bounded label for metrics: building, search, download… */
