@@ -32,7 +32,7 @@ const common = {
     '^@libs/(observability|database|cache|scheduling)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },
   testEnvironment: 'node',
-  setupFiles: ['reflect-metadata'],
+  setupFiles: ['reflect-metadata', '<rootDir>/test/support/quiet-nest-logger.ts'],
 };
 module.exports = {
   testTimeout: 30000, // unit and hostile specs; e2e specs get 60 s from test/support/e2e-timeout.ts
