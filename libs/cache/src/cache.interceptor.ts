@@ -73,7 +73,8 @@ interface RouteCacheConfig {
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
-  private readonly routes = new WeakMap<object, RouteCacheConfig | null>();
+  /** Per controller class, then per handler: an inherited handler is shared by classes whose metadata differs. */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteCacheConfig | null>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -129,19 +130,22 @@ export class CacheInterceptor implements NestInterceptor {
     return json;
   }
 
-  /** Route metadata, read once per handler (this runs on every request of the hot path). */
+  /** Route metadata, read once per (class, handler) (this runs on every request of the hot path). */
   private configOf(context: ExecutionContext): RouteCacheConfig | null {
+    const cls = context.getClass();
     const handler = context.getHandler();
-    let config = this.routes.get(handler);
+    let byHandler = this.routes.get(cls);
+    if (byHandler === undefined) this.routes.set(cls, (byHandler = new WeakMap()));
+    let config = byHandler.get(handler);
     if (config === undefined) {
-      const targets = [handler, context.getClass()];
+      const targets = [handler, cls];
       const namespace = this.reflector.getAllAndOverride<string | undefined>(
         CACHE_NAMESPACE_METADATA,
         targets,
       );
       const ttlMs = this.reflector.getAllAndOverride<number | undefined>(CACHE_TTL_METADATA, targets);
       config = namespace && !this.backend?.disabledNamespaces.has(namespace) ? { namespace, ttlMs } : null;
-      this.routes.set(handler, config);
+      byHandler.set(handler, config);
     }
     return config;
   }
