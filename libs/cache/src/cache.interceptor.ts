@@ -91,18 +91,6 @@ export class CacheInterceptor implements NestInterceptor {
     );
   }
 
-  /**
-   * The same as `intercept`, as a promise (`next()` resolves to the handler's value): Atrium's interceptor
-   * chain (apps/api common/interceptor-scope.ts) runs it without rxjs when every interceptor of the route
-   * has it.
-   */
-  async interceptAsync(context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown> {
-    const scope = this.scopeOf(context);
-    if (!scope) return next();
-    const value = await runInRouteCacheScope(scope, next);
-    return this.present(context, scope, value);
-  }
-
   /** The route's cache scope for this request, or undefined when the route does not cache. */
   private scopeOf(context: ExecutionContext): RouteCacheScope | undefined {
     const route = this.configOf(context);
