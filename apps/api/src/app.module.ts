@@ -52,6 +52,7 @@ export class AppModule {
             redisUrl: c.redis.url,
             opTimeoutMs: c.cache.opTimeoutMs,
             l1MaxEntries: c.cache.l1MaxEntries,
+            l1MaxBytes: c.cache.l1MaxBytes,
             registry,
             connectionMonitor: redis,
           }),

@@ -66,7 +66,7 @@ export class AppConfig {
   };
   readonly database: { url?: string; poolMax: number; statementTimeoutMs: number };
   readonly redis: { url?: string };
-  readonly cache: { opTimeoutMs: number; l1MaxEntries: number };
+  readonly cache: { opTimeoutMs: number; l1MaxEntries: number; l1MaxBytes: number };
   readonly buildingDirectory: {
     url?: string;
     token?: string;
@@ -179,7 +179,11 @@ export class AppConfig {
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     };
     this.redis = { url: e.REDIS_URL };
-    this.cache = { opTimeoutMs: e.CACHE_OP_TIMEOUT_MS, l1MaxEntries: e.CACHE_L1_MAX_ENTRIES };
+    this.cache = {
+      opTimeoutMs: e.CACHE_OP_TIMEOUT_MS,
+      l1MaxEntries: e.CACHE_L1_MAX_ENTRIES,
+      l1MaxBytes: e.CACHE_L1_MAX_BYTES,
+    };
     this.buildingDirectory = {
       url: e.BUILDING_DIRECTORY_URL?.replace(/\/+$/, ''),
       token: e.BUILDING_DIRECTORY_TOKEN,

@@ -298,6 +298,15 @@ export class EnvironmentVariables {
   @Min(10)
   CACHE_L1_MAX_ENTRIES = 10000;
 
+  /**
+   * L1's bound in bytes (the JSON size of its entries), all namespaces together; an entry larger than an
+   * eighth of it is not kept in L1 (L2 and the source still serve it). 64 MiB.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024 * 1024)
+  CACHE_L1_MAX_BYTES = 64 * 1024 * 1024;
+
   // ── building directory ─────────────────────────────────────────────────────
   @IsOptional()
   @Transform(emptyToUndefined)
