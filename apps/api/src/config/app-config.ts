@@ -41,8 +41,6 @@ export class AppConfig {
     heapMaxBytes: number;
     diskThreshold: number;
     eventLoopLagMaxMs: number;
-    /** MEMORY_IDLE_GC_INTERVAL_MS (0 = off) */
-    idleGcIntervalMs: number;
   };
   readonly dataDir: string;
   readonly auth: {
@@ -150,7 +148,6 @@ export class AppConfig {
       heapMaxBytes: e.HEALTH_MEMORY_HEAP_MAX_BYTES,
       diskThreshold: e.HEALTH_DISK_THRESHOLD,
       eventLoopLagMaxMs: e.HEALTH_EVENT_LOOP_LAG_MAX_MS,
-      idleGcIntervalMs: e.MEMORY_IDLE_GC_INTERVAL_MS,
     };
     this.dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(e.DATA_DIR);
     const keys = parseApiKeys(e.AUTH_API_KEYS);

@@ -170,16 +170,6 @@ export class EnvironmentVariables {
   @Min(1)
   HEALTH_EVENT_LOOP_LAG_MAX_MS = 500;
 
-  /**
-   * How often an idle process checks whether to give memory back (one memory-reducing GC when the event
-   * loop was idle and RSS grew since the last one); 0 = never.
-   */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(3600000)
-  MEMORY_IDLE_GC_INTERVAL_MS = 10000;
-
   // ── auth & tenants ─────────────────────────────────────────────────────────
   /** Comma-separated key=tenant pairs; tenant * means every tenant. */
   @IsString()
