@@ -2,11 +2,53 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-// Boundaries (style.md 11): cross-project imports go through the path aliases.
+// Boundaries (/work/shared/design/style.md 11, docs/architecture.md): cross-project imports go through the
+// path aliases.
 const aliasOnly = {
   group: ['../../libs/*', '../../../libs/*', '../../../../libs/*', '**/apps/api/src/*'],
   message: 'Use the @libs/… / @app/… aliases.',
 };
+
+// Dependencies through their front door (issue 21; style.md 13): a package is imported by its name or a
+// subpath its `exports` documents, never by a file inside it. Built trees and internal folders of any package
+// (dist, lib, src, build, cjs, esm, internal), and any file below a @nestjs package's root (Nest documents
+// its packages' roots only). Subpaths a package documents stay allowed (`rxjs/operators`,
+// `@electric-sql/pglite/contrib/<name>`, `node:…`).
+const publicEntryPoints = [
+  {
+    regex: '^(?![.]|@app/|@libs/|node:)(@[^/]+/)?[^/]+/(.+/)?(dist|lib|src|build|cjs|esm|internal)(/|$)',
+    message: "A package's internals: import what its entry point (its `exports`) offers.",
+  },
+  {
+    regex: '^@nestjs/[^/]+/.',
+    message: 'A file inside a @nestjs package: import from the package root (@nestjs/common, @nestjs/core…).',
+  },
+];
+
+// Writes to a dependency's prototypes, and pino's private symbols (issue 21).
+const noInternalsSyntax = [
+  {
+    selector:
+      "AssignmentExpression > MemberExpression.left > MemberExpression.object[property.name='prototype']",
+    message: 'No prototype patches: wrap or configure the dependency through its public API.',
+  },
+  {
+    selector:
+      "CallExpression[callee.object.name='Symbol'][callee.property.name='for'][arguments.0.value=/^pino[.]/]",
+    message: "pino's symbols are private: use a child logger or the destination's documented options.",
+  },
+  {
+    selector: "MemberExpression[object.property.name='symbols'][object.object.name='pino']",
+    message: "pino's symbols are private: use a child logger or the destination's documented options.",
+  },
+];
+
+// No V8 flags at run time, no undocumented collector (issue 21): flags are given to a process at spawn.
+const noRuntimeV8Flags = ['node:v8', 'v8'].map((name) => ({
+  name,
+  importNames: ['setFlagsFromString'],
+  message: 'No V8 flags at run time: pass them at spawn (execArgv), where this Node accepts them.',
+}));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.js', '**/*.mjs'] },
@@ -21,7 +63,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/unbound-method': 'off',
-      'no-restricted-imports': ['error', { patterns: [aliasOnly] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: noRuntimeV8Flags, patterns: [aliasOnly, ...publicEntryPoints] },
+      ],
+      'no-restricted-syntax': ['error', ...noInternalsSyntax],
     },
   },
   {
@@ -31,8 +77,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: noRuntimeV8Flags,
           patterns: [
             aliasOnly,
+            ...publicEntryPoints,
             {
               group: ['@app/*', '@app', '**/apps/**'],
               message: 'libs/ never imports the app: take what you need through forRootAsync options.',

@@ -1,4 +1,4 @@
-// Three tiers (style.md): unit + controller slices beside the code (*.spec.ts), e2e in test/ (*.e2e-spec.ts).
+// Three tiers (/work/shared/design/style.md 9, docs/architecture.md): unit + controller slices beside the code (*.spec.ts), e2e in test/ (*.e2e-spec.ts).
 const swc = [
   '@swc/jest',
   {

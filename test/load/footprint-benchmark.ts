@@ -9,7 +9,7 @@
  *
  * - **ready time** on a fresh data dir (PGlite: initdb + migrations; Postgres: a new database, migrations)
  *   and on a restart after a clean shutdown (SIGTERM), spawn → /health/ready 200;
- * - **idle RSS** after ready (settled for 15 s: idle as MEMORY_IDLE_GC_INTERVAL_MS sees it, the median of several samples), per process —
+ * - **idle RSS** after ready (settled for 15 s, the median of several samples), per process —
  *   the API process, the PGlite worker, parser children, anything else — and summed; after the fresh start
  *   and after the restart;
  * - **peak RSS** (summed over the process tree, sampled every 50 ms) while each hostile payload class of

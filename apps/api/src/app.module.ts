@@ -37,8 +37,6 @@ export class AppModule {
             statementTimeoutMs: c.database.statementTimeoutMs,
             // search's vocabulary matches typos through a trigram index (its migration creates the extension)
             extensions: ['pg_trgm'],
-            // the worker gives its idle memory back on the same schedule as the app (IdleMemoryReducer)
-            pgliteIdleGcMs: c.health.idleGcIntervalMs,
             // PGlite's one session goes to tenants in turn: the tenant of the request or job is the key
             fairnessKey: () => currentContext()?.tenantId,
             observeSession: (session) => pools.register('database', session),
@@ -52,6 +50,7 @@ export class AppModule {
             redisUrl: c.redis.url,
             opTimeoutMs: c.cache.opTimeoutMs,
             l1MaxEntries: c.cache.l1MaxEntries,
+            l1MaxBytes: c.cache.l1MaxBytes,
             registry,
             connectionMonitor: redis,
           }),

@@ -8,7 +8,6 @@ import { Database } from '@libs/database';
 import { createRootLogger } from '@libs/observability';
 import { AppModule } from './app.module';
 import { createClientErrorHandler, httpServerOptions } from './common/http-limits';
-import { installInterceptorScope } from './common/interceptor-scope';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config';
 import { ShutdownState } from './health/shutdown.state';
@@ -41,8 +40,6 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       version: config.version,
       env: config.env,
     });
-  // interceptor chains without Node 24's per-bind deprecation wrappers (see interceptor-scope.ts)
-  installInterceptorScope();
   const adapter = new AtriumFastifyAdapter(
     {
       bodyLimit: config.http.bodyLimitBytes,

@@ -35,9 +35,8 @@ export function installHttpPipeline(
     done(null, payload);
   });
   // The access line is built from safe values only (route template, redactUrl'd URL, ids, status), so
-  // it skips pino's path redaction (~15 µs per line with the wildcard paths) and is assembled from
-  // pre-serialised parts (createAccessLog; test/load/reports/building-benchmark.md). Every other log
-  // line still goes through pino with redaction.
+  // it goes through a pino child without the path redaction (createAccessLog). Every other log line
+  // still goes through pino with redaction.
   const accessLog = createAccessLog(logger);
   fastify.addHook('onRequest', (request, _reply, done) => {
     (request as Timed)[kStart] = process.hrtime.bigint();

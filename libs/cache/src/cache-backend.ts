@@ -19,8 +19,13 @@ export interface CacheBackendOptions {
   redisUrl?: string;
   /** Upper bound of every Redis operation (CACHE_OP_TIMEOUT_MS). */
   opTimeoutMs: number;
-  /** L1 bound, all namespaces together (CACHE_L1_MAX_ENTRIES). */
+  /** L1 bound in entries, all namespaces together (CACHE_L1_MAX_ENTRIES). */
   l1MaxEntries: number;
+  /**
+   * L1 bound in bytes (JSON size of the entries), all namespaces together (CACHE_L1_MAX_BYTES); an entry
+   * larger than an eighth of it is not kept in L1. Default 64 MiB.
+   */
+  l1MaxBytes?: number;
   /** The app's Prometheus registry. */
   registry: Registry;
   /**
@@ -30,9 +35,11 @@ export interface CacheBackendOptions {
   connectionMonitor?: ConnectionMonitor;
 }
 
+export const DEFAULT_L1_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
  * The Keyv stores the cache manager is built from (CacheModule hands `keyvs` to @nestjs/cache-manager):
- * L1 the @cacheable/memory LRU, L2 @keyv/redis behind the bounded-operation wrapper. Also the metrics
+ * L1 lru-cache (bounded in entries and bytes), L2 @keyv/redis behind the bounded-operation wrapper. Also the metrics
  * and the Redis connection, which the stores and the backend share.
  */
 export class CacheStores {
@@ -42,8 +49,11 @@ export class CacheStores {
   readonly keyvs: Array<Keyv<CacheEnvelope>>;
 
   constructor(readonly options: CacheBackendOptions) {
-    const l1Keyv = createL1Keyv(options.l1MaxEntries);
-    this.l1 = new L1Level(l1Keyv, options.l1MaxEntries);
+    const { keyv: l1Keyv, map } = createL1Keyv({
+      maxEntries: options.l1MaxEntries,
+      maxBytes: options.l1MaxBytes ?? DEFAULT_L1_MAX_BYTES,
+    });
+    this.l1 = new L1Level(l1Keyv, map);
     this.metrics = new CacheMetrics(options.registry, () => this.l1.sizeByKeyType());
     this.keyvs = [l1Keyv];
     if (options.redisUrl) {
@@ -105,27 +115,18 @@ export class CacheBackend {
     this.l2?.start();
     this.logger.log(
       this.l2
-        ? `Cache: L1 (${this.l1.maxEntries} entries) + L2 Redis (op timeout ${this.opTimeoutMs} ms)`
-        : `Cache: L1 only (${this.l1.maxEntries} entries); set REDIS_URL for a shared L2`,
+        ? `Cache: L1 (${this.l1Bounds()}) + L2 Redis (op timeout ${this.opTimeoutMs} ms)`
+        : `Cache: L1 only (${this.l1Bounds()}); set REDIS_URL for a shared L2`,
     );
+  }
+
+  private l1Bounds(): string {
+    return `${this.l1.maxEntries} entries, ${Math.round(this.l1.maxBytes / 1024 / 1024)} MiB`;
   }
 
   async close(): Promise<void> {
     await this.manager.disconnect();
     this.l1.clear();
-  }
-
-  /**
-   * The L1 envelope while it is within its stale window, read synchronously straight from the LRU
-   * (L1Level.peek) when the cache manager's L1 store is this backend's — always, but for a test that
-   * swaps stores; `undefined` when it cannot be read that way (then `l1Get`, through Keyv).
-   */
-  l1Peek(key: string): { env: CacheEnvelope | undefined } | undefined {
-    if (this.l1Store !== this.l1.keyv) return undefined;
-    const started = process.hrtime.bigint();
-    const peeked = this.l1.peek(key);
-    if (peeked) this.metrics.op('l1', 'get', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
-    return peeked;
   }
 
   /** The L1 envelope while it is within its stale window (through Keyv). */
@@ -206,6 +207,8 @@ export class CacheBackend {
       l1: {
         size: this.l1.size,
         maxEntries: this.l1.maxEntries,
+        bytes: this.l1.bytes,
+        maxBytes: this.l1.maxBytes,
         evictions: this.l1.evictions,
         keyTypes: l1ByType,
       },

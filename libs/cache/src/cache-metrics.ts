@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 
 export type CacheLevel = 'l1' | 'l2';
 export type CacheOperation = 'get' | 'set' | 'del' | 'invalidate';
@@ -7,8 +6,8 @@ export type CacheOpResult = 'ok' | 'error' | 'timeout';
 
 /** The series one (level, operation) records into. */
 interface OpSeries {
-  results: Record<CacheOpResult, BoundCounter>;
-  duration: BoundHistogram;
+  results: Record<CacheOpResult, Counter.Internal>;
+  duration: Histogram.Internal<'cache_level' | 'operation'>;
 }
 
 interface KeyTypeStats {
@@ -18,8 +17,8 @@ interface KeyTypeStats {
 
 /** The series and in-memory counts of one (level, key type). */
 interface KeyTypeSeries {
-  hits: BoundCounter;
-  misses: BoundCounter;
+  hits: Counter.Internal;
+  misses: Counter.Internal;
   stats: KeyTypeStats;
 }
 
@@ -96,8 +95,8 @@ export class CacheMetrics {
     if (seconds !== undefined) series.duration.observe(seconds);
   }
 
-  // Series are bound once per (level, key type) and (level, operation): every lookup records several
-  // observations, and binding spares prom-client's label hashing on each (libs/observability bound-metrics).
+  // Series are resolved once per (level, key type) and (level, operation) — prom-client's public `labels()`
+  // children: every lookup records several observations, none of which builds a label object.
   private readonly keyTypeSeriesSets: Record<CacheLevel, Map<string, KeyTypeSeries>> = {
     l1: new Map(),
     l2: new Map(),
@@ -113,7 +112,7 @@ export class CacheMetrics {
       const labels = { cache_level: level, key_type: keyType };
       let stats = this.stats[level].get(keyType);
       if (!stats) this.stats[level].set(keyType, (stats = { hits: 0, misses: 0 }));
-      series = { hits: bindCounter(this.hits, labels), misses: bindCounter(this.misses, labels), stats };
+      series = { hits: this.hits.labels(labels), misses: this.misses.labels(labels), stats };
       this.keyTypeSeriesSets[level].set(keyType, series);
     }
     return series;
@@ -122,11 +121,11 @@ export class CacheMetrics {
   private opSeries(level: CacheLevel, operation: CacheOperation): OpSeries {
     let series = this.opSeriesSets[level][operation];
     if (!series) {
-      const result = (r: CacheOpResult): BoundCounter =>
-        bindCounter(this.ops, { cache_level: level, operation, result: r });
+      const result = (r: CacheOpResult): Counter.Internal =>
+        this.ops.labels({ cache_level: level, operation, result: r });
       series = {
         results: { ok: result('ok'), error: result('error'), timeout: result('timeout') },
-        duration: bindHistogram(this.duration, { cache_level: level, operation }),
+        duration: this.duration.labels({ cache_level: level, operation }),
       };
       this.opSeriesSets[level][operation] = series;
     }

@@ -71,6 +71,33 @@ class ThingsController {
   }
 }
 
+/** One handler, inherited by two controllers: only one of them caches (class-level metadata). */
+abstract class InheritedThings {
+  constructor(private readonly cache: TieredCache<{ tenant: string; id: string; n: number }>) {}
+
+  @Get(':id')
+  async get(@Headers('x-tenant') tenant: string, @Param('id') id: string) {
+    return (await this.cache.getOrLoad(tenant, id, async () => ({ tenant, id, n: 0 }))).value;
+  }
+}
+
+@Controller('plain-things')
+@UseInterceptors(CacheInterceptor)
+class PlainThingsController extends InheritedThings {
+  constructor(@InjectTieredCache('things') cache: TieredCache<{ tenant: string; id: string; n: number }>) {
+    super(cache);
+  }
+}
+
+@Controller('cached-things')
+@UseInterceptors(CacheInterceptor)
+@CacheNamespace('things')
+class CachedThingsController extends InheritedThings {
+  constructor(@InjectTieredCache('things') cache: TieredCache<{ tenant: string; id: string; n: number }>) {
+    super(cache);
+  }
+}
+
 const isEntry = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && (v as { id?: unknown }).id === '9' && (v as { n?: unknown }).n === 9;
 
@@ -84,7 +111,7 @@ describe('CacheInterceptor', () => {
     backend = new CacheBackend({ opTimeoutMs: 50, l1MaxEntries: 100, registry: new Registry() });
     source = new Source();
     @Module({
-      controllers: [ThingsController],
+      controllers: [ThingsController, PlainThingsController, CachedThingsController],
       providers: [
         { provide: Source, useValue: source },
         {
@@ -220,5 +247,16 @@ describe('CacheInterceptor', () => {
     expect(source.calls).toBe(1); // the no-cache wish is the interceptor's: without it, a HIT
     const other = await get('/things/elsewhere/6');
     expect([other.statusCode, other.headers['x-cache']]).toEqual([200, undefined]);
+  });
+
+  it('reads route metadata per (class, handler): an inherited handler caches only where its class says so', async () => {
+    // the uncached controller answers first, so a memo keyed by the shared handler alone would remember "no cache"
+    const plain = await get('/plain-things/7');
+    expect([plain.statusCode, plain.headers['x-cache']]).toEqual([200, undefined]);
+    const cached = await get('/cached-things/7'); // the plain route's lookup stored the entry
+    expect([cached.statusCode, cached.headers['x-cache']]).toEqual([200, 'HIT']);
+    const bypass = await get('/cached-things/7', 'acme', { 'cache-control': 'no-cache' });
+    expect(bypass.headers['x-cache']).toBe('BYPASS');
+    expect((await get('/plain-things/7')).headers['x-cache']).toBeUndefined();
   });
 });

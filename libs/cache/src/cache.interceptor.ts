@@ -73,7 +73,8 @@ interface RouteCacheConfig {
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
-  private readonly routes = new WeakMap<object, RouteCacheConfig | null>();
+  /** Per controller class, then per handler: an inherited handler is shared by classes whose metadata differs. */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteCacheConfig | null>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -88,18 +89,6 @@ export class CacheInterceptor implements NestInterceptor {
     return runInRouteCacheScope(scope, () => next.handle()).pipe(
       map((value) => this.present(context, scope, value)),
     );
-  }
-
-  /**
-   * The same as `intercept`, as a promise (`next()` resolves to the handler's value): Atrium's interceptor
-   * chain (apps/api common/interceptor-scope.ts) runs it without rxjs when every interceptor of the route
-   * has it.
-   */
-  async interceptAsync(context: ExecutionContext, next: () => Promise<unknown>): Promise<unknown> {
-    const scope = this.scopeOf(context);
-    if (!scope) return next();
-    const value = await runInRouteCacheScope(scope, next);
-    return this.present(context, scope, value);
   }
 
   /** The route's cache scope for this request, or undefined when the route does not cache. */
@@ -129,19 +118,22 @@ export class CacheInterceptor implements NestInterceptor {
     return json;
   }
 
-  /** Route metadata, read once per handler (this runs on every request of the hot path). */
+  /** Route metadata, read once per (class, handler) (this runs on every request of the hot path). */
   private configOf(context: ExecutionContext): RouteCacheConfig | null {
+    const cls = context.getClass();
     const handler = context.getHandler();
-    let config = this.routes.get(handler);
+    let byHandler = this.routes.get(cls);
+    if (byHandler === undefined) this.routes.set(cls, (byHandler = new WeakMap()));
+    let config = byHandler.get(handler);
     if (config === undefined) {
-      const targets = [handler, context.getClass()];
+      const targets = [handler, cls];
       const namespace = this.reflector.getAllAndOverride<string | undefined>(
         CACHE_NAMESPACE_METADATA,
         targets,
       );
       const ttlMs = this.reflector.getAllAndOverride<number | undefined>(CACHE_TTL_METADATA, targets);
       config = namespace && !this.backend?.disabledNamespaces.has(namespace) ? { namespace, ttlMs } : null;
-      this.routes.set(handler, config);
+      byHandler.set(handler, config);
     }
     return config;
   }

@@ -56,7 +56,7 @@ class CacheStoresModule {}
  * HTTP:    @UseInterceptors(CacheInterceptor) @CacheNamespace('search') on a cached route (see CacheInterceptor)
  *
  * Underneath, @nestjs/cache-manager's module (CACHE_MANAGER, cache-manager 7) is registered with two
- * Keyv stores — L1 @cacheable/memory's LRU, L2 @keyv/redis behind the bounded-operation wrapper — and
+ * Keyv stores — L1 lru-cache (entries and bytes), L2 @keyv/redis behind the bounded-operation wrapper — and
  * TieredCache reads and writes through them. The app shows what the library exports:
  * `CacheBackend.snapshot()` (hits, misses, sizes) and `CacheBackend.l2?.roundTrip()` (a Redis check).
  */

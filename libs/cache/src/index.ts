@@ -1,6 +1,6 @@
 /**
  * @libs/cache — the two-level, tenant-aware cache every Atrium feature uses, on @nestjs/cache-manager
- * (cache-manager 7, Keyv stores: L1 @cacheable/memory LRU, L2 @keyv/redis behind a bounded wrapper).
+ * (cache-manager 7, Keyv stores: L1 lru-cache bounded in entries and bytes, L2 @keyv/redis behind a bounded wrapper).
  *
  * Wiring
  *   app.module:      CacheModule.forRootAsync({ inject: [AppConfig, Registry], useFactory: (c, registry) => ({ redisUrl, opTimeoutMs, l1MaxEntries, registry }) })

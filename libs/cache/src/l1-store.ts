@@ -1,5 +1,5 @@
-import { CacheableMemory, CacheableMemoryHooks, KeyvCacheableMemory } from '@cacheable/memory';
 import { Keyv } from 'keyv';
+import { LRUCache } from 'lru-cache';
 
 /**
  * What both levels store for a key: the value (null = a cached "not found"), when it stops being
@@ -16,48 +16,120 @@ export interface CacheEnvelope<T = unknown> {
   n?: 1;
 }
 
-/** The Keyv store of L1: @cacheable/memory's LRU, bounded to `maxEntries` for all namespaces together. */
-export function createL1Keyv(maxEntries: number): Keyv<CacheEnvelope> {
-  // useClone false: entries are never mutated, and structuredClone on every hit would cost more than the
-  // lookup; one hash bucket: a Map per bucket is only worth it past millions of keys.
-  const adapter = new KeyvCacheableMemory({ lruSize: maxEntries, useClone: false, storeHashSize: 1 });
+export interface L1Bounds {
+  /** Entries, all namespaces together (CACHE_L1_MAX_ENTRIES). */
+  maxEntries: number;
+  /** Bytes of entries, all namespaces together (CACHE_L1_MAX_BYTES), as measured by `entryBytes`. */
+  maxBytes: number;
+}
+
+/** The share of `maxBytes` one entry may take; a larger one is not kept in L1 (L2 and the source still serve it). */
+export const L1_MAX_ENTRY_SHARE = 8;
+
+/**
+ * The size an L1 entry is counted at: the UTF-8 length of its JSON (what it costs in Redis too), at least
+ * 1. Opaque: it measures what Keyv hands the store, whatever its shape. Strings in V8 take one or two
+ * bytes per character and objects some overhead, so this is an estimate, not a heap measurement; a
+ * value JSON cannot represent (a cycle, a BigInt) counts as the whole entry budget, and is so kept out.
+ */
+export function entryBytes(value: unknown, tooLarge: number): number {
+  try {
+    const json = JSON.stringify(value);
+    return json === undefined ? 1 : Math.max(1, Buffer.byteLength(json));
+  } catch {
+    return tooLarge;
+  }
+}
+
+/**
+ * The Map-like store under L1's Keyv (Keyv accepts any store with get/set/delete/clear): lru-cache with its
+ * documented bounds — `max` entries, `maxSize` bytes through `sizeCalculation`, `maxEntrySize` — the TTL
+ * Keyv passes on each set, and a count of evictions from its `dispose` reason.
+ */
+export class L1Map {
+  evictions = 0;
+  readonly lru: LRUCache<string, object>;
+
+  constructor(readonly bounds: L1Bounds) {
+    const maxEntrySize = Math.max(1, Math.floor(bounds.maxBytes / L1_MAX_ENTRY_SHARE));
+    this.lru = new LRUCache<string, object>({
+      max: bounds.maxEntries,
+      maxSize: bounds.maxBytes,
+      maxEntrySize,
+      sizeCalculation: (value) => entryBytes(value, maxEntrySize + 1),
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.evictions++;
+      },
+    });
+  }
+
+  get(key: string): object | undefined {
+    return this.lru.get(key);
+  }
+
+  /** Keyv's store contract: `ttl` in ms, or none (kept until evicted or deleted). */
+  set(key: string, value: object, ttl?: number): boolean {
+    // an entry over maxEntrySize is not stored; an older value of its key is dropped (lru-cache does so)
+    this.lru.set(key, value, typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined);
+    return true;
+  }
+
+  delete(key: string): boolean {
+    return this.lru.delete(key);
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+
+  has(key: string): boolean {
+    return this.lru.has(key);
+  }
+}
+
+/** The Keyv store of L1: lru-cache bounded in entries and bytes for all namespaces together. */
+export function createL1Keyv(bounds: L1Bounds): { keyv: Keyv<CacheEnvelope>; map: L1Map } {
+  const map = new L1Map(bounds);
   // no serializer (values stay objects in process), no key prefix (keys are namespace:tenant:key already)
-  return new Keyv<CacheEnvelope>({
-    store: adapter,
+  const keyv = new Keyv<CacheEnvelope>({
+    store: map,
     namespace: undefined,
     useKeyPrefix: false,
     serialize: undefined,
     deserialize: undefined,
   });
+  return { keyv, map };
 }
 
 /**
- * L1 as TieredCache sees it: reads and writes go through the cache manager's first store (a Keyv
- * over KeyvCacheableMemory); the LRU underneath answers the synchronous questions (has, size) and
+ * L1 as TieredCache sees it: reads and writes go through the cache manager's first store (a Keyv over
+ * L1Map); the LRU underneath answers the synchronous questions (has, size, entries per key type) and
  * counts evictions. Entries expire with their stale deadline, so L1 never returns an envelope past it.
  */
 export class L1Level {
-  readonly memory: CacheableMemory;
-  evictions = 0;
   /** key prefix (namespace) → metrics key type, filled as namespaces are created */
   private readonly keyTypes = new Map<string, string>();
 
   constructor(
     readonly keyv: Keyv<CacheEnvelope>,
-    readonly maxEntries: number,
-  ) {
-    this.memory = (keyv.store as KeyvCacheableMemory).store;
-    // The LRU evicts by deleting inside set(): a delete between BEFORE_SET and AFTER_SET is an eviction.
-    let setting = false;
-    this.memory.onHook(CacheableMemoryHooks.BEFORE_SET, () => {
-      setting = true;
-    });
-    this.memory.onHook(CacheableMemoryHooks.AFTER_SET, () => {
-      setting = false;
-    });
-    this.memory.onHook(CacheableMemoryHooks.BEFORE_DELETE, () => {
-      if (setting) this.evictions++;
-    });
+    readonly map: L1Map,
+  ) {}
+
+  get maxEntries(): number {
+    return this.map.bounds.maxEntries;
+  }
+
+  get maxBytes(): number {
+    return this.map.bounds.maxBytes;
+  }
+
+  /** Bytes held now, as counted against `maxBytes`. */
+  get bytes(): number {
+    return this.map.lru.calculatedSize;
+  }
+
+  get evictions(): number {
+    return this.map.evictions;
   }
 
   /** Names the key type (metrics label) of a namespace's keys. */
@@ -69,20 +141,6 @@ export class L1Level {
     return this.keyv.get(key);
   }
 
-  /**
-   * What `get` resolves to, read synchronously from the LRU under the Keyv store: Keyv keeps
-   * `{value, expires}` there (no serializer), and its `get` is that value unless `expires` has passed —
-   * after two async hops, its hooks and the LRU's hooks on each. `undefined` when the record is not of
-   * that shape (another Keyv format: the caller then asks Keyv).
-   */
-  peek(key: string): { env: CacheEnvelope | undefined } | undefined {
-    const record: unknown = this.memory.get(key);
-    if (record === undefined) return { env: undefined };
-    if (typeof record !== 'object' || record === null || !('value' in record)) return undefined;
-    const { value, expires } = record as { value: CacheEnvelope; expires?: unknown };
-    return { env: typeof expires === 'number' && Date.now() > expires ? undefined : value };
-  }
-
   async set(key: string, env: CacheEnvelope, now = Date.now()): Promise<void> {
     const ttl = env.s - now;
     if (ttl > 0) await this.keyv.set(key, env, ttl);
@@ -91,27 +149,23 @@ export class L1Level {
   /** Removes keys; returns how many were present. */
   delete(keys: string[]): number {
     let n = 0;
-    for (const key of keys)
-      if (this.memory.has(key)) {
-        this.memory.delete(key);
-        n++;
-      }
+    for (const key of keys) if (this.map.delete(key)) n++;
     return n;
   }
 
   has(key: string): boolean {
-    return this.memory.has(key);
+    return this.map.has(key);
   }
 
   get size(): number {
-    return this.memory.size;
+    return this.map.lru.size;
   }
 
   /** Entries per key type (the cache_size gauge); counted when asked, O(entries). */
   sizeByKeyType(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const keyType of this.keyTypes.values()) out[keyType] = 0;
-    for (const key of this.memory.keys) {
+    for (const key of this.map.lru.keys()) {
       const keyType = this.keyTypes.get(key.slice(0, key.indexOf(':')));
       if (keyType) out[keyType]++;
     }
@@ -119,6 +173,6 @@ export class L1Level {
   }
 
   clear(): void {
-    this.memory.clear();
+    this.map.clear();
   }
 }

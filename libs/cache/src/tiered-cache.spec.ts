@@ -25,38 +25,6 @@ describe('TieredCache (L1 only)', () => {
   });
   afterEach(() => jest.useRealTimers());
 
-  it('reads L1 through Keyv when the LRU cannot be read directly, with the same answers and counts', async () => {
-    const scenario = async (through: 'lru' | 'keyv') => {
-      backend = new CacheBackend({ opTimeoutMs: 50, l1MaxEntries: 100, registry: new Registry() });
-      const peek = jest.spyOn(backend.l1, 'peek');
-      if (through === 'keyv') peek.mockReturnValue(undefined);
-      const sut = make();
-      const loader = jest.fn(async () => ({ n: 1 }));
-      const answers = [
-        await sut.getOrLoad('t', 'k', loader),
-        await sut.getOrLoad('t', 'k', loader),
-        await sut.get('t', 'k'),
-        await sut.get('t', 'absent'),
-      ];
-      expect(peek).toHaveBeenCalled();
-      return {
-        answers,
-        loads: loader.mock.calls.length,
-        l1: backend.metrics.snapshot().l1,
-        ops: backend.metrics.operations('l1'),
-      };
-    };
-    const direct = await scenario('lru');
-    expect(direct.answers).toEqual([
-      { value: { n: 1 }, status: 'MISS' },
-      { value: { n: 1 }, status: 'HIT' },
-      { n: 1 },
-      undefined,
-    ]);
-    expect(direct.loads).toBe(1);
-    expect(await scenario('keyv')).toEqual(direct);
-  });
-
   it('keys are namespace:tenant:key', () => {
     expect(make().keyOf('acme', 'b-1')).toBe('bd:acme:b-1');
     expect(() => make().keyOf('', 'b-1')).toThrow();

@@ -175,8 +175,7 @@ export class TieredCache<T = unknown> {
       return { value, status: 'BYPASS' };
     }
     const now = Date.now();
-    const read = this.readL1(full, now);
-    const local = read instanceof Promise ? await read : read; // no turn of the event loop on the hot path
+    const local = await this.readL1(full, now);
     if (local && local.f > now) {
       this.emit('hit');
       return { value: local.v as T | null, status: 'HIT' };
@@ -275,10 +274,8 @@ export class TieredCache<T = unknown> {
     else void write;
   }
 
-  /** L1's envelope for `full`: synchronously from the LRU when it can be (the hot path), else through Keyv. */
-  private readL1(full: string, now: number): CacheEnvelope | undefined | Promise<CacheEnvelope | undefined> {
-    const peeked = this.backend.l1Peek(full);
-    if (peeked) return this.countL1(peeked.env, now);
+  /** L1's envelope for `full`, through the cache manager's L1 store (Keyv). */
+  private readL1(full: string, now: number): Promise<CacheEnvelope | undefined> {
     return this.backend.l1Get(full).then((env) => this.countL1(env, now));
   }
 

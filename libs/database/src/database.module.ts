@@ -37,8 +37,6 @@ export interface DatabaseModuleOptions {
   pgliteSettings?: Record<string, string>;
   /** PGlite only: replace an idle worker whose WASM heap grew past this many bytes (0 = never). */
   pgliteRecycleAboveBytes?: number;
-  /** PGlite only: the worker's memory-reducing GC after this long without a statement (0 = never). */
-  pgliteIdleGcMs?: number;
   /**
    * PGlite only: whose statement this is, as an opaque key (the app passes the tenant of the current
    * request or job): the one session goes to waiting keys in turn. Unset: first come, first served.
@@ -112,7 +110,6 @@ export function createDatabase(opts: DatabaseModuleOptions): Database {
         extensions: opts.extensions,
         settings: opts.pgliteSettings,
         recycleAboveBytes: opts.pgliteRecycleAboveBytes,
-        idleGcMs: opts.pgliteIdleGcMs,
         fairnessKey: opts.fairnessKey,
         histogram,
         timeouts,

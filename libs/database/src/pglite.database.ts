@@ -8,6 +8,7 @@ import { Database, PoolStats, Queryable, QueryResult } from './database';
 import { DatabaseTimeoutError, DatabaseUnavailableError, PgliteError } from './database.errors';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './pglite.protocol';
 import { timed } from './query-metrics';
+import { acceptedFlags } from './node-flags';
 
 /**
  * Postgres settings PGlite starts with, chosen for a small embedded footprint. PGlite's own default is
@@ -41,16 +42,12 @@ export interface PgliteOptions {
   /** Postgres settings over PGLITE_DEFAULT_SETTINGS. */
   settings?: Record<string, string>;
   /**
-   * A WASM heap only grows: after a heavy statement the worker keeps its memory. When the heap is larger
-   * than this and the session is idle, the worker is replaced by a fresh one (0 = never). Default
-   * PGLITE_RECYCLE_ABOVE_BYTES; PGlite starts with 128 MiB.
+   * A WASM heap only grows: after a heavy statement the worker keeps its memory. When the worker's resident
+   * memory (its `process.memoryUsage.rss()` after a statement) is larger than this and the session is idle,
+   * the worker is replaced by a fresh one (0 = never). Default PGLITE_RECYCLE_ABOVE_BYTES; an idle worker
+   * holds about 120 MB.
    */
   recycleAboveBytes?: number;
-  /**
-   * After this long without a statement the worker runs one memory-reducing GC of its JavaScript heap
-   * (0 = never; default PGLITE_IDLE_GC_MS).
-   */
-  idleGcMs?: number;
   /** How long close() waits for the worker to checkpoint and stop before terminating it. */
   closeTimeoutMs?: number;
   /** How long a worker may take to start (initdb on a fresh data dir takes the longest). */
@@ -86,21 +83,19 @@ const WORKER_FILE = join(__dirname, `pglite.worker${extname(__filename) === '.ts
 
 const MiB = 1024 * 1024;
 
-/** The worker's idle GC (PgliteOptions.idleGcMs): 10 s without a statement. */
-export const PGLITE_IDLE_GC_MS = 10000;
-
 /**
- * The worker's V8 flags. Liftoff only: V8's optimising WASM compiler (TurboFan) needs ~450 MB for a few
- * seconds after every start to optimise Postgres's largest functions, and keeps ~40 MB of code; Liftoff
- * code is slower on CPU-heavy statements (about 1.5× here) but starts at once. The WASM heap is capped:
- * past it Postgres fails the statement with "out of memory" (SQLSTATE 53200) instead of growing to 2 GiB.
- * Compiled code is kept through the idle GC (V8 flushes Liftoff code on a memory-reducing collection, and the
- * next statement then paid ~40 ms recompiling Postgres's functions).
+ * The worker's flags, given at spawn (never set at run time). Heap limits through Node's own options
+ * (`--max-old-space-size`, `--max-semi-space-size`: in `process.allowedNodeEnvironmentFlags`). Two V8
+ * options, kept only where this Node accepts them (probed once: an unknown V8 option stops node from
+ * starting) and left out otherwise, with one warning: Liftoff only — V8's optimising WASM compiler
+ * (TurboFan) needs ~450 MB for a few seconds after every start to optimise Postgres's largest functions and
+ * keeps ~40 MB of code; Liftoff code is slower on CPU-heavy statements (about 1.5× here) but starts at once —
+ * and a cap on the WASM heap: past it Postgres fails the statement with "out of memory" (SQLSTATE 53200)
+ * instead of growing to 2 GiB.
  */
-function workerFlags(maxMemoryBytes: number): string[] {
+export function pgliteWorkerFlags(maxMemoryBytes: number): string[] {
   return [
     '--liftoff-only',
-    '--no-flush-liftoff-code',
     `--wasm-max-mem-pages=${Math.floor(maxMemoryBytes / (64 * 1024))}`,
     '--max-old-space-size=256',
     '--max-semi-space-size=2',
@@ -138,7 +133,9 @@ export class PgliteDatabase extends Database {
   private backoffMs = 0;
   private nextId = 0;
   private inflight?: Inflight;
-  private wasmBytes = 0;
+  private rssBytes = 0;
+  /** The worker's flags this Node accepts (probed once per database). */
+  private flags?: Promise<string[]>;
   /** Workers being stopped on purpose: their exit is not a crash. */
   private readonly retiring = new WeakSet<ChildProcess>();
 
@@ -154,7 +151,6 @@ export class PgliteDatabase extends Database {
       dataDir: opts.dataDir,
       extensions: opts.extensions ?? [],
       settings: { ...PGLITE_DEFAULT_SETTINGS, ...opts.settings },
-      idleGcMs: opts.idleGcMs ?? PGLITE_IDLE_GC_MS,
     };
     this.up = this.start();
     this.up.catch(() => undefined); // awaited by ready() and by every statement
@@ -223,9 +219,9 @@ export class PgliteDatabase extends Database {
     return { total: 1, max: 1, active: busy, idle: 1 - busy, waiting: queued };
   }
 
-  /** The WASM heap of the current worker (bytes), as last reported. */
+  /** The resident memory of the current worker (bytes), as it last reported it. */
   get workerMemoryBytes(): number {
-    return this.wasmBytes;
+    return this.rssBytes;
   }
 
   async close(): Promise<void> {
@@ -365,7 +361,7 @@ export class PgliteDatabase extends Database {
       inflight.reject(new PgliteError(reply.error.message, reply.error.fields));
       return;
     }
-    if (reply.wasmBytes) this.wasmBytes = reply.wasmBytes;
+    if (reply.rssBytes) this.rssBytes = reply.rssBytes;
     inflight.resolve(reply);
   }
 
@@ -393,8 +389,10 @@ export class PgliteDatabase extends Database {
 
   private async spawn(): Promise<ChildProcess> {
     if (this.closing) throw new DatabaseUnavailableError('closing');
+    const execArgv = await this.workerFlags();
+    if (this.closing) throw new DatabaseUnavailableError('closing');
     const worker = fork(WORKER_FILE, [], {
-      execArgv: workerFlags(this.opts.maxMemoryBytes ?? PGLITE_MAX_MEMORY_BYTES),
+      execArgv,
       serialization: 'advanced', // structured clone: Dates, typed arrays and bigints arrive as they left
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -415,7 +413,7 @@ export class PgliteDatabase extends Database {
         worker.on('message', (m: WorkerReply) => {
           if (m.op === 'ready') {
             clearTimeout(timer);
-            this.wasmBytes = m.wasmBytes;
+            this.rssBytes = m.rssBytes;
             this.lastStart = { initialised: m.initialised };
             this.logger.log(
               `PGlite worker ready in ${m.ms} ms (${this.description}${m.initialised ? ', new data dir' : ''})`,
@@ -502,13 +500,26 @@ export class PgliteDatabase extends Database {
     }
   }
 
-  /** A worker whose WASM heap grew past the bound is replaced while nobody uses the session. */
+  private workerFlags(): Promise<string[]> {
+    this.flags ??= acceptedFlags(pgliteWorkerFlags(this.opts.maxMemoryBytes ?? PGLITE_MAX_MEMORY_BYTES)).then(
+      ({ accepted, refused }) => {
+        if (refused.length)
+          this.logger.warn(
+            `This Node does not accept ${refused.join(' ')}: the PGlite worker starts without ${refused.length > 1 ? 'them' : 'it'}`,
+          );
+        return accepted;
+      },
+    );
+    return this.flags;
+  }
+
+  /** A worker whose resident memory grew past the bound is replaced while nobody uses the session. */
   private recycleIfLarge(): void {
     const limit = this.opts.recycleAboveBytes ?? PGLITE_RECYCLE_ABOVE_BYTES;
     const worker = this.worker;
-    if (!limit || this.wasmBytes <= limit || this.closing || !worker) return;
+    if (!limit || this.rssBytes <= limit || this.closing || !worker) return;
     this.logger.log(
-      `PGlite worker heap grew to ${Math.round(this.wasmBytes / MiB)} MiB; replacing it to give the memory back`,
+      `PGlite worker grew to ${Math.round(this.rssBytes / MiB)} MiB resident; replacing it to give the memory back`,
     );
     // Hold the session while the old worker checkpoints and stops; statements queue meanwhile.
     let release: Release;
@@ -517,7 +528,7 @@ export class PgliteDatabase extends Database {
     } catch {
       return; // taken in the meantime: the next idle moment recycles it
     }
-    this.wasmBytes = 0;
+    this.rssBytes = 0;
     void this.stopGracefully(worker).then(() => {
       this.restart('recycle');
       release();

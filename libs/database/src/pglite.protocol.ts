@@ -7,11 +7,6 @@ export interface WorkerSetup {
   extensions: string[];
   /** Postgres settings (`-c name=value`) added to PGlite's own start parameters: memory sizes. */
   settings: Record<string, string>;
-  /**
-   * After this long without a statement, the worker runs one memory-reducing GC (what start-up and the
-   * last statements left in its JavaScript heap goes back to the system); 0 = never.
-   */
-  idleGcMs?: number;
 }
 
 export type WorkerRequest =
@@ -28,7 +23,7 @@ export interface SerialisedError {
 
 export type WorkerReply =
   /** `initialised`: the data dir was empty and initdb ran (its memory is worth giving back). */
-  | { op: 'ready'; ms: number; wasmBytes: number; initialised: boolean }
+  | { op: 'ready'; ms: number; rssBytes: number; initialised: boolean }
   | { op: 'failed'; error: SerialisedError }
-  | { op: 'result'; id: number; rows: Record<string, unknown>[]; affectedRows: number; wasmBytes: number }
+  | { op: 'result'; id: number; rows: Record<string, unknown>[]; affectedRows: number; rssBytes: number }
   | { op: 'error'; id: number; error: SerialisedError };

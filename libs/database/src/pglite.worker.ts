@@ -4,7 +4,8 @@
  * timer; when a statement runs too long it kills this process and starts a new one on the same data
  * directory, where Postgres replays its WAL: what was committed stays, the open transaction is gone.
  * A process rather than a worker thread: its memory (a grown WASM heap, what initdb used) goes back to
- * the system when it ends, and its V8 flags (no optimising WASM compiler, a capped WASM heap) are its own.
+ * the system when it ends, and its flags (heap limits, no optimising WASM compiler, a capped WASM heap:
+ * given at spawn, see pgliteWorkerFlags) are its own.
  *
  * Loaded by path, so it has to run as it is in three places: compiled by tsc (dist, production) and with
  * Node's own type stripping (start:dev, tests). Hence only erasable TypeScript, `require` rather than
@@ -17,10 +18,6 @@ import type { SerialisedError, WorkerReply, WorkerRequest, WorkerSetup } from '.
 const { existsSync } = require('node:fs') as typeof import('node:fs');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
 const { join } = require('node:path') as typeof import('node:path');
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
-const { setFlagsFromString } = require('node:v8') as typeof import('node:v8');
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
-const { runInNewContext } = require('node:vm') as typeof import('node:vm');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the header
 const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
 
@@ -64,10 +61,9 @@ function loadExtensions(names: string[]): Extensions {
   return extensions;
 }
 
-/** The WASM heap in bytes (it only ever grows): the app recycles a worker that grew large. */
-function wasmBytes(db: PGliteClass): number {
-  const mod = (db as unknown as { mod?: { wasmMemory?: { buffer: ArrayBuffer } } }).mod;
-  return mod?.wasmMemory?.buffer.byteLength ?? 0;
+/** This process's resident memory (a WASM heap only grows): the app recycles a worker that grew large. */
+function rssBytes(): number {
+  return process.memoryUsage.rss();
 }
 
 function send(reply: WorkerReply): void {
@@ -86,7 +82,7 @@ async function open(setup: WorkerSetup): Promise<PGliteClass> {
     ],
   });
   await db.waitReady;
-  send({ op: 'ready', ms: Date.now() - started, wasmBytes: wasmBytes(db), initialised });
+  send({ op: 'ready', ms: Date.now() - started, rssBytes: rssBytes(), initialised });
   return db;
 }
 
@@ -97,15 +93,15 @@ async function handle(db: PGliteClass, req: WorkerRequest): Promise<WorkerReply>
         const r = await db.query<Record<string, unknown>>(req.sql, req.params);
         // as pg counts: the rows a SELECT returned, the rows a write touched
         const affectedRows = r.affectedRows || r.rows.length;
-        return { op: 'result', id: req.id, rows: r.rows, affectedRows, wasmBytes: wasmBytes(db) };
+        return { op: 'result', id: req.id, rows: r.rows, affectedRows, rssBytes: rssBytes() };
       }
       case 'exec':
         await db.exec(req.sql);
-        return { op: 'result', id: req.id, rows: [], affectedRows: 0, wasmBytes: wasmBytes(db) };
+        return { op: 'result', id: req.id, rows: [], affectedRows: 0, rssBytes: rssBytes() };
       case 'close':
         // A clean shutdown writes a checkpoint, so the next start has no WAL to replay.
         if (!db.closed) await db.close();
-        return { op: 'result', id: req.id, rows: [], affectedRows: 0, wasmBytes: 0 };
+        return { op: 'result', id: req.id, rows: [], affectedRows: 0, rssBytes: rssBytes() };
       case 'setup':
         throw new Error('already set up');
     }
@@ -114,55 +110,23 @@ async function handle(db: PGliteClass, req: WorkerRequest): Promise<WorkerReply>
   }
 }
 
-/**
- * Debounced: `ms` after the last call, one memory-reducing GC (V8's last-resort flavour shrinks the young
- * generation and returns free pages; --expose-gc set at run time installs `gc` in a new vm context). The
- * WASM heap is not touched (the app recycles a grown worker), nor its compiled code (--no-flush-liftoff-code
- * in the worker's flags); this is the JavaScript side.
- */
-function idleCollector(ms: number): () => void {
-  if (!ms) return () => undefined;
-  let gc: ((options: object) => void) | undefined;
-  try {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('typeof gc === "function" ? gc : undefined') as typeof gc;
-  } catch {
-    // not offered by this runtime: nothing to do
-  }
-  if (!gc) return () => undefined;
-  const collect = gc;
-  let timer: NodeJS.Timeout | undefined;
-  return () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => collect({ type: 'major', execution: 'sync', flavor: 'last-resort' }), ms);
-    timer.unref();
-  };
-}
-
 if (process.send) {
   // Never outlive the app: when it goes (even killed), the IPC channel closes.
   process.on('disconnect', () => process.exit());
   let db: Promise<PGliteClass> | undefined;
-  let idle: () => void = () => undefined;
   // One request at a time from the app; replies in order. The first one says what to open.
   process.on('message', (req: WorkerRequest) => {
     if (req.op === 'setup') {
-      idle = idleCollector(req.setup.idleGcMs ?? 0);
       db = open(req.setup);
-      db.then(idle, (err: unknown) => {
+      db.catch((err: unknown) => {
         send({ op: 'failed', error: serialise(err) });
         process.exitCode = 1;
         process.disconnect();
       });
       return;
     }
-    idle(); // the countdown starts again from this statement, and again from its reply
     void db?.then(
-      (open) =>
-        handle(open, req).then((reply) => {
-          send(reply);
-          idle();
-        }),
+      (open) => handle(open, req).then(send),
       () => undefined,
     );
   });

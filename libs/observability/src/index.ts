@@ -5,6 +5,4 @@ export * from './logger';
 export * from './observability.module';
 export * from './http-context';
 export * from './log-throttle';
-export * from './access-log';
-export * from './bound-metrics';
 export * from './connection-monitor';

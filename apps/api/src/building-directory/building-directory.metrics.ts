@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { CacheEvent } from '@libs/cache';
-import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
 import type { CoordinatesSource, ValidationResult } from './building.types';
 
@@ -74,10 +73,10 @@ export const BUILDING_DIRECTORY_METRICS = [
   }),
 ];
 
-/** The series one operation records into, bound once (no label hashing per request). */
+/** The series one operation records into: prom-client `labels()` children, resolved once at start-up. */
 interface OperationSeries {
-  duration: BoundHistogram;
-  requests: Record<BuildingOpStatus, BoundCounter>;
+  duration: Histogram.Internal<'operation'>;
+  requests: Record<BuildingOpStatus, Counter.Internal>;
 }
 
 /** `make` of each value, by value. */
@@ -88,9 +87,9 @@ function each<K extends string, V>(keys: readonly K[], make: (key: K) => V): Rec
 /** Records the metrics above at the feature's seams: operations, the cache, the upstream client. */
 @Injectable()
 export class BuildingDirectoryMetrics {
-  // every label value is known: the series are bound up front (a bound series finds its record on first use)
+  // every label value is known: the children are resolved up front (a series appears on its first inc)
   private readonly operations: Record<BuildingOperation, OperationSeries>;
-  private readonly cacheEvents: Record<CacheEvent, BoundCounter>;
+  private readonly cacheEvents: Record<CacheEvent, Counter.Internal>;
 
   constructor(
     @InjectMetric('building_directory_requests_total')
@@ -107,10 +106,10 @@ export class BuildingDirectoryMetrics {
   ) {
     activeConnections.set(0);
     this.operations = each(OPERATIONS, (operation) => ({
-      duration: bindHistogram(duration, { operation }),
-      requests: each(OP_STATUSES, (status) => bindCounter(requests, { operation, status })),
+      duration: duration.labels({ operation }),
+      requests: each(OP_STATUSES, (status) => requests.labels({ operation, status })),
     }));
-    this.cacheEvents = each(CACHE_EVENTS, (operation) => bindCounter(cacheOperations, { operation }));
+    this.cacheEvents = each(CACHE_EVENTS, (operation) => cacheOperations.labels({ operation }));
   }
 
   /** Times an operation and counts its outcome. */

@@ -103,6 +103,15 @@ function alreadyAnswered(socket: TrackedSocket): boolean {
 }
 
 /**
+ * Whether a response on the socket has started and not finished yet (Node's own handler asks the same of
+ * the socket's private `_httpMessage`; the last response Fastify handled on it is tracked here instead).
+ */
+function responseStarted(socket: TrackedSocket): boolean {
+  const res = socket[kLastResponse];
+  return res !== undefined && res.headersSent && !res.writableFinished;
+}
+
+/**
  * Fastify's `clientErrorHandler`: Fastify's default answers these with its own body shape (and Node's
  * with none). Answers only when no response of an in-flight request has started on the socket, as Node
  * does, and always closes the connection (its framing can no longer be trusted). One log line each.
@@ -113,8 +122,7 @@ export function createClientErrorHandler(limits: HttpLimits, logger: Logger) {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const answer = clientErrorBody(err, limits);
     const requestId = randomUUID();
-    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (socket.writable && !inFlight?.headersSent && !alreadyAnswered(socket)) {
+    if (socket.writable && !responseStarted(socket) && !alreadyAnswered(socket)) {
       const body = JSON.stringify(
         errorBody(answer.status, answer.code, answer.message, requestId, answer.details),
       );

@@ -41,8 +41,6 @@ export class AppConfig {
     heapMaxBytes: number;
     diskThreshold: number;
     eventLoopLagMaxMs: number;
-    /** MEMORY_IDLE_GC_INTERVAL_MS (0 = off) */
-    idleGcIntervalMs: number;
   };
   readonly dataDir: string;
   readonly auth: {
@@ -66,7 +64,7 @@ export class AppConfig {
   };
   readonly database: { url?: string; poolMax: number; statementTimeoutMs: number };
   readonly redis: { url?: string };
-  readonly cache: { opTimeoutMs: number; l1MaxEntries: number };
+  readonly cache: { opTimeoutMs: number; l1MaxEntries: number; l1MaxBytes: number };
   readonly buildingDirectory: {
     url?: string;
     token?: string;
@@ -150,7 +148,6 @@ export class AppConfig {
       heapMaxBytes: e.HEALTH_MEMORY_HEAP_MAX_BYTES,
       diskThreshold: e.HEALTH_DISK_THRESHOLD,
       eventLoopLagMaxMs: e.HEALTH_EVENT_LOOP_LAG_MAX_MS,
-      idleGcIntervalMs: e.MEMORY_IDLE_GC_INTERVAL_MS,
     };
     this.dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(e.DATA_DIR);
     const keys = parseApiKeys(e.AUTH_API_KEYS);
@@ -179,7 +176,11 @@ export class AppConfig {
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     };
     this.redis = { url: e.REDIS_URL };
-    this.cache = { opTimeoutMs: e.CACHE_OP_TIMEOUT_MS, l1MaxEntries: e.CACHE_L1_MAX_ENTRIES };
+    this.cache = {
+      opTimeoutMs: e.CACHE_OP_TIMEOUT_MS,
+      l1MaxEntries: e.CACHE_L1_MAX_ENTRIES,
+      l1MaxBytes: e.CACHE_L1_MAX_BYTES,
+    };
     this.buildingDirectory = {
       url: e.BUILDING_DIRECTORY_URL?.replace(/\/+$/, ''),
       token: e.BUILDING_DIRECTORY_TOKEN,

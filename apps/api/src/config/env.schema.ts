@@ -170,16 +170,6 @@ export class EnvironmentVariables {
   @Min(1)
   HEALTH_EVENT_LOOP_LAG_MAX_MS = 500;
 
-  /**
-   * How often an idle process checks whether to give memory back (one memory-reducing GC when the event
-   * loop was idle and RSS grew since the last one); 0 = never.
-   */
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(3600000)
-  MEMORY_IDLE_GC_INTERVAL_MS = 10000;
-
   // ── auth & tenants ─────────────────────────────────────────────────────────
   /** Comma-separated key=tenant pairs; tenant * means every tenant. */
   @IsString()
@@ -297,6 +287,15 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(10)
   CACHE_L1_MAX_ENTRIES = 10000;
+
+  /**
+   * L1's bound in bytes (the JSON size of its entries), all namespaces together; an entry larger than an
+   * eighth of it is not kept in L1 (L2 and the source still serve it). 64 MiB.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024 * 1024)
+  CACHE_L1_MAX_BYTES = 64 * 1024 * 1024;
 
   // ── building directory ─────────────────────────────────────────────────────
   @IsOptional()

@@ -15,7 +15,6 @@ import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import { PinnedAgents } from './fetch/pinned-agents';
 import { SafeFetcher } from './fetch/safe-fetcher';
 import { BatchProcessor } from './jobs/batch-processor';
-import { BullmqJobRunner } from './jobs/bullmq-job.runner';
 import { InProcessJobRunner } from './jobs/in-process-job.runner';
 import type { JobRunner } from './jobs/job-runner';
 import type { JobStore } from './jobs/job.types';
@@ -72,12 +71,12 @@ import { UrlPolicy } from './url-policy/url-policy';
     {
       provide: JOB_RUNNER,
       inject: [AppConfig, BatchProcessor, PoolMetrics, RedisMonitor],
-      useFactory: (
+      useFactory: async (
         config: AppConfig,
         processor: BatchProcessor,
         pools: PoolMetrics,
         redis: RedisMonitor,
-      ): JobRunner => {
+      ): Promise<JobRunner> => {
         const { batchWorkerConcurrency: concurrency, jobTtlMs } = config.downloader;
         const share = config.pools.tenantShare;
         if (!config.redis.url) {
@@ -85,6 +84,8 @@ import { UrlPolicy } from './url-policy/url-policy';
           pools.register('batch', runner.slots);
           return runner;
         }
+        // loaded only with Redis: BullMQ is ~200 modules the embedded default never uses (its idle footprint)
+        const { BullmqJobRunner } = await import('./jobs/bullmq-job.runner');
         const runner = new BullmqJobRunner(config.redis.url, processor, concurrency, {
           tenantShare: share,
           jobTtlMs,

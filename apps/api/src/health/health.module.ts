@@ -6,7 +6,6 @@ import { HealthVisibility } from './health-visibility';
 import { HealthController } from './health.controller';
 import { HealthIndicators } from './health-indicators.service';
 import { LIBRARY_HEALTH_INDICATORS, PROCESS_HEALTH_INDICATORS } from './health.indicators';
-import { IdleMemoryReducer } from './idle-memory';
 import { ShutdownState } from './shutdown.state';
 
 /**
@@ -25,7 +24,6 @@ const terminus = TerminusModule.forRoot({ errorLogStyle: 'json' });
     ShutdownState,
     HealthIndicators,
     HealthVisibility,
-    IdleMemoryReducer,
     ...LIBRARY_HEALTH_INDICATORS,
     ...PROCESS_HEALTH_INDICATORS,
   ],

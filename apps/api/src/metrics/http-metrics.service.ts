@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { bindCounter, bindHistogram, BoundCounter, BoundHistogram } from '@libs/observability';
 import { AppConfig } from '@app/config';
 import { errorFamily, Fault } from '@app/common/app-error';
 import { counterProvider, gaugeProvider, histogramProvider } from './metric-providers';
@@ -12,8 +11,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
 type RouteLabels = 'method' | 'route' | 'status_code';
 
 interface RouteEntry {
-  requests: BoundCounter;
-  duration: BoundHistogram;
+  requests: Counter.Internal;
+  duration: Histogram.Internal<RouteLabels>;
   windowKey: string;
 }
 
@@ -100,9 +99,9 @@ export class HttpMetricsService {
   }
 
   /**
-   * The series (bound once: no label hashing per request) and sliding-window key of (route, method,
-   * status): route templates, methods and statuses are few (an unmatched URL is the one `unmatched`
-   * route). Bounded all the same.
+   * The series (prom-client's `labels()` children, resolved once: no label object per request) and the
+   * sliding-window key of (route, method, status): route templates, methods and statuses are few (an
+   * unmatched URL is the one `unmatched` route). Bounded all the same.
    */
   private routeEntry(method: string, route: string, status: number): RouteEntry {
     let byMethod = this.routes.get(route);
@@ -116,8 +115,8 @@ export class HttpMetricsService {
     if (!entry) {
       const labels = { method, route, status_code: status };
       entry = {
-        requests: bindCounter(this.requests, labels),
-        duration: bindHistogram(this.duration, labels),
+        requests: this.requests.labels(labels),
+        duration: this.duration.labels(labels),
         windowKey: `${method} ${route}`,
       };
       byStatus.set(status, entry);

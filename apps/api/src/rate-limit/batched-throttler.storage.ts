@@ -1,9 +1,11 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ConnectionMonitor, LogThrottle, redisAddress } from '@libs/observability';
+
+/** What `ThrottlerStorage.increment` resolves to (the package's root exports the interface, not the record type). */
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 // One hash per counter and window: `_w` names the window (set by the push that opens it, which also
 // sets its expiry — the window starts with the first hit any replica pushes, as a shared INCR's would),
