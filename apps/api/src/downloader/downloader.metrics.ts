@@ -63,6 +63,16 @@ export const DOWNLOADER_METRICS = [
     labelNames: ['result'],
     zeroes: { result: ['success', 'retry', 'failure'] },
   }),
+  counterProvider({
+    name: 'download_host_waits_total',
+    help: 'Requests that waited for their host (per-host concurrency, Crawl-delay or Retry-After)',
+  }),
+  counterProvider({
+    name: 'download_robots_total',
+    help: 'robots.txt checks by result: allowed, disallowed, unavailable (robots.txt unreadable, URL let through)',
+    labelNames: ['result'],
+    zeroes: { result: ['allowed', 'disallowed', 'unavailable'] },
+  }),
   histogramProvider({
     name: 'webhook_delivery_duration_seconds',
     help: 'Time of one webhook delivery attempt',
@@ -83,6 +93,8 @@ export class DownloaderMetrics {
     @InjectMetric('batch_jobs_total') readonly batchJobs: Counter<'status'>,
     @InjectMetric('webhook_deliveries_total') readonly webhookDeliveries: Counter<'result'>,
     @InjectMetric('webhook_delivery_duration_seconds') readonly webhookDuration: Histogram,
+    @InjectMetric('download_host_waits_total') readonly hostWaits: Counter,
+    @InjectMetric('download_robots_total') readonly robots: Counter<'result'>,
   ) {}
 
   poolLimit(pool: PoolName, limit: number): void {

@@ -25,6 +25,8 @@ import { MemoryJobStore } from './jobs/memory-job.store';
 import { RedisJobStore } from './jobs/redis-job.store';
 import { WebhookSender } from './jobs/webhook-sender';
 import { PdfRenderer } from './pdf/pdf-renderer';
+import { Politeness } from './politeness/politeness.service';
+import { ROBOTS_CACHE_NAMESPACE, RobotsService } from './politeness/robots.service';
 import { Resolver } from './url-policy/resolver';
 import { UrlPolicy } from './url-policy/url-policy';
 
@@ -43,6 +45,11 @@ import { UrlPolicy } from './url-policy/url-policy';
         ttlMs: config.downloader.cacheTtlMs,
       }),
     }),
+    CacheModule.forFeature({
+      namespace: ROBOTS_CACHE_NAMESPACE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ keyType: 'robots', ttlMs: config.downloader.robotsTtlMs }),
+    }),
   ],
   controllers: [DownloadController, JobsController],
   providers: [
@@ -55,6 +62,8 @@ import { UrlPolicy } from './url-policy/url-policy';
     DownloaderHealthIndicator,
     DownloadCache,
     PdfRenderer,
+    RobotsService,
+    Politeness,
     DownloadService,
     WebhookSender,
     BatchProcessor,

@@ -29,6 +29,8 @@ export interface JobRecord {
   webhookDeliveryId?: string;
   /** What happened to the webhook so far (jobs with a webhookUrl), shown in the job's status. */
   webhook?: WebhookDelivery;
+  /** URLs waiting for their host right now (per-host politeness), as the worker running the job last said. */
+  waitingUrls?: number;
 }
 
 /**
@@ -93,6 +95,8 @@ export interface JobStore {
   recordWebhookAttempt(jobId: string, attempt: WebhookAttempt & { counted: boolean }): Promise<void>;
   /** true when this call stored the result (first time for that index). */
   record(jobId: string, index: number, result: UrlResult): Promise<boolean>;
+  /** Progress the worker reports besides results: URLs waiting for their host. */
+  progress(jobId: string, fields: { waitingUrls?: number; totalUrls?: number }): Promise<void>;
   doneIndices(jobId: string): Promise<Set<number>>;
   results(jobId: string): Promise<UrlResult[]>;
   close(): Promise<void>;

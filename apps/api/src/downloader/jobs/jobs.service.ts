@@ -77,9 +77,13 @@ export class JobsService {
       },
       webhookPending: false,
     };
+    return this.enqueue(job);
+  }
+
+  private async enqueue(job: JobRecord): Promise<SubmittedJob> {
     try {
       await this.store.create(job);
-      await this.runner.enqueue(job.jobId, tenantId);
+      await this.runner.enqueue(job.jobId, job.tenantId);
     } catch (err) {
       this.logger.error({ err }, 'Could not store or enqueue a batch job');
       throw new JobQueueUnavailableError();
@@ -102,6 +106,8 @@ export class JobsService {
       progress: progressOf(job),
       totalUrls: job.totalUrls,
       processedUrls: job.succeeded + job.failed,
+      // URLs waiting for their host (per-host politeness: concurrency, Crawl-delay, Retry-After)
+      waitingUrls: FINISHED.includes(job.status) ? 0 : (job.waitingUrls ?? 0),
       succeeded: job.succeeded,
       failed: job.failed,
       createdAt: iso(job.createdAt),
