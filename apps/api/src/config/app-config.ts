@@ -117,6 +117,7 @@ export class AppConfig {
     hostConcurrency: number;
     hostDelayMs: number;
     hostMaxWaitMs: number;
+    crawlMaxPages: number;
     concurrency: number;
     retries: number;
     cacheTtlMs: number;
@@ -242,6 +243,7 @@ export class AppConfig {
       hostConcurrency: e.DOWNLOAD_HOST_CONCURRENCY,
       hostDelayMs: e.DOWNLOAD_HOST_DELAY_MS,
       hostMaxWaitMs: e.DOWNLOAD_HOST_MAX_WAIT_MS,
+      crawlMaxPages: e.CRAWL_MAX_PAGES,
       concurrency: e.DOWNLOAD_CONCURRENCY,
       retries: e.DOWNLOAD_RETRIES,
       cacheTtlMs: e.DOWNLOAD_CACHE_TTL_MS,

@@ -568,6 +568,13 @@ export class EnvironmentVariables {
   @Max(3600000)
   DOWNLOAD_HOST_MAX_WAIT_MS = 60000;
 
+  /** The largest maxPages a crawl may ask for. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  CRAWL_MAX_PAGES = 500;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)

@@ -220,6 +220,29 @@ export class DownloadService {
     );
   }
 
+  /**
+   * A raw download (a crawl page, whose bytes it also reads for links) in another format, converted here
+   * as a fresh download would be: one origin fetch serves both.
+   */
+  async convertRaw(
+    raw: DownloadOutcome,
+    format: DownloadFormat,
+    requestedUrl: string,
+  ): Promise<DownloadOutcome> {
+    const res: FetchResponse = {
+      requestedUrl,
+      finalUrl: raw.finalUrl,
+      statusCode: raw.statusCode,
+      headers: {},
+      contentType: raw.originalContentType,
+      body: raw.body,
+      redirects: 0,
+      notModified: false,
+    };
+    const [body, contentType] = await this.render(format, res, true);
+    return { ...raw, format, body, contentType };
+  }
+
   private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {
     switch (format) {
       case 'raw':

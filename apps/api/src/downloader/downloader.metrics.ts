@@ -73,6 +73,12 @@ export const DOWNLOADER_METRICS = [
     labelNames: ['result'],
     zeroes: { result: ['allowed', 'disallowed', 'unavailable'] },
   }),
+  counterProvider({
+    name: 'crawl_pages_total',
+    help: 'Crawl pages by outcome: success, error (robots.txt-disallowed pages are skipped, not counted)',
+    labelNames: ['status'],
+    zeroes: { status: ['success', 'error'] },
+  }),
   histogramProvider({
     name: 'webhook_delivery_duration_seconds',
     help: 'Time of one webhook delivery attempt',
@@ -95,6 +101,7 @@ export class DownloaderMetrics {
     @InjectMetric('webhook_delivery_duration_seconds') readonly webhookDuration: Histogram,
     @InjectMetric('download_host_waits_total') readonly hostWaits: Counter,
     @InjectMetric('download_robots_total') readonly robots: Counter<'result'>,
+    @InjectMetric('crawl_pages_total') readonly crawlPages: Counter<'status'>,
   ) {}
 
   poolLimit(pool: PoolName, limit: number): void {

@@ -14,6 +14,7 @@ import { DOWNLOADER_METRICS, DownloaderMetrics } from './downloader.metrics';
 import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import { PinnedAgents } from './fetch/pinned-agents';
 import { SafeFetcher } from './fetch/safe-fetcher';
+import { Crawler } from './crawl/crawler';
 import { BatchProcessor } from './jobs/batch-processor';
 import { BullmqJobRunner } from './jobs/bullmq-job.runner';
 import { InProcessJobRunner } from './jobs/in-process-job.runner';
@@ -66,6 +67,7 @@ import { UrlPolicy } from './url-policy/url-policy';
     Politeness,
     DownloadService,
     WebhookSender,
+    Crawler,
     BatchProcessor,
     JobsService,
     {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { runInBackground } from '@libs/observability';
 import { AppError } from '@app/common/app-error';
+import { Crawler } from '../crawl/crawler';
 import { DownloadOutcome, DownloadService } from '../download.service';
 import { UpstreamError } from '../downloader.errors';
 import type { DownloadFormat } from '../formats';
@@ -14,7 +15,7 @@ import { WebhookSender } from './webhook-sender';
 export type RunOutcome = 'done' | 'interrupted';
 
 const CANCEL_POLL_MS = 250;
-/** A batch URL answered 429/503 with Retry-After this many times is given up (each time it waits). */
+/** A batch or crawl URL answered 429/503 with Retry-After this many times is given up (each time it waits). */
 const HOST_BUSY_RETRIES = 3;
 
 class JobCancelled extends Error {}
@@ -35,6 +36,7 @@ export class BatchProcessor {
     private readonly downloads: DownloadService,
     private readonly webhooks: WebhookSender,
     private readonly metrics: DownloaderMetrics,
+    private readonly crawler: Crawler,
   ) {}
 
   get activeCount(): number {
@@ -86,7 +88,11 @@ export class BatchProcessor {
     if (!(await this.store.transition(job.jobId, ['queued', 'running'], 'running', { startedAt })))
       return this.rerun(job.jobId, shutdown);
     if (job.status === 'queued')
-      this.logger.log(`Batch job started: ${job.totalUrls} URL(s), concurrency ${job.spec.concurrency}`);
+      this.logger.log(
+        job.spec.crawl
+          ? `Crawl job started: at most ${job.spec.crawl.maxPages} page(s), concurrency ${job.spec.concurrency}`
+          : `Batch job started: ${job.totalUrls} URL(s), concurrency ${job.spec.concurrency}`,
+      );
     else this.logger.warn('Batch job picked up again after an interrupted run; finished URLs are skipped');
 
     const controller = new AbortController();
@@ -104,6 +110,10 @@ export class BatchProcessor {
     poll.unref();
     const onHostWait = this.waitingCounter(job.jobId);
     try {
+      if (job.spec.crawl)
+        await this.crawler.run(job, signal, (url, format, fetched) =>
+          this.fetchOne(job, url, format, signal, onHostWait, fetched),
+        );
       const done = await this.store.doneIndices(job.jobId);
       const todo = job.spec.urls.map((_, i) => i).filter((i) => !done.has(i));
       let next = 0;
@@ -230,7 +240,7 @@ export class BatchProcessor {
 
   private async sendWebhook(job: JobRecord, shutdown?: AbortSignal): Promise<void> {
     if (!job.spec.webhookUrl || !job.webhookPending) return;
-    const event: WebhookEvent = `batch.${job.status as 'completed' | 'failed' | 'cancelled'}`;
+    const event: WebhookEvent = `${job.spec.crawl ? 'crawl' : 'batch'}.${job.status as 'completed' | 'failed' | 'cancelled'}`;
     await this.webhooks.deliver(
       job.spec.webhookUrl,
       job.webhookDeliveryId ?? randomUUID(),
