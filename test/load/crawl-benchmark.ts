@@ -90,7 +90,12 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const app = await startApp(
-    { DOWNLOAD_ALLOW_PRIVATE: 'true', RATE_LIMIT_BATCH: '100000', RATE_LIMIT_DEFAULT: '100000' },
+    {
+      DOWNLOAD_ALLOW_PRIVATE: 'true',
+      BATCH_MAX_URLS: String(PAGES),
+      RATE_LIMIT_BATCH: '100000',
+      RATE_LIMIT_DEFAULT: '100000',
+    },
     { logLevel: 'warn' },
   );
   const rates: Record<'baseline' | 'crawl', number[]> = { baseline: [], crawl: [] };
@@ -102,8 +107,9 @@ async function main(): Promise<void> {
         rates[kind].push(rate);
         console.log(`[crawl-bench] run ${i + 1} ${kind}: ${rate.toFixed(1)} pages/s`);
       }
-  } finally {
+  } catch (err) {
     await app.close();
+    throw err;
   }
   const baseline = median(rates.baseline);
   const crawl = median(rates.crawl);
@@ -147,6 +153,8 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   console.log(`[crawl-bench] baseline ${baseline.toFixed(1)} pages/s, crawl ${crawl.toFixed(1)} pages/s`);
+  // written first: the app's shutdown may end the process
+  await app.close();
 }
 
 main().then(
