@@ -43,6 +43,8 @@ describe.each(['in-process', 'bullmq'] as const)(
         REDIS_URL: redis?.url,
         RATE_LIMIT_BATCH: '10000',
         RATE_LIMIT_DEFAULT: '100000',
+        // one loopback host serves every tenant: per-host politeness is lifted to test the shared pools
+        DOWNLOAD_HOST_CONCURRENCY: '100',
         ...env,
       });
       apps.push(app);

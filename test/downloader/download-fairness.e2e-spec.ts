@@ -13,7 +13,12 @@ describe('Downloader: fair shares of the download slots and of the connections t
 
   beforeAll(async () => {
     origin = await OriginServer.start();
-    app = await startApp({ DOWNLOAD_ALLOW_PRIVATE: 'true', RATE_LIMIT_DOWNLOAD: '100000' });
+    // every request goes to one loopback host: per-host politeness is lifted to test the download pool
+    app = await startApp({
+      DOWNLOAD_ALLOW_PRIVATE: 'true',
+      RATE_LIMIT_DOWNLOAD: '100000',
+      DOWNLOAD_HOST_CONCURRENCY: '100',
+    });
   });
   afterAll(async () => {
     await app?.close();

@@ -39,9 +39,10 @@ describe('Downloader: SSRF attempts under the default policy (e2e)', () => {
     let hookCalls = 0;
     jest.spyOn(resolver, 'lookup').mockImplementation(async (hostname: string) => {
       lookups.push(hostname);
-      // a rebinding name: public on the first answer, loopback on every later one
+      // a rebinding name: public on the first two answers (the download's robots.txt request and the page's
+      // own request, each a hop resolved once), loopback on every later one
       if (hostname === 'rebind.test')
-        return [{ address: rebindCalls++ === 0 ? PUBLIC : '127.0.0.1', family: 4 }];
+        return [{ address: rebindCalls++ < 2 ? PUBLIC : '127.0.0.1', family: 4 }];
       if (hostname === 'hook-rebind.test')
         return [{ address: hookCalls++ === 0 ? PUBLIC : '127.0.0.1', family: 4 }];
       const found = NAMES[hostname];
@@ -197,7 +198,9 @@ describe('Downloader: SSRF attempts under the default policy (e2e)', () => {
     lookups.length = 0;
     const res = await download(`http://rebind.test:${P}/plain.txt`);
     expect(res.status).toBe(200);
-    expect(lookups.filter((h) => h === 'rebind.test')).toHaveLength(1);
+    expect(lookups.filter((h) => h === 'rebind.test')).toHaveLength(2); // robots.txt's hop and the page's
+    expect(origin.hits('/robots.txt')).toHaveLength(1);
+    expect(origin.hits('/plain.txt')).toHaveLength(1);
     // the next resolution says loopback: refused, not connected
     origin.reset();
     const again = await app.request(

@@ -107,7 +107,15 @@ export class AppConfig {
     connectTimeoutMs: number;
     timeoutMs: number;
     allowPrivate: boolean;
+    /** DOWNLOAD_USER_AGENT, with "(+DOWNLOAD_CONTACT_URL)" when set. */
     userAgent: string;
+    /** obey | ignore (DOWNLOAD_ROBOTS). */
+    robots: 'obey' | 'ignore';
+    robotsTtlMs: number;
+    hostConcurrency: number;
+    hostDelayMs: number;
+    hostMaxWaitMs: number;
+    crawlMaxPages: number;
     concurrency: number;
     retries: number;
     cacheTtlMs: number;
@@ -228,7 +236,15 @@ export class AppConfig {
       connectTimeoutMs: e.DOWNLOAD_CONNECT_TIMEOUT_MS,
       timeoutMs: e.DOWNLOAD_TIMEOUT_MS,
       allowPrivate: e.DOWNLOAD_ALLOW_PRIVATE,
-      userAgent: e.DOWNLOAD_USER_AGENT,
+      userAgent: e.DOWNLOAD_CONTACT_URL
+        ? `${e.DOWNLOAD_USER_AGENT} (+${e.DOWNLOAD_CONTACT_URL})`
+        : e.DOWNLOAD_USER_AGENT,
+      robots: e.DOWNLOAD_ROBOTS,
+      robotsTtlMs: e.DOWNLOAD_ROBOTS_TTL_MS,
+      hostConcurrency: e.DOWNLOAD_HOST_CONCURRENCY,
+      hostDelayMs: e.DOWNLOAD_HOST_DELAY_MS,
+      hostMaxWaitMs: e.DOWNLOAD_HOST_MAX_WAIT_MS,
+      crawlMaxPages: e.CRAWL_MAX_PAGES,
       concurrency: e.DOWNLOAD_CONCURRENCY,
       retries: e.DOWNLOAD_RETRIES,
       cacheTtlMs: e.DOWNLOAD_CACHE_TTL_MS,

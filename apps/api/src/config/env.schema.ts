@@ -521,9 +521,58 @@ export class EnvironmentVariables {
   @IsBoolean()
   DOWNLOAD_ALLOW_PRIVATE = false;
 
+  /** The product token robots.txt groups are matched against is the part before the first "/" (AtriumDownloader). */
   @IsString()
   @MinLength(1)
+  @Matches(/^[A-Za-z0-9_-]+(\/[^\s]*)?( .*)?$/, {
+    message: 'DOWNLOAD_USER_AGENT must start with a product token (letters, digits, "_", "-")',
+  })
   DOWNLOAD_USER_AGENT = 'AtriumDownloader/1.0';
+
+  /** Where site owners learn who is fetching and how to reach the operator: sent as "(+URL)" in the User-Agent. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https', 'mailto'] })
+  DOWNLOAD_CONTACT_URL?: string;
+
+  /** obey: robots.txt is honoured for every download, batch URL and crawl page; ignore: operators only (tenants cannot). */
+  @IsIn(['obey', 'ignore'])
+  DOWNLOAD_ROBOTS: 'obey' | 'ignore' = 'obey';
+
+  /** How long a host's robots.txt is kept (RFC 9309 asks for at most 24 h). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86400000)
+  DOWNLOAD_ROBOTS_TTL_MS = 3600000;
+
+  /** Requests in flight per host, across every tenant, batch and crawl (and every replica with Redis). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  DOWNLOAD_HOST_CONCURRENCY = 4;
+
+  /** Least time between two requests to one host; a robots.txt Crawl-delay that is longer wins. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  DOWNLOAD_HOST_DELAY_MS = 0;
+
+  /** The longest Crawl-delay or Retry-After honoured (a hostile site cannot park the downloader for hours). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3600000)
+  DOWNLOAD_HOST_MAX_WAIT_MS = 60000;
+
+  /** The largest maxPages a crawl may ask for. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  CRAWL_MAX_PAGES = 500;
 
   @Type(() => Number)
   @IsInt()

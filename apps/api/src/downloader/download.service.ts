@@ -8,12 +8,19 @@ import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from './concurrency-pool';
 import { CachedDownload, DownloadCache } from './download-cache';
-import { CapacityExceededError, DownloaderError, ExtractionFailedError } from './downloader.errors';
+import {
+  CapacityExceededError,
+  DownloaderError,
+  ExtractionFailedError,
+  UpstreamTimeoutError,
+} from './downloader.errors';
 import { DownloaderMetrics } from './downloader.metrics';
 import { convert } from './extraction/extract';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
 import { acceptFor, DownloadFormat } from './formats';
 import { PdfRenderer } from './pdf/pdf-renderer';
+import type { HostPermit } from './politeness/host-gate';
+import { Politeness } from './politeness/politeness.service';
 import { UrlPolicy } from './url-policy/url-policy';
 
 export interface DownloadOptions {
@@ -25,6 +32,13 @@ export interface DownloadOptions {
    * answering 503 CAPACITY_EXCEEDED (their own concurrency already bounds how many wait).
    */
   waitForPdfSlot?: boolean;
+  /**
+   * Batch and crawl items: wait for the host's turn (per-host politeness) as long as it takes; a single
+   * download waits at most its timeout (then 504 UPSTREAM_TIMEOUT).
+   */
+  waitForHost?: boolean;
+  /** Told when this download starts (true) and stops (false) waiting for its host (a job's waitingUrls). */
+  onHostWait?: (waiting: boolean) => void;
 }
 
 export interface DownloadOutcome {
@@ -58,6 +72,7 @@ export class DownloadService {
     private readonly downloads: DownloadCache,
     private readonly metrics: DownloaderMetrics,
     private readonly extraction: ExtractionService,
+    private readonly politeness: Politeness,
     live: LiveStatsRegistry,
     pools: PoolMetrics,
   ) {
@@ -108,15 +123,44 @@ export class DownloadService {
     opts: DownloadOptions,
   ): Promise<DownloadOutcome> {
     const url = this.precheck(rawUrl);
+    // robots.txt before the cache: a URL its site disallows is 403 even when a copy is cached
+    const verdict = await this.politeness.check(url, opts.signal);
     const { value, status } = await this.downloads.cache.getOrLoad(
       tenantId,
       this.downloads.key(format, url.href),
-      // only the origin work takes a download slot (the tenant's fair share): a cached answer never waits
-      (stale) =>
-        this.pool.run(tenantId, () => this.fetchAndConvert(tenantId, url, format, stale, opts), opts.signal),
+      // the host's turn first, then a download slot (the tenant's fair share): waiting for a busy host holds
+      // no slot other tenants need, and a cached answer waits for neither
+      async (stale) => {
+        const permit = await this.hostTurn(url, verdict, opts);
+        try {
+          return await this.pool.run(
+            tenantId,
+            () => this.fetchAndConvert(tenantId, url, format, stale, opts, permit),
+            opts.signal,
+          );
+        } finally {
+          permit.release();
+        }
+      },
     );
     // the loader never answers "not found": an origin 404 is an UPSTREAM_ERROR
     return fromCache(format, value!, status);
+  }
+
+  private async hostTurn(
+    url: URL,
+    verdict: Awaited<ReturnType<Politeness['check']>>,
+    opts: DownloadOptions,
+  ): Promise<HostPermit> {
+    const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
+    const limit = opts.waitForHost ? undefined : AbortSignal.timeout(timeoutMs);
+    const signal = limit && opts.signal ? AbortSignal.any([limit, opts.signal]) : (limit ?? opts.signal);
+    try {
+      return await this.politeness.turn(url, verdict, { signal, timeoutMs, onWait: opts.onHostWait });
+    } catch (err) {
+      if (limit?.aborted && !opts.signal?.aborted) throw new UpstreamTimeoutError(timeoutMs, 'host');
+      throw err;
+    }
   }
 
   private async fetchAndConvert(
@@ -125,6 +169,7 @@ export class DownloadService {
     format: DownloadFormat,
     stale: CachedDownload | undefined,
     opts: DownloadOptions,
+    permit: HostPermit,
   ): Promise<Loaded<CachedDownload>> {
     const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
     if (format === 'pdf') {
@@ -153,6 +198,9 @@ export class DownloadService {
       maxBytes: this.config.downloader.maxBytes,
       conditional,
       signal: opts.signal,
+      // the first hop has its turn already; each redirect hop asks robots.txt and its host again
+      gate: (hop, n) =>
+        n === 0 ? Promise.resolve(permit) : this.politeness.enter(hop, { signal: opts.signal, timeoutMs }),
     });
     if (res.notModified && stale) {
       // 304: the copy is good again for the origin's (new) max-age
@@ -170,6 +218,29 @@ export class DownloadService {
       this.entryFor(res, body, contentType),
       this.downloads.freshness(format, res.statusCode, res.headers),
     );
+  }
+
+  /**
+   * A raw download (a crawl page, whose bytes it also reads for links) in another format, converted here
+   * as a fresh download would be: one origin fetch serves both.
+   */
+  async convertRaw(
+    raw: DownloadOutcome,
+    format: DownloadFormat,
+    requestedUrl: string,
+  ): Promise<DownloadOutcome> {
+    const res: FetchResponse = {
+      requestedUrl,
+      finalUrl: raw.finalUrl,
+      statusCode: raw.statusCode,
+      headers: {},
+      contentType: raw.originalContentType,
+      body: raw.body,
+      redirects: 0,
+      notModified: false,
+    };
+    const [body, contentType] = await this.render(format, res, true);
+    return { ...raw, format, body, contentType };
   }
 
   private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {

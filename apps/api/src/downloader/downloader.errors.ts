@@ -43,7 +43,11 @@ export class ContentTooLargeError extends DownloaderError {
 export class UpstreamError extends DownloaderError {
   override readonly fault = 'target';
   readonly errorType: 'http_error' | 'network';
-  constructor(message: string, details: { upstreamStatus?: number; reason?: string } = {}) {
+  constructor(
+    message: string,
+    /** retryAfterMs: the origin's Retry-After on a 429/503 (batch and crawl items wait for it and try again). */
+    details: { upstreamStatus?: number; reason?: string; retryAfterMs?: number } = {},
+  ) {
     super(502, 'UPSTREAM_ERROR', message, details);
     this.errorType = details.upstreamStatus !== undefined ? 'http_error' : 'network';
   }
@@ -52,15 +56,29 @@ export class UpstreamError extends DownloaderError {
 export class UpstreamTimeoutError extends DownloaderError {
   override readonly fault = 'target';
   readonly errorType = 'timeout' as const;
-  constructor(timeoutMs: number, phase: 'connect' | 'total' = 'total') {
+  constructor(timeoutMs: number, phase: 'connect' | 'total' | 'host' = 'total') {
     super(
       504,
       'UPSTREAM_TIMEOUT',
       phase === 'connect'
         ? `Could not connect to the origin within ${timeoutMs} ms`
-        : `The download did not finish within ${timeoutMs} ms`,
+        : phase === 'host'
+          ? `The origin's host stayed busy (per-host politeness) for ${timeoutMs} ms`
+          : `The download did not finish within ${timeoutMs} ms`,
       { timeoutMs, phase },
     );
+  }
+}
+
+/** robots.txt of the URL's host disallows it for Atrium's User-Agent (DOWNLOAD_ROBOTS=obey). */
+export class RobotsDisallowedError extends DownloaderError {
+  override readonly fault = 'target';
+  readonly errorType = 'blocked' as const;
+  constructor(userAgent: string, robotsUrl: string) {
+    super(403, 'ROBOTS_DISALLOWED', `The site's robots.txt does not allow ${userAgent} to fetch this URL`, {
+      userAgent,
+      robotsUrl,
+    });
   }
 }
 

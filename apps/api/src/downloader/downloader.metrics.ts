@@ -63,6 +63,22 @@ export const DOWNLOADER_METRICS = [
     labelNames: ['result'],
     zeroes: { result: ['success', 'retry', 'failure'] },
   }),
+  counterProvider({
+    name: 'download_host_waits_total',
+    help: 'Requests that waited for their host (per-host concurrency, Crawl-delay or Retry-After)',
+  }),
+  counterProvider({
+    name: 'download_robots_total',
+    help: 'robots.txt checks by result: allowed, disallowed, unavailable (robots.txt unreadable, URL let through)',
+    labelNames: ['result'],
+    zeroes: { result: ['allowed', 'disallowed', 'unavailable'] },
+  }),
+  counterProvider({
+    name: 'crawl_pages_total',
+    help: 'Crawl pages by outcome: success, error (robots.txt-disallowed pages are skipped, not counted)',
+    labelNames: ['status'],
+    zeroes: { status: ['success', 'error'] },
+  }),
   histogramProvider({
     name: 'webhook_delivery_duration_seconds',
     help: 'Time of one webhook delivery attempt',
@@ -83,6 +99,9 @@ export class DownloaderMetrics {
     @InjectMetric('batch_jobs_total') readonly batchJobs: Counter<'status'>,
     @InjectMetric('webhook_deliveries_total') readonly webhookDeliveries: Counter<'result'>,
     @InjectMetric('webhook_delivery_duration_seconds') readonly webhookDuration: Histogram,
+    @InjectMetric('download_host_waits_total') readonly hostWaits: Counter,
+    @InjectMetric('download_robots_total') readonly robots: Counter<'result'>,
+    @InjectMetric('crawl_pages_total') readonly crawlPages: Counter<'status'>,
   ) {}
 
   poolLimit(pool: PoolName, limit: number): void {

@@ -14,6 +14,7 @@ import { DOWNLOADER_METRICS, DownloaderMetrics } from './downloader.metrics';
 import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import { PinnedAgents } from './fetch/pinned-agents';
 import { SafeFetcher } from './fetch/safe-fetcher';
+import { Crawler } from './crawl/crawler';
 import { BatchProcessor } from './jobs/batch-processor';
 import { InProcessJobRunner } from './jobs/in-process-job.runner';
 import type { JobRunner } from './jobs/job-runner';
@@ -24,6 +25,8 @@ import { MemoryJobStore } from './jobs/memory-job.store';
 import { RedisJobStore } from './jobs/redis-job.store';
 import { WebhookSender } from './jobs/webhook-sender';
 import { PdfRenderer } from './pdf/pdf-renderer';
+import { Politeness } from './politeness/politeness.service';
+import { ROBOTS_CACHE_NAMESPACE, RobotsService } from './politeness/robots.service';
 import { Resolver } from './url-policy/resolver';
 import { UrlPolicy } from './url-policy/url-policy';
 
@@ -42,6 +45,11 @@ import { UrlPolicy } from './url-policy/url-policy';
         ttlMs: config.downloader.cacheTtlMs,
       }),
     }),
+    CacheModule.forFeature({
+      namespace: ROBOTS_CACHE_NAMESPACE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ keyType: 'robots', ttlMs: config.downloader.robotsTtlMs }),
+    }),
   ],
   controllers: [DownloadController, JobsController],
   providers: [
@@ -54,8 +62,11 @@ import { UrlPolicy } from './url-policy/url-policy';
     DownloaderHealthIndicator,
     DownloadCache,
     PdfRenderer,
+    RobotsService,
+    Politeness,
     DownloadService,
     WebhookSender,
+    Crawler,
     BatchProcessor,
     JobsService,
     {

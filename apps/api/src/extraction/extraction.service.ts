@@ -137,6 +137,24 @@ export class ExtractionService implements OnApplicationShutdown {
     );
   }
 
+  /** A crawl's page: its links, absolute and deduplicated, at most maxLinks (in the pool, queued like batch work). */
+  async pageLinks(html: string, url: string, maxLinks: number): Promise<string[]> {
+    const json = await this.run(
+      { kind: 'page-links', html, url, maxLinks, maxTextChars: this.config.extraction.maxTextChars },
+      true,
+    );
+    return JSON.parse(json) as string[];
+  }
+
+  /** A crawl's sitemap (or sitemap index): its <loc> URLs, at most maxLinks. */
+  async sitemapUrls(xml: string, maxLinks: number): Promise<{ index: boolean; urls: string[] }> {
+    const json = await this.run(
+      { kind: 'sitemap', xml, maxLinks, maxTextChars: this.config.extraction.maxTextChars },
+      true,
+    );
+    return JSON.parse(json) as { index: boolean; urls: string[] };
+  }
+
   /** In the pool, as the tenant of the request or job running it (its log context), fairly with others. */
   private async run(job: ExtractionJob, wait = false): Promise<string> {
     try {

@@ -109,3 +109,34 @@ describe('withRetries (p-retry with Atrium backoff)', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('withRetries and Retry-After', () => {
+  it('waits at least what the failure asked for (Retry-After) instead of the shorter backoff', async () => {
+    const at: number[] = [];
+    const told: number[] = [];
+    const run = withRetries(
+      { retries: 1, firstDelayMs: 1, maxDelayMs: 5 },
+      async () => {
+        at.push(Date.now());
+        if (at.length === 1) throw new Flaky('busy');
+        return 'ok';
+      },
+      { retryAfterMs: () => 250, onRetry: (_e, _n, delayMs) => void told.push(delayMs) },
+    );
+    await expect(run).resolves.toBe('ok');
+    expect(told).toEqual([250]);
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(245);
+  });
+
+  it('ends a Retry-After wait at once when the signal aborts', async () => {
+    const ac = new AbortController();
+    const run = withRetries(
+      { retries: 1, firstDelayMs: 1, maxDelayMs: 5 },
+      async () => {
+        throw new Flaky('busy');
+      },
+      { signal: ac.signal, retryAfterMs: () => 3_600_000, onRetry: () => ac.abort(new Final('stop')) },
+    );
+    await expect(run).rejects.toBeInstanceOf(Final);
+  });
+});

@@ -14,6 +14,7 @@ import {
   UrlBlockedError,
 } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
+import type { HostPermit } from '../politeness/host-gate';
 import { MAX_REDIRECTS, PinnedTarget, UrlPolicy } from '../url-policy/url-policy';
 import { PinnedAgents } from './pinned-agents';
 
@@ -41,6 +42,11 @@ export interface FetchRequest {
    * each tenant has its own, so one tenant's slow requests to a host never queue another tenant's.
    */
   tenant?: string;
+  /**
+   * Per-host politeness (and robots.txt) for each hop: called before the hop's first request; the permit is
+   * held through its retries and body and released after. A 429/503 Retry-After is passed on to it.
+   */
+  gate?: (url: URL, hop: number) => Promise<HostPermit>;
 }
 
 export interface FetchResponse {
@@ -63,6 +69,8 @@ interface Head {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Answers that mean "not now": retried (GET), after the origin's Retry-After when it sends one. */
+const BUSY = new Set([429, 503]);
 /** 100–200 ms, 200–400 ms, 400–800 ms, … at most 3 s (DOWNLOAD_RETRIES of them, within the deadline). */
 const FETCH_BACKOFF: Omit<Backoff, 'retries'> = { firstDelayMs: 100, maxDelayMs: 3000 };
 const RETRYABLE_CODES = new Set([
@@ -105,48 +113,63 @@ export class SafeFetcher {
       throw this.mapError(err);
     };
     const requestedUrl = typeof req.url === 'string' ? req.url : req.url.href;
+    const deadlineAt = Date.now() + req.timeoutMs;
     try {
       let url = typeof req.url === 'string' ? this.policy.parse(req.url) : req.url;
       for (let hop = 0; ; hop++) {
         const target = await this.policy.resolve(url, signal); // once per hop; retries reuse it
         const conditional = req.conditional && req.conditional.url === url.href ? req.conditional : undefined;
-        const head = await this.withRetries(req, signal, () =>
-          this.exchange(target, req, signal, conditional),
-        );
-        const location = head.headers.location;
-        if (REDIRECTS.has(head.statusCode) && location && req.followRedirects !== false) {
-          await discard(head);
-          if (hop >= MAX_REDIRECTS)
-            throw new UrlBlockedError('too_many_redirects', `More than ${MAX_REDIRECTS} redirects`, {
-              limit: MAX_REDIRECTS,
+        const permit = req.gate ? await req.gate(url, hop) : undefined;
+        try {
+          const head = await this.withRetries(req, signal, deadlineAt, permit, () =>
+            this.exchange(target, req, signal, conditional),
+          );
+          const location = head.headers.location;
+          if (REDIRECTS.has(head.statusCode) && location && req.followRedirects !== false) {
+            await discard(head);
+            if (hop >= MAX_REDIRECTS)
+              throw new UrlBlockedError('too_many_redirects', `More than ${MAX_REDIRECTS} redirects`, {
+                limit: MAX_REDIRECTS,
+              });
+            url = this.policy.parse(location, url);
+            continue;
+          }
+          const base = { requestedUrl, finalUrl: url.href, redirects: hop, headers: head.headers };
+          const contentType = head.headers['content-type'] ?? 'application/octet-stream';
+          if (head.statusCode === 304 && conditional) {
+            await discard(head);
+            return { ...base, statusCode: 304, contentType, body: Buffer.alloc(0), notModified: true };
+          }
+          if ((head.statusCode < 200 || head.statusCode > 299) && !req.acceptAnyStatus) {
+            await discard(head);
+            const retryAfterMs = BUSY.has(head.statusCode) ? retryAfter(head.headers) : undefined;
+            throw new UpstreamError(`The origin answered ${head.statusCode}`, {
+              upstreamStatus: head.statusCode,
+              ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
             });
-          url = this.policy.parse(location, url);
-          continue;
+          }
+          const body = await this.readBody(head, req.maxBytes, signal);
+          return { ...base, statusCode: head.statusCode, contentType, body, notModified: false };
+        } finally {
+          permit?.release();
         }
-        const base = { requestedUrl, finalUrl: url.href, redirects: hop, headers: head.headers };
-        const contentType = head.headers['content-type'] ?? 'application/octet-stream';
-        if (head.statusCode === 304 && conditional) {
-          await discard(head);
-          return { ...base, statusCode: 304, contentType, body: Buffer.alloc(0), notModified: true };
-        }
-        if ((head.statusCode < 200 || head.statusCode > 299) && !req.acceptAnyStatus) {
-          await discard(head);
-          throw new UpstreamError(`The origin answered ${head.statusCode}`, {
-            upstreamStatus: head.statusCode,
-          });
-        }
-        const body = await this.readBody(head, req.maxBytes, signal);
-        return { ...base, statusCode: head.statusCode, contentType, body, notModified: false };
       }
     } catch (err) {
       return fail(err);
     }
   }
 
-  /** One hop: the exchange, retried (GET only) on network errors and 5xx; the last attempt's 5xx is returned. */
+  /**
+   * One hop: the exchange, retried (GET only) on network errors, 5xx and 429; the last attempt's answer is
+   * returned. A 429/503 with Retry-After holds back every request to the host for that long (the permit), and
+   * this one retries after it — unless it would end past the deadline, when the answer stands (502 with
+   * retryAfterMs: batch and crawl items wait for the host and try again).
+   */
   private async withRetries(
     req: FetchRequest,
     signal: AbortSignal,
+    deadlineAt: number,
+    permit: HostPermit | undefined,
     exchange: () => Promise<Head>,
   ): Promise<Head> {
     const retries = (req.method ?? 'GET') === 'GET' ? (req.retries ?? this.config.downloader.retries) : 0;
@@ -154,13 +177,21 @@ export class SafeFetcher {
       { ...FETCH_BACKOFF, retries },
       async (attempt) => {
         const head = await exchange();
-        if (head.statusCode >= 500 && attempt <= retries) {
+        const busy = BUSY.has(head.statusCode);
+        const waitMs = busy ? retryAfter(head.headers) : undefined;
+        if (waitMs !== undefined) permit?.backoff(waitMs);
+        const fits = waitMs === undefined || Date.now() + waitMs < deadlineAt;
+        if ((head.statusCode >= 500 || busy) && attempt <= retries && fits) {
           await discard(head);
-          throw new ServerErrorStatus(head.statusCode);
+          throw new ServerErrorStatus(head.statusCode, waitMs);
         }
         return head;
       },
-      { signal, retryable: (err) => err instanceof ServerErrorStatus || isRetryable(err) },
+      {
+        signal,
+        retryable: (err) => err instanceof ServerErrorStatus || isRetryable(err),
+        retryAfterMs: (err) => (err instanceof ServerErrorStatus ? err.retryAfterMs : undefined),
+      },
     );
   }
 
@@ -273,11 +304,23 @@ function isRetryable(err: unknown): boolean {
   return RETRYABLE_CODES.has((err as { code?: string }).code ?? '');
 }
 
-/** A 5xx answer while attempts remain: thrown so the retry policy waits and tries again. */
+/** A 5xx or 429 answer while attempts remain: thrown so the retry policy waits and tries again. */
 class ServerErrorStatus extends Error {
-  constructor(readonly statusCode: number) {
+  constructor(
+    readonly statusCode: number,
+    readonly retryAfterMs?: number,
+  ) {
     super(`The origin answered ${statusCode}`);
   }
+}
+
+/** Retry-After (RFC 9110 §10.2.3) as milliseconds from now: delay-seconds or an HTTP date; undefined otherwise. */
+export function retryAfter(headers: Record<string, string>, now = Date.now()): number | undefined {
+  const value = headers['retry-after']?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 async function discard(head: Head): Promise<void> {

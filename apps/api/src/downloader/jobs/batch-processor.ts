@@ -2,7 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { runInBackground } from '@libs/observability';
 import { AppError } from '@app/common/app-error';
-import { DownloadService } from '../download.service';
+import { Crawler } from '../crawl/crawler';
+import { DownloadOutcome, DownloadService } from '../download.service';
+import { UpstreamError } from '../downloader.errors';
+import type { DownloadFormat } from '../formats';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { JOB_STORE } from '../downloader.tokens';
 import { FINISHED, JobRecord, JobStatus, JobStore, UrlResult, WebhookEvent } from './job.types';
@@ -12,6 +15,8 @@ import { WebhookSender } from './webhook-sender';
 export type RunOutcome = 'done' | 'interrupted';
 
 const CANCEL_POLL_MS = 250;
+/** A batch or crawl URL answered 429/503 with Retry-After this many times is given up (each time it waits). */
+const HOST_BUSY_RETRIES = 3;
 
 class JobCancelled extends Error {}
 
@@ -31,6 +36,7 @@ export class BatchProcessor {
     private readonly downloads: DownloadService,
     private readonly webhooks: WebhookSender,
     private readonly metrics: DownloaderMetrics,
+    private readonly crawler: Crawler,
   ) {}
 
   get activeCount(): number {
@@ -82,7 +88,11 @@ export class BatchProcessor {
     if (!(await this.store.transition(job.jobId, ['queued', 'running'], 'running', { startedAt })))
       return this.rerun(job.jobId, shutdown);
     if (job.status === 'queued')
-      this.logger.log(`Batch job started: ${job.totalUrls} URL(s), concurrency ${job.spec.concurrency}`);
+      this.logger.log(
+        job.spec.crawl
+          ? `Crawl job started: at most ${job.spec.crawl.maxPages} page(s), concurrency ${job.spec.concurrency}`
+          : `Batch job started: ${job.totalUrls} URL(s), concurrency ${job.spec.concurrency}`,
+      );
     else this.logger.warn('Batch job picked up again after an interrupted run; finished URLs are skipped');
 
     const controller = new AbortController();
@@ -98,14 +108,20 @@ export class BatchProcessor {
       );
     }, CANCEL_POLL_MS);
     poll.unref();
+    const onHostWait = this.waitingCounter(job.jobId);
     try {
+      if (job.spec.crawl)
+        await this.crawler.run(job, signal, (url, format, fetched) =>
+          this.fetchOne(job, url, format, signal, onHostWait, fetched),
+        );
       const done = await this.store.doneIndices(job.jobId);
       const todo = job.spec.urls.map((_, i) => i).filter((i) => !done.has(i));
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < todo.length && !signal.aborted) {
           const index = todo[next++];
-          const result = await this.fetchOne(job, index, signal);
+          const { url, format } = job.spec.urls[index];
+          const result = await this.fetchOne(job, url, format, signal, onHostWait);
           if (result) await this.store.record(job.jobId, index, result);
         }
       };
@@ -147,48 +163,68 @@ export class BatchProcessor {
     return 'done';
   }
 
-  private async fetchOne(job: JobRecord, index: number, signal: AbortSignal): Promise<UrlResult | undefined> {
-    const { url, format } = job.spec.urls[index];
+  /**
+   * How many of a job's URLs wait for their host right now, written to the store as it changes (in order) so
+   * the job's status shows it on every replica.
+   */
+  waitingCounter(jobId: string): (waiting: boolean) => void {
+    let waiting = 0;
+    let writes = Promise.resolve();
+    return (w) => {
+      waiting += w ? 1 : -1;
+      const n = waiting;
+      writes = writes.then(() => this.store.progress(jobId, { waitingUrls: n })).catch(() => undefined); // the store is unreachable: the next change says it again
+    };
+  }
+
+  /**
+   * One URL of a job as its UrlResult (undefined when the job was cancelled or is shutting down). A host
+   * answering 429/503 with Retry-After beyond the URL's time limit is waited for and asked again: the host's
+   * backoff holds the URL (and every other request to the host) until then.
+   */
+  async fetchOne(
+    job: JobRecord,
+    url: string,
+    format: DownloadFormat,
+    signal: AbortSignal,
+    onHostWait?: (waiting: boolean) => void,
+    fetched?: (out: DownloadOutcome) => Promise<DownloadOutcome>,
+  ): Promise<UrlResult | undefined> {
     const started = Date.now();
-    try {
-      const out = await this.downloads.download(job.tenantId, url, format, {
-        timeoutMs: job.spec.timeoutPerUrlMs,
-        signal,
-        waitForPdfSlot: true,
-      });
-      const binary = format === 'pdf' || format === 'raw';
-      const content = binary
-        ? undefined
-        : format === 'json'
-          ? (JSON.parse(out.body.toString('utf8')) as unknown)
-          : out.body.toString('utf8');
-      return {
-        url,
-        success: true,
-        format,
-        ...(binary ? { contentBase64: out.body.toString('base64') } : { content }),
-        bytes: out.body.length,
-        contentType: out.contentType,
-        statusCode: out.statusCode,
-        finalUrl: out.finalUrl,
-        durationMs: Date.now() - started,
-      };
-    } catch (err) {
-      if (signal.aborted) return undefined; // cancelled or shutting down: not a result of this URL
-      const known = err instanceof AppError;
-      if (!known) this.logger.error({ err }, `Unexpected error for URL #${index}`);
-      return {
-        url,
-        success: false,
-        format,
-        durationMs: Date.now() - started,
-        error: known
-          ? { code: err.code, message: err.message }
-          : { code: 'INTERNAL_ERROR', message: 'Unexpected error' },
-        ...(known && typeof err.details?.upstreamStatus === 'number'
-          ? { statusCode: err.details.upstreamStatus }
-          : {}),
-      };
+    for (let busy = 0; ; busy++) {
+      try {
+        let out = await this.downloads.download(job.tenantId, url, format, {
+          timeoutMs: job.spec.timeoutPerUrlMs,
+          signal,
+          waitForPdfSlot: true,
+          waitForHost: true,
+          onHostWait,
+        });
+        if (fetched) out = await fetched(out);
+        return resultOf(url, out, Date.now() - started);
+      } catch (err) {
+        if (signal.aborted) return undefined; // cancelled or shutting down: not a result of this URL
+        if (
+          busy < HOST_BUSY_RETRIES &&
+          err instanceof UpstreamError &&
+          typeof err.details?.retryAfterMs === 'number'
+        )
+          continue;
+        const known = err instanceof AppError;
+        if (!known) this.logger.error({ err }, `Unexpected error for a URL of the job`);
+        return {
+          url,
+          success: false,
+          format,
+          durationMs: Date.now() - started,
+          error: known
+            ? { code: err.code, message: err.message }
+            : { code: 'INTERNAL_ERROR', message: 'Unexpected error' },
+          ...(known && typeof err.details?.upstreamStatus === 'number'
+            ? { statusCode: err.details.upstreamStatus }
+            : {}),
+        };
+      }
     }
   }
 
@@ -204,7 +240,7 @@ export class BatchProcessor {
 
   private async sendWebhook(job: JobRecord, shutdown?: AbortSignal): Promise<void> {
     if (!job.spec.webhookUrl || !job.webhookPending) return;
-    const event: WebhookEvent = `batch.${job.status as 'completed' | 'failed' | 'cancelled'}`;
+    const event: WebhookEvent = `${job.spec.crawl ? 'crawl' : 'batch'}.${job.status as 'completed' | 'failed' | 'cancelled'}`;
     await this.webhooks.deliver(
       job.spec.webhookUrl,
       job.webhookDeliveryId ?? randomUUID(),
@@ -215,6 +251,27 @@ export class BatchProcessor {
     // interrupted by shutdown: left pending for whoever picks the job up next
     if (!shutdown?.aborted) await this.store.setWebhookDone(job.jobId);
   }
+}
+
+function resultOf(url: string, out: DownloadOutcome, durationMs: number): UrlResult {
+  const format = out.format;
+  const binary = format === 'pdf' || format === 'raw';
+  const content = binary
+    ? undefined
+    : format === 'json'
+      ? (JSON.parse(out.body.toString('utf8')) as unknown)
+      : out.body.toString('utf8');
+  return {
+    url,
+    success: true,
+    format,
+    ...(binary ? { contentBase64: out.body.toString('base64') } : { content }),
+    bytes: out.body.length,
+    contentType: out.contentType,
+    statusCode: out.statusCode,
+    finalUrl: out.finalUrl,
+    durationMs,
+  };
 }
 
 export function summaryOf(job: JobRecord): {

@@ -2,10 +2,25 @@ import type { DownloadFormat } from '../formats';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const FINISHED: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
-export type WebhookEvent = 'batch.completed' | 'batch.failed' | 'batch.cancelled';
+export type WebhookEvent = `${'batch' | 'crawl'}.${'completed' | 'failed' | 'cancelled'}`;
+
+/** A crawl (POST /api/v1/crawl): the pages of one site, found from its links and sitemaps. */
+export interface CrawlSpec {
+  url: string;
+  format: 'text' | 'markdown' | 'html' | 'json' | 'raw';
+  maxPages: number;
+  maxDepth: number;
+  /** Path globs (picomatch): a page is crawled when it matches one of include (if any) and none of exclude. */
+  include: string[];
+  exclude: string[];
+  sitemap: boolean;
+}
 
 export interface JobSpec {
+  /** A batch's URLs (empty for a crawl, whose pages are found as it runs). */
   urls: Array<{ url: string; format: DownloadFormat }>;
+  /** Present on a crawl job. */
+  crawl?: CrawlSpec;
   concurrency: number;
   timeoutPerUrlMs?: number;
   webhookUrl?: string;
@@ -29,6 +44,8 @@ export interface JobRecord {
   webhookDeliveryId?: string;
   /** What happened to the webhook so far (jobs with a webhookUrl), shown in the job's status. */
   webhook?: WebhookDelivery;
+  /** URLs waiting for their host right now (per-host politeness), as the worker running the job last said. */
+  waitingUrls?: number;
 }
 
 /**
@@ -93,6 +110,8 @@ export interface JobStore {
   recordWebhookAttempt(jobId: string, attempt: WebhookAttempt & { counted: boolean }): Promise<void>;
   /** true when this call stored the result (first time for that index). */
   record(jobId: string, index: number, result: UrlResult): Promise<boolean>;
+  /** Progress the worker reports besides results: URLs waiting for their host, a crawl's pages found so far. */
+  progress(jobId: string, fields: { waitingUrls?: number; totalUrls?: number }): Promise<void>;
   doneIndices(jobId: string): Promise<Set<number>>;
   results(jobId: string): Promise<UrlResult[]>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import { TenantId } from '@app/auth/auth.decorators';
 import { API_V1 } from '@app/common/api';
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
 import { BatchRequestDto } from '../dto/batch.dto';
+import { CrawlRequestDto } from '../dto/crawl.dto';
 import { JobsService } from './jobs.service';
 
 @ApiTags('downloader')
@@ -17,6 +18,17 @@ export class JobsController {
   @ApiAcceptedResponse({ description: '{jobId, status: "queued", totalUrls, statusUrl}' })
   submit(@TenantId() tenantId: string, @Body() body: BatchRequestDto): ReturnType<JobsService['submit']> {
     return this.jobs.submit(tenantId, body);
+  }
+
+  @Post('crawl')
+  @HttpCode(202)
+  @RateLimit('batch')
+  @ApiAcceptedResponse({
+    description:
+      '{jobId, status: "queued", totalUrls, statusUrl}: a crawl job, read and cancelled with the batch job routes',
+  })
+  crawl(@TenantId() tenantId: string, @Body() body: CrawlRequestDto): ReturnType<JobsService['submitCrawl']> {
+    return this.jobs.submitCrawl(tenantId, body);
   }
 
   @Get('jobs/:jobId')

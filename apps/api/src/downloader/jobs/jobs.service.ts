@@ -14,6 +14,7 @@ import {
 import { DownloaderMetrics } from '../downloader.metrics';
 import { JOB_RUNNER, JOB_STORE } from '../downloader.tokens';
 import { BatchRequestDto } from '../dto/batch.dto';
+import { CrawlRequestDto } from '../dto/crawl.dto';
 import { UrlPolicy } from '../url-policy/url-policy';
 import { BatchProcessor, summaryOf } from './batch-processor';
 import type { JobRunner } from './job-runner';
@@ -27,6 +28,9 @@ export interface SubmittedJob {
 }
 
 const DEFAULT_JOB_CONCURRENCY = 5;
+const DEFAULT_CRAWL_CONCURRENCY = 4;
+const DEFAULT_CRAWL_PAGES = 50;
+const DEFAULT_CRAWL_DEPTH = 3;
 const iso = (t: number | undefined): string | null => (t ? new Date(t).toISOString() : null);
 
 /** Submit, read, cancel batch jobs — always within one tenant (another tenant's job is a 404). */
@@ -77,15 +81,68 @@ export class JobsService {
       },
       webhookPending: false,
     };
+    return this.enqueue(job);
+  }
+
+  /** A crawl: the batch job's lifecycle, routes and webhook, with pages found as it runs. */
+  async submitCrawl(tenantId: string, dto: CrawlRequestDto): Promise<SubmittedJob> {
+    const max = this.config.downloader.crawlMaxPages;
+    if (dto.maxPages !== undefined && dto.maxPages > max)
+      throw new ValidationFailedError({
+        maxPages: [`maxPages must not be greater than ${max} (CRAWL_MAX_PAGES)`],
+      });
+    const start = this.policy.parse(dto.url);
+    this.policy.checkStatic(start);
+    for (const field of ['include', 'exclude'] as const)
+      (dto[field] ?? []).forEach((p, i) => {
+        if (!p.startsWith('/') && !p.startsWith('*'))
+          throw new ValidationFailedError({
+            [`${field}[${i}]`]: [`${field} patterns are paths: start with "/" or "*"`],
+          });
+      });
+    if (dto.webhookUrl !== undefined) await this.checkWebhook(dto.webhookUrl);
+    const now = Date.now();
+    return this.enqueue({
+      jobId: randomUUID(),
+      tenantId,
+      status: 'queued',
+      totalUrls: 1, // grows as pages are found (at most maxPages)
+      succeeded: 0,
+      failed: 0,
+      createdAt: now,
+      expiresAt: now + this.config.downloader.jobTtlMs,
+      spec: {
+        urls: [],
+        crawl: {
+          url: start.href,
+          format: dto.format ?? 'markdown',
+          maxPages: dto.maxPages ?? Math.min(DEFAULT_CRAWL_PAGES, max),
+          maxDepth: dto.maxDepth ?? DEFAULT_CRAWL_DEPTH,
+          include: dto.include ?? [],
+          exclude: dto.exclude ?? [],
+          sitemap: dto.sitemap ?? true,
+        },
+        concurrency: dto.concurrency ?? DEFAULT_CRAWL_CONCURRENCY,
+        timeoutPerUrlMs: dto.timeoutPerUrlMs,
+        webhookUrl: dto.webhookUrl,
+      },
+      webhookPending: false,
+    });
+  }
+
+  private async enqueue(job: JobRecord): Promise<SubmittedJob> {
+    const kind = job.spec.crawl ? 'Crawl' : 'Batch';
     try {
       await this.store.create(job);
-      await this.runner.enqueue(job.jobId, tenantId);
+      await this.runner.enqueue(job.jobId, job.tenantId);
     } catch (err) {
-      this.logger.error({ err }, 'Could not store or enqueue a batch job');
+      this.logger.error({ err }, `Could not store or enqueue a ${kind.toLowerCase()} job`);
       throw new JobQueueUnavailableError();
     }
     this.metrics.batchJobs.inc({ status: 'queued' });
-    this.logger.log(`Batch job ${job.jobId} queued: ${job.totalUrls} URL(s)`);
+    this.logger.log(
+      `${kind} job ${job.jobId} queued: ${job.spec.crawl ? 'crawl' : `${job.totalUrls} URL(s)`}`,
+    );
     return {
       jobId: job.jobId,
       status: 'queued',
@@ -98,10 +155,13 @@ export class JobsService {
     const job = await this.find(tenantId, jobId);
     return {
       jobId: job.jobId,
+      kind: job.spec.crawl ? 'crawl' : 'batch',
       status: job.status,
       progress: progressOf(job),
       totalUrls: job.totalUrls,
       processedUrls: job.succeeded + job.failed,
+      // URLs waiting for their host (per-host politeness: concurrency, Crawl-delay, Retry-After)
+      waitingUrls: FINISHED.includes(job.status) ? 0 : (job.waitingUrls ?? 0),
       succeeded: job.succeeded,
       failed: job.failed,
       createdAt: iso(job.createdAt),

@@ -67,6 +67,13 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
+  async progress(jobId: string, fields: { waitingUrls?: number; totalUrls?: number }): Promise<void> {
+    const entry = this.live(jobId);
+    if (!entry) return;
+    if (fields.waitingUrls !== undefined) entry.job.waitingUrls = fields.waitingUrls;
+    if (fields.totalUrls !== undefined) entry.job.totalUrls = fields.totalUrls;
+  }
+
   async doneIndices(jobId: string): Promise<Set<number>> {
     return new Set(this.live(jobId)?.results.keys() ?? []);
   }

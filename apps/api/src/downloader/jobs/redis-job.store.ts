@@ -99,6 +99,7 @@ export class RedisJobStore implements JobStore {
       spec: JSON.parse(h.spec) as JobRecord['spec'],
       webhookPending: h.webhookPending === '1',
       webhookDeliveryId: h.webhookDeliveryId || undefined,
+      waitingUrls: h.waitingUrls ? Number(h.waitingUrls) : undefined,
       webhook: h.webhookStatus
         ? {
             status: h.webhookStatus as WebhookDelivery['status'],
@@ -157,6 +158,19 @@ export class RedisJobStore implements JobStore {
       result.success ? 'succeeded' : 'failed',
     )) as number;
     return stored === 1;
+  }
+
+  async progress(jobId: string, fields: { waitingUrls?: number; totalUrls?: number }): Promise<void> {
+    const args: string[] = [];
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) args.push(k, String(v));
+    if (args.length === 0) return;
+    // only on an existing job (an expired one must not be recreated without a TTL)
+    await this.redis.eval(
+      `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0`,
+      1,
+      this.meta(jobId),
+      ...args,
+    );
   }
 
   async doneIndices(jobId: string): Promise<Set<number>> {

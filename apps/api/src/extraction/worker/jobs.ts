@@ -56,6 +56,16 @@ export async function runJob(job: ExtractionJob): Promise<string> {
       text = convertHtml(job.html, job.url, job.format);
       break;
     }
+    case 'page-links': {
+      const { pageLinks } = await import('../../downloader/crawl/page-links');
+      text = JSON.stringify(pageLinks(job.html, job.url, job.maxLinks));
+      break;
+    }
+    case 'sitemap': {
+      const { sitemapUrls } = await import('../../downloader/crawl/page-links');
+      text = JSON.stringify(sitemapUrls(job.xml, job.maxLinks));
+      break;
+    }
     default:
       throw new Error(`unknown job kind ${(job as { kind: string }).kind}`);
   }

@@ -40,4 +40,8 @@ export type ExtractionJob =
   /** Search uploads: the visible text of an HTML document. */
   | { kind: 'html-text'; html: string; maxTextChars: number }
   /** Downloader: the article of a page as text or markdown (Readability, turndown). */
-  | { kind: 'html-article'; html: string; url: string; format: 'text' | 'markdown'; maxTextChars: number };
+  | { kind: 'html-article'; html: string; url: string; format: 'text' | 'markdown'; maxTextChars: number }
+  /** Crawls: a page's links (JSON array of absolute URLs, at most maxLinks). */
+  | { kind: 'page-links'; html: string; url: string; maxLinks: number; maxTextChars: number }
+  /** Crawls: a sitemap's URLs (JSON {index, urls}, at most maxLinks). */
+  | { kind: 'sitemap'; xml: string; maxLinks: number; maxTextChars: number };
