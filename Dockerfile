@@ -15,8 +15,11 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
+# npm run build ends in `node scripts/copy-assets.js`
+COPY scripts ./scripts
 # tsc emits only JavaScript: copy the non-TypeScript files the code reads at run time (e.g. the bundled
 # sample buildings JSON) next to the compiled files, then drop the dev dependencies.
+# test/deploy/dockerfile-build.e2e-spec.ts replays this stage and runs the runtime stage's CMD from it.
 RUN npm run build \
  && find apps libs -path '*/src/*' -type f ! -name '*.ts' \
       -exec sh -c 'mkdir -p "dist/$(dirname "$1")" && cp "$1" "dist/$1"' _ {} \; \

@@ -48,6 +48,9 @@ module.exports = {
     // the process entry point (config → createApp → listen, signals): the tests run it as a child process
     // (test/support/child-app.ts, the hostile tier, the README walkthrough); createApp itself is measured
     '!<rootDir>/apps/api/src/main.ts',
+    // the backup/restore command (npm run data:backup|data:restore): the tests run it as a child process
+    // (test/database/data-dir-lock.e2e-spec.ts); the lock it takes is measured by its unit spec
+    '!<rootDir>/apps/api/src/data-cli.ts',
     // the extraction child's IPC loop (ExtractionPool forks it); the parsers it calls (worker/jobs.ts) are
     // measured in-process by jobs.spec.ts
     '!<rootDir>/apps/api/src/extraction/worker/extraction.worker.ts',

@@ -10,8 +10,12 @@ const TENANT_HEADER: ParameterObject = {
   name: 'X-Tenant-ID',
   in: 'header',
   required: false,
+  // In words, not as a regular expression: Swagger UI's page is templated with String.replace, where a `$`
+  // followed by a backtick, `'`, `&`, `$` or a digit in the document is a replacement pattern (the regex's
+  // `$` + backtick broke /docs). The schema's `pattern` ends in `$"` once serialised, which is not one.
   description:
-    'The tenant to act for (`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`). Required with a `*` key; with a tenant key it may ' +
+    'The tenant to act for: 1 to 64 letters, digits, `_` or `-`, the first a letter or digit. Required with a ' +
+    '`*` key; with a tenant key it may ' +
     'only repeat that tenant (403 TENANT_FORBIDDEN otherwise); with auth off it picks the tenant (default ' +
     'DEFAULT_TENANT_ID).',
   schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', example: 'demo' },

@@ -56,3 +56,22 @@ export class PgliteError extends Error {
 export function isStatementTimeout(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '57014';
 }
+
+/**
+ * The database could not be opened at startup (the embedded worker did not start on its folder, or the
+ * schema could not be brought up to date): `description` says which database (`pglite:<folder>`, or the
+ * Postgres URL without its password), `cause` what went wrong.
+ */
+export class DatabaseOpenError extends Error {
+  constructor(
+    readonly adapter: 'postgres' | 'pglite',
+    readonly description: string,
+    cause: unknown,
+  ) {
+    super(
+      `could not open the database (${description}): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'DatabaseOpenError';
+  }
+}

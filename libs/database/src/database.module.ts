@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FairPool } from '@libs/scheduling';
 import { Database } from './database';
+import { DatabaseOpenError } from './database.errors';
 import { Migration, runMigrations } from './migrations';
 import { PgDatabase } from './pg.database';
 import { PgliteDatabase } from './pglite.database';
@@ -149,8 +150,14 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.db instanceof PgliteDatabase) await this.db.ready();
-    const applied = await runMigrations(this.db, this.migrations.all());
+    let applied: number[];
+    try {
+      if (this.db instanceof PgliteDatabase) await this.db.ready();
+      applied = await runMigrations(this.db, this.migrations.all());
+    } catch (err) {
+      // startup fails naming the database, whatever the adapter said
+      throw new DatabaseOpenError(this.db.kind, this.db.description, err);
+    }
     this.logger.log(
       `Database ${this.db.kind} (${this.db.description}) ready; ${applied.length ? `applied migrations ${applied.join(', ')}` : 'schema up to date'}`,
     );

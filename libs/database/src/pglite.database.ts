@@ -558,6 +558,10 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
 
 function exited(worker: ChildProcess): Promise<void> {
   if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  // The worker is unref'd (it never keeps the app alive), so while waiting for its end nothing else may
+  // hold the event loop: a worker that failed to open the data at startup then let the app's process
+  // end in silence with status 0 before the failure was reported. Waited for, it holds the loop again.
+  worker.ref();
   return new Promise((resolve) => worker.once('exit', () => resolve()));
 }
 

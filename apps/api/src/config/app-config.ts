@@ -263,6 +263,10 @@ export class AppConfig {
 const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Whose X-Forwarded-For is believed: nobody's (false), that many hops', or these proxies'. */
+/** A DNS host name (labels of letters, digits and inner hyphens): `localhost`, `api.internal`. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 export type TrustProxy = false | number | string[];
 
 /** Names proxy-addr (Fastify's trustProxy) knows for address ranges. */
@@ -366,6 +370,11 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
     extra.push([
       'AUTH_API_KEYS',
       'required when NODE_ENV=production (set AUTH_DISABLED=true to run open on purpose)',
+    ]);
+  if (!isIP(vars.HOST) && !HOST_NAME.test(vars.HOST))
+    extra.push([
+      'HOST',
+      `got ${JSON.stringify(vars.HOST)}; allowed: a host name or an IP address, without a port (the port is PORT)`,
     ]);
   const trustProxy = parseTrustProxy(vars.TRUST_PROXY);
   if (typeof trustProxy === 'object' && !Array.isArray(trustProxy))

@@ -104,6 +104,15 @@ describe('config', () => {
     expect(url).not.toContain('s3cr3t');
   });
 
+  it('HOST: a host name or an address, never with a port', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'api.internal', 'atrium-api'])
+      expect(buildConfig({ HOST: host }).http.host).toBe(host);
+    for (const host of ['localhost:3101', '127.0.0.1:3000', 'http://localhost', '[::1]', 'a b', '-x'])
+      expect(() => buildConfig({ HOST: host })).toThrow(
+        `HOST: got ${JSON.stringify(host)}; allowed: a host name or an IP address, without a port (the port is PORT)`,
+      );
+  });
+
   it('TRUST_PROXY: unset trusts no proxy; a hop count or addresses/CIDRs; never "trust everyone"', () => {
     const trust = (v: string | undefined) => buildConfig({ TRUST_PROXY: v }).http.trustProxy;
     expect(trust(undefined)).toBe(false);
