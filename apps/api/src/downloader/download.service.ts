@@ -8,9 +8,15 @@ import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from './concurrency-pool';
 import { CachedDownload, DownloadCache } from './download-cache';
-import { CapacityExceededError, DownloaderError, ExtractionFailedError } from './downloader.errors';
+import { ArchiveRefusal } from '@app/extraction/zip-directory';
+import {
+  ArchiveRefusedError,
+  CapacityExceededError,
+  DownloaderError,
+  ExtractionFailedError,
+} from './downloader.errors';
 import { DownloaderMetrics } from './downloader.metrics';
-import { convert } from './extraction/extract';
+import { convert, DocumentKind, documentKind } from './extraction/extract';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
 import { acceptFor, DownloadFormat } from './formats';
 import { PdfRenderer } from './pdf/pdf-renderer';
@@ -173,6 +179,12 @@ export class DownloadService {
   }
 
   private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {
+    // a PDF or docx is read by the parser children search uploads use (same limits, same 422 reasons)
+    const document =
+      format === 'text' || format === 'markdown' || format === 'json'
+        ? await documentKind(res.body, res.contentType)
+        : undefined;
+    const documentText = document ? await this.documentText(document, res.body, format, wait) : undefined;
     switch (format) {
       case 'raw':
         return [res.body, res.contentType];
@@ -188,12 +200,18 @@ export class DownloadService {
           lastModified: res.headers['last-modified'] ?? null,
           fetchedAt: new Date().toISOString(),
           contentBase64: res.body.toString('base64'),
+          ...(documentText !== undefined ? { text: documentText } : {}),
         };
         return [Buffer.from(JSON.stringify(doc)), 'application/json; charset=utf-8'];
       }
       case 'pdf':
         throw new Error('pdf is rendered, not converted');
       default: {
+        if (documentText !== undefined)
+          return [
+            Buffer.from(documentText, 'utf8'),
+            `text/${format === 'markdown' ? 'markdown' : 'plain'}; charset=utf-8`,
+          ];
         const text = await convert(format, res.body, res.contentType, res.finalUrl, (html, url, f) =>
           this.article(html, url, f, wait),
         );
@@ -215,6 +233,26 @@ export class DownloadService {
     } catch (err) {
       if (err instanceof ExtractionError)
         throw new ExtractionFailedError(err.message, { reason: err.reason, format });
+      if (err instanceof ExtractionBusyError)
+        throw new CapacityExceededError('extraction', err.queueMax, 'extraction');
+      throw err;
+    }
+  }
+
+  /** A PDF's or docx's text from the extraction pool; refusals are this download's 422 / 503. */
+  private async documentText(
+    kind: DocumentKind,
+    body: Buffer,
+    format: DownloadFormat,
+    wait: boolean,
+  ): Promise<string> {
+    try {
+      return (await this.extraction.documentText(kind, body, { wait })).trim();
+    } catch (err) {
+      if (err instanceof ArchiveRefusal)
+        throw new ArchiveRefusedError(err.message, { reason: err.reason, ...err.details });
+      if (err instanceof ExtractionError)
+        throw new ExtractionFailedError(err.message, { reason: err.reason, format, document: kind });
       if (err instanceof ExtractionBusyError)
         throw new CapacityExceededError('extraction', err.queueMax, 'extraction');
       throw err;

@@ -73,6 +73,18 @@ export class ExtractionFailedError extends DownloaderError {
   }
 }
 
+/**
+ * A document at the URL (a docx) whose zip passes EXTRACTION_ZIP_MAX_ENTRIES / _MAX_BYTES / _MAX_RATIO:
+ * refused as a search upload would be, with the same reason and limit in `details`.
+ */
+export class ArchiveRefusedError extends DownloaderError {
+  override readonly fault = 'target';
+  readonly errorType = 'extraction' as const;
+  constructor(message: string, details: Record<string, unknown>) {
+    super(422, 'ARCHIVE_REFUSED', message, details);
+  }
+}
+
 export class PdfUnavailableError extends DownloaderError {
   readonly errorType = 'pdf' as const;
   constructor(message = 'PDF rendering is not available: no Chromium browser is installed') {

@@ -108,12 +108,15 @@ export class ExtractionService implements OnApplicationShutdown {
     }
   }
 
-  /** Text of a PDF or docx. Throws ArchiveRefusal, ExtractionError or ExtractionBusyError (503). */
-  async documentText(kind: 'pdf' | 'docx', data: Buffer): Promise<string> {
+  /**
+   * Text of a PDF or docx (search uploads, and documents the downloader fetched). Throws ArchiveRefusal,
+   * ExtractionError or ExtractionBusyError (503). `wait`: queue past EXTRACTION_QUEUE_MAX (batch jobs).
+   */
+  async documentText(kind: 'pdf' | 'docx', data: Buffer, opts: { wait?: boolean } = {}): Promise<string> {
     const maxTextChars = this.config.extraction.maxTextChars;
-    if (kind === 'pdf') return this.run({ kind, data, maxTextChars });
+    if (kind === 'pdf') return this.run({ kind, data, maxTextChars }, opts.wait);
     this.inspectArchive(data);
-    return this.run({ kind, data, archive: this.archiveLimits, maxTextChars });
+    return this.run({ kind, data, archive: this.archiveLimits, maxTextChars }, opts.wait);
   }
 
   /** The visible text of an HTML document (search uploads). */

@@ -1,4 +1,26 @@
+import { fileTypeFromBuffer } from 'file-type';
 import { ExtractionFailedError } from '../downloader.errors';
+
+const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+
+/** A document type the extraction children parse (the binary types search uploads accept). */
+export type DocumentKind = 'pdf' | 'docx';
+
+/**
+ * Whether a fetched body is a PDF or docx: by its declared type, else (a binary served as
+ * application/octet-stream, application/zip…) by its signature, as search uploads are sniffed. Text
+ * types are never sniffed: an HTML page stays a page.
+ */
+export async function documentKind(body: Buffer, contentType: string): Promise<DocumentKind | undefined> {
+  const t = mediaType(contentType);
+  if (t === 'application/pdf') return 'pdf';
+  if (t === DOCX_TYPE) return 'docx';
+  if (isTextual(contentType) || body.length === 0) return undefined;
+  const detected = await fileTypeFromBuffer(body);
+  if (detected?.mime === 'application/pdf') return 'pdf';
+  if (detected?.ext === 'docx') return 'docx';
+  return undefined;
+}
 
 export function mediaType(contentType: string): string {
   return contentType.split(';')[0].trim().toLowerCase();
