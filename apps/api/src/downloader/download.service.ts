@@ -7,18 +7,26 @@ import { ExtractionService } from '@app/extraction/extraction.service';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from './concurrency-pool';
-import { CachedDownload, DownloadCache } from './download-cache';
+import { CachedDownload, DownloadCache, RenderState } from './download-cache';
 import { ArchiveRefusal } from '@app/extraction/zip-directory';
 import {
   ArchiveRefusedError,
   CapacityExceededError,
   DownloaderError,
   ExtractionFailedError,
+  RenderUnavailableError,
 } from './downloader.errors';
 import { DownloaderMetrics } from './downloader.metrics';
-import { convert, DocumentKind, documentKind } from './extraction/extract';
+import {
+  convert,
+  decodeText,
+  DocumentKind,
+  documentKind,
+  isHtml,
+  looksLikeAppShell,
+} from './extraction/extract';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
-import { acceptFor, DownloadFormat } from './formats';
+import { acceptFor, DownloadFormat, ReadOptions, readVariant } from './formats';
 import { PdfRenderer } from './pdf/pdf-renderer';
 import { UrlPolicy } from './url-policy/url-policy';
 
@@ -31,6 +39,8 @@ export interface DownloadOptions {
    * answering 503 CAPACITY_EXCEEDED (their own concurrency already bounds how many wait).
    */
   waitForPdfSlot?: boolean;
+  /** How a page is read (render, waitFor, waitMs, include, exclude, mainContent, frontMatter). */
+  read?: ReadOptions;
 }
 
 export interface DownloadOutcome {
@@ -43,6 +53,8 @@ export interface DownloadOutcome {
   contentLength: number;
   statusCode: number;
   cache: CacheStatus;
+  /** HTML read for text, markdown, html or json: rendered in Chromium, as served, or as served for want of one. */
+  render?: RenderState;
 }
 
 /**
@@ -116,7 +128,7 @@ export class DownloadService {
     const url = this.precheck(rawUrl);
     const { value, status } = await this.downloads.cache.getOrLoad(
       tenantId,
-      this.downloads.key(format, url.href),
+      this.downloads.key(format, url.href, readVariant(format, opts.read)),
       // only the origin work takes a download slot (the tenant's fair share): a cached answer never waits
       (stale) =>
         this.pool.run(tenantId, () => this.fetchAndConvert(tenantId, url, format, stale, opts), opts.signal),
@@ -133,6 +145,7 @@ export class DownloadService {
     opts: DownloadOptions,
   ): Promise<Loaded<CachedDownload>> {
     const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
+    const startedAt = Date.now();
     if (format === 'pdf') {
       const rendered = await this.pdf.render(tenantId, url, {
         timeoutMs,
@@ -171,14 +184,66 @@ export class DownloadService {
         revalidated: true,
       });
     }
-    const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false);
+    const read = opts.read ?? {};
+    // what is left of the download's deadline is the render's
+    const { page, state } = await this.renderPage(tenantId, format, res, read, {
+      ...opts,
+      timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)),
+    });
+    const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false, read, page);
+    const freshness = this.downloads.freshness(format, res.statusCode, res.headers);
     return this.downloads.entry(
-      this.entryFor(res, body, contentType),
-      this.downloads.freshness(format, res.statusCode, res.headers),
+      { ...this.entryFor(res, body, contentType), render: state },
+      // read without the browser it wanted: not kept, so the page is rendered once one is there
+      state === 'unavailable' ? { store: false, freshMs: 0 } : freshness,
     );
   }
 
-  private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {
+  /**
+   * render=always, or auto on an app shell: the page in Chromium (the PDF renderer's host, pool, URL policy
+   * on its every request and limits), its rendered DOM read instead of the served HTML. Without a browser,
+   * always is 503 RENDER_UNAVAILABLE and auto reads the served HTML (`unavailable`).
+   */
+  private async renderPage(
+    tenantId: string,
+    format: DownloadFormat,
+    res: FetchResponse,
+    read: ReadOptions,
+    opts: DownloadOptions & { timeoutMs: number },
+  ): Promise<{ page?: Buffer; state?: RenderState }> {
+    if (format === 'pdf' || format === 'raw' || !isHtml(res.contentType)) return {};
+    const mode = read.render ?? 'auto';
+    if (mode === 'never' || (mode === 'auto' && !looksLikeAppShell(res.body, res.contentType)))
+      return { state: 'static' };
+    if (!this.pdf.available()) {
+      if (mode === 'always') throw new RenderUnavailableError();
+      return { state: 'unavailable' };
+    }
+    try {
+      const rendered = await this.pdf.renderPage(tenantId, res, {
+        timeoutMs: opts.timeoutMs,
+        maxBytes: this.config.downloader.maxBytes,
+        wait: opts.waitForPdfSlot ?? false,
+        signal: opts.signal,
+        waitFor: read.waitFor,
+        waitMs: read.waitMs,
+      });
+      return { page: Buffer.from(rendered.html, 'utf8'), state: 'rendered' };
+    } catch (err) {
+      // auto: a browser that cannot start is the same as none
+      if (mode === 'auto' && err instanceof RenderUnavailableError) return { state: 'unavailable' };
+      throw err;
+    }
+  }
+
+  private async render(
+    format: DownloadFormat,
+    res: FetchResponse,
+    wait: boolean,
+    read: ReadOptions,
+    /** The rendered DOM (UTF-8) when the page was rendered: read instead of the served body. */
+    page?: Buffer,
+  ): Promise<[Buffer, string]> {
     // a PDF or docx is read by the parser children search uploads use (same limits, same 422 reasons)
     const document =
       format === 'text' || format === 'markdown' || format === 'json'
@@ -202,7 +267,18 @@ export class DownloadService {
           contentBase64: res.body.toString('base64'),
           ...(documentText !== undefined ? { text: documentText } : {}),
         };
-        return [Buffer.from(JSON.stringify(doc)), 'application/json; charset=utf-8'];
+        const json = JSON.stringify(doc);
+        if (!isHtml(res.contentType)) return [Buffer.from(json), 'application/json; charset=utf-8'];
+        // a page's reading (title, text, metadata, links, images) is made in the extraction pool as JSON
+        // text: joined here as text, never parsed on the event loop
+        const reading = await this.article(
+          page ? page.toString('utf8') : decodeText(res.body, res.contentType),
+          res.finalUrl,
+          'json',
+          wait,
+          read,
+        );
+        return [Buffer.from(`${json.slice(0, -1)},${reading.slice(1)}`), 'application/json; charset=utf-8'];
       }
       case 'pdf':
         throw new Error('pdf is rendered, not converted');
@@ -212,8 +288,12 @@ export class DownloadService {
             Buffer.from(documentText, 'utf8'),
             `text/${format === 'markdown' ? 'markdown' : 'plain'}; charset=utf-8`,
           ];
-        const text = await convert(format, res.body, res.contentType, res.finalUrl, (html, url, f) =>
-          this.article(html, url, f, wait),
+        const text = await convert(
+          format,
+          page ?? res.body,
+          page ? 'text/html; charset=utf-8' : res.contentType,
+          res.finalUrl,
+          (html, url, f) => this.article(html, url, f, wait, read),
         );
         const type = format === 'markdown' ? 'text/markdown' : format === 'html' ? 'text/html' : 'text/plain';
         return [Buffer.from(text, 'utf8'), `${type}; charset=utf-8`];
@@ -225,11 +305,16 @@ export class DownloadService {
   private async article(
     html: string,
     url: string,
-    format: 'text' | 'markdown',
+    format: 'text' | 'markdown' | 'json',
     wait: boolean,
+    read: ReadOptions,
   ): Promise<string> {
+    const { include, exclude, mainContent, frontMatter } = read;
     try {
-      return await this.extraction.articleText(html, url, format, { wait });
+      return await this.extraction.articleText(html, url, format, {
+        wait,
+        page: { include, exclude, mainContent, frontMatter },
+      });
     } catch (err) {
       if (err instanceof ExtractionError)
         throw new ExtractionFailedError(err.message, { reason: err.reason, format });
@@ -283,5 +368,6 @@ function fromCache(format: DownloadFormat, entry: CachedDownload, cache: CacheSt
     contentLength: entry.contentLength,
     statusCode: entry.statusCode,
     cache,
+    render: entry.render,
   };
 }

@@ -92,6 +92,14 @@ export class PdfUnavailableError extends DownloaderError {
   }
 }
 
+/** render=always without a browser (or one that cannot start): the page cannot be rendered here. */
+export class RenderUnavailableError extends DownloaderError {
+  readonly errorType = 'pdf' as const;
+  constructor(message = 'Page rendering is not available: no Chromium browser is installed') {
+    super(503, 'RENDER_UNAVAILABLE', message);
+  }
+}
+
 export class CapacityExceededError extends DownloaderError {
   constructor(
     pool: string,
@@ -123,6 +131,15 @@ export class PdfRenderError extends DownloaderError {
   readonly errorType = 'pdf' as const;
   constructor(message = 'The page could not be rendered as PDF') {
     super(502, 'UPSTREAM_ERROR', message, { reason: 'pdf_render' });
+  }
+}
+
+/** Rendering a page in Chromium failed for a reason other than its own fetch errors (as PdfRenderError). */
+export class PageRenderError extends DownloaderError {
+  override readonly fault = 'atrium';
+  readonly errorType = 'pdf' as const;
+  constructor(message = 'The page could not be rendered') {
+    super(502, 'UPSTREAM_ERROR', message, { reason: 'render' });
   }
 }
 

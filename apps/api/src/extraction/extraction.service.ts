@@ -14,8 +14,9 @@ import {
   PoolClosedError,
   WorkerKilledError,
 } from './extraction-pool';
+import { ValidationFailedError } from '@app/common/validation';
 import { ExtractionBusyError, ExtractionError } from './extraction.errors';
-import type { ExtractionJob } from './worker/protocol';
+import type { ExtractionJob, PageReadOptions } from './worker/protocol';
 import {
   ArchiveLimits,
   ArchiveRefusal,
@@ -125,17 +126,25 @@ export class ExtractionService implements OnApplicationShutdown {
   }
 
   /**
-   * The article of a page as text or markdown (downloader formats). `wait`: queue past
-   * EXTRACTION_QUEUE_MAX (batch jobs, whose own concurrency bounds how many wait).
+   * A page as text, markdown or json (downloader formats; json: the JSON text of `{title, text, metadata,
+   * links, images}`), read as `opts.page` says. `wait`: queue past EXTRACTION_QUEUE_MAX (batch jobs, whose
+   * own concurrency bounds how many wait). A selector the DOM library refuses: 400 VALIDATION_FAILED.
    */
   articleText(
     html: string,
     url: string,
-    format: 'text' | 'markdown',
-    opts: { wait?: boolean } = {},
+    format: 'text' | 'markdown' | 'json',
+    opts: { wait?: boolean; page?: PageReadOptions } = {},
   ): Promise<string> {
     return this.run(
-      { kind: 'html-article', html, url, format, maxTextChars: this.config.extraction.maxTextChars },
+      {
+        kind: 'html-article',
+        html,
+        url,
+        format,
+        maxTextChars: this.config.extraction.maxTextChars,
+        page: opts.page,
+      },
       opts.wait,
     );
   }
@@ -168,6 +177,8 @@ export class ExtractionService implements OnApplicationShutdown {
           `The document is not a readable zip archive: ${message}`,
         );
       if (name === 'OutputTooLarge') return new ExtractionError('text_too_large', message);
+      if (name === 'InvalidSelector' && typeof details?.field === 'string')
+        return new ValidationFailedError({ [details.field]: [message.slice(0, MAX_MESSAGE)] });
       return new ExtractionError(
         'parse_error',
         `The document could not be read: ${message.slice(0, MAX_MESSAGE)}`,

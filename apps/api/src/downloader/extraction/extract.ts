@@ -129,3 +129,29 @@ function prettyJson(source: string): string {
     return source;
   }
 }
+
+/** Pages larger than this are not judged app shells (they carry their content); also bounds the scan below. */
+export const APP_SHELL_MAX_BYTES = 256 * 1024;
+/** Fewer visible characters than this (scripts, styles, noscript and tags aside) is "little text". */
+const APP_SHELL_MAX_TEXT = 200;
+/** An empty element a script fills: <div id="root"></div>, <main id="app"></main>, <app-root></app-root>. */
+const EMPTY_ROOT =
+  /<(div|main|section)\b[^>]*\bid\s*=\s*["']?[\w-]+["']?[^>]*>\s*<\/\1\s*>|<([a-z]+-[a-z-]+)\b[^>]*>\s*<\/\2\s*>/i;
+
+/**
+ * Whether served HTML looks like a single-page app's shell that script fills in (render=auto): scripts,
+ * an empty root element, and little visible text. Bounded work on the event loop: only pages up to
+ * APP_SHELL_MAX_BYTES are looked at, with linear regular expressions.
+ */
+export function looksLikeAppShell(body: Buffer, contentType: string): boolean {
+  if (!isHtml(contentType) || body.length > APP_SHELL_MAX_BYTES) return false;
+  const html = decodeText(body, contentType);
+  if (!/<script\b/i.test(html) || !EMPTY_ROOT.test(html)) return false;
+  const visible = html
+    .replace(/<(script|style|noscript|template|title)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&#?\w+;/g, ' ')
+    .replace(/\s+/g, '');
+  return visible.length < APP_SHELL_MAX_TEXT;
+}
