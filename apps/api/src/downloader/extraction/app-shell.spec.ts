@@ -33,4 +33,12 @@ describe('looksLikeAppShell (render=auto)', () => {
     const big = shell('<div id="root"></div>', `<!--${'x'.repeat(APP_SHELL_MAX_BYTES)}-->`);
     expect(looksLikeAppShell(big, HTML)).toBe(false);
   });
+
+  it('hostile markup (unclosed tags, endless attributes, script openings without end) is one pass', () => {
+    const n = APP_SHELL_MAX_BYTES - 1024;
+    for (const unit of ['<div id=', '<script', '<div id="a" ', '<a-b ', '<!--', '<'])
+      expect(looksLikeAppShell(Buffer.from(unit.repeat(Math.floor(n / unit.length))), HTML)).toBe(false);
+    const spaces = Buffer.from(`<script></script><div ${' '.repeat(n)}id="root"></div>`);
+    expect(looksLikeAppShell(spaces, HTML)).toBe(true);
+  });
 });
