@@ -13,6 +13,7 @@ const swc = [
 ];
 // ESM-only packages that Jest's CommonJS loader cannot require are transformed too.
 const esmOnly = [
+  'css-what',
   'file-type',
   'strtok3',
   'token-types',

@@ -69,6 +69,23 @@ withChromium('Downloader: PDF rendering (e2e)', () => {
     expect(origin.requests.every((r) => r.headers.host === `public.test:${P}`)).toBe(true);
   }, 60_000);
 
+  it('render=always: a rendered page makes its requests through the same URL policy', async () => {
+    const P = origin.port;
+    const page =
+      `http://public.test:${P}/page?render=1&img=${encodeURIComponent(`http://127.0.0.1:${P}/secret?from=img`)}` +
+      `&fetch=${encodeURIComponent(`http://evil.test:${P}/secret?from=fetch`)}`;
+    const res = await app.request(
+      `/api/v1/download?url=${encodeURIComponent(page)}&format=text&render=always`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-atrium-render')).toBe('rendered');
+    expect(res.text).toContain('Some text to print.');
+    expect(origin.hits('/page')).toHaveLength(1);
+    expect(origin.hits('/pixel.png')).toHaveLength(1);
+    expect(origin.hits('/secret')).toHaveLength(0);
+    expect(origin.requests.every((r) => r.headers.host === `public.test:${P}`)).toBe(true);
+  }, 60_000);
+
   it('a second PDF download is served from the cache', async () => {
     const url = `http://public.test:${origin.port}/page?cached=1`;
     expect((await pdf(app, url)).headers.get('x-cache')).toBe('MISS');

@@ -11,6 +11,9 @@ export const MAX_CACHED_BYTES = 2 * 1024 * 1024;
 /** How long a stale entry with validators is kept for revalidation (If-None-Match / If-Modified-Since). */
 const REVALIDATION_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/** How a page's HTML was read (X-Atrium-Render): rendered in Chromium, as served, as served for want of one. */
+export type RenderState = 'rendered' | 'static' | 'unavailable';
+
 /** A converted download as cached: the answer plus what is needed to revalidate it. */
 export interface CachedDownload {
   body: string; // base64
@@ -21,6 +24,7 @@ export interface CachedDownload {
   statusCode: number;
   etag?: string;
   lastModified?: string;
+  render?: RenderState;
 }
 
 export interface Freshness {
@@ -50,8 +54,11 @@ export class DownloadCache {
     private readonly config: AppConfig,
   ) {}
 
-  key(format: DownloadFormat, url: string): string {
-    return createHash('sha256').update(`${format} ${url}`).digest('base64url');
+  /** `variant`: the read options that change the answer (readVariant), empty for the defaults. */
+  key(format: DownloadFormat, url: string, variant = ''): string {
+    return createHash('sha256')
+      .update(variant ? `${format} ${url} ${variant}` : `${format} ${url}`)
+      .digest('base64url');
   }
 
   /** How long an entry stays fresh and is kept (validators: a day longer, for revalidation), or not stored. */

@@ -23,7 +23,17 @@ export class DownloadController {
   @CacheNamespace(DOWNLOAD_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
-      'The content in the requested format, with X-Original-URL, X-Original-Content-Type, X-Content-Length and X-Cache',
+      'The content in the requested format, with X-Original-URL, X-Original-Content-Type, X-Content-Length and ' +
+      'X-Cache; for an HTML page read as text, markdown, html or json, X-Atrium-Render: rendered (Chromium), ' +
+      'static (as served) or unavailable (render=auto wanted Chromium and there is none)',
+    headers: {
+      'X-Atrium-Render': {
+        description:
+          'HTML pages read as text, markdown, html or json: rendered (Chromium), static (as served) or ' +
+          'unavailable (render=auto found an app shell and no browser: read as served)',
+        schema: { type: 'string', enum: ['rendered', 'static', 'unavailable'] },
+      },
+    },
   })
   async download(
     @TenantId() tenantId: string,
@@ -33,7 +43,8 @@ export class DownloadController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
     const format = query.format ?? negotiateFormat(accept);
-    const out = await this.downloads.download(tenantId, query.url, format);
+    const { url, format: _format, ...read } = query;
+    const out = await this.downloads.download(tenantId, url, format, { read });
     void reply.headers({
       'content-type': headerSafe(out.contentType),
       'x-original-url': out.finalUrl,
@@ -44,6 +55,7 @@ export class DownloadController {
       'content-security-policy': "default-src 'none'; sandbox",
       vary: 'Accept',
     });
+    if (out.render) reply.header('x-atrium-render', out.render);
     if (format === 'pdf' || format === 'raw') reply.header('content-disposition', 'inline');
     return out.body;
   }

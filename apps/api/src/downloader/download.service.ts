@@ -7,17 +7,27 @@ import { ExtractionService } from '@app/extraction/extraction.service';
 import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from './concurrency-pool';
-import { CachedDownload, DownloadCache } from './download-cache';
+import { CachedDownload, DownloadCache, RenderState } from './download-cache';
+import { ArchiveRefusal } from '@app/extraction/zip-directory';
 import {
+  ArchiveRefusedError,
   CapacityExceededError,
   DownloaderError,
   ExtractionFailedError,
+  RenderUnavailableError,
   UpstreamTimeoutError,
 } from './downloader.errors';
 import { DownloaderMetrics } from './downloader.metrics';
-import { convert } from './extraction/extract';
+import {
+  convert,
+  decodeText,
+  DocumentKind,
+  documentKind,
+  isHtml,
+  looksLikeAppShell,
+} from './extraction/extract';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
-import { acceptFor, DownloadFormat } from './formats';
+import { acceptFor, DownloadFormat, ReadOptions, readVariant } from './formats';
 import { PdfRenderer } from './pdf/pdf-renderer';
 import type { HostPermit } from './politeness/host-gate';
 import { Politeness } from './politeness/politeness.service';
@@ -39,6 +49,8 @@ export interface DownloadOptions {
   waitForHost?: boolean;
   /** Told when this download starts (true) and stops (false) waiting for its host (a job's waitingUrls). */
   onHostWait?: (waiting: boolean) => void;
+  /** How a page is read (render, waitFor, waitMs, include, exclude, mainContent, frontMatter). */
+  read?: ReadOptions;
 }
 
 export interface DownloadOutcome {
@@ -51,6 +63,8 @@ export interface DownloadOutcome {
   contentLength: number;
   statusCode: number;
   cache: CacheStatus;
+  /** HTML read for text, markdown, html or json: rendered in Chromium, as served, or as served for want of one. */
+  render?: RenderState;
 }
 
 /**
@@ -127,7 +141,7 @@ export class DownloadService {
     const verdict = await this.politeness.check(url, opts.signal);
     const { value, status } = await this.downloads.cache.getOrLoad(
       tenantId,
-      this.downloads.key(format, url.href),
+      this.downloads.key(format, url.href, readVariant(format, opts.read)),
       // the host's turn first, then a download slot (the tenant's fair share): waiting for a busy host holds
       // no slot other tenants need, and a cached answer waits for neither
       async (stale) => {
@@ -172,6 +186,7 @@ export class DownloadService {
     permit: HostPermit,
   ): Promise<Loaded<CachedDownload>> {
     const timeoutMs = opts.timeoutMs ?? this.config.downloader.timeoutMs;
+    const startedAt = Date.now();
     if (format === 'pdf') {
       const rendered = await this.pdf.render(tenantId, url, {
         timeoutMs,
@@ -213,10 +228,18 @@ export class DownloadService {
         revalidated: true,
       });
     }
-    const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false);
+    const read = opts.read ?? {};
+    // what is left of the download's deadline is the render's
+    const { page, state } = await this.renderPage(tenantId, format, res, read, {
+      ...opts,
+      timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)),
+    });
+    const [body, contentType] = await this.render(format, res, opts.waitForPdfSlot ?? false, read, page);
+    const freshness = this.downloads.freshness(format, res.statusCode, res.headers);
     return this.downloads.entry(
-      this.entryFor(res, body, contentType),
-      this.downloads.freshness(format, res.statusCode, res.headers),
+      { ...this.entryFor(res, body, contentType), render: state },
+      // read without the browser it wanted: not kept, so the page is rendered once one is there
+      state === 'unavailable' ? { store: false, freshMs: 0 } : freshness,
     );
   }
 
@@ -239,11 +262,61 @@ export class DownloadService {
       redirects: 0,
       notModified: false,
     };
-    const [body, contentType] = await this.render(format, res, true);
+    const [body, contentType] = await this.render(format, res, true, {});
     return { ...raw, format, body, contentType };
   }
 
-  private async render(format: DownloadFormat, res: FetchResponse, wait: boolean): Promise<[Buffer, string]> {
+  /**
+   * render=always, or auto on an app shell: the page in Chromium (the PDF renderer's host, pool, URL policy
+   * on its every request and limits), its rendered DOM read instead of the served HTML. Without a browser,
+   * always is 503 RENDER_UNAVAILABLE and auto reads the served HTML (`unavailable`).
+   */
+  private async renderPage(
+    tenantId: string,
+    format: DownloadFormat,
+    res: FetchResponse,
+    read: ReadOptions,
+    opts: DownloadOptions & { timeoutMs: number },
+  ): Promise<{ page?: Buffer; state?: RenderState }> {
+    if (format === 'pdf' || format === 'raw' || !isHtml(res.contentType)) return {};
+    const mode = read.render ?? 'auto';
+    if (mode === 'never' || (mode === 'auto' && !looksLikeAppShell(res.body, res.contentType)))
+      return { state: 'static' };
+    if (!this.pdf.available()) {
+      if (mode === 'always') throw new RenderUnavailableError();
+      return { state: 'unavailable' };
+    }
+    try {
+      const rendered = await this.pdf.renderPage(tenantId, res, {
+        timeoutMs: opts.timeoutMs,
+        maxBytes: this.config.downloader.maxBytes,
+        wait: opts.waitForPdfSlot ?? false,
+        signal: opts.signal,
+        waitFor: read.waitFor,
+        waitMs: read.waitMs,
+      });
+      return { page: Buffer.from(rendered.html, 'utf8'), state: 'rendered' };
+    } catch (err) {
+      // auto: a browser that cannot start is the same as none
+      if (mode === 'auto' && err instanceof RenderUnavailableError) return { state: 'unavailable' };
+      throw err;
+    }
+  }
+
+  private async render(
+    format: DownloadFormat,
+    res: FetchResponse,
+    wait: boolean,
+    read: ReadOptions,
+    /** The rendered DOM (UTF-8) when the page was rendered: read instead of the served body. */
+    page?: Buffer,
+  ): Promise<[Buffer, string]> {
+    // a PDF or docx is read by the parser children search uploads use (same limits, same 422 reasons)
+    const document =
+      format === 'text' || format === 'markdown' || format === 'json'
+        ? await documentKind(res.body, res.contentType)
+        : undefined;
+    const documentText = document ? await this.documentText(document, res.body, format, wait) : undefined;
     switch (format) {
       case 'raw':
         return [res.body, res.contentType];
@@ -259,14 +332,35 @@ export class DownloadService {
           lastModified: res.headers['last-modified'] ?? null,
           fetchedAt: new Date().toISOString(),
           contentBase64: res.body.toString('base64'),
+          ...(documentText !== undefined ? { text: documentText } : {}),
         };
-        return [Buffer.from(JSON.stringify(doc)), 'application/json; charset=utf-8'];
+        const json = JSON.stringify(doc);
+        if (!isHtml(res.contentType)) return [Buffer.from(json), 'application/json; charset=utf-8'];
+        // a page's reading (title, text, metadata, links, images) is made in the extraction pool as JSON
+        // text: joined here as text, never parsed on the event loop
+        const reading = await this.article(
+          page ? page.toString('utf8') : decodeText(res.body, res.contentType),
+          res.finalUrl,
+          'json',
+          wait,
+          read,
+        );
+        return [Buffer.from(`${json.slice(0, -1)},${reading.slice(1)}`), 'application/json; charset=utf-8'];
       }
       case 'pdf':
         throw new Error('pdf is rendered, not converted');
       default: {
-        const text = await convert(format, res.body, res.contentType, res.finalUrl, (html, url, f) =>
-          this.article(html, url, f, wait),
+        if (documentText !== undefined)
+          return [
+            Buffer.from(documentText, 'utf8'),
+            `text/${format === 'markdown' ? 'markdown' : 'plain'}; charset=utf-8`,
+          ];
+        const text = await convert(
+          format,
+          page ?? res.body,
+          page ? 'text/html; charset=utf-8' : res.contentType,
+          res.finalUrl,
+          (html, url, f) => this.article(html, url, f, wait, read),
         );
         const type = format === 'markdown' ? 'text/markdown' : format === 'html' ? 'text/html' : 'text/plain';
         return [Buffer.from(text, 'utf8'), `${type}; charset=utf-8`];
@@ -278,14 +372,39 @@ export class DownloadService {
   private async article(
     html: string,
     url: string,
-    format: 'text' | 'markdown',
+    format: 'text' | 'markdown' | 'json',
     wait: boolean,
+    read: ReadOptions,
   ): Promise<string> {
+    const { include, exclude, mainContent, frontMatter } = read;
     try {
-      return await this.extraction.articleText(html, url, format, { wait });
+      return await this.extraction.articleText(html, url, format, {
+        wait,
+        page: { include, exclude, mainContent, frontMatter },
+      });
     } catch (err) {
       if (err instanceof ExtractionError)
         throw new ExtractionFailedError(err.message, { reason: err.reason, format });
+      if (err instanceof ExtractionBusyError)
+        throw new CapacityExceededError('extraction', err.queueMax, 'extraction');
+      throw err;
+    }
+  }
+
+  /** A PDF's or docx's text from the extraction pool; refusals are this download's 422 / 503. */
+  private async documentText(
+    kind: DocumentKind,
+    body: Buffer,
+    format: DownloadFormat,
+    wait: boolean,
+  ): Promise<string> {
+    try {
+      return (await this.extraction.documentText(kind, body, { wait })).trim();
+    } catch (err) {
+      if (err instanceof ArchiveRefusal)
+        throw new ArchiveRefusedError(err.message, { reason: err.reason, ...err.details });
+      if (err instanceof ExtractionError)
+        throw new ExtractionFailedError(err.message, { reason: err.reason, format, document: kind });
       if (err instanceof ExtractionBusyError)
         throw new CapacityExceededError('extraction', err.queueMax, 'extraction');
       throw err;
@@ -316,5 +435,6 @@ function fromCache(format: DownloadFormat, entry: CachedDownload, cache: CacheSt
     contentLength: entry.contentLength,
     statusCode: entry.statusCode,
     cache,
+    render: entry.render,
   };
 }

@@ -91,10 +91,30 @@ export class ExtractionFailedError extends DownloaderError {
   }
 }
 
+/**
+ * A document at the URL (a docx) whose zip passes EXTRACTION_ZIP_MAX_ENTRIES / _MAX_BYTES / _MAX_RATIO:
+ * refused as a search upload would be, with the same reason and limit in `details`.
+ */
+export class ArchiveRefusedError extends DownloaderError {
+  override readonly fault = 'target';
+  readonly errorType = 'extraction' as const;
+  constructor(message: string, details: Record<string, unknown>) {
+    super(422, 'ARCHIVE_REFUSED', message, details);
+  }
+}
+
 export class PdfUnavailableError extends DownloaderError {
   readonly errorType = 'pdf' as const;
   constructor(message = 'PDF rendering is not available: no Chromium browser is installed') {
     super(503, 'PDF_UNAVAILABLE', message);
+  }
+}
+
+/** render=always without a browser (or one that cannot start): the page cannot be rendered here. */
+export class RenderUnavailableError extends DownloaderError {
+  readonly errorType = 'pdf' as const;
+  constructor(message = 'Page rendering is not available: no Chromium browser is installed') {
+    super(503, 'RENDER_UNAVAILABLE', message);
   }
 }
 
@@ -129,6 +149,15 @@ export class PdfRenderError extends DownloaderError {
   readonly errorType = 'pdf' as const;
   constructor(message = 'The page could not be rendered as PDF') {
     super(502, 'UPSTREAM_ERROR', message, { reason: 'pdf_render' });
+  }
+}
+
+/** Rendering a page in Chromium failed for a reason other than its own fetch errors (as PdfRenderError). */
+export class PageRenderError extends DownloaderError {
+  override readonly fault = 'atrium';
+  readonly errorType = 'pdf' as const;
+  constructor(message = 'The page could not be rendered') {
+    super(502, 'UPSTREAM_ERROR', message, { reason: 'render' });
   }
 }
 

@@ -37,3 +37,36 @@ export function acceptFor(format: DownloadFormat): string {
     return 'text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5';
   return '*/*';
 }
+
+export const RENDER_MODES = ['auto', 'always', 'never'] as const;
+export type RenderMode = (typeof RENDER_MODES)[number];
+
+/**
+ * How a page is read for text, markdown, html and json (the download's query options): rendered in Chromium
+ * or not, what to wait for there, include/exclude selectors, article or whole page, markdown front matter.
+ */
+export interface ReadOptions {
+  render?: RenderMode;
+  waitFor?: string;
+  waitMs?: number;
+  include?: string;
+  exclude?: string;
+  mainContent?: boolean;
+  frontMatter?: boolean;
+}
+
+/** The part of the cache key the read options make (empty for the defaults, so those keys are unchanged). */
+export function readVariant(format: DownloadFormat, opts: ReadOptions = {}): string {
+  if (format === 'pdf' || format === 'raw') return '';
+  const parts: string[] = [];
+  if (opts.render && opts.render !== 'auto') parts.push(`render=${opts.render}`);
+  if (opts.waitFor) parts.push(`waitFor=${opts.waitFor}`);
+  if (opts.waitMs) parts.push(`waitMs=${opts.waitMs}`);
+  if (format !== 'html') {
+    if (opts.include) parts.push(`include=${opts.include}`);
+    if (opts.exclude) parts.push(`exclude=${opts.exclude}`);
+    if (opts.mainContent === false) parts.push('mainContent=false');
+    if (opts.frontMatter && format === 'markdown') parts.push('frontMatter=true');
+  }
+  return parts.map(encodeURIComponent).join('&');
+}

@@ -14,8 +14,9 @@ import {
   PoolClosedError,
   WorkerKilledError,
 } from './extraction-pool';
+import { ValidationFailedError } from '@app/common/validation';
 import { ExtractionBusyError, ExtractionError } from './extraction.errors';
-import type { ExtractionJob } from './worker/protocol';
+import type { ExtractionJob, PageReadOptions } from './worker/protocol';
 import {
   ArchiveLimits,
   ArchiveRefusal,
@@ -108,12 +109,15 @@ export class ExtractionService implements OnApplicationShutdown {
     }
   }
 
-  /** Text of a PDF or docx. Throws ArchiveRefusal, ExtractionError or ExtractionBusyError (503). */
-  async documentText(kind: 'pdf' | 'docx', data: Buffer): Promise<string> {
+  /**
+   * Text of a PDF or docx (search uploads, and documents the downloader fetched). Throws ArchiveRefusal,
+   * ExtractionError or ExtractionBusyError (503). `wait`: queue past EXTRACTION_QUEUE_MAX (batch jobs).
+   */
+  async documentText(kind: 'pdf' | 'docx', data: Buffer, opts: { wait?: boolean } = {}): Promise<string> {
     const maxTextChars = this.config.extraction.maxTextChars;
-    if (kind === 'pdf') return this.run({ kind, data, maxTextChars });
+    if (kind === 'pdf') return this.run({ kind, data, maxTextChars }, opts.wait);
     this.inspectArchive(data);
-    return this.run({ kind, data, archive: this.archiveLimits, maxTextChars });
+    return this.run({ kind, data, archive: this.archiveLimits, maxTextChars }, opts.wait);
   }
 
   /** The visible text of an HTML document (search uploads). */
@@ -122,17 +126,25 @@ export class ExtractionService implements OnApplicationShutdown {
   }
 
   /**
-   * The article of a page as text or markdown (downloader formats). `wait`: queue past
-   * EXTRACTION_QUEUE_MAX (batch jobs, whose own concurrency bounds how many wait).
+   * A page as text, markdown or json (downloader formats; json: the JSON text of `{title, text, metadata,
+   * links, images}`), read as `opts.page` says. `wait`: queue past EXTRACTION_QUEUE_MAX (batch jobs, whose
+   * own concurrency bounds how many wait). A selector the DOM library refuses: 400 VALIDATION_FAILED.
    */
   articleText(
     html: string,
     url: string,
-    format: 'text' | 'markdown',
-    opts: { wait?: boolean } = {},
+    format: 'text' | 'markdown' | 'json',
+    opts: { wait?: boolean; page?: PageReadOptions } = {},
   ): Promise<string> {
     return this.run(
-      { kind: 'html-article', html, url, format, maxTextChars: this.config.extraction.maxTextChars },
+      {
+        kind: 'html-article',
+        html,
+        url,
+        format,
+        maxTextChars: this.config.extraction.maxTextChars,
+        page: opts.page,
+      },
       opts.wait,
     );
   }
@@ -183,6 +195,8 @@ export class ExtractionService implements OnApplicationShutdown {
           `The document is not a readable zip archive: ${message}`,
         );
       if (name === 'OutputTooLarge') return new ExtractionError('text_too_large', message);
+      if (name === 'InvalidSelector' && typeof details?.field === 'string')
+        return new ValidationFailedError({ [details.field]: [message.slice(0, MAX_MESSAGE)] });
       return new ExtractionError(
         'parse_error',
         `The document could not be read: ${message.slice(0, MAX_MESSAGE)}`,

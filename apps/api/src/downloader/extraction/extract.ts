@@ -1,4 +1,26 @@
+import { fileTypeFromBuffer } from 'file-type';
 import { ExtractionFailedError } from '../downloader.errors';
+
+const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+
+/** A document type the extraction children parse (the binary types search uploads accept). */
+export type DocumentKind = 'pdf' | 'docx';
+
+/**
+ * Whether a fetched body is a PDF or docx: by its declared type, else (a binary served as
+ * application/octet-stream, application/zip…) by its signature, as search uploads are sniffed. Text
+ * types are never sniffed: an HTML page stays a page.
+ */
+export async function documentKind(body: Buffer, contentType: string): Promise<DocumentKind | undefined> {
+  const t = mediaType(contentType);
+  if (t === 'application/pdf') return 'pdf';
+  if (t === DOCX_TYPE) return 'docx';
+  if (isTextual(contentType) || body.length === 0) return undefined;
+  const detected = await fileTypeFromBuffer(body);
+  if (detected?.mime === 'application/pdf') return 'pdf';
+  if (detected?.ext === 'docx') return 'docx';
+  return undefined;
+}
 
 export function mediaType(contentType: string): string {
   return contentType.split(';')[0].trim().toLowerCase();
@@ -106,4 +128,63 @@ function prettyJson(source: string): string {
   } catch {
     return source;
   }
+}
+
+/** Pages larger than this are not judged app shells (they carry their content); also bounds the scan below. */
+export const APP_SHELL_MAX_BYTES = 256 * 1024;
+/** Fewer visible characters than this (scripts, styles, noscript and tags aside) is "little text". */
+const APP_SHELL_MAX_TEXT = 200;
+/** Elements whose content is not visible text. */
+const RAW_TEXT = new Set(['script', 'style', 'noscript', 'template', 'title']);
+
+/**
+ * Whether served HTML looks like a single-page app's shell that script fills in (render=auto): a script,
+ * an empty root element (`<div id="root"></div>`, `<main id="app"></main>`, `<app-root></app-root>`) and
+ * little visible text. Bounded work on the event loop: only pages up to APP_SHELL_MAX_BYTES are looked at,
+ * in one forward pass over the tags (indexOf, no backtracking regular expression over the page).
+ */
+export function looksLikeAppShell(body: Buffer, contentType: string): boolean {
+  if (!isHtml(contentType) || body.length > APP_SHELL_MAX_BYTES) return false;
+  const html = decodeText(body, contentType);
+  const lower = html.toLowerCase();
+  let visible = 0;
+  let scripts = false;
+  let emptyRoot = false;
+  let i = 0;
+  while (i < html.length) {
+    const lt = lower.indexOf('<', i);
+    const text = lt === -1 ? html.slice(i) : html.slice(i, lt);
+    visible += text.replace(/&#?\w{1,10};/g, ' ').replace(/\s+/g, '').length;
+    if (visible >= APP_SHELL_MAX_TEXT) return false;
+    if (lt === -1) break;
+    if (lower.startsWith('<!--', lt)) {
+      const end = lower.indexOf('-->', lt + 4);
+      if (end === -1) break;
+      i = end + 3;
+      continue;
+    }
+    const gt = lower.indexOf('>', lt);
+    if (gt === -1) break;
+    const name = /^<([a-z][a-z0-9-]*)/.exec(lower.slice(lt, Math.min(gt + 1, lt + 64)))?.[1];
+    i = gt + 1;
+    if (!name) continue;
+    if (RAW_TEXT.has(name)) {
+      if (name === 'script') scripts = true;
+      const end = lower.indexOf(`</${name}`, i);
+      if (end === -1) break;
+      const close = lower.indexOf('>', end);
+      if (close === -1) break;
+      i = close + 1;
+      continue;
+    }
+    const rootLike =
+      name.includes('-') ||
+      ((name === 'div' || name === 'main' || name === 'section') && /\sid\s*=/.test(lower.slice(lt, gt)));
+    if (rootLike && !emptyRoot) {
+      // empty: only whitespace up to its own end tag
+      const after = lower.slice(i, i + 256).trimStart();
+      if (after.startsWith(`</${name}`)) emptyRoot = true;
+    }
+  }
+  return scripts && emptyRoot;
 }

@@ -8,8 +8,18 @@ export interface BrowserSetup {
   userAgent: string;
 }
 
-/** One page to print. The main document was fetched by the parent (URL policy, size limit). */
+/**
+ * One page to print (`pdf`) or to read after it ran (`html`: the rendered DOM, page.content()). The main
+ * document was fetched by the parent (URL policy, size limit).
+ */
 export interface RenderJob {
+  output: 'pdf' | 'html';
+  /** html: wait until an element matches this CSS selector (within the deadline). */
+  waitFor?: string;
+  /** html: wait this long after load (and waitFor), within the deadline. */
+  waitMs?: number;
+  /** html: a rendered DOM larger than this (UTF-8 bytes) is refused. */
+  maxOutputBytes: number;
   id: number;
   /** The page's final URL: the navigation the child answers with `body`. */
   url: string;
@@ -36,5 +46,6 @@ export type ChildMessage =
   | { type: 'launch-failed'; message: string }
   /** A sub-resource the page asks for: the parent fetches it through the URL policy. */
   | { type: 'fetch'; id: number; reqId: number; url: string; accept: string }
-  | { type: 'done'; id: number; pdf: Uint8Array; blocked: string[] }
-  | { type: 'failed'; id: number; timedOut: boolean; message: string };
+  /** `output`: the PDF, or the rendered DOM as UTF-8. */
+  | { type: 'done'; id: number; output: Uint8Array; blocked: string[] }
+  | { type: 'failed'; id: number; timedOut: boolean; tooLarge?: boolean; message: string };

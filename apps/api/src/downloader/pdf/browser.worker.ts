@@ -28,6 +28,7 @@ function launch(): Promise<Browser> {
 }
 
 class Timeout extends Error {}
+class TooLarge extends Error {}
 
 async function render(job: RenderJob): Promise<void> {
   const deadlineAt = Date.now() + job.timeoutMs;
@@ -85,12 +86,25 @@ async function render(job: RenderJob): Promise<void> {
       throw err;
     }
     page.setDefaultTimeout(remaining());
-    const pdf = await page.pdf({ format: 'A4', printBackground: true });
-    send({ type: 'done', id: job.id, pdf, blocked });
+    if (job.output === 'pdf') {
+      const pdf = await page.pdf({ format: 'A4', printBackground: true });
+      return send({ type: 'done', id: job.id, output: pdf, blocked });
+    }
+    try {
+      if (job.waitFor) await page.waitForSelector(job.waitFor, { state: 'attached', timeout: remaining() });
+      if (job.waitMs) await page.waitForTimeout(Math.min(job.waitMs, remaining()));
+    } catch (err) {
+      if (Date.now() >= deadlineAt) throw new Timeout();
+      throw err;
+    }
+    const html = Buffer.from(await page.content(), 'utf8');
+    if (html.length > job.maxOutputBytes) throw new TooLarge(`rendered DOM over ${job.maxOutputBytes} bytes`);
+    send({ type: 'done', id: job.id, output: html, blocked });
   } catch (err) {
     send({
       type: 'failed',
       id: job.id,
+      tooLarge: err instanceof TooLarge,
       timedOut: err instanceof Timeout || Date.now() >= deadlineAt,
       message: err instanceof Error ? err.message.slice(0, 500) : String(err),
     });

@@ -8,9 +8,12 @@ import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { PoolMetrics } from '@app/metrics/pool-metrics';
 import { ConcurrencyPool } from '../concurrency-pool';
 import {
+  ContentTooLargeError,
   DownloaderError,
+  PageRenderError,
   PdfRenderError,
   PdfUnavailableError,
+  RenderUnavailableError,
   UpstreamTimeoutError,
   UrlBlockedError,
 } from '../downloader.errors';
@@ -79,8 +82,21 @@ type FetchAnswer =
   | { type: 'fetched'; status: number; contentType: string; body: Uint8Array }
   | { type: 'refused'; blocked: boolean };
 
+/** What the host answers a render with: the PDF, or the rendered DOM as UTF-8. */
+interface HostOutput {
+  output: Buffer;
+  blocked: string[];
+}
+
+export interface RenderedPage {
+  /** The rendered DOM (page.content()). */
+  html: string;
+  /** Sub-resource URLs the policy refused (for logs and tests). */
+  blocked: string[];
+}
+
 interface Pending {
-  resolve(value: { pdf: Buffer; blocked: string[] }): void;
+  resolve(value: HostOutput): void;
   reject(err: Error): void;
   /** Answers the page's sub-resource requests (the URL policy and the fetcher are the parent's). */
   fetch(url: string, accept: string): Promise<FetchAnswer>;
@@ -124,7 +140,7 @@ class BrowserHost {
     return this.pending.size === 0;
   }
 
-  render(job: RenderJob, fetch: Pending['fetch']): Promise<{ pdf: Buffer; blocked: string[] }> {
+  render(job: RenderJob, fetch: Pending['fetch']): Promise<HostOutput> {
     if (this.gone) return Promise.reject(new PdfRenderError());
     return new Promise((resolve, reject) => {
       this.pending.set(job.id, { resolve, reject, fetch });
@@ -171,8 +187,14 @@ class BrowserHost {
     if (!p) return;
     this.pending.delete(m.id);
     if (m.type === 'done')
-      p.resolve({ pdf: Buffer.from(m.pdf.buffer, m.pdf.byteOffset, m.pdf.byteLength), blocked: m.blocked });
-    else p.reject(m.timedOut ? new HostTimeout() : new HostRenderError(m.message));
+      p.resolve({
+        output: Buffer.from(m.output.buffer, m.output.byteOffset, m.output.byteLength),
+        blocked: m.blocked,
+      });
+    else
+      p.reject(
+        m.timedOut ? new HostTimeout() : m.tooLarge ? new HostTooLarge() : new HostRenderError(m.message),
+      );
   }
 
   private end(err: Error): void {
@@ -188,6 +210,8 @@ class BrowserHost {
 class HostTimeout extends Error {}
 /** The host could not render the page (a browser error). */
 class HostRenderError extends Error {}
+/** The rendered DOM was larger than the job allowed. */
+class HostTooLarge extends Error {}
 
 /**
  * Renders pages as PDF with playwright-core driving the system Chromium, in a bounded pool shared fairly
@@ -258,7 +282,6 @@ export class PdfRenderer implements OnApplicationShutdown {
     const release = opts.wait ? await this.pool.acquire(tenant, opts.signal) : this.pool.tryAcquire(tenant);
     clearTimeout(this.idleTimer);
     const deadlineAt = Date.now() + opts.timeoutMs;
-    const remaining = (): number => Math.max(1, deadlineAt - Date.now());
     try {
       const main = await this.fetcher.fetch({
         url,
@@ -271,47 +294,113 @@ export class PdfRenderer implements OnApplicationShutdown {
       // the origin already serves a PDF: nothing to render
       if (mediaType(main.contentType) === 'application/pdf') return { pdf: main.body, main, blocked: [] };
 
-      const host = await this.launch();
-      const job: RenderJob = {
-        id: this.nextId++,
-        url: main.finalUrl,
-        body: main.body,
-        // the charset the other formats decode with (UTF-8 when the page declares none)
-        contentType: withCharset(main.body, main.contentType),
-        timeoutMs: remaining(),
-        maxRequests: MAX_PAGE_REQUESTS,
-      };
-      const rendering = host.render(job, (target, accept) =>
-        this.subresource(target, accept, remaining, { ...opts, tenant }),
-      );
-      // the host answers by the deadline itself; one that does not, well after it, is stuck and replaced
-      const watchdog = setTimeout(() => {
-        this.logger.warn('The browser host did not answer a render in time; replacing it');
-        host.kill();
-      }, remaining() + HOST_GRACE_MS);
-      const onAbort = () => host.cancel(job.id, opts.signal?.reason as Error);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const { pdf, blocked } = await rendering;
-        if (blocked.length)
-          this.logger.warn(
-            `PDF render of ${main.finalUrl}: ${blocked.length} request(s) refused by the URL policy`,
-          );
-        return { pdf, main, blocked };
-      } finally {
-        clearTimeout(watchdog);
-        opts.signal?.removeEventListener('abort', onAbort);
-      }
+      const { output, blocked } = await this.inHost(tenant, main, { output: 'pdf' }, deadlineAt, opts);
+      return { pdf: output, main, blocked };
     } catch (err) {
-      if (err instanceof DownloaderError || opts.signal?.aborted) throw err;
-      if (err instanceof HostTimeout || Date.now() >= deadlineAt)
-        throw new UpstreamTimeoutError(opts.timeoutMs);
-      this.logger.error({ err }, 'PDF rendering failed');
-      throw new PdfRenderError();
+      throw this.failure(err, opts, deadlineAt, 'PDF rendering failed', () => new PdfRenderError());
     } finally {
       release();
       this.closeWhenIdle();
     }
+  }
+
+  /**
+   * Loads an HTML page the downloader already fetched (`main`, through the URL policy) in Chromium and
+   * answers its rendered DOM: the same host, URL policy on every request the page makes, request limit,
+   * deadline (`timeoutMs` from now) and fair pool as a PDF render. 503 RENDER_UNAVAILABLE without a browser.
+   */
+  async renderPage(
+    tenant: string,
+    main: FetchResponse,
+    opts: {
+      timeoutMs: number;
+      maxBytes: number;
+      wait: boolean;
+      signal?: AbortSignal;
+      waitFor?: string;
+      waitMs?: number;
+    },
+  ): Promise<RenderedPage> {
+    if (!this.available()) throw new RenderUnavailableError();
+    const release = opts.wait ? await this.pool.acquire(tenant, opts.signal) : this.pool.tryAcquire(tenant);
+    clearTimeout(this.idleTimer);
+    const deadlineAt = Date.now() + opts.timeoutMs;
+    try {
+      const { output, blocked } = await this.inHost(
+        tenant,
+        main,
+        { output: 'html', waitFor: opts.waitFor, waitMs: opts.waitMs },
+        deadlineAt,
+        opts,
+      );
+      return { html: output.toString('utf8'), blocked };
+    } catch (err) {
+      if (err instanceof PdfUnavailableError) throw new RenderUnavailableError(err.message);
+      throw this.failure(err, opts, deadlineAt, 'Page rendering failed', () => new PageRenderError());
+    } finally {
+      release();
+      this.closeWhenIdle();
+    }
+  }
+
+  /** One page in the browser host, its requests answered through the URL policy, by `deadlineAt`. */
+  private async inHost(
+    tenant: string,
+    main: FetchResponse,
+    what: Pick<RenderJob, 'output' | 'waitFor' | 'waitMs'>,
+    deadlineAt: number,
+    opts: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<HostOutput> {
+    const remaining = (): number => Math.max(1, deadlineAt - Date.now());
+    const host = await this.launch();
+    const job: RenderJob = {
+      ...what,
+      id: this.nextId++,
+      url: main.finalUrl,
+      body: main.body,
+      // the charset the other formats decode with (UTF-8 when the page declares none)
+      contentType: withCharset(main.body, main.contentType),
+      timeoutMs: remaining(),
+      maxRequests: MAX_PAGE_REQUESTS,
+      maxOutputBytes: opts.maxBytes,
+    };
+    const rendering = host.render(job, (target, accept) =>
+      this.subresource(target, accept, remaining, { ...opts, tenant }),
+    );
+    // the host answers by the deadline itself; one that does not, well after it, is stuck and replaced
+    const watchdog = setTimeout(() => {
+      this.logger.warn('The browser host did not answer a render in time; replacing it');
+      host.kill();
+    }, remaining() + HOST_GRACE_MS);
+    const onAbort = () => host.cancel(job.id, opts.signal?.reason as Error);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const out = await rendering;
+      if (out.blocked.length)
+        this.logger.warn(
+          `Render (${what.output}) of ${main.finalUrl}: ${out.blocked.length} request(s) refused by the URL policy`,
+        );
+      return out;
+    } finally {
+      clearTimeout(watchdog);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A render's failure as the download's error: its own codes, a timeout, else the renderer's 502. */
+  private failure(
+    err: unknown,
+    opts: { timeoutMs: number; maxBytes: number; signal?: AbortSignal },
+    deadlineAt: number,
+    log: string,
+    renderError: () => DownloaderError,
+  ): unknown {
+    if (err instanceof DownloaderError || opts.signal?.aborted) return err;
+    if (err instanceof HostTooLarge) return new ContentTooLargeError(opts.maxBytes);
+    if (err instanceof HostTimeout || Date.now() >= deadlineAt)
+      return new UpstreamTimeoutError(opts.timeoutMs);
+    this.logger.error({ err }, log);
+    return renderError();
   }
 
   /** A request of the page being rendered: through the URL policy and the fetcher, or refused. */

@@ -52,8 +52,8 @@ export async function runJob(job: ExtractionJob): Promise<string> {
       break;
     }
     case 'html-article': {
-      const { convertHtml } = await import('../../downloader/extraction/article');
-      text = convertHtml(job.html, job.url, job.format);
+      const { convertPage } = await import('../../downloader/extraction/page');
+      text = convertPage(job.html, job.url, job.format, job.page);
       break;
     }
     case 'page-links': {

@@ -39,9 +39,27 @@ export type ExtractionJob =
   | { kind: 'docx'; data: Uint8Array; archive: ArchiveLimitsMessage; maxTextChars: number }
   /** Search uploads: the visible text of an HTML document. */
   | { kind: 'html-text'; html: string; maxTextChars: number }
-  /** Downloader: the article of a page as text or markdown (Readability, turndown). */
-  | { kind: 'html-article'; html: string; url: string; format: 'text' | 'markdown'; maxTextChars: number }
+  /**
+   * Downloader: a page as text, markdown or json (`{title, text, metadata, links, images}` as JSON text), read
+   * with the download's include/exclude selectors, article or whole page, and front matter.
+   */
+  | {
+      kind: 'html-article';
+      html: string;
+      url: string;
+      format: 'text' | 'markdown' | 'json';
+      maxTextChars: number;
+      page?: PageReadOptions;
+    }
   /** Crawls: a page's links (JSON array of absolute URLs, at most maxLinks). */
   | { kind: 'page-links'; html: string; url: string; maxLinks: number; maxTextChars: number }
   /** Crawls: a sitemap's URLs (JSON {index, urls}, at most maxLinks). */
   | { kind: 'sitemap'; xml: string; maxLinks: number; maxTextChars: number };
+
+/** How the downloader reads a page (page.ts's PageOptions, restated: the protocol imports no feature code). */
+export interface PageReadOptions {
+  include?: string;
+  exclude?: string;
+  mainContent?: boolean;
+  frontMatter?: boolean;
+}
