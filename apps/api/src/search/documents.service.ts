@@ -24,6 +24,7 @@ import {
 } from './search.repository';
 import { chunkTextYielding } from './upload/chunker';
 import { extractText } from './upload/extract';
+import { normaliseFilename } from './upload/filename';
 import { sniffDocument } from './upload/sniff';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
 
@@ -156,7 +157,7 @@ export class DocumentsService {
       return {
         received,
         doc: {
-          filename: received.filename.normalize('NFC'),
+          filename: normaliseFilename(received.filename),
           contentType: sniffed.contentType,
           bytes: received.bytes,
           checksum: received.checksum as string,
