@@ -15,7 +15,8 @@ import {
   WorkerKilledError,
 } from './extraction-pool';
 import { ExtractionBusyError, ExtractionError } from './extraction.errors';
-import type { ExtractionJob } from './worker/protocol';
+import { DocumentRefusal, DocumentRefusalCode } from '@app/search/upload/document-refusal';
+import type { ExtractionJob, PreparedDocumentMessage } from './worker/protocol';
 import {
   ArchiveLimits,
   ArchiveRefusal,
@@ -116,6 +117,27 @@ export class ExtractionService implements OnApplicationShutdown {
     return this.run({ kind, data, archive: this.archiveLimits, maxTextChars });
   }
 
+  /**
+   * A search upload's text and chunks, every type (plain text, CSV and JSON too): sniffed, decoded, parsed,
+   * normalised and chunked in a child, under the same limits as any parser, so none of that work — which
+   * grows with the file — runs on the API's event loop. Throws DocumentRefusal (415, empty), ArchiveRefusal,
+   * ExtractionError or ExtractionBusyError (503).
+   */
+  prepareDocument(
+    data: Buffer,
+    filename: string,
+    chunking: { chunkChars: number; chunkOverlapChars: number },
+  ): Promise<PreparedDocumentMessage> {
+    return this.run<PreparedDocumentMessage>({
+      kind: 'document',
+      data,
+      filename,
+      archive: this.archiveLimits,
+      maxTextChars: this.config.extraction.maxTextChars,
+      ...chunking,
+    });
+  }
+
   /** The visible text of an HTML document (search uploads). */
   htmlText(html: string): Promise<string> {
     return this.run({ kind: 'html-text', html, maxTextChars: this.config.extraction.maxTextChars });
@@ -138,9 +160,9 @@ export class ExtractionService implements OnApplicationShutdown {
   }
 
   /** In the pool, as the tenant of the request or job running it (its log context), fairly with others. */
-  private async run(job: ExtractionJob, wait = false): Promise<string> {
+  private async run<T = string>(job: ExtractionJob, wait = false): Promise<T> {
     try {
-      return await this.pool.run<string>(job, { wait, tenant: currentContext()?.tenantId });
+      return await this.pool.run<T>(job, { wait, tenant: currentContext()?.tenantId });
     } catch (err) {
       throw this.translate(err);
     }
@@ -165,6 +187,7 @@ export class ExtractionService implements OnApplicationShutdown {
           `The document is not a readable zip archive: ${message}`,
         );
       if (name === 'OutputTooLarge') return new ExtractionError('text_too_large', message);
+      if (name === 'DocumentRefusal') return new DocumentRefusal(reason as DocumentRefusalCode, message);
       return new ExtractionError(
         'parse_error',
         `The document could not be read: ${message.slice(0, MAX_MESSAGE)}`,

@@ -22,10 +22,8 @@ import {
   SearchRepository,
   StoreGone,
 } from './search.repository';
-import { chunkTextYielding } from './upload/chunker';
 import { extractText } from './upload/extract';
 import { normaliseFilename } from './upload/filename';
-import { sniffDocument } from './upload/sniff';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -151,14 +149,21 @@ export class DocumentsService {
   private async prepare(received: ReceivedFile, chunkChars: number, overlap: number): Promise<Prepared> {
     if (received.rejection || !received.data) return { received, rejection: received.rejection };
     try {
-      const sniffed = await sniffDocument(received.data, received.filename);
-      const text = await extractText(sniffed, received.data, this.extraction);
-      const chunks = await chunkTextYielding(text, chunkChars, overlap);
+      // sniffed, parsed, normalised and chunked in an extraction child (upload/extract.ts)
+      const { contentType, text, chunks } = await extractText(
+        received.data,
+        received.filename,
+        this.extraction,
+        {
+          chunkChars,
+          chunkOverlapChars: overlap,
+        },
+      );
       return {
         received,
         doc: {
           filename: normaliseFilename(received.filename),
-          contentType: sniffed.contentType,
+          contentType,
           bytes: received.bytes,
           checksum: received.checksum as string,
           text,

@@ -9,7 +9,7 @@ export interface JobMessage {
 
 /** A failure the child caught: the parser threw or a document limit was met. The child lives on. */
 export interface JobError {
-  /** ArchiveRefusal, ZipFormatError, OutputTooLarge or the parser's own error name. */
+  /** ArchiveRefusal, ZipFormatError, OutputTooLarge, DocumentRefusal or the parser's own error name. */
   name: string;
   message: string;
   reason?: string;
@@ -40,4 +40,26 @@ export type ExtractionJob =
   /** Search uploads: the visible text of an HTML document. */
   | { kind: 'html-text'; html: string; maxTextChars: number }
   /** Downloader: the article of a page as text or markdown (Readability, turndown). */
-  | { kind: 'html-article'; html: string; url: string; format: 'text' | 'markdown'; maxTextChars: number };
+  | { kind: 'html-article'; html: string; url: string; format: 'text' | 'markdown'; maxTextChars: number }
+  /**
+   * Search uploads, every type: the whole text pipeline of one file (sniff, decode, parse, normalise, chunk),
+   * answered with a PreparedDocumentMessage. `maxTextChars` bounds what a parser (pdf, docx, html) yields;
+   * a text file is bounded by its size.
+   */
+  | {
+      kind: 'document';
+      data: Uint8Array;
+      filename: string;
+      archive: ArchiveLimitsMessage;
+      maxTextChars: number;
+      chunkChars: number;
+      chunkOverlapChars: number;
+    };
+
+/** The answer to a 'document' job: the stored text and its chunks as [start, end) offsets into it. */
+export interface PreparedDocumentMessage {
+  contentType: string;
+  text: string;
+  /** Two offsets per chunk (chunker.ts chunkRanges). */
+  ranges: Uint32Array;
+}
