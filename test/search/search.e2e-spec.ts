@@ -305,6 +305,8 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
         expect(res.body.rejected).toEqual([
           expect.objectContaining({ code: 'INVALID_FILENAME', message: expect.stringContaining(named) }),
         ]);
+        // echoed with its controls and invisible characters spelled out (<U+202E>txt.exe), never raw
+        expect(res.body.rejected[0].filename).not.toMatch(/[\p{Cc}\p{Cf}]/u);
         expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
       },
     );

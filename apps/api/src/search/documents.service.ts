@@ -23,7 +23,7 @@ import {
   StoreGone,
 } from './search.repository';
 import { extractText } from './upload/extract';
-import { normaliseFilename } from './upload/filename';
+import { normaliseFilename, visibleFilename } from './upload/filename';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -116,7 +116,8 @@ export class DocumentsService {
       }
       const r = p.rejection as FileRejection;
       rejected.push({
-        filename: name,
+        // a refused name is echoed with its controls and invisible characters spelled out (<U+202E>)
+        filename: r.code === 'INVALID_FILENAME' ? visibleFilename(name) : name,
         code: r.code,
         message: r.message,
         ...(r.existingDocumentId ? { existingDocumentId: r.existingDocumentId } : {}),

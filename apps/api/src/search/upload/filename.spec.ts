@@ -1,4 +1,4 @@
-import { describeCodePoint, normaliseFilename, unsafeFilenameReason } from './filename';
+import { describeCodePoint, normaliseFilename, unsafeFilenameReason, visibleFilename } from './filename';
 
 describe('unsafeFilenameReason', () => {
   it.each([
@@ -94,5 +94,13 @@ describe('describeCodePoint', () => {
     expect(describeCodePoint(0)).toBe('U+0000 NULL');
     expect(describeCodePoint(0x9f)).toBe('U+009F APPLICATION PROGRAM COMMAND');
     expect(describeCodePoint(0x13430, 'format character')).toBe('U+13430 (format character)');
+  });
+});
+
+describe('visibleFilename', () => {
+  it('spells out controls, format characters and lone surrogates; leaves everything else', () => {
+    expect(visibleFilename('\u202etxt.exe')).toBe('<U+202E>txt.exe');
+    expect(visibleFilename('a\u200bb\u0007c\ud800.txt')).toBe('a<U+200B>b<U+0007>c<U+D800>.txt');
+    expect(visibleFilename('\uff0e\uff0e\uff0fetc.txt')).toBe('\uff0e\uff0e\uff0fetc.txt');
   });
 });

@@ -100,6 +100,17 @@ export function describeCodePoint(cp: number, kind?: string): string {
   return name ? `${hex} ${name}` : `${hex} (${kind ?? 'character'})`;
 }
 
+/**
+ * A refused name as it is echoed in the rejection: every control, format (bidirectional, invisible) and lone
+ * surrogate character spelled out as `<U+202E>`, so the answer cannot spoof what the client shows.
+ */
+export function visibleFilename(name: string): string {
+  return name.replace(
+    /[\p{Cc}\p{Cf}\p{Cs}]/gu,
+    (ch) => `<U+${(ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}>`,
+  );
+}
+
 /** The file name as stored and shown: NFKC, so a fullwidth or compatibility form is its plain equivalent. */
 export function normaliseFilename(name: string): string {
   return name.normalize('NFKC');
