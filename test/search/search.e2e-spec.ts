@@ -267,6 +267,50 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       ]);
     });
 
+    // issue 25, item 5: names that spoof a direction, hide a character or fake a path separator
+    it.each([
+      ['a right-to-left override', Buffer.from('\u202etxt.exe'), 'U+202E RIGHT-TO-LEFT OVERRIDE'],
+      [
+        'fullwidth dots and slashes',
+        Buffer.from('\uff0e\uff0e\uff0fetc\uff0fpasswd.txt'),
+        'U+FF0E FULLWIDTH FULL STOP',
+      ],
+      ['a one-dot leader', Buffer.from('\u2024\u2024\u2215x.txt'), 'U+2024 ONE DOT LEADER'],
+      ['a division slash', Buffer.from('x\u2215x.txt'), 'U+2215 DIVISION SLASH'],
+      ['a percent-encoded traversal', Buffer.from('%2e%2e%2fx.txt'), 'percent-encoded U+002E FULL STOP'],
+      ['a zero-width space', Buffer.from('in\u200bvisible.txt'), 'U+200B ZERO WIDTH SPACE'],
+      ['invalid UTF-8', Buffer.from([0x61, 0xff, 0xfe, 0x2e, 0x74, 0x78, 0x74]), 'not valid UTF-8'],
+    ])(
+      'refuses a file name with %s: 400 INVALID_FILENAME naming the character, nothing stored',
+      async (_label, name, named) => {
+        const boundary = 'spoof-boundary-2f8a';
+        const body = Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="`),
+          name,
+          Buffer.from(
+            `"\r\nContent-Type: text/plain\r\n\r\nspoofed name, real text ${named}\r\n--${boundary}--\r\n`,
+          ),
+        ]);
+        const res = await demo('/api/v1/stores/kb/documents', {
+          method: 'POST',
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body,
+        });
+        expect({ status: res.status, code: res.body.code }).toEqual({
+          status: 400,
+          code: 'INVALID_FILENAME',
+        });
+        expect(res.body.message).toContain(named);
+        expect(res.body.documents).toEqual([]);
+        expect(res.body.rejected).toEqual([
+          expect.objectContaining({ code: 'INVALID_FILENAME', message: expect.stringContaining(named) }),
+        ]);
+        // echoed with its controls and invisible characters spelled out (<U+202E>txt.exe), never raw
+        expect(res.body.rejected[0].filename).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+        expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
+      },
+    );
+
     it('is 400 without files, 415 when not multipart, 413 over UPLOAD_MAX_FILES, 404 for an unknown store', async () => {
       const none = await demo('/api/v1/stores/kb/documents', { method: 'POST', body: new FormData() });
       expect(none.status).toBe(400);

@@ -52,6 +52,23 @@ describe('ExtractionService (real child processes, real parsers)', () => {
     for (const pid of sut.pool.pids()) expect(pid).not.toBe(process.pid);
   });
 
+  it('prepares an upload of any type in a child: plain text normalised (Stream-Safe, NFC) and chunked there', async () => {
+    const chunking = { chunkChars: 100, chunkOverlapChars: 20 };
+    const text = `word${'\u0301'.repeat(5000)}${'\u0316'.repeat(5000)} and cafe\u0301 ${'pangolin '.repeat(40)}`;
+    const r = await sut.prepareDocument(Buffer.from(text), 'marks.txt', chunking);
+    expect(r.contentType).toBe('text/plain');
+    expect(r.text).toContain('café');
+    expect(r.text.split('\u034f')).toHaveLength(Math.floor((10_000 - 1) / 30) + 1);
+    expect(r.ranges.constructor.name).toBe('Uint32Array'); // (structured clone: another realm under Jest)
+    expect(r.ranges.length).toBeGreaterThan(2);
+    const csv = await sut.prepareDocument(Buffer.from('a,b\n1,2\n3,4\n'), 'x.csv', chunking);
+    expect(csv).toMatchObject({ contentType: 'text/csv', text: 'a,b\n1,2\n3,4' });
+    await expect(sut.prepareDocument(buildZip([['a.txt', 'x']]), 'x.txt', chunking)).rejects.toMatchObject({
+      name: 'DocumentRefusal',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+  });
+
   it('turns a parser failure into ExtractionError with its reason, and keeps the child', async () => {
     await expect(sut.documentText('pdf', Buffer.from('%PDF-1.7\ngarbage'))).rejects.toMatchObject({
       name: 'ExtractionError',

@@ -16,7 +16,8 @@ import {
 } from './extraction-pool';
 import { ValidationFailedError } from '@app/common/validation';
 import { ExtractionBusyError, ExtractionError } from './extraction.errors';
-import type { ExtractionJob, PageReadOptions } from './worker/protocol';
+import { DocumentRefusal, DocumentRefusalCode } from '@app/search/upload/document-refusal';
+import type { ExtractionJob, PageReadOptions, PreparedDocumentMessage } from './worker/protocol';
 import {
   ArchiveLimits,
   ArchiveRefusal,
@@ -120,6 +121,27 @@ export class ExtractionService implements OnApplicationShutdown {
     return this.run({ kind, data, archive: this.archiveLimits, maxTextChars }, opts.wait);
   }
 
+  /**
+   * A search upload's text and chunks, every type (plain text, CSV and JSON too): sniffed, decoded, parsed,
+   * normalised and chunked in a child, under the same limits as any parser, so none of that work — which
+   * grows with the file — runs on the API's event loop. Throws DocumentRefusal (415, empty), ArchiveRefusal,
+   * ExtractionError or ExtractionBusyError (503).
+   */
+  prepareDocument(
+    data: Buffer,
+    filename: string,
+    chunking: { chunkChars: number; chunkOverlapChars: number },
+  ): Promise<PreparedDocumentMessage> {
+    return this.run<PreparedDocumentMessage>({
+      kind: 'document',
+      data,
+      filename,
+      archive: this.archiveLimits,
+      maxTextChars: this.config.extraction.maxTextChars,
+      ...chunking,
+    });
+  }
+
   /** The visible text of an HTML document (search uploads). */
   htmlText(html: string): Promise<string> {
     return this.run({ kind: 'html-text', html, maxTextChars: this.config.extraction.maxTextChars });
@@ -168,9 +190,9 @@ export class ExtractionService implements OnApplicationShutdown {
   }
 
   /** In the pool, as the tenant of the request or job running it (its log context), fairly with others. */
-  private async run(job: ExtractionJob, wait = false): Promise<string> {
+  private async run<T = string>(job: ExtractionJob, wait = false): Promise<T> {
     try {
-      return await this.pool.run<string>(job, { wait, tenant: currentContext()?.tenantId });
+      return await this.pool.run<T>(job, { wait, tenant: currentContext()?.tenantId });
     } catch (err) {
       throw this.translate(err);
     }
@@ -197,6 +219,7 @@ export class ExtractionService implements OnApplicationShutdown {
       if (name === 'OutputTooLarge') return new ExtractionError('text_too_large', message);
       if (name === 'InvalidSelector' && typeof details?.field === 'string')
         return new ValidationFailedError({ [details.field]: [message.slice(0, MAX_MESSAGE)] });
+      if (name === 'DocumentRefusal') return new DocumentRefusal(reason as DocumentRefusalCode, message);
       return new ExtractionError(
         'parse_error',
         `The document could not be read: ${message.slice(0, MAX_MESSAGE)}`,

@@ -22,9 +22,8 @@ import {
   SearchRepository,
   StoreGone,
 } from './search.repository';
-import { chunkTextYielding } from './upload/chunker';
 import { extractText } from './upload/extract';
-import { sniffDocument } from './upload/sniff';
+import { normaliseFilename, visibleFilename } from './upload/filename';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -117,7 +116,8 @@ export class DocumentsService {
       }
       const r = p.rejection as FileRejection;
       rejected.push({
-        filename: name,
+        // a refused name is echoed with its controls and invisible characters spelled out (<U+202E>)
+        filename: r.code === 'INVALID_FILENAME' ? visibleFilename(name) : name,
         code: r.code,
         message: r.message,
         ...(r.existingDocumentId ? { existingDocumentId: r.existingDocumentId } : {}),
@@ -150,14 +150,21 @@ export class DocumentsService {
   private async prepare(received: ReceivedFile, chunkChars: number, overlap: number): Promise<Prepared> {
     if (received.rejection || !received.data) return { received, rejection: received.rejection };
     try {
-      const sniffed = await sniffDocument(received.data, received.filename);
-      const text = await extractText(sniffed, received.data, this.extraction);
-      const chunks = await chunkTextYielding(text, chunkChars, overlap);
+      // sniffed, parsed, normalised and chunked in an extraction child (upload/extract.ts)
+      const { contentType, text, chunks } = await extractText(
+        received.data,
+        received.filename,
+        this.extraction,
+        {
+          chunkChars,
+          chunkOverlapChars: overlap,
+        },
+      );
       return {
         received,
         doc: {
-          filename: received.filename.normalize('NFC'),
-          contentType: sniffed.contentType,
+          filename: normaliseFilename(received.filename),
+          contentType,
           bytes: received.bytes,
           checksum: received.checksum as string,
           text,

@@ -1,9 +1,9 @@
 // The parsers as the extraction child runs them, called in-process: the pool's specs run the same code in
 // child processes (where coverage cannot see it); this one checks each job kind and the text limit directly.
-import { buildDocx, buildPdf, buildZip } from '../../../../../test/fixtures/documents/builders';
+import { buildDocx, buildElf, buildPdf, buildZip } from '../../../../../test/fixtures/documents/builders';
 import { ArchiveRefusal } from '../zip-directory';
 import { OutputTooLarge, runJob } from './jobs';
-import type { ArchiveLimitsMessage, ExtractionJob } from './protocol';
+import type { ArchiveLimitsMessage, ExtractionJob, PreparedDocumentMessage } from './protocol';
 
 const archive: ArchiveLimitsMessage = {
   maxEntries: 100,
@@ -67,6 +67,76 @@ describe('runJob (the extraction child’s parsers, in-process)', () => {
     const err = await runJob({ kind: 'html-text', html, maxTextChars: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputTooLarge);
     expect(err).toMatchObject({ reason: 'text_too_large', limit: 10, name: 'OutputTooLarge' });
+  });
+
+  describe("document: a search upload's whole text pipeline", () => {
+    const prepare = (data: Buffer | string, filename: string, over: Partial<ExtractionJob> = {}) =>
+      runJob({
+        kind: 'document',
+        data: Buffer.from(data),
+        filename,
+        archive,
+        maxTextChars: 1000,
+        chunkChars: 100,
+        chunkOverlapChars: 20,
+        ...over,
+      } as ExtractionJob) as Promise<PreparedDocumentMessage>;
+    const chunksOf = (r: PreparedDocumentMessage): string[] =>
+      Array.from({ length: r.ranges.length / 2 }, (_, i) =>
+        r.text.slice(r.ranges[2 * i], r.ranges[2 * i + 1]),
+      );
+
+    it.each([
+      ['notes.txt', 'Pangolins eat ants.\r\nThey roll up.', 'text/plain'],
+      ['ledger.csv', 'id,name\n1,pangolin\n2,aardvark\n', 'text/csv'],
+      ['data.json', '{"animal": "pangolin", "food": ["ants"]}', 'application/json'],
+      ['page.html', html, 'text/html'],
+    ])('%s: type, normalised text and chunks', async (filename, data, contentType) => {
+      const r = await prepare(data, filename);
+      expect(r.contentType).toBe(contentType);
+      expect(r.text).not.toContain('\r');
+      expect(r.ranges).toBeInstanceOf(Uint32Array);
+      const chunks = chunksOf(r);
+      expect(chunks.length).toBeGreaterThan(0);
+      for (const c of chunks) expect(c.length).toBeLessThanOrEqual(100);
+    });
+
+    it('pdf and docx through their parsers, the docx judged by its directory first', async () => {
+      expect((await prepare(buildPdf(['first pangolin']), 'a.pdf')).text).toContain('first pangolin');
+      expect((await prepare(buildDocx(['alpha paragraph']), 'a.docx')).text).toContain('alpha paragraph');
+      const many = buildZip(Array.from({ length: 5 }, (_, i) => [`f${i}.xml`, 'x'] as [string, string]));
+      await expect(
+        prepare(many, 'a.docx', { archive: { ...archive, maxEntries: 2 } }),
+      ).rejects.toBeInstanceOf(Error);
+    });
+
+    it('the issue payload (one word and 100,000 combining marks): CGJs inserted, every mark kept', async () => {
+      const text = `word${'\u0301'.repeat(50_000)}${'\u0316'.repeat(50_000)}`;
+      const r = await prepare(text, 'marks.txt', { chunkChars: 1200, chunkOverlapChars: 200 });
+      // NFC reorders the marks within each run of 30 (220 before 230), never across a CGJ
+      const marks = r.text.replace(/\u034f/g, '');
+      expect([marks.length, marks.match(/\u0316/g)?.length]).toEqual([text.length, 50_000]);
+      expect(marks.startsWith(`word${'\u0301'.repeat(30)}`)).toBe(true);
+      expect(r.text.split('\u034f')).toHaveLength(Math.floor((100_000 - 1) / 30) + 1);
+    });
+
+    it.each([
+      ['an executable', 'UNSUPPORTED_MEDIA_TYPE', buildElf()],
+      ['Latin-1 bytes', 'UNSUPPORTED_MEDIA_TYPE', Buffer.from([0x63, 0x61, 0x66, 0xe9])],
+      ['blank text', 'EMPTY_DOCUMENT', ' \n\u0007\n '],
+    ])('refuses %s with DocumentRefusal %s', async (_label, code, data) => {
+      await expect(prepare(data, 'x.txt')).rejects.toMatchObject({
+        name: 'DocumentRefusal',
+        code,
+        reason: code,
+      });
+    });
+
+    it("a parser's text over maxTextChars is refused; a text file is bounded by its size alone", async () => {
+      await expect(prepare(html, 'page.html', { maxTextChars: 10 })).rejects.toBeInstanceOf(OutputTooLarge);
+      const r = await prepare('plain words '.repeat(200), 'a.txt', { maxTextChars: 10 });
+      expect(r.text.length).toBeGreaterThan(10);
+    });
   });
 
   it('an unknown job kind is an error, not a silent empty text', async () => {

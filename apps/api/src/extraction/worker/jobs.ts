@@ -1,8 +1,8 @@
 // The parsers, as the extraction child runs them. Each parser module is required on first use, so a child
 // that only converts HTML never loads pdf.js, and the API process loads none of them (it never imports
 // this file). No @app imports: the child resolves modules without the path aliases.
-import { verifyInflatedSizes } from '../zip-directory';
-import type { ExtractionJob } from './protocol';
+import { inspectArchive, verifyInflatedSizes } from '../zip-directory';
+import type { ArchiveLimitsMessage, ExtractionJob, PreparedDocumentMessage } from './protocol';
 
 /** The parser produced more text than the job allows: refused rather than shipped to the API process. */
 export class OutputTooLarge extends Error {
@@ -28,23 +28,60 @@ async function pdfText(data: Uint8Array): Promise<string> {
   }
 }
 
-async function docxText(data: Uint8Array, job: Extract<ExtractionJob, { kind: 'docx' }>): Promise<string> {
+async function docxText(data: Uint8Array, archive: ArchiveLimitsMessage): Promise<string> {
   const buffer = bytes(data);
-  // Declared sizes were judged by the parent; these are the real ones, counted before mammoth inflates.
-  await verifyInflatedSizes(buffer, job.archive);
+  // Declared sizes were judged already (by the parent, or by prepareDocument); these are the real ones,
+  // counted before mammoth inflates.
+  await verifyInflatedSizes(buffer, archive);
   const mammoth = await import('mammoth');
   const result = await mammoth.extractRawText({ buffer });
   return result.value;
 }
 
-export async function runJob(job: ExtractionJob): Promise<string> {
+/**
+ * A search upload's whole text pipeline, every step of which grows with the file: its type from its bytes
+ * (sniff: decoding, a JSON parse), its text (a parser, or the decoded text itself), the Stream-Safe + NFC
+ * normalisation, the chunks. The API process gets the text and the chunks' offsets back.
+ */
+async function prepareDocument(
+  job: Extract<ExtractionJob, { kind: 'document' }>,
+): Promise<PreparedDocumentMessage> {
+  const { sniffDocument } = await import('../../search/upload/sniff');
+  const { normaliseText } = await import('../../search/upload/normalise');
+  const { chunkRanges } = await import('../../search/upload/chunker');
+  const { DocumentRefusal } = await import('../../search/upload/document-refusal');
+  const sniffed = await sniffDocument(job.data, job.filename);
+  let raw: string;
+  if (sniffed.binary) {
+    if (sniffed.contentType === 'application/pdf') raw = await pdfText(job.data);
+    else {
+      inspectArchive(bytes(job.data), job.archive); // the central directory, before anything is inflated
+      raw = await docxText(job.data, job.archive);
+    }
+  } else if (sniffed.contentType === 'text/html') {
+    const { htmlToText } = await import('../../search/upload/html-text');
+    raw = htmlToText(sniffed.text);
+  } else raw = sniffed.text;
+  if ((sniffed.binary || sniffed.contentType === 'text/html') && raw.length > job.maxTextChars)
+    throw new OutputTooLarge(job.maxTextChars);
+  const text = normaliseText(raw);
+  if (!text) throw new DocumentRefusal('EMPTY_DOCUMENT', 'The document contains no extractable text');
+  return {
+    contentType: sniffed.contentType,
+    text,
+    ranges: chunkRanges(text, job.chunkChars, job.chunkOverlapChars),
+  };
+}
+
+export async function runJob(job: ExtractionJob): Promise<string | PreparedDocumentMessage> {
+  if (job.kind === 'document') return prepareDocument(job);
   let text: string;
   switch (job.kind) {
     case 'pdf':
       text = await pdfText(job.data);
       break;
     case 'docx':
-      text = await docxText(job.data, job);
+      text = await docxText(job.data, job.archive);
       break;
     case 'html-text': {
       const { htmlToText } = await import('../../search/upload/html-text');

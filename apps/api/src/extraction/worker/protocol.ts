@@ -9,7 +9,7 @@ export interface JobMessage {
 
 /** A failure the child caught: the parser threw or a document limit was met. The child lives on. */
 export interface JobError {
-  /** ArchiveRefusal, ZipFormatError, OutputTooLarge or the parser's own error name. */
+  /** ArchiveRefusal, ZipFormatError, OutputTooLarge, DocumentRefusal or the parser's own error name. */
   name: string;
   message: string;
   reason?: string;
@@ -54,7 +54,21 @@ export type ExtractionJob =
   /** Crawls: a page's links (JSON array of absolute URLs, at most maxLinks). */
   | { kind: 'page-links'; html: string; url: string; maxLinks: number; maxTextChars: number }
   /** Crawls: a sitemap's URLs (JSON {index, urls}, at most maxLinks). */
-  | { kind: 'sitemap'; xml: string; maxLinks: number; maxTextChars: number };
+  | { kind: 'sitemap'; xml: string; maxLinks: number; maxTextChars: number }
+  /**
+   * Search uploads, every type: the whole text pipeline of one file (sniff, decode, parse, normalise, chunk),
+   * answered with a PreparedDocumentMessage. `maxTextChars` bounds what a parser (pdf, docx, html) yields;
+   * a text file is bounded by its size.
+   */
+  | {
+      kind: 'document';
+      data: Uint8Array;
+      filename: string;
+      archive: ArchiveLimitsMessage;
+      maxTextChars: number;
+      chunkChars: number;
+      chunkOverlapChars: number;
+    };
 
 /** How the downloader reads a page (page.ts's PageOptions, restated: the protocol imports no feature code). */
 export interface PageReadOptions {
@@ -62,4 +76,12 @@ export interface PageReadOptions {
   exclude?: string;
   mainContent?: boolean;
   frontMatter?: boolean;
+}
+
+/** The answer to a 'document' job: the stored text and its chunks as [start, end) offsets into it. */
+export interface PreparedDocumentMessage {
+  contentType: string;
+  text: string;
+  /** Two offsets per chunk (chunker.ts chunkRanges). */
+  ranges: Uint32Array;
 }

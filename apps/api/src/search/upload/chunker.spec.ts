@@ -1,4 +1,4 @@
-import { chunkText, chunkTextYielding } from './chunker';
+import { chunkRanges, chunkText } from './chunker';
 
 describe('chunkText', () => {
   it('keeps a short text in one chunk', () => {
@@ -40,15 +40,20 @@ describe('chunkText', () => {
   });
 });
 
-describe('chunkTextYielding', () => {
-  it('gives the chunks chunkText gives, letting the event loop run while it cuts', async () => {
-    const text = Array.from({ length: 60_000 }, (_, i) => `Sentence ${i} says something.`).join(' ');
-    let turns = 0;
-    const timer = setInterval(() => turns++, 0);
-    const chunks = await chunkTextYielding(text, 1200, 200);
-    clearInterval(timer);
+describe('chunkRanges', () => {
+  it('gives the bounds of the chunks chunkText gives, two offsets per chunk', () => {
+    const text = `  ${Array.from({ length: 6_000 }, (_, i) => `Sentence ${i} says something.`).join(' ')}\n\n`;
+    const ranges = chunkRanges(text, 1200, 200);
+    const chunks: string[] = [];
+    for (let i = 0; i < ranges.length; i += 2) chunks.push(text.slice(ranges[i], ranges[i + 1]));
     expect(chunks).toEqual(chunkText(text, 1200, 200));
-    expect(chunks.length).toBeGreaterThan(1000);
-    expect(turns).toBeGreaterThan(1);
+    expect(chunks.length).toBeGreaterThan(100);
+  });
+
+  it('never cuts a surrogate pair in two where there is no break to cut at', () => {
+    const text = 'a' + '\u{1f600}'.repeat(1000);
+    for (const chunk of chunkText(text, 301, 50)) expect(/\p{Cs}/u.test(chunk)).toBe(false);
+    const ranges = chunkRanges(text, 301, 50);
+    for (const r of ranges) expect(text.charCodeAt(r) >= 0xdc00 && text.charCodeAt(r) <= 0xdfff).toBe(false);
   });
 });

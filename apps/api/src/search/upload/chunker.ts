@@ -1,5 +1,3 @@
-import { setImmediate } from 'node:timers/promises';
-
 /**
  * Splits text into passages of at most `size` characters that overlap by about `overlap` characters,
  * cutting at a paragraph, line, sentence or word boundary when one lies in the last half of the window,
@@ -9,30 +7,41 @@ export function chunkText(text: string, size: number, overlap: number): string[]
   return [...chunks(text, size, overlap)];
 }
 
-/** Chunks handed over between turns of the event loop by chunkTextYielding. */
-const CHUNKS_PER_TURN = 500;
-
 /**
- * chunkText for the request path: the same chunks, but the event loop gets a turn every
- * CHUNKS_PER_TURN chunks, so a 19 MiB text (~20,000 chunks) does not hold /health/live for its whole run.
+ * chunkText as [start, end) offsets into `text`, two per chunk: what the extraction child sends back with
+ * the text, so the API process gets its chunks by slicing (no copy, nothing to deserialise twice).
  */
-export async function chunkTextYielding(text: string, size: number, overlap: number): Promise<string[]> {
-  const out: string[] = [];
-  for (const chunk of chunks(text, size, overlap)) {
-    out.push(chunk);
-    if (out.length % CHUNKS_PER_TURN === 0) await setImmediate();
+export function chunkRanges(text: string, size: number, overlap: number): Uint32Array {
+  let ranges = new Uint32Array(256);
+  let n = 0;
+  for (const [start, end] of spans(text, size, overlap)) {
+    if (n + 2 > ranges.length) {
+      const grown = new Uint32Array(ranges.length * 2);
+      grown.set(ranges);
+      ranges = grown;
+    }
+    ranges[n++] = start;
+    ranges[n++] = end;
   }
-  return out;
+  return ranges.slice(0, n);
 }
 
 function* chunks(text: string, size: number, overlap: number): Generator<string> {
+  for (const [start, end] of spans(text, size, overlap)) yield text.slice(start, end);
+}
+
+/** Each chunk's bounds, trimmed of white space at both ends; empty chunks are left out. */
+function* spans(text: string, size: number, overlap: number): Generator<[number, number]> {
   const len = text.length;
   let start = skipSpace(text, 0);
   while (start < len) {
     let end = Math.min(start + size, len);
     if (end < len) end = breakPoint(text, start, end);
-    const chunk = text.slice(start, end).trim();
-    if (chunk) yield chunk;
+    // a hard cut (no break in the window) never splits a surrogate pair
+    if (end < len && end > start + 1 && (text.charCodeAt(end) & 0xfc00) === 0xdc00) end--;
+    let to = end;
+    while (to > start && /\s/.test(text[to - 1])) to--;
+    if (to > start) yield [start, to];
     if (end >= len) break;
     // Step back by the overlap, then forward to the next word start so no chunk begins mid-word.
     let next = Math.max(end - overlap, start + 1);
