@@ -43,6 +43,8 @@ export interface UploadOutcome {
   /** When nothing was stored: the contract's error fields plus the same documents/rejected body. */
   body: UploadResult | (UploadResult & ErrorBody);
   errorCode?: string;
+  /** Headers of the error the request failed with after some files (Retry-After…). */
+  headers?: Record<string, string>;
 }
 
 function duplicateOf(existingId: string): FileRejection {
@@ -119,6 +121,7 @@ export class DocumentsService {
       return {
         status: err.status,
         errorCode: err.code,
+        headers: err.headers,
         body: {
           ...errorBody(err.status, err.code, err.message, currentRequestId(), err.details),
           documents,
