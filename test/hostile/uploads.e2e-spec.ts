@@ -145,8 +145,10 @@ describe.each(hostileBackends())('uploads: memory and time limits on %s', (backe
           UPLOAD_MEMORY_BUDGET_MB: '200',
           UPLOAD_MEMORY_WAIT_MS: '1000',
           BODY_IDLE_TIMEOUT_MS: String(IDLE_MS),
-          // the previous code's whole-request limit, the same bound: what it would have cut
+          // the previous code's whole-request limit, the same bound: what it would have cut (and its headers
+          // limit under it, which that code required)
           BODY_READ_TIMEOUT_MS: String(IDLE_MS),
+          HEADERS_READ_TIMEOUT_MS: String(IDLE_MS),
           // many small chunks: storing an upload takes the server far longer than IDLE_MS
           SEARCH_CHUNK_CHARS: '200',
           SEARCH_CHUNK_OVERLAP_CHARS: '0',
