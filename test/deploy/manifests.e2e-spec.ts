@@ -592,7 +592,8 @@ describe('README documents every limit of issue 10 with the default the app uses
 
   it.each([
     ['BODY_JSON_MAX_DEPTH', /400 `MALFORMED_JSON`/],
-    ['BODY_READ_TIMEOUT_MS', /408 `REQUEST_TIMEOUT`/],
+    ['BODY_IDLE_TIMEOUT_MS', /408 `REQUEST_TIMEOUT`/],
+    ['BODY_MIN_BYTES_PER_SECOND', /408 `REQUEST_TIMEOUT`/],
     ['HEADERS_READ_TIMEOUT_MS', /408 `REQUEST_TIMEOUT`/],
     ['HEADERS_MAX_BYTES', /431 `HEADERS_TOO_LARGE`/],
     ['URL_MAX_LENGTH', /414 `URI_TOO_LONG`/],
@@ -603,6 +604,8 @@ describe('README documents every limit of issue 10 with the default the app uses
     ['SEARCH_QUERY_MAX_TERMS', /400 `VALIDATION_FAILED`/],
     ['SEARCH_STATEMENT_TIMEOUT_MS', /503 `SEARCH_TIMEOUT`/],
     ['UPLOAD_MAX_FILE_BYTES', /413 `FILE_TOO_LARGE`/],
+    ['UPLOAD_MEMORY_BUDGET_MB', /503 `CAPACITY_EXCEEDED`/],
+    ['UPLOAD_MEMORY_WAIT_MS', /./],
     ['EXTRACTION_WORKERS', /./],
     ['EXTRACTION_WORKER_HEAP_MB', /./],
     ['EXTRACTION_WORKER_RSS_MB', /`memory`/],

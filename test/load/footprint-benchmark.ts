@@ -16,9 +16,16 @@
  *   test/hostile/payloads.ts is processed, one request at a time (plus one burst of 40 heavy searches),
  *   with the answer's status and code.
  *
+ * - **concurrent duplicate uploads** (issue 25, item 2): right after the 19 MiB text is stored, `CONCURRENT_UPLOADS`
+ *   requests at once from one tenant, each of `COPIES_PER_UPLOAD` copies of that text (every copy a duplicate):
+ *   the API process's peak against 1 GiB and the tree's against the 1,536 MiB the Kubernetes manifests give
+ *   the pod. `-- --uploads=8x20` sets both (the issue's scenario, the default); a smaller `NxK` scales it.
+ *
  * Medians over the runs go to test/load/reports/footprint.{md,json} with the issue's targets: idle RSS
  * ≤ 250 MB on the embedded default, ready ≤ 3 s on restart, peak RSS ≤ 1 GiB for any single hostile request.
- * Not part of `npm test`.
+ * `-- --payloads=a,b` runs only those payloads (the store still gets the 19 MiB text first when a later one
+ * needs it) and writes test/load/reports/footprint-<report>.{md,json} (`-- --report=name`, default `partial`),
+ * leaving the full report alone. Not part of `npm test`.
  */
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,11 +57,39 @@ const RUNS = QUICK ? 1 : Number(args.find((a) => a.startsWith('--runs='))?.split
 const BACKENDS = (args.find((a) => a.startsWith('--backends='))?.split('=')[1] ?? 'pglite,postgres').split(
   ',',
 ) as HostileBackend[];
+const [CONCURRENT_UPLOADS, COPIES_PER_UPLOAD] = (
+  args.find((a) => a.startsWith('--uploads='))?.split('=')[1] ?? '8x20'
+)
+  .split('x')
+  .map(Number);
+const ONLY = args
+  .find((a) => a.startsWith('--payloads='))
+  ?.split('=')[1]
+  .split(',');
+const REPORT = ONLY
+  ? `footprint-${args.find((a) => a.startsWith('--report='))?.split('=')[1] ?? 'partial'}`
+  : 'footprint';
+/** `--app-env=K=V,K=V`: extra environment for the app (e.g. POOL_TENANT_SHARE=1 for one tenant's whole budget). */
+const APP_ENV = Object.fromEntries(
+  (args.find((a) => a.startsWith('--app-env='))?.slice('--app-env='.length) ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+) as Record<string, string>;
+/** The Kubernetes manifests' memory limit for the pod (deploy/k8s/deployment.yaml). */
+const MANIFEST_LIMIT_BYTES = 1536 * MiB;
+
 /** After ready: let start-up work finish (the PGlite worker that ran initdb is replaced, timers fire). */
 const SETTLE_MS = 15000;
 const IDLE_SAMPLES = 5;
 
-const TARGETS = { idleRssBytesPglite: 250 * MB, readyRestartMs: 3000, peakRssBytes: 1024 * MiB };
+const TARGETS = {
+  idleRssBytesPglite: 250 * MB,
+  readyRestartMs: 3000,
+  peakRssBytes: 1024 * MiB,
+  concurrentUploadsApiBytes: 1024 * MiB,
+  concurrentUploadsTreeBytes: MANIFEST_LIMIT_BYTES,
+};
 
 const t0 = Date.now();
 const log = (msg: string): void =>
@@ -237,6 +272,27 @@ function payloadClasses(): Payload[] {
       send: (app) => upload(app, 'big.txt', bytes.text),
     },
     {
+      name: 'uploads-concurrent-duplicates',
+      what:
+        `${CONCURRENT_UPLOADS} concurrent requests of one tenant, each of ${COPIES_PER_UPLOAD} copies of the stored ` +
+        `19 MiB text (${CONCURRENT_UPLOADS * COPIES_PER_UPLOAD} duplicates, ${Math.round((CONCURRENT_UPLOADS * COPIES_PER_UPLOAD * bytes.text.length) / MiB).toLocaleString('en')} MiB sent)`,
+      send: async (app) => {
+        // one Blob for every part of every request: this process holds the bytes once
+        const blob = new Blob([bytes.text]);
+        const one = async (r: number) => {
+          const f = new FormData();
+          for (let i = 0; i < COPIES_PER_UPLOAD; i++) f.append('files', blob, `copy-${r}-${i}.txt`);
+          const res = await app.tenantRequest('/api/v1/stores/bench/documents', { method: 'POST', body: f });
+          const codes = new Set(((res.body?.rejected ?? []) as Array<{ code: string }>).map((x) => x.code));
+          return {
+            status: res.status,
+            code: res.body?.code ?? (codes.size === 1 ? [...codes][0] : [...codes].join('+')),
+          };
+        };
+        return Promise.all(Array.from({ length: CONCURRENT_UPLOADS }, (_, r) => one(r)));
+      },
+    },
+    {
       name: 'search-heaviest',
       what: 'the heaviest search the default limits allow, over the 19 MiB document',
       // HEAVIEST_QUERY is at the term limit already: a fresh app per run, so its cache is cold anyway
@@ -299,7 +355,7 @@ async function run(backend: HostileBackend, originUrl: string, classes: Payload[
   const app = await HostileApp.start({
     backend,
     freshDataDir: true,
-    env: { DOWNLOAD_ALLOW_PRIVATE: 'true' },
+    env: { DOWNLOAD_ALLOW_PRIVATE: 'true', ...APP_ENV },
   });
   try {
     const readyFreshMs = app.readyMs;
@@ -423,12 +479,18 @@ interface RunEnv {
 
 function markdown(summaries: BackendSummary[], env: RunEnv): string {
   const lines: string[] = [];
-  lines.push('# Footprint benchmark (issue 10)', '');
+  lines.push(`# Footprint benchmark (issue 10)${ONLY ? `: ${ONLY.join(', ')}` : ''}`, '');
   lines.push(
     `Generated by \`npm run bench:footprint\` (test/load/footprint-benchmark.ts) on ${env.date}: ${env.cpus} CPUs, ` +
       `${env.memGiB} GiB RAM, load average ${env.loadStart} at start and ${env.loadEnd} at the end (the machine is ` +
       `shared: absolute times carry that load). The app as built (\`node main.js\`, NODE_ENV=production, default ` +
-      `limits), RSS read from /proc (VmRSS) for the API process and each of its children. Medians of ${summaries[0]?.runs} runs ` +
+      `limits${
+        Object.keys(APP_ENV).length
+          ? ` but ${Object.entries(APP_ENV)
+              .map(([k, v]) => `\`${k}=${v}\``)
+              .join(', ')}`
+          : ''
+      }), RSS read from /proc (VmRSS) for the API process and each of its children. Medians of ${summaries[0]?.runs} runs ` +
       `per backend. MB = 10^6 bytes.`,
     '',
   );
@@ -443,10 +505,21 @@ function markdown(summaries: BackendSummary[], env: RunEnv): string {
       `| ready ≤ 3 s on restart (${x.backend}) | ${verdict(median(x.readyRestartMs) <= TARGETS.readyRestartMs, `${s(median(x.readyRestartMs))} s`, '3 s')} |`,
     );
   for (const x of summaries) {
-    const single = Object.entries(x.payloads).filter(([k]) => !k.endsWith('-x40'));
+    const single = Object.entries(x.payloads).filter(
+      ([k]) => !k.endsWith('-x40') && k !== 'uploads-concurrent-duplicates',
+    );
+    if (!single.length) continue;
     const worst = single.reduce((a, b) => (b[1].peakBytes > a[1].peakBytes ? b : a));
     lines.push(
       `| peak RSS ≤ 1 GiB for any single hostile request (${x.backend}) | ${verdict(worst[1].peakBytes <= TARGETS.peakRssBytes, `${mb(worst[1].peakBytes)} MB, ${worst[0]}`, '1074 MB')} |`,
+    );
+  }
+  for (const x of summaries) {
+    const up = x.payloads['uploads-concurrent-duplicates'];
+    if (!up) continue;
+    lines.push(
+      `| ${CONCURRENT_UPLOADS} concurrent requests of ${COPIES_PER_UPLOAD} × 19 MiB duplicates, API process ≤ 1 GiB (${x.backend}) | ${verdict(up.peakApiBytes <= TARGETS.concurrentUploadsApiBytes, `${mb(up.peakApiBytes)} MB`, '1074 MB')}; answers ${up.answers.join(' / ')} |`,
+      `| the same, whole tree ≤ the manifests' 1,536 MiB (${x.backend}) | ${verdict(up.peakBytes <= TARGETS.concurrentUploadsTreeBytes, `${mb(up.peakBytes)} MB`, '1611 MB')} |`,
     );
   }
   lines.push('');
@@ -489,7 +562,12 @@ async function main(): Promise<void> {
   const loadStart = loadavg()
     .map((l) => l.toFixed(1))
     .join(' / ');
-  const classes = payloadClasses();
+  const all = payloadClasses();
+  const classes = ONLY ? all.filter((p) => ONLY.includes(p.name)) : all;
+  if (ONLY && classes.length !== ONLY.length)
+    throw new Error(
+      `--payloads: unknown name among ${ONLY.join(', ')} (known: ${all.map((p) => p.name).join(', ')})`,
+    );
   const flood = elementFloodHtml(500_000);
   const origin: Server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -526,14 +604,14 @@ async function main(): Promise<void> {
   const dir = QUICK ? join(ROOT, 'test', 'load', '.tmp') : REPORTS;
   mkdirSync(dir, { recursive: true });
   writeFileSync(
-    join(dir, 'footprint.json'),
+    join(dir, `${REPORT}.json`),
     `${JSON.stringify({ env, targets: TARGETS, summaries }, null, 2)}\n`,
   );
   writeFileSync(
-    join(dir, 'footprint.md'),
-    `${markdown(summaries, env)}${analysisBlock(join(dir, 'footprint.md'))}\n`,
+    join(dir, `${REPORT}.md`),
+    `${markdown(summaries, env)}${analysisBlock(join(dir, `${REPORT}.md`))}\n`,
   );
-  log(`wrote ${dir}/footprint.{md,json}`);
+  log(`wrote ${dir}/${REPORT}.{md,json}`);
 }
 
 main().then(

@@ -323,13 +323,21 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       const json = await demo('/api/v1/stores/kb/documents', { method: 'POST', json: { files: [] } });
       expect(json.status).toBe(415);
       expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-      const many = await demo('/api/v1/stores/kb/documents', {
+      // files are stored one at a time as they arrive (issue 25): the 20 before the one past the limit are
+      // stored, and the 413's body says so file by file
+      expect((await demo('/api/v1/stores', { method: 'POST', json: { name: 'many' } })).status).toBe(201);
+      const many = await demo('/api/v1/stores/many/documents', {
         method: 'POST',
         body: form(Array.from({ length: 21 }, (_, i) => [`f${i}.txt`, `unique text number ${i}`])),
       });
       expect(many.status).toBe(413);
-      expect(many.body).toMatchObject({ code: 'TOO_MANY_FILES', details: { limit: 20 } });
+      expect(many.body).toMatchObject({ code: 'TOO_MANY_FILES', details: { limit: 20 }, rejected: [] });
       expect(many.body.message).toContain('at most 20');
+      expect(many.body.documents.map((d: { filename: string }) => d.filename)).toEqual(
+        Array.from({ length: 20 }, (_, i) => `f${i}.txt`),
+      );
+      expect((await demo('/api/v1/stores/many')).body.documentCount).toBe(20);
+      expect((await demo('/api/v1/stores/many', { method: 'DELETE' })).status).toBe(204);
       expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
       const unknown = await demo('/api/v1/stores/nope/documents', {
         method: 'POST',

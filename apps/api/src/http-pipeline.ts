@@ -6,7 +6,12 @@ import { kErrorCode, kFault, RequestWithErrorCode, sendError } from './common/al
 import { faultOf } from './common/app-error';
 import { fetchesCallerUrl } from './common/caller-origin';
 import { installJsonBodyParser } from './common/json-body';
-import { HttpLimits, installUrlLengthLimit } from './common/http-limits';
+import {
+  createClientErrorHandler,
+  HttpLimits,
+  installBodyProgressTimeout,
+  installUrlLengthLimit,
+} from './common/http-limits';
 import { installNulGuard } from './common/nul-guard';
 import { installMediaTypeCheck } from './common/media-type';
 import { ShutdownState } from './health/shutdown.state';
@@ -45,6 +50,11 @@ export function installHttpPipeline(
   });
   // after the hook above: a request they refuse is still counted in and out of http_requests_in_flight
   installUrlLengthLimit(fastify, opts.limits);
+  // a slow body is answered as Node's parser errors are (the same handler, the same 408)
+  const clientErrorHandler = createClientErrorHandler(opts.limits, logger);
+  installBodyProgressTimeout(fastify, opts.limits, (err, socket) =>
+    clientErrorHandler(err as unknown as Parameters<typeof clientErrorHandler>[0], socket),
+  );
   installNulGuard(fastify);
   installMediaTypeCheck(fastify);
   fastify.addHook('onResponse', (request, reply, done) => {

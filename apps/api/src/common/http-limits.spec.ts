@@ -1,7 +1,8 @@
 import { clientErrorBody, HttpLimits } from './http-limits';
 
 const limits: HttpLimits = {
-  bodyReadTimeoutMs: 60000,
+  bodyIdleTimeoutMs: 30000,
+  bodyMinBytesPerSecond: 1024,
   headersReadTimeoutMs: 10000,
   headersMaxBytes: 16384,
   urlMaxLength: 8192,
@@ -13,7 +14,7 @@ describe('clientErrorBody', () => {
     expect(clientErrorBody(parserError('ERR_HTTP_REQUEST_TIMEOUT'), limits)).toMatchObject({
       status: 408,
       code: 'REQUEST_TIMEOUT',
-      details: { headersTimeoutMs: 10000, bodyTimeoutMs: 60000 },
+      details: { headersTimeoutMs: 10000, bodyIdleTimeoutMs: 30000, bodyMinBytesPerSecond: 1024 },
     });
   });
 

@@ -8,7 +8,8 @@ import { errorBody } from './error-body';
 
 /** The HTTP-level limits of config (AppConfig.http), enforced by Node's HTTP server and one hook. */
 export interface HttpLimits {
-  bodyReadTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  bodyMinBytesPerSecond: number;
   headersReadTimeoutMs: number;
   headersMaxBytes: number;
   urlMaxLength: number;
@@ -26,16 +27,18 @@ export class UriTooLongError extends AppError {
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /**
- * Options for Fastify (and the Node server under it): the whole request must arrive within
- * bodyReadTimeoutMs, its headers within headersReadTimeoutMs (slow senders otherwise hold a socket and a
- * request slot for as long as they like), and the request line + headers may not exceed headersMaxBytes.
+ * Options for Fastify (and the Node server under it): headers within headersReadTimeoutMs (slow senders
+ * otherwise hold a socket and a request slot for as long as they like) and no larger than headersMaxBytes.
+ * Node's requestTimeout (the whole request within a fixed time) is off: it also counts the server's own
+ * work while an upload's body waits to be read, and cut large uploads after a minute of that work (issue 25,
+ * item 4). The body is bounded by installBodyProgressTimeout instead, which measures only the client.
  */
 export function httpServerOptions(limits: HttpLimits) {
   return {
-    requestTimeout: limits.bodyReadTimeoutMs,
+    requestTimeout: 0,
     http: {
       headersTimeout: limits.headersReadTimeoutMs,
-      requestTimeout: limits.bodyReadTimeoutMs,
+      requestTimeout: 0,
       maxHeaderSize: limits.headersMaxBytes,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
@@ -61,8 +64,15 @@ export function clientErrorBody(
       return {
         status: 408,
         code: 'REQUEST_TIMEOUT',
-        message: `The request was not received in time: headers within ${limits.headersReadTimeoutMs} ms (HEADERS_READ_TIMEOUT_MS), the whole request within ${limits.bodyReadTimeoutMs} ms (BODY_READ_TIMEOUT_MS)`,
-        details: { headersTimeoutMs: limits.headersReadTimeoutMs, bodyTimeoutMs: limits.bodyReadTimeoutMs },
+        message:
+          `The request was not received in time: headers within ${limits.headersReadTimeoutMs} ms (HEADERS_READ_TIMEOUT_MS), ` +
+          `then no pause in the body longer than ${limits.bodyIdleTimeoutMs} ms (BODY_IDLE_TIMEOUT_MS) and at least ` +
+          `${limits.bodyMinBytesPerSecond} bytes/s on average (BODY_MIN_BYTES_PER_SECOND) while the server was reading it`,
+        details: {
+          headersTimeoutMs: limits.headersReadTimeoutMs,
+          bodyIdleTimeoutMs: limits.bodyIdleTimeoutMs,
+          bodyMinBytesPerSecond: limits.bodyMinBytesPerSecond,
+        },
       };
     case 'HPE_HEADER_OVERFLOW': {
       const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : undefined;
@@ -152,5 +162,97 @@ export function installUrlLengthLimit(fastify: FastifyInstance, limits: HttpLimi
       socket[kLastResponse] = reply.raw;
     }
     done(request.url.length > limits.urlMaxLength ? new UriTooLongError(limits.urlMaxLength) : undefined);
+  });
+}
+
+/** A body being received: what the progress check knows of it. */
+interface BodyWatch {
+  request: IncomingMessage;
+  socket: Socket;
+  lastBytes: number;
+  startBytes: number;
+  /** ms the server wanted bytes and none came, since the last progress */
+  idleMs: number;
+  /** ms the server wanted bytes, in all */
+  waitedMs: number;
+}
+
+/**
+ * Bounds how slowly a client may send a body (issue 25, item 4), in place of Node's whole-request timer. Once a
+ * second, for each request whose body is still arriving: the time counts only while the server is reading
+ * the body (the request stream flowing — not paused because the handler is busy with what it already read,
+ * and not yet claimed while the request waits for its turn); no byte for bodyIdleTimeoutMs, or fewer than
+ * bodyMinBytesPerSecond on average over the reading time once that is as long, and the request gets the
+ * answer Node's own timer gave: 408 REQUEST_TIMEOUT through `onTimeout` (the client error handler), the
+ * connection closed. A body still arriving after its request was answered (a 413 or 429 sent early) is
+ * held to the same bounds and then only closed. Progress is the socket's `bytesRead` (a documented field).
+ */
+export function installBodyProgressTimeout(
+  fastify: FastifyInstance,
+  limits: HttpLimits,
+  onTimeout: (err: Error & { code: string }, socket: Socket) => void,
+): void {
+  const watched = new Set<BodyWatch>();
+  let timer: NodeJS.Timeout | undefined;
+  let last = performance.now();
+  const tick = (): void => {
+    const now = performance.now();
+    // a late tick (the event loop was busy) is the server's delay, not the client's: at most two intervals count
+    const dt = Math.min(now - last, 2 * TIMEOUT_CHECK_INTERVAL_MS);
+    last = now;
+    for (const w of watched) {
+      if (w.request.complete || w.socket.destroyed) {
+        watched.delete(w);
+        continue;
+      }
+      const bytes = w.socket.bytesRead;
+      const reading = w.request.readableFlowing === true;
+      if (bytes !== w.lastBytes) {
+        w.lastBytes = bytes;
+        w.idleMs = 0;
+      } else if (reading) w.idleMs += dt;
+      if (reading) w.waitedMs += dt;
+      const tooSlow =
+        limits.bodyMinBytesPerSecond > 0 &&
+        w.waitedMs >= limits.bodyIdleTimeoutMs &&
+        (bytes - w.startBytes) / (w.waitedMs / 1000) < limits.bodyMinBytesPerSecond;
+      if (w.idleMs >= limits.bodyIdleTimeoutMs || tooSlow) {
+        watched.delete(w);
+        const err = Object.assign(new Error('request body too slow'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+        onTimeout(err, w.socket);
+      }
+    }
+    if (!watched.size && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const raw = request.raw;
+    const socket = raw.socket as Socket | null;
+    const hasBody =
+      raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length'] ?? 0) > 0;
+    if (socket && hasBody && !raw.complete) {
+      watched.add({
+        request: raw,
+        socket,
+        lastBytes: socket.bytesRead,
+        startBytes: socket.bytesRead,
+        idleMs: 0,
+        waitedMs: 0,
+      });
+      if (!timer) {
+        last = performance.now();
+        timer = setInterval(tick, TIMEOUT_CHECK_INTERVAL_MS);
+        timer.unref();
+      }
+    }
+    done();
+  });
+  fastify.addHook('onClose', (_instance, done) => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    watched.clear();
+    done();
   });
 }

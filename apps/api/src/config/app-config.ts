@@ -27,7 +27,8 @@ export class AppConfig {
     trustProxy: TrustProxy;
     bodyLimitBytes: number;
     jsonMaxDepth: number;
-    bodyReadTimeoutMs: number;
+    bodyIdleTimeoutMs: number;
+    bodyMinBytesPerSecond: number;
     headersReadTimeoutMs: number;
     headersMaxBytes: number;
     urlMaxLength: number;
@@ -88,6 +89,9 @@ export class AppConfig {
     statementTimeoutMs: number;
     chunkChars: number;
     chunkOverlapChars: number;
+    /** UPLOAD_MEMORY_BUDGET_MB in bytes, and UPLOAD_MEMORY_WAIT_MS. */
+    uploadMemoryBudgetBytes: number;
+    uploadMemoryWaitMs: number;
   };
   readonly extraction: {
     workers: number;
@@ -138,7 +142,8 @@ export class AppConfig {
       trustProxy: parseTrustProxy(e.TRUST_PROXY) as TrustProxy,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       jsonMaxDepth: e.BODY_JSON_MAX_DEPTH,
-      bodyReadTimeoutMs: e.BODY_READ_TIMEOUT_MS,
+      bodyIdleTimeoutMs: e.BODY_IDLE_TIMEOUT_MS,
+      bodyMinBytesPerSecond: e.BODY_MIN_BYTES_PER_SECOND,
       headersReadTimeoutMs: e.HEADERS_READ_TIMEOUT_MS,
       headersMaxBytes: e.HEADERS_MAX_BYTES,
       urlMaxLength: e.URL_MAX_LENGTH,
@@ -214,6 +219,8 @@ export class AppConfig {
       statementTimeoutMs: e.SEARCH_STATEMENT_TIMEOUT_MS,
       chunkChars: e.SEARCH_CHUNK_CHARS,
       chunkOverlapChars: e.SEARCH_CHUNK_OVERLAP_CHARS,
+      uploadMemoryBudgetBytes: e.UPLOAD_MEMORY_BUDGET_MB * 1024 * 1024,
+      uploadMemoryWaitMs: e.UPLOAD_MEMORY_WAIT_MS,
     };
     this.extraction = {
       workers: e.EXTRACTION_WORKERS,
@@ -356,11 +363,6 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
   });
   if (new Set(keys.map((k) => k.key)).size !== keys.length)
     extra.push(['AUTH_API_KEYS', 'a key appears twice']);
-  if (vars.HEADERS_READ_TIMEOUT_MS > vars.BODY_READ_TIMEOUT_MS)
-    extra.push([
-      'HEADERS_READ_TIMEOUT_MS',
-      `got "${vars.HEADERS_READ_TIMEOUT_MS}"; allowed: at most BODY_READ_TIMEOUT_MS (${vars.BODY_READ_TIMEOUT_MS}), which covers headers and body`,
-    ]);
   if (vars.URL_MAX_LENGTH >= vars.HEADERS_MAX_BYTES)
     extra.push([
       'URL_MAX_LENGTH',

@@ -100,14 +100,26 @@ export class EnvironmentVariables {
   BODY_JSON_MAX_DEPTH = 32;
 
   /**
-   * The whole request — headers and body — must arrive within this (Node's requestTimeout); a slow
-   * upload past it gets 408 REQUEST_TIMEOUT and its connection is closed.
+   * While the server reads a request body, no byte of it for this long: 408 REQUEST_TIMEOUT and the connection
+   * is closed. Only time the server spends waiting for the client counts — not its own work on what it
+   * already read (an upload's files are stored while the rest of the body waits), nor a wait for its turn.
    */
   @Type(() => Number)
   @IsInt()
   @Min(1000)
-  @Max(3600000)
-  BODY_READ_TIMEOUT_MS = 60000;
+  @Max(600000)
+  BODY_IDLE_TIMEOUT_MS = 30000;
+
+  /**
+   * A body arriving slower than this on average, over the time the server waited for it (judged once it has
+   * waited BODY_IDLE_TIMEOUT_MS), is cut the same way: a client trickling a byte now and then cannot hold a
+   * connection for hours. 0 turns the check off.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100 * MiB)
+  BODY_MIN_BYTES_PER_SECOND = 1024;
 
   /** The request line and headers must arrive within this (Node's headersTimeout): 408 REQUEST_TIMEOUT. */
   @Type(() => Number)
@@ -376,6 +388,25 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   UPLOAD_MAX_FILE_BYTES = 20 * MiB;
+
+  /**
+   * Memory for upload work in flight in this process (bytes received, extracted and held), in MiB: each upload
+   * reserves its share (its file size from Content-Length, at most UPLOAD_MAX_FILE_BYTES, times the copies one
+   * file's text and chunks take) before its body is read. Default: a third of the 1,536 MiB the Kubernetes
+   * manifests give the pod.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(16)
+  @Max(1024 * 1024)
+  UPLOAD_MEMORY_BUDGET_MB = 512;
+
+  /** How long an upload waits for room in UPLOAD_MEMORY_BUDGET_MB before 503 CAPACITY_EXCEEDED (0: refuse at once). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(120000)
+  UPLOAD_MEMORY_WAIT_MS = 5000;
 
   @Type(() => Number)
   @IsInt()

@@ -30,8 +30,9 @@ export class DocumentsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UploadResult> {
-    const { status, body, errorCode } = await this.documents.upload(tenantId, store, request);
+    const { status, body, errorCode, headers } = await this.documents.upload(tenantId, store, request);
     void reply.status(status);
+    if (headers) void reply.headers(headers);
     if (errorCode) (request as RequestWithErrorCode)[kErrorCode] = errorCode; // errors_total{type}
     return body;
   }

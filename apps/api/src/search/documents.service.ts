@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { AppError } from '@app/common/app-error';
 import { ErrorBody, errorBody } from '@app/common/error-body';
 import { AppConfig } from '@app/config';
 import { DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
@@ -24,6 +25,7 @@ import {
 } from './search.repository';
 import { extractText } from './upload/extract';
 import { normaliseFilename, visibleFilename } from './upload/filename';
+import { UploadBudget } from './upload/upload-budget';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,6 +42,17 @@ export interface UploadOutcome {
   /** When nothing was stored: the contract's error fields plus the same documents/rejected body. */
   body: UploadResult | (UploadResult & ErrorBody);
   errorCode?: string;
+  /** Headers of the error the request failed with after some files (Retry-After…). */
+  headers?: Record<string, string>;
+}
+
+function duplicateOf(existingId: string): FileRejection {
+  return new FileRejection(
+    'DUPLICATE_DOCUMENT',
+    `This store already holds the same content as document ${existingId}; it was not stored twice`,
+    existingId,
+    { existingDocumentId: existingId },
+  );
 }
 
 function seconds(since: bigint): number {
@@ -57,6 +70,7 @@ export class DocumentsService {
     private readonly config: AppConfig,
     private readonly metrics: SearchMetrics,
     private readonly extraction: ExtractionService,
+    private readonly budget: UploadBudget,
   ) {}
 
   private async storeId(tenantId: string, store: string): Promise<string> {
@@ -66,74 +80,58 @@ export class DocumentsService {
   }
 
   /**
-   * Receives every file of the request first (sniffed, extracted and chunked as it arrives), then stores
-   * each in its own transaction. A request that turns out malformed or over the file count therefore
-   * stores nothing, and one file's failure never takes another's place.
+   * Receives, extracts and stores the files of a request one at a time (issue 25, item 2), so a request holds
+   * at most one file's bytes, text and chunks. The request first reserves its share of the upload memory
+   * budget (UploadBudget) — before its body is read; over the budget it waits briefly, then 503
+   * CAPACITY_EXCEEDED. Each file's SHA-256 is computed as it arrives, so a duplicate is answered before it is
+   * extracted. A file stored stays stored whatever comes later in the body; when the body turns out
+   * malformed or over the file count after some files, the error's answer lists them too (documents,
+   * rejected), so the response still says what happened to each.
    */
   async upload(tenantId: string, store: string, request: FastifyRequest): Promise<UploadOutcome> {
     const storeId = await this.storeId(tenantId, store);
     if (!request.isMultipart()) throw new NotMultipartError();
     const { chunkChars, chunkOverlapChars, maxFiles, maxFileBytes } = this.config.search;
-    const prepared: Prepared[] = [];
-    await readUpload(request, { maxFiles, maxFileBytes }, async (received) => {
-      prepared.push(await this.prepare(received, chunkChars, chunkOverlapChars));
-    });
-
+    const declared = request.headers['content-length'];
+    const release = await this.budget.acquire(
+      tenantId,
+      declared === undefined ? undefined : Number(declared),
+    );
     const documents: UploadedDocument[] = [];
     const rejected: RejectedFile[] = [];
-    for (const p of prepared) {
-      const name = p.received.filename;
-      if (p.doc) {
-        try {
-          const id = await this.repository.insertDocument(tenantId, storeId, p.doc);
-          const { filename, contentType, bytes } = p.doc;
-          documents.push({ id, filename, contentType, bytes, chunks: p.doc.chunks.length });
-          this.metrics.upload('success', seconds(p.received.startedAt), bytes);
-          continue;
-        } catch (err) {
-          if (err instanceof DuplicateDocument)
-            p.rejection = new FileRejection(
-              'DUPLICATE_DOCUMENT',
-              `This store already holds the same content as document ${err.existingId}; it was not stored twice`,
-              err.existingId,
-              { existingDocumentId: err.existingId },
-            );
-          else if (err instanceof StoreGone) throw new StoreNotFoundError(store);
-          else if (err instanceof DatabaseTimeoutError || err instanceof DatabaseUnavailableError) {
-            this.logger.warn({ err, filename: name }, 'Storing an uploaded document was stopped');
-            p.rejection = new FileRejection(
-              err.code,
-              `${err.message}; nothing of the document was kept, try again`,
-            );
-          } else {
-            this.logger.error({ err, filename: name }, 'Storing an uploaded document failed');
-            p.rejection = new FileRejection(
-              'STORAGE_FAILED',
-              'The document could not be stored; nothing of it was kept',
-            );
-          }
-        }
-      }
-      const r = p.rejection as FileRejection;
-      rejected.push({
-        // a refused name is echoed with its controls and invisible characters spelled out (<U+202E>)
-        filename: r.code === 'INVALID_FILENAME' ? visibleFilename(name) : name,
-        code: r.code,
-        message: r.message,
-        ...(r.existingDocumentId ? { existingDocumentId: r.existingDocumentId } : {}),
-        ...(r.details ? { details: r.details } : {}),
+    try {
+      await readUpload(request, { maxFiles, maxFileBytes }, async (received) => {
+        const outcome = await this.receiveOne(
+          tenantId,
+          storeId,
+          store,
+          received,
+          chunkChars,
+          chunkOverlapChars,
+        );
+        if ('id' in outcome) documents.push(outcome);
+        else rejected.push(outcome);
       });
-      this.metrics.refused(r);
-      this.metrics.upload(
-        r.code === 'STORAGE_FAILED' ? 'failure' : 'rejected',
-        seconds(p.received.startedAt),
-      );
+    } catch (err) {
+      if (!(err instanceof AppError) || (!documents.length && !rejected.length)) throw err;
+      // files before the failure were answered (some stored): the error's answer says what happened to each
+      this.logUpload(store, documents, rejected, err.code);
+      if (documents.length) this.repository.noteChanges(documents.length);
+      return {
+        status: err.status,
+        errorCode: err.code,
+        headers: err.headers,
+        body: {
+          ...errorBody(err.status, err.code, err.message, currentRequestId(), err.details),
+          documents,
+          rejected,
+        },
+      };
+    } finally {
+      release();
     }
     if (documents.length) this.repository.noteChanges(documents.length);
-    this.logger.log(
-      `Upload to store "${store}": ${documents.length} stored, ${rejected.length} rejected` +
-        (rejected.length ? ` (${[...new Set(rejected.map((r) => r.code))].join(', ')})` : ''),
-    );
+    this.logUpload(store, documents, rejected);
     if (documents.length) return { status: 201, body: { documents, rejected } };
     const status = rejectionStatus(rejected);
     const errorCode = new Set(rejected.map((r) => r.code)).size === 1 ? rejected[0].code : 'UPLOAD_REJECTED';
@@ -145,6 +143,77 @@ export class DocumentsService {
       errorCode,
       body: { ...errorBody(status, errorCode, message, currentRequestId(), details), documents, rejected },
     };
+  }
+
+  private logUpload(
+    store: string,
+    documents: UploadedDocument[],
+    rejected: RejectedFile[],
+    failure?: string,
+  ): void {
+    this.logger.log(
+      `Upload to store "${store}": ${documents.length} stored, ${rejected.length} rejected` +
+        (rejected.length ? ` (${[...new Set(rejected.map((r) => r.code))].join(', ')})` : '') +
+        (failure ? `, then the request failed (${failure})` : ''),
+    );
+  }
+
+  /** One received file: a duplicate is answered from its checksum, anything else extracted and stored. */
+  private async receiveOne(
+    tenantId: string,
+    storeId: string,
+    store: string,
+    received: ReceivedFile,
+    chunkChars: number,
+    overlap: number,
+  ): Promise<UploadedDocument | RejectedFile> {
+    const name = received.filename;
+    let rejection = received.rejection;
+    if (!rejection) {
+      const existing = await this.repository
+        .findByChecksum(tenantId, storeId, received.checksum as string)
+        .catch((err: unknown) => this.storageRejection(err, name, store));
+      if (existing instanceof FileRejection) rejection = existing;
+      else if (existing) rejection = duplicateOf(existing);
+      if (rejection) received.data = undefined;
+    }
+    if (!rejection) {
+      const p = await this.prepare(received, chunkChars, overlap);
+      rejection = p.rejection;
+      if (p.doc) {
+        try {
+          const id = await this.repository.insertDocument(tenantId, storeId, p.doc);
+          const { filename, contentType, bytes } = p.doc;
+          this.metrics.upload('success', seconds(received.startedAt), bytes);
+          return { id, filename, contentType, bytes, chunks: p.doc.chunks.length };
+        } catch (err) {
+          rejection = this.storageRejection(err, name, store);
+        }
+      }
+    }
+    const r = rejection as FileRejection;
+    this.metrics.refused(r);
+    this.metrics.upload(r.code === 'STORAGE_FAILED' ? 'failure' : 'rejected', seconds(received.startedAt));
+    return {
+      // a refused name is echoed with its controls and invisible characters spelled out (<U+202E>)
+      filename: r.code === 'INVALID_FILENAME' ? visibleFilename(name) : name,
+      code: r.code,
+      message: r.message,
+      ...(r.existingDocumentId ? { existingDocumentId: r.existingDocumentId } : {}),
+      ...(r.details ? { details: r.details } : {}),
+    };
+  }
+
+  /** A failure to look up or store one file, as that file's rejection (a store deleted meanwhile fails the request). */
+  private storageRejection(err: unknown, filename: string, store: string): FileRejection {
+    if (err instanceof DuplicateDocument) return duplicateOf(err.existingId);
+    if (err instanceof StoreGone) throw new StoreNotFoundError(store);
+    if (err instanceof DatabaseTimeoutError || err instanceof DatabaseUnavailableError) {
+      this.logger.warn({ err, filename }, 'Storing an uploaded document was stopped');
+      return new FileRejection(err.code, `${err.message}; nothing of the document was kept, try again`);
+    }
+    this.logger.error({ err, filename }, 'Storing an uploaded document failed');
+    return new FileRejection('STORAGE_FAILED', 'The document could not be stored; nothing of it was kept');
   }
 
   private async prepare(received: ReceivedFile, chunkChars: number, overlap: number): Promise<Prepared> {

@@ -16,6 +16,8 @@ import { SearchRepository } from './search.repository';
 import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
 import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
+import { UploadBudget } from './upload/upload-budget';
+import { PoolMetrics } from '@app/metrics/pool-metrics';
 
 /**
  * Plugs search into the app before it listens: @fastify/multipart on the Fastify instance (limits are
@@ -67,6 +69,22 @@ class SearchSetup implements OnModuleInit {
     ...SEARCH_METRICS,
     SearchMetrics,
     StoresService,
+    {
+      provide: UploadBudget,
+      inject: [AppConfig, PoolMetrics],
+      useFactory: (config: AppConfig, pools: PoolMetrics) => {
+        const budget = new UploadBudget({
+          budgetBytes: config.search.uploadMemoryBudgetBytes,
+          waitMs: config.search.uploadMemoryWaitMs,
+          maxFileBytes: config.search.maxFileBytes,
+          tenantShare: config.pools.tenantShare,
+        });
+        // pool_wait_seconds{pool="upload_memory"}; pool_in_use{pool="upload_memory"} in reserved MiB
+        pools.registerInUse('upload_memory', () => budget.reservedBytes / 1024 / 1024);
+        budget.onWait = (waitedMs) => pools.waited('upload_memory', waitedMs / 1000);
+        return budget;
+      },
+    },
     DocumentsService,
     SearchService,
     SearchHealthIndicator,

@@ -232,6 +232,19 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
+   * The document of this store holding content with `checksum` (published or still being stored), if any:
+   * an upload's duplicate is answered from this before the file is extracted (insertDocument still
+   * refuses one that raced in meanwhile).
+   */
+  async findByChecksum(tenantId: string, storeId: string, checksum: string): Promise<string | undefined> {
+    const r = await this.db.query<{ id: string }>(
+      'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
+      [tenantId, storeId, checksum],
+    );
+    return r.rows[0]?.id;
+  }
+
+  /**
    * Removes what an unfinished upload wrote — postings, chunks (in CHUNK_BATCH steps, like they came), its
    * staged words and the pending row — and never touches a published document.
    */

@@ -1,0 +1,279 @@
+/**
+ * Issue 25, items 2 and 4: memory bounded per upload, and body time limits that measure the client.
+ *
+ * - Many concurrent multi-file requests of large duplicates: files are received, checked and stored one at a
+ *   time, a duplicate answered from its checksum before it is extracted, so the API process's peak RSS stays
+ *   far below what holding every file's text and chunks took (785 MB for one request of 20 × 20 MiB on the
+ *   old code).
+ * - The upload memory budget (UPLOAD_MEMORY_BUDGET_MB): past it a request gets 503 CAPACITY_EXCEEDED with
+ *   Retry-After before any byte of its body is read (the client here never sends one), and its connection
+ *   is closed; what was admitted is finished.
+ * - Body timeouts: a slow but steady client finishes however long it takes, a stalled one gets 408
+ *   REQUEST_TIMEOUT at BODY_IDLE_TIMEOUT_MS, and the server's own work on an upload (longer than the old
+ *   whole-request limit) never turns into a 408. The old limit's variable (BODY_READ_TIMEOUT_MS) is set
+ *   too, so that on the code before this change the same tests show the old behaviour failing.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { form } from '../fixtures/documents/builders';
+import { until } from '../support/wait';
+import {
+  expectSurvived,
+  HOSTILE_KEYS,
+  HOSTILE_TIMEOUT_MS,
+  HostileApp,
+  hostileBackends,
+  rawHttp,
+} from './harness';
+import { largeText, VOCABULARY } from './payloads';
+
+jest.setTimeout(HOSTILE_TIMEOUT_MS);
+
+const MiB = 1024 * 1024;
+
+/** Peak resident set of one process since its peak was last reset (`/proc/<pid>/clear_refs` 5), in bytes. */
+function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+/** Distinct text of about `bytes`: a numbered line of vocabulary words repeated. */
+function distinctText(seed: number, bytes: number): string {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const line = `document ${seed} line ${i} ${VOCABULARY[(seed * 7 + i) % VOCABULARY.length]} ${VOCABULARY[(i * 13) % VOCABULARY.length]} and more words follow here.\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return lines.join('');
+}
+
+/** A multipart body of one file in the field "files", and its Content-Length head for rawHttp. */
+function rawUpload(
+  store: string,
+  tenant: keyof typeof HOSTILE_KEYS,
+  contentLength: number,
+  filename = 'held.txt',
+): { head: string; partHead: string } {
+  return {
+    head:
+      `POST /api/v1/stores/${store}/documents HTTP/1.1\r\nHost: x\r\nX-API-Key: ${HOSTILE_KEYS[tenant]}\r\n` +
+      `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${contentLength}\r\n\r\n`,
+    partHead: `--b\r\nContent-Disposition: form-data; name="files"; filename="${filename}"\r\n\r\n`,
+  };
+}
+
+describe.each(hostileBackends())('uploads: memory and time limits on %s', (backend) => {
+  describe('many concurrent requests of large duplicates (item 2)', () => {
+    let app: HostileApp;
+    /** the original, stored once; every request then sends COPIES of it */
+    const ORIGINAL = largeText(6 * MiB);
+    const REQUESTS = 5;
+    const COPIES = 16;
+
+    beforeAll(async () => {
+      // waits for the budget long enough that every request is served in turn (none refused here)
+      app = await HostileApp.start({ backend, env: { UPLOAD_MEMORY_WAIT_MS: '120000' } });
+      expect((await app.createStore('dups')).status).toBe(201);
+    });
+    afterAll(() => app?.stop());
+
+    it('answers every copy DUPLICATE_DOCUMENT (per file, with the existing id) and keeps the API process far below holding them', async () => {
+      const first = await app.tenantRequest('/api/v1/stores/dups/documents', {
+        method: 'POST',
+        body: form([['original.txt', ORIGINAL]]),
+      });
+      expect(first.status).toBe(201);
+      const originalId = first.body.documents[0].id as string;
+
+      // one Blob shared by every request: the test process holds the bytes once
+      const blob = new Blob([ORIGINAL]);
+      const request = (r: number) => {
+        const f = new FormData();
+        f.append('files', new Blob([distinctText(r, 2000)]), `new-${r}.txt`); // stored before the copies
+        for (let i = 0; i < COPIES; i++) f.append('files', blob, `copy-${r}-${i}.txt`);
+        return app.tenantRequest('/api/v1/stores/dups/documents', { method: 'POST', body: f });
+      };
+      const before = app.rss().byPid[app.pid]?.rssBytes ?? 0;
+      resetPeakRss(app.pid);
+      const probe = await app.during(() =>
+        Promise.all(Array.from({ length: REQUESTS }, (_, r) => request(r))),
+      );
+      const peak = peakRss(app.pid);
+
+      for (const [r, res] of probe.value.entries()) {
+        expect({ status: res.status, stored: res.body.documents?.length }).toEqual({
+          status: 201,
+          stored: 1,
+        });
+        expect(res.body.documents[0].filename).toBe(`new-${r}.txt`);
+        expect(res.body.rejected).toHaveLength(COPIES);
+        for (const [i, rej] of (res.body.rejected as Array<Record<string, unknown>>).entries())
+          expect(rej).toMatchObject({
+            filename: `copy-${r}-${i}.txt`,
+            code: 'DUPLICATE_DOCUMENT',
+            existingDocumentId: originalId,
+            details: { existingDocumentId: originalId },
+          });
+      }
+      // Holding the copies' text and chunks (the old code: every file of a request extracted before any was
+      // stored) needs REQUESTS × COPIES × ~2.2 × 6 MiB ≈ 1.1 GB on top of the process; one file at a time per
+      // admitted request (at most two of one tenant at the default budget) needs a few tens of MB.
+      const bound = 640 * MiB;
+      process.stdout.write(
+        `[uploads ${backend}] API process RSS ${Math.round(before / MiB)} MiB before, peak ${Math.round(peak / MiB)} MiB during\n`,
+      );
+      expect(Math.round(peak / MiB)).toBeLessThan(bound / MiB);
+      const list = await app.tenantRequest('/api/v1/stores/dups');
+      expect(list.body.documentCount).toBe(1 + REQUESTS);
+      await expectSurvived(app, probe);
+    });
+  });
+
+  describe('the upload memory budget and body timeouts (items 2 and 4)', () => {
+    let app: HostileApp;
+    const IDLE_MS = 3000;
+
+    beforeAll(async () => {
+      app = await HostileApp.start({
+        backend,
+        env: {
+          // two reservations of a large upload (5 × 20 MiB each): one per tenant at POOL_TENANT_SHARE 0.5
+          UPLOAD_MEMORY_BUDGET_MB: '200',
+          UPLOAD_MEMORY_WAIT_MS: '1000',
+          BODY_IDLE_TIMEOUT_MS: String(IDLE_MS),
+          // the previous code's whole-request limit, the same bound: what it would have cut (and its headers
+          // limit under it, which that code required)
+          BODY_READ_TIMEOUT_MS: String(IDLE_MS),
+          HEADERS_READ_TIMEOUT_MS: String(IDLE_MS),
+          // many small chunks: storing an upload takes the server far longer than IDLE_MS
+          SEARCH_CHUNK_CHARS: '200',
+          SEARCH_CHUNK_OVERLAP_CHARS: '0',
+        },
+      });
+      expect((await app.createStore('budget')).status).toBe(201);
+      expect(
+        (
+          await app.tenantRequest(
+            '/api/v1/stores',
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ name: 'budget' }),
+            },
+            'acme',
+          )
+        ).status,
+      ).toBe(201);
+    });
+    afterAll(() => app?.stop());
+
+    it('refuses a request past the budget with 503 CAPACITY_EXCEEDED and Retry-After before reading its body, then 408s the stalled holders at the idle bound and frees their room', async () => {
+      const declared = 30 * MiB;
+      const holder = (tenant: keyof typeof HOSTILE_KEYS) => {
+        const { head, partHead } = rawUpload('budget', tenant, declared);
+        // the head and 64 KiB of the file, then nothing: admitted, it holds its reservation until cut
+        return rawHttp(app, [head + partHead, Buffer.alloc(64 * 1024, 'a')], {
+          timeoutMs: 20 * IDLE_MS,
+        });
+      };
+      const inUse = () => app.metric('pool_in_use', { pool: 'upload_memory' });
+      const demoHolder = holder('demo');
+      await until(async () => (await inUse()) >= 100, 30_000, 'the first holder admitted');
+      const acmeHolder = holder('acme');
+      await until(async () => (await inUse()) >= 200, 30_000, 'the second holder admitted');
+
+      // headers only: the body is never sent, so an answer at all proves it was not waited for
+      const { head } = rawUpload('budget', 'demo', declared, 'refused.txt');
+      const refused = await rawHttp(app, [head], { timeoutMs: 20 * IDLE_MS });
+      expect({ status: refused.status, body: refused.body }).toMatchObject({
+        status: 503,
+        body: {
+          code: 'CAPACITY_EXCEEDED',
+          details: { pool: 'upload_memory' },
+          requestId: expect.any(String),
+        },
+      });
+      expect(refused.text).toMatch(/\r\nretry-after: \d+\r\n/i);
+      expect(refused.text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(refused.closedByServer).toBe(true);
+      // a small upload of either tenant while the budget is full: refused the same way, nothing stored
+      const small = await app.tenantRequest(
+        '/api/v1/stores/budget/documents',
+        { method: 'POST', body: form([['small.txt', 'a small document']]) },
+        'acme',
+      );
+      expect({ status: small.status, code: small.body.code }).toEqual({
+        status: 503,
+        code: 'CAPACITY_EXCEEDED',
+      });
+      expect(small.headers.get('retry-after')).toMatch(/^\d+$/);
+
+      // the holders stalled: 408 REQUEST_TIMEOUT at the idle bound, connection closed, room freed
+      for (const res of await Promise.all([demoHolder, acmeHolder])) {
+        expect({ status: res.status, body: res.body }).toMatchObject({
+          status: 408,
+          body: { code: 'REQUEST_TIMEOUT', details: { bodyIdleTimeoutMs: IDLE_MS } },
+        });
+        expect(res.closedByServer).toBe(true);
+      }
+      await until(async () => (await inUse()) === 0, 30_000, 'the budget freed');
+      const after = await app.tenantRequest(
+        '/api/v1/stores/budget/documents',
+        { method: 'POST', body: form([['small.txt', 'a small document']]) },
+        'acme',
+      );
+      expect(after.status).toBe(201);
+      // nothing of the refused or cut requests was stored
+      expect((await app.tenantRequest('/api/v1/stores/budget')).body.documentCount).toBe(0);
+      expect((await app.tenantRequest('/api/v1/stores/budget', {}, 'acme')).body.documentCount).toBe(1);
+    });
+
+    it('lets a slow but steady client finish, however long past the idle bound the whole body takes', async () => {
+      const text = distinctText(1, 96 * 1024);
+      const { head, partHead } = rawUpload('budget', 'demo', 0, 'steady.txt');
+      const tail = '\r\n--b--\r\n';
+      const body = Buffer.from(partHead + text + tail);
+      const framed = head
+        .replace('Content-Length: 0', `Content-Length: ${body.length}`)
+        .replace('Host: x\r\n', 'Host: x\r\nConnection: close\r\n');
+      // 4 KiB every 400 ms: ~10 KiB/s, ~10 s in all (over 3× the idle bound and the old whole-request limit)
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < body.length; i += 4096) pieces.push(body.subarray(i, i + 4096));
+      const res = await rawHttp(app, [framed, ...pieces], { gapMs: 400, timeoutMs: 60_000 });
+      expect({ status: res.status, body: res.body }).toMatchObject({
+        status: 201,
+        body: { documents: [{ filename: 'steady.txt' }] },
+      });
+    });
+
+    it('cuts a client that stops sending mid-body with 408 REQUEST_TIMEOUT at the idle bound', async () => {
+      const { head, partHead } = rawUpload('budget', 'demo', 10_000, 'stalled.txt');
+      const res = await rawHttp(app, [head + partHead + 'a'.repeat(500)], { timeoutMs: 20 * IDLE_MS });
+      expect({ status: res.status, body: res.body }).toMatchObject({
+        status: 408,
+        body: { code: 'REQUEST_TIMEOUT', details: { bodyIdleTimeoutMs: IDLE_MS } },
+      });
+      expect(res.closedByServer).toBe(true);
+    });
+
+    it('finishes an upload whose storing takes the server far longer than the idle bound (no 408 for its own work)', async () => {
+      const files: Array<[string, string]> = Array.from({ length: 5 }, (_, i) => [
+        `work-${i}.txt`,
+        distinctText(100 + i, 256 * 1024),
+      ]);
+      const res = await app.tenantRequest('/api/v1/stores/budget/documents', {
+        method: 'POST',
+        body: form(files),
+      });
+      expect({ status: res.status, stored: res.body.documents?.length, code: res.body.code }).toEqual({
+        status: 201,
+        stored: files.length,
+        code: undefined,
+      });
+    });
+  });
+});
