@@ -14,6 +14,7 @@ import {
   CapacityExceededError,
   DownloaderError,
   ExtractionFailedError,
+  PdfUnavailableError,
   RenderUnavailableError,
   UpstreamTimeoutError,
 } from './downloader.errors';
@@ -137,6 +138,8 @@ export class DownloadService {
     opts: DownloadOptions,
   ): Promise<DownloadOutcome> {
     const url = this.precheck(rawUrl);
+    // a PDF without a browser is refused before anything reaches the origin (robots.txt included)
+    if (format === 'pdf' && !this.pdf.available()) throw new PdfUnavailableError();
     // robots.txt before the cache: a URL its site disallows is 403 even when a copy is cached
     const verdict = await this.politeness.check(url, opts.signal);
     const { value, status } = await this.downloads.cache.getOrLoad(
