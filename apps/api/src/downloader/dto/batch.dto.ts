@@ -14,6 +14,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { TimeoutPerUrlMs } from './job-options.decorators';
 import { DownloadFormat, FORMATS } from '../formats';
 
 export class BatchUrlDto {
@@ -72,11 +73,7 @@ export class BatchRequestDto {
   @Max(20)
   concurrency?: number;
 
-  @ApiPropertyOptional({ minimum: 1000, maximum: 120000, description: 'Default DOWNLOAD_TIMEOUT_MS' })
-  @IsOptional()
-  @IsInt()
-  @Min(1000)
-  @Max(120000)
+  @TimeoutPerUrlMs()
   timeoutPerUrlMs?: number;
 
   @ApiPropertyOptional({

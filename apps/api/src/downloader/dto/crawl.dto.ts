@@ -1,7 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  ArrayMaxSize,
-  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -12,6 +10,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { PathGlobs, TimeoutPerUrlMs } from './job-options.decorators';
 
 export const CRAWL_FORMATS = ['text', 'markdown', 'html', 'json', 'raw'] as const;
 export type CrawlFormat = (typeof CRAWL_FORMATS)[number];
@@ -50,28 +49,10 @@ export class CrawlRequestDto {
   @Max(CRAWL_MAX_DEPTH)
   maxDepth?: number;
 
-  @ApiPropertyOptional({
-    type: [String],
-    description: 'Path globs (e.g. "/docs/**"): when given, only pages whose path matches one are fetched',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(200, { each: true })
+  @PathGlobs('Path globs (e.g. "/docs/**"): when given, only pages whose path matches one are fetched')
   include?: string[];
 
-  @ApiPropertyOptional({
-    type: [String],
-    description: 'Path globs of pages never fetched (e.g. "/private/**")',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(200, { each: true })
+  @PathGlobs('Path globs of pages never fetched (e.g. "/private/**")')
   exclude?: string[];
 
   @ApiPropertyOptional({
@@ -103,11 +84,7 @@ export class CrawlRequestDto {
   @Max(10)
   concurrency?: number;
 
-  @ApiPropertyOptional({ minimum: 1000, maximum: 120000, description: 'Default DOWNLOAD_TIMEOUT_MS' })
-  @IsOptional()
-  @IsInt()
-  @Min(1000)
-  @Max(120000)
+  @TimeoutPerUrlMs()
   timeoutPerUrlMs?: number;
 
   @ApiPropertyOptional({

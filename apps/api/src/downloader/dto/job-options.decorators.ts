@@ -1,0 +1,39 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+/** The options batch and crawl jobs share, validated and documented once (Nest's applyDecorators). */
+
+/** `timeoutPerUrlMs`: each URL's own deadline, 1–120 s, DOWNLOAD_TIMEOUT_MS when absent. */
+export function TimeoutPerUrlMs(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ minimum: 1000, maximum: 120000, description: 'Default DOWNLOAD_TIMEOUT_MS' }),
+    IsOptional(),
+    IsInt(),
+    Min(1000),
+    Max(120000),
+  );
+}
+
+/** A bounded list of path globs (crawl include/exclude): at most 20, each 1–200 characters. */
+export function PathGlobs(description: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ type: [String], description }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(20),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+    MaxLength(200, { each: true }),
+  );
+}
