@@ -45,7 +45,11 @@ describe('startup log', () => {
   beforeAll(async () => {
     // two processes compiled and started side by side (each takes a while through @swc-node)
     [open, plain] = await Promise.all([
-      ChildApp.spawn({ DOWNLOAD_ALLOW_PRIVATE: 'true', CHROMIUM_PATH: '/nonexistent/chromium' }),
+      ChildApp.spawn({
+        DOWNLOAD_ALLOW_PRIVATE: 'true',
+        CHROMIUM_PATH: '/nonexistent/chromium',
+        BODY_READ_TIMEOUT_MS: '60000',
+      }),
       ChildApp.spawn(existsSync(CHROMIUM) ? { CHROMIUM_PATH: CHROMIUM } : {}),
     ]);
     await Promise.all([open.waitReady(), plain.waitReady()]);
@@ -66,6 +70,15 @@ describe('startup log', () => {
 
   it('says nothing of private addresses when they are refused (the default)', () => {
     expect(allowPrivateLines(plain)).toEqual([]);
+  });
+
+  it('names a retired variable that is still set, and what replaced it (once, a warning)', () => {
+    const retired = (app: ChildApp): Line[] => app.lines.filter((l) => l.retiredVariable !== undefined);
+    expect(retired(open)).toEqual([
+      expect.objectContaining({ level: WARN, retiredVariable: 'BODY_READ_TIMEOUT_MS' }),
+    ]);
+    expect(String(retired(open)[0].msg)).toMatch(/no longer read: .*BODY_IDLE_TIMEOUT_MS/);
+    expect(retired(plain)).toEqual([]);
   });
 
   it('says PDF rendering is unavailable when CHROMIUM_PATH names no file, and what PDFs answer', () => {

@@ -105,10 +105,13 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
 }
 
 /**
- * What an operator must know at start: private addresses allowed to the downloader (a warning), and
- * whether PDF rendering works (the binary is looked for, the browser is only launched by the first PDF).
+ * What an operator must know at start: retired variables still set and private addresses allowed to the
+ * downloader (warnings), and whether PDF rendering works (the binary is looked for, the browser is only
+ * launched by the first PDF).
  */
 function logStartupCapabilities(config: AppConfig, logger: Logger, pdf: PdfRenderer): void {
+  for (const { name, advice } of config.retired)
+    logger.warn({ retiredVariable: name }, `${name} is set but no longer read: ${advice}`);
   if (config.downloader.allowPrivate)
     logger.warn(
       { downloadAllowPrivate: true },

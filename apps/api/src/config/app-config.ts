@@ -20,6 +20,8 @@ export interface ApiKeyBinding {
 export class AppConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly version: string;
+  /** Variables a release retired that are still set (RETIRED_VARIABLES): the startup log warns about each. */
+  readonly retired: Array<{ name: string; advice: string }>;
   readonly http: {
     port: number;
     host: string;
@@ -133,9 +135,14 @@ export class AppConfig {
     webhookTimeoutMs: number;
   };
 
-  constructor(e: EnvironmentVariables, version: string) {
+  constructor(
+    e: EnvironmentVariables,
+    version: string,
+    retired: Array<{ name: string; advice: string }> = [],
+  ) {
     this.env = e.NODE_ENV;
     this.version = version;
+    this.retired = retired;
     this.http = {
       port: e.PORT,
       host: e.HOST,
@@ -330,6 +337,17 @@ export function parseApiKeys(raw: string): ApiKeyBinding[] {
     });
 }
 
+/**
+ * Variables earlier releases read and this one does not: still set, they would be ignored without a word, so
+ * the startup log names each with what replaced it.
+ */
+export const RETIRED_VARIABLES: Readonly<Record<string, string>> = {
+  BODY_READ_TIMEOUT_MS:
+    'request bodies are timed by how slowly the client sends: BODY_IDLE_TIMEOUT_MS and BODY_MIN_BYTES_PER_SECOND',
+  MEMORY_IDLE_GC_INTERVAL_MS:
+    'no garbage collection is forced any more; idle memory is bounded by heap limits and worker recycling',
+};
+
 /** The names of every variable the service reads (from the schema's validation metadata). */
 export function environmentVariableNames(): string[] {
   const metas = getMetadataStorage().getTargetValidationMetadatas(EnvironmentVariables, '', true, false);
@@ -399,7 +417,10 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
 
   const problems = problemLines(schema, extra);
   if (problems.length) throw new ConfigValidationError(problems);
-  return new AppConfig(vars, version);
+  const retired = Object.entries(RETIRED_VARIABLES)
+    .filter(([name]) => env[name] !== undefined)
+    .map(([name, advice]) => ({ name, advice }));
+  return new AppConfig(vars, version, retired);
 }
 
 /** Test helper: a valid config from defaults plus overrides, never reading process.env. */

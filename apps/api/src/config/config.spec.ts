@@ -196,6 +196,13 @@ describe('config', () => {
     expect(() => buildConfig({ HOME: '/root', SOMETHING_ELSE: 'x' })).not.toThrow();
   });
 
+  it('notes retired variables that are still set, with what replaced them, and still starts', () => {
+    expect(buildConfig({}).retired).toEqual([]);
+    const config = buildConfig({ BODY_READ_TIMEOUT_MS: '60000', MEMORY_IDLE_GC_INTERVAL_MS: '0' });
+    expect(config.retired.map((r) => r.name)).toEqual(['BODY_READ_TIMEOUT_MS', 'MEMORY_IDLE_GC_INTERVAL_MS']);
+    expect(config.retired[0].advice).toMatch(/BODY_IDLE_TIMEOUT_MS/);
+  });
+
   it('testConfig never reads process.env', () => {
     process.env.PORT = '1234';
     try {
