@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { RunningApp, startApp } from '../support/app';
 import { ChildApp } from '../support/child-app';
@@ -59,6 +60,38 @@ describe.each(DATABASE_ADAPTERS)('health probes on %s', (adapter: DatabaseAdapte
       expect((await app.request('/health/live')).status).toBe(200);
     },
   );
+});
+
+describe('process checks over their thresholds (Terminus memory and disk indicators)', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    // the smallest thresholds the configuration allows: this Jest process's heap and the test volume exceed them
+    app = await startApp({
+      HEALTH_MEMORY_HEAP_MAX_BYTES: String(16 * 1024 ** 2),
+      HEALTH_DISK_THRESHOLD: '0.01',
+    });
+  });
+  afterAll(() => app.close());
+
+  it('/health is 503 naming memory_heap and disk down; readiness and liveness do not include them', async () => {
+    const s = statfsSync(app.dataDir);
+    expect(1 - s.bavail / s.blocks).toBeGreaterThan(0.01);
+    const res = await app.request('/health');
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('error');
+    expect(Object.keys(res.body.error).sort()).toEqual(['disk', 'memory_heap']);
+    expect(res.body.details.memory_heap).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining('Used heap exceeded the set threshold'),
+    });
+    expect(res.body.details.disk).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining('Used disk storage exceeded the set threshold'),
+    });
+    expect(res.body.details.database.status).toBe('up');
+    expect((await app.request('/health/ready')).status).toBe(200);
+    expect((await app.request('/health/live')).status).toBe(200);
+  });
 });
 
 describe('graceful shutdown (in process)', () => {

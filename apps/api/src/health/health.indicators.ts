@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
+import {
+  DiskHealthIndicator,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+  MemoryHealthIndicator,
+} from '@nestjs/terminus';
 import { CacheBackend } from '@libs/cache';
 import { Database, pingDatabase } from '@libs/database';
 import { AppConfig } from '@app/config';
@@ -51,40 +56,58 @@ export class RedisHealthIndicator extends FeatureHealthIndicator {
   }
 }
 
+/**
+ * Throws with Terminus's own message when its check reports `key` down: FeatureHealthIndicator turns that
+ * into the down result (with the latency and under HEALTH_CHECK_TIMEOUT_MS) like every other check.
+ */
+function throwIfDown(result: HealthIndicatorResult, key: string, threshold: string): void {
+  const { status, message } = result[key] as { status: string; message?: unknown };
+  if (status !== 'up')
+    throw new Error(`${typeof message === 'string' ? message : `${key} is down`} (${threshold})`);
+}
+
+/** Terminus's MemoryHealthIndicator.checkHeap against HEALTH_MEMORY_HEAP_MAX_BYTES. */
 @Injectable()
 export class MemoryHeapHealthIndicator extends FeatureHealthIndicator {
   readonly key = 'memory_heap';
 
-  constructor(indicators: HealthIndicatorService, config: AppConfig) {
-    super(indicators, config);
-  }
-
-  protected async check(): Promise<Record<string, unknown>> {
-    const max = this.config.health.heapMaxBytes;
-    const used = process.memoryUsage().heapUsed;
-    if (used > max) throw new Error(`heap ${used} bytes exceeds ${max}`);
-    return { heapUsedBytes: used, thresholdBytes: max };
-  }
-}
-
-@Injectable()
-export class DiskHealthIndicator extends FeatureHealthIndicator {
-  readonly key = 'disk';
-
   constructor(
     indicators: HealthIndicatorService,
     config: AppConfig,
-    private readonly system: SystemMetrics,
+    private readonly memory: MemoryHealthIndicator,
   ) {
     super(indicators, config);
   }
 
   protected async check(): Promise<Record<string, unknown>> {
-    const used = await this.system.diskUsage();
-    const threshold = this.config.health.diskThreshold;
-    if (used > threshold)
-      throw new Error(`disk ${(used * 100).toFixed(1)}% used exceeds ${threshold * 100}%`);
-    return { usedPercent: Math.round(used * 1000) / 10, path: this.config.dataDir };
+    const max = this.config.health.heapMaxBytes;
+    throwIfDown(await this.memory.checkHeap(this.key, max), this.key, `threshold ${max} bytes`);
+    return { thresholdBytes: max };
+  }
+}
+
+/**
+ * Terminus's DiskHealthIndicator.checkStorage on the volume holding DATA_DIR (check-disk-space finds the
+ * nearest existing parent before DATA_DIR exists) against HEALTH_DISK_THRESHOLD, a share of the volume.
+ */
+@Injectable()
+export class DiskStorageHealthIndicator extends FeatureHealthIndicator {
+  readonly key = 'disk';
+
+  constructor(
+    indicators: HealthIndicatorService,
+    config: AppConfig,
+    private readonly disk: DiskHealthIndicator,
+  ) {
+    super(indicators, config);
+  }
+
+  protected async check(): Promise<Record<string, unknown>> {
+    const path = this.config.dataDir;
+    const thresholdPercent = this.config.health.diskThreshold;
+    const result = await this.disk.checkStorage(this.key, { path, thresholdPercent });
+    throwIfDown(result, this.key, `threshold ${thresholdPercent * 100}% of the volume`);
+    return { path, thresholdPercent };
   }
 }
 
@@ -112,6 +135,6 @@ export class EventLoopHealthIndicator extends FeatureHealthIndicator {
 export const LIBRARY_HEALTH_INDICATORS = [DatabaseHealthIndicator, RedisHealthIndicator];
 export const PROCESS_HEALTH_INDICATORS = [
   MemoryHeapHealthIndicator,
-  DiskHealthIndicator,
+  DiskStorageHealthIndicator,
   EventLoopHealthIndicator,
 ];

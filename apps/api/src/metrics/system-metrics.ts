@@ -15,7 +15,7 @@ function cpuTotals(): { idle: number; total: number } {
   return { idle, total };
 }
 
-/** Host CPU, disk and event-loop readings for the gauges above, /metrics/live and the health checks. */
+/** Host CPU, disk and event-loop readings for the gauges above, /metrics/live and the event-loop health check. */
 @Injectable()
 export class SystemMetrics implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private lastCpu = cpuTotals();
