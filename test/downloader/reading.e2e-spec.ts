@@ -5,6 +5,7 @@ import { OriginServer } from '../fixtures/origin-server';
 import { buildDocx, buildPdf } from '../fixtures/documents/builders';
 import { expandingDocx } from '../hostile/payloads';
 import { RICH_PAGE } from '../fixtures/pages/rich';
+import { waitFor } from './support';
 
 const withChromium = existsSync('/usr/bin/chromium') ? describe : describe.skip;
 
@@ -23,6 +24,24 @@ setTimeout(() => {
   document.querySelector('article').appendChild(late);
 }, 400);
 `;
+
+/** An app shell whose script builds the only link to the site's second page. */
+const SHELL_SITE =
+  '<!doctype html><html><head><title>Shell site</title><script src="/shell-site.js" defer></script></head>' +
+  '<body><div id="root"></div></body></html>';
+const SHELL_SITE_JS = `
+document.getElementById('root').innerHTML =
+  '<article><h1>Shell home</h1><p>' + 'The harbour master counts the boats at dawn. '.repeat(8) +
+  '</p><a href="/shell-site/next">Next page</a></article>';
+`;
+
+/** A served page with navigation, kept and dropped parts, linking to a second such page. */
+const MINI = (n: number): string =>
+  `<!doctype html><html><head><title>Mini ${n}</title></head><body><nav>Navigation words</nav><main>` +
+  `<p class="keep">Kept paragraph ${n} about the tides and the moon.</p>` +
+  `<p class="drop">Dropped paragraph ${n} about advertising.</p>` +
+  `<p>Plain paragraph ${n}. ${'Filler about the coastline and its lighthouses. '.repeat(6)}</p>` +
+  `<a href="/mini/${n + 1}">next</a></main></body></html>`;
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
@@ -58,12 +77,19 @@ describe('Downloader: reading documents and pages (e2e)', () => {
       serve(res, 'text/html', '<html><body><div id="root"></div><script>for (;;) {}</script></body></html>'),
     );
     origin.route('/rich', (_req, res) => serve(res, 'text/html; charset=utf-8', RICH_PAGE));
+    origin.route('/shell-site', (_req, res) => serve(res, 'text/html; charset=utf-8', SHELL_SITE));
+    origin.route('/shell-site.js', (_req, res) => serve(res, 'text/javascript', SHELL_SITE_JS));
+    origin.route('/shell-site/next', (_req, res) =>
+      serve(res, 'text/html; charset=utf-8', '<html><body><p>The second page, served.</p></body></html>'),
+    );
+    for (const n of [1, 2]) origin.route(`/mini/${n}`, (_req, res) => serve(res, 'text/html', MINI(n)));
     origin.route('/bomb.docx', (_req, res) => serve(res, DOCX, expandingDocx(64 * 1024 * 1024)));
     app = await startApp({
       DOWNLOAD_ALLOW_PRIVATE: 'true',
       DOWNLOAD_MAX_BYTES: String(4 * 1024 * 1024),
       EXTRACTION_ZIP_MAX_BYTES: String(8 * 1024 * 1024),
       RATE_LIMIT_DOWNLOAD: '10000',
+      RATE_LIMIT_BATCH: '10000',
       DOWNLOAD_TIMEOUT_MS: '10000',
     });
   }, 60_000);
@@ -299,6 +325,129 @@ describe('Downloader: reading documents and pages (e2e)', () => {
       expect((await get('/spa', 'format=text')).headers.get('x-cache')).toBe('MISS');
       const page = await get('/rich', 'format=text');
       expect(page.headers.get('x-atrium-render')).toBe('static');
+    });
+  });
+
+  describe('batches and crawls take the read options (a job-level `read` object)', () => {
+    interface Result {
+      url: string;
+      success: boolean;
+      content?: string;
+      error?: { code: string };
+    }
+    const submit = (route: 'batch' | 'crawl', body: unknown) =>
+      app.request(`/api/v1/${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenant-id': 'demo' },
+        body: JSON.stringify(body),
+      });
+    const results = async (route: 'batch' | 'crawl', body: unknown): Promise<Result[]> => {
+      const accepted = await submit(route, body);
+      expect(accepted.status).toBe(202);
+      const done = await waitFor(
+        `job ${accepted.body.jobId}`,
+        async () => {
+          const r = await app.request(`/api/v1/jobs/${accepted.body.jobId}/results`, {
+            headers: { 'x-tenant-id': 'demo' },
+          });
+          return r.status === 200 ? r : undefined;
+        },
+        120_000,
+        50,
+      );
+      return done.body.results as Result[];
+    };
+
+    it('a crawl applies include/exclude selectors and mainContent=false to every page (path globs beside them)', async () => {
+      const crawl = (read?: object) =>
+        results('crawl', {
+          url: `${origin.url}/mini/1`,
+          include: ['/mini/**'],
+          maxDepth: 1,
+          sitemap: false,
+          format: 'text',
+          read,
+        });
+      const plain = await crawl();
+      expect(plain.map((r) => r.url).sort()).toEqual([`${origin.url}/mini/1`, `${origin.url}/mini/2`]);
+      expect(plain[0].content).toContain('Dropped paragraph');
+
+      const dropped = await crawl({ exclude: '.drop', mainContent: false });
+      expect(dropped).toHaveLength(2);
+      for (const r of dropped) {
+        expect(r.success).toBe(true);
+        expect(r.content).not.toContain('Dropped paragraph');
+        // the whole page, not the article: the navigation is there
+        expect(r.content).toContain('Navigation words');
+        expect(r.content).toContain('Plain paragraph');
+      }
+      const kept = await crawl({ include: '.keep' });
+      expect(kept).toHaveLength(2);
+      for (const r of kept) {
+        expect(r.content).toContain('Kept paragraph');
+        expect(r.content).not.toContain('Plain paragraph');
+      }
+    }, 60_000);
+
+    it('an invalid read option is 400 VALIDATION_FAILED naming read.<option>', async () => {
+      const cases: Array<['batch' | 'crawl', unknown, string]> = [
+        ['batch', { urls: [`${origin.url}/rich`], read: { render: 'sometimes' } }, 'read.render'],
+        ['batch', { urls: [`${origin.url}/rich`], read: { waitMs: 60_000 } }, 'read.waitMs'],
+        ['batch', { urls: [`${origin.url}/rich`], read: { mainContent: 'no' } }, 'read.mainContent'],
+        ['batch', { urls: [`${origin.url}/rich`], read: 'always' }, 'read'],
+        ['crawl', { url: `${origin.url}/mini/1`, read: { waitFor: '#a >' } }, 'read.waitFor'],
+        ['crawl', { url: `${origin.url}/mini/1`, read: { include: 'p:nope(' } }, 'read.include'],
+        ['crawl', { url: `${origin.url}/mini/1`, read: { stray: 1 } }, 'read.stray'],
+      ];
+      for (const [route, body, field] of cases) {
+        const res = await submit(route, body);
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('VALIDATION_FAILED');
+        expect(Object.keys(res.body.details.fields)).toEqual([field]);
+      }
+    });
+
+    withChromium('rendered (Chromium)', () => {
+      it('a batch with render=always returns the text an app shell builds; never reads the served shell', async () => {
+        const [rendered] = await results('batch', {
+          urls: [`${origin.url}/spa`],
+          defaultFormat: 'text',
+          // a variant no single download asked for: rendered for this batch, not read from the cache
+          read: { render: 'always', waitFor: '#late', waitMs: 5 },
+        });
+        expect(rendered.success).toBe(true);
+        expect(rendered.content).toContain('Built by script');
+        expect(rendered.content).toContain('Arrived late: the evening ferry.');
+        const [served] = await results('batch', {
+          urls: [{ url: `${origin.url}/spa`, format: 'text' }],
+          read: { render: 'never' },
+        });
+        expect(served.success).toBe(true);
+        expect(served.content).not.toContain('Built by script');
+      }, 90_000);
+
+      it('a crawl renders its pages when asked and follows the links the script built', async () => {
+        const crawl = (render: string) =>
+          results('crawl', {
+            url: `${origin.url}/shell-site`,
+            sitemap: false,
+            format: 'text',
+            read: { render },
+          });
+        const rendered = await crawl('always');
+        expect(rendered.map((r) => r.url).sort()).toEqual([
+          `${origin.url}/shell-site`,
+          `${origin.url}/shell-site/next`,
+        ]);
+        const home = rendered.find((r) => r.url === `${origin.url}/shell-site`);
+        expect(home?.content).toContain('The harbour master counts the boats');
+        // auto renders the shell too; never reads what is served: no text, no link
+        const auto = await crawl('auto');
+        expect(auto).toHaveLength(2);
+        const served = await crawl('never');
+        expect(served.map((r) => r.url)).toEqual([`${origin.url}/shell-site`]);
+        expect(served[0].content).not.toContain('harbour master');
+      }, 90_000);
     });
   });
 });

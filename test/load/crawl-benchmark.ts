@@ -12,10 +12,15 @@
  *   concurrency 4) — the same pages, found by reading each page's links in a parser child, breadth first.
  *
  * Each is run RUNS times, alternating, on a fresh origin (a new host: nothing cached, robots.txt read once per
- * run); the report gives pages/s (median) and the crawl/baseline ratio. Rendered pages (render=always) are not
- * measured: rendering is not in this branch. Results go to test/load/reports/crawl.{md,json}. Not part of `npm test`.
+ * run); the report gives pages/s (median) and the crawl/baseline ratio.
+ * - **rendered crawl**: the same crawl with `read: {render: "always"}` — every page loaded in Chromium (the PDF
+ *   pool, PDF_CONCURRENCY) and its links read from the rendered DOM; RENDERED_RUNS runs after the others (it is
+ *   far slower), reported beside them as a ratio to the unrendered crawl of the same invocation. Skipped (and
+ *   said so) when Chromium is not installed.
+ *
+ * Results go to test/load/reports/crawl.{md,json}. Not part of `npm test`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OriginServer } from '../fixtures/origin-server';
@@ -27,6 +32,8 @@ const QUICK = process.argv.includes('--quick');
 const OUT = QUICK ? join(ROOT, 'test', 'load', '.tmp') : join(ROOT, 'test', 'load', 'reports');
 const PAGES = 200;
 const RUNS = QUICK ? 1 : 5;
+const RENDERED_RUNS = QUICK ? 1 : 3;
+type Kind = 'baseline' | 'crawl' | 'rendered';
 
 const post = (body: unknown): RequestInit => ({
   method: 'POST',
@@ -47,7 +54,7 @@ async function finished(app: RunningApp, jobId: string): Promise<{ total: number
   throw new Error(`job ${jobId} did not finish within ${RUN_BOUND_MS} ms`);
 }
 
-async function run(app: RunningApp, kind: 'baseline' | 'crawl'): Promise<number> {
+async function run(app: RunningApp, kind: Kind): Promise<number> {
   const origin = await OriginServer.start();
   linkedSite(origin, PAGES);
   try {
@@ -70,6 +77,7 @@ async function run(app: RunningApp, kind: 'baseline' | 'crawl'): Promise<number>
               maxDepth: 10,
               sitemap: false,
               concurrency: 4,
+              ...(kind === 'rendered' ? { read: { render: 'always' } } : {}),
             }),
           );
     if (accepted.status !== 202) throw new Error(`${kind}: ${accepted.status} ${accepted.text}`);
@@ -98,7 +106,9 @@ async function main(): Promise<void> {
     },
     { logLevel: 'warn' },
   );
-  const rates: Record<'baseline' | 'crawl', number[]> = { baseline: [], crawl: [] };
+  const rates: Record<Kind, number[]> = { baseline: [], crawl: [], rendered: [] };
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const canRender = existsSync(chromium);
   try {
     await run(app, 'baseline'); // warm-up: parser children started, code paths compiled
     for (let i = 0; i < RUNS; i++)
@@ -107,12 +117,19 @@ async function main(): Promise<void> {
         rates[kind].push(rate);
         console.log(`[crawl-bench] run ${i + 1} ${kind}: ${rate.toFixed(1)} pages/s`);
       }
+    if (canRender)
+      for (let i = 0; i < RENDERED_RUNS; i++) {
+        const rate = await run(app, 'rendered');
+        rates.rendered.push(rate);
+        console.log(`[crawl-bench] run ${i + 1} rendered: ${rate.toFixed(1)} pages/s`);
+      }
   } catch (err) {
     await app.close();
     throw err;
   }
   const baseline = median(rates.baseline);
   const crawl = median(rates.crawl);
+  const rendered = canRender ? median(rates.rendered) : undefined;
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, loadavg: loadavg().map((l) => Number(l.toFixed(2))) },
@@ -126,7 +143,15 @@ async function main(): Promise<void> {
       allCrawl: rates.crawl.map((r) => Number(r.toFixed(1))),
     },
     crawlToBaseline: Number((crawl / baseline).toFixed(2)),
-    rendered: 'not measured: render=always is not in this branch',
+    rendered:
+      rendered === undefined
+        ? `not measured: no Chromium at ${chromium}`
+        : {
+            runs: RENDERED_RUNS,
+            pagesPerSecond: Number(rendered.toFixed(1)),
+            all: rates.rendered.map((r) => Number(r.toFixed(1))),
+            renderedToCrawl: Number((rendered / crawl).toFixed(3)),
+          },
   };
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'crawl.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -148,11 +173,29 @@ async function main(): Promise<void> {
       `Crawl / baseline: **${report.crawlToBaseline}** — the cost of discovering the pages (a parser-child job per`,
       'page for its links, and breadth-first order: a level is not known before the one above it is read).',
       '',
-      'With rendering (render=always): not measured — rendering (issue 24, item 1) is not in this branch.',
-      '',
+      ...(typeof report.rendered === 'string'
+        ? [`With rendering (render=always): ${report.rendered}.`, '']
+        : [
+            '## With rendering',
+            '',
+            `The same crawl with \`read: {"render": "always"}\` (all ${PAGES} pages), ${report.rendered.runs} runs after the`,
+            'runs above: every page loaded in Chromium through the PDF pool (default PDF_CONCURRENCY) and its links',
+            'read from the rendered DOM.',
+            '',
+            '| | pages/s (median) | runs |',
+            '|---|---|---|',
+            `| crawl, unrendered (above) | ${report.pagesPerSecond.crawl} | ${report.pagesPerSecond.allCrawl.join(', ')} |`,
+            `| crawl, render=always | ${report.rendered.pagesPerSecond} | ${report.rendered.all.join(', ')} |`,
+            '',
+            `Rendered / unrendered crawl: **${report.rendered.renderedToCrawl}** — a browser page per page (load, scripts,`,
+            'DOM serialised) against one HTML parse, bounded by the PDF pool rather than the job concurrency.',
+            '',
+          ]),
     ].join('\n'),
   );
-  console.log(`[crawl-bench] baseline ${baseline.toFixed(1)} pages/s, crawl ${crawl.toFixed(1)} pages/s`);
+  console.log(
+    `[crawl-bench] baseline ${baseline.toFixed(1)} pages/s, crawl ${crawl.toFixed(1)} pages/s, rendered ${rendered?.toFixed(1) ?? '-'} pages/s`,
+  );
   // written first: the app's shutdown may end the process
   await app.close();
 }

@@ -248,13 +248,18 @@ export class DownloadService {
 
   /**
    * A raw download (a crawl page, whose bytes it also reads for links) in another format, converted here
-   * as a fresh download would be: one origin fetch serves both.
+   * as a fresh download would be: one origin fetch serves both. The read options apply as to a single
+   * download: render=always (or auto on an app shell) loads the fetched page in Chromium — its subresources
+   * through the URL policy, the PDF pool waited for — and the rendered DOM is converted and returned as
+   * `page` (so the crawl reads its links from what the script built).
    */
   async convertRaw(
+    tenantId: string,
     raw: DownloadOutcome,
     format: DownloadFormat,
     requestedUrl: string,
-  ): Promise<DownloadOutcome> {
+    opts: DownloadOptions = {},
+  ): Promise<{ out: DownloadOutcome; page?: Buffer }> {
     const res: FetchResponse = {
       requestedUrl,
       finalUrl: raw.finalUrl,
@@ -265,8 +270,14 @@ export class DownloadService {
       redirects: 0,
       notModified: false,
     };
-    const [body, contentType] = await this.render(format, res, true, {});
-    return { ...raw, format, body, contentType };
+    const read = opts.read ?? {};
+    const { page, state } = await this.renderPage(tenantId, format, res, read, {
+      ...opts,
+      waitForPdfSlot: true,
+      timeoutMs: opts.timeoutMs ?? this.config.downloader.timeoutMs,
+    });
+    const [body, contentType] = await this.render(format, res, true, read, page);
+    return { out: { ...raw, format, body, contentType, render: state }, page };
   }
 
   /**

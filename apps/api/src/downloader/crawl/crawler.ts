@@ -34,8 +34,9 @@ interface Page {
  * pages its sitemaps list (/sitemap.xml and robots.txt's Sitemap: lines), each page once by normalised URL,
  * at most maxPages pages and maxDepth links deep. Every page is a download like a batch URL — URL policy on
  * every hop, robots.txt (a disallowed page is skipped, not a failure), per-host politeness (pages wait for
- * their host), the download cache — fetched once as raw bytes, whose links are read in an extraction child and
- * which is converted to the crawl's format. Results are recorded as they come (UrlResult per page); a crawl
+ * their host), the download cache — fetched once as raw bytes, which is converted to the crawl's format with
+ * the job's read options (rendered in Chromium when render asks for it) and whose links are read in an
+ * extraction child: from the rendered DOM when the page was rendered, else from the served HTML. Results are recorded as they come (UrlResult per page); a crawl
  * picked up again after its worker died keeps them and walks the site again for the rest (from the cache).
  */
 @Injectable()
@@ -100,14 +101,32 @@ export class Crawler {
       const result = await fetchPage(page.url.href, 'raw', async (raw) => {
         const finalUrl = new URL(raw.finalUrl);
         seen.add(normaliseUrl(finalUrl));
+        // converted first: a rendered page's links are read from its rendered DOM (the script's links too)
+        let converted: { out: DownloadOutcome; page?: Buffer } | undefined;
+        let failure: unknown;
+        if (spec.format === 'raw') converted = { out: raw };
+        else
+          converted = await this.downloads
+            .convertRaw(job.tenantId, raw, spec.format, page.url.href, {
+              read: job.spec.read,
+              timeoutMs: job.spec.timeoutPerUrlMs,
+              signal,
+            })
+            .catch((err: unknown) => {
+              failure = err;
+              return undefined;
+            });
         if (page.depth < spec.maxDepth && HTML.test(raw.originalContentType) && scope.sameSite(finalUrl)) {
+          // a page that failed to render still leads the crawl on through its served links
+          const html = (converted?.page ?? raw.body).toString('utf8');
           const links = await this.extraction
-            .pageLinks(raw.body.toString('utf8'), finalUrl.href, MAX_LINKS_PER_PAGE)
+            .pageLinks(html, finalUrl.href, MAX_LINKS_PER_PAGE)
             .catch(() => [] as string[]); // an unreadable page still counts as fetched
           for (const link of links) admit(new URL(link), page.depth + 1);
           reportTotal();
         }
-        return spec.format === 'raw' ? raw : this.downloads.convertRaw(raw, spec.format, page.url.href);
+        if (!converted) throw failure;
+        return converted.out;
       });
       if (!result || recordedBefore.has(key)) return; // cancelled, or recorded by an earlier run
       result.format = spec.format; // a page that failed before its conversion still says the crawl's format

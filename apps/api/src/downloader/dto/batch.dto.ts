@@ -14,7 +14,8 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { TimeoutPerUrlMs } from './job-options.decorators';
+import { JobReadOptions, TimeoutPerUrlMs } from './job-options.decorators';
+import { ReadOptionsDto } from './read-options.dto';
 import { DownloadFormat, FORMATS } from '../formats';
 
 export class BatchUrlDto {
@@ -75,6 +76,9 @@ export class BatchRequestDto {
 
   @TimeoutPerUrlMs()
   timeoutPerUrlMs?: number;
+
+  @JobReadOptions()
+  read?: ReadOptionsDto;
 
   @ApiPropertyOptional({
     description: 'POSTed a signed batch.completed|failed|cancelled event when the job ends',

@@ -10,7 +10,8 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { PathGlobs, TimeoutPerUrlMs } from './job-options.decorators';
+import { JobReadOptions, PathGlobs, TimeoutPerUrlMs } from './job-options.decorators';
+import { ReadOptionsDto } from './read-options.dto';
 
 export const CRAWL_FORMATS = ['text', 'markdown', 'html', 'json', 'raw'] as const;
 export type CrawlFormat = (typeof CRAWL_FORMATS)[number];
@@ -86,6 +87,9 @@ export class CrawlRequestDto {
 
   @TimeoutPerUrlMs()
   timeoutPerUrlMs?: number;
+
+  @JobReadOptions()
+  read?: ReadOptionsDto;
 
   @ApiPropertyOptional({
     description: 'POSTed a signed crawl.completed|failed|cancelled event when the job ends',

@@ -1,21 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { DownloadFormat, FORMATS, ReadOptions, RenderMode } from '../formats';
 import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
-import { DownloadFormat, FORMATS, ReadOptions, RENDER_MODES, RenderMode } from '../formats';
-import { IsCssSelector, MAX_SELECTOR_CHARS } from './css-selector.validator';
-
-/** Longest extra wait after a rendered page's load (waitMs); the download's deadline still bounds it. */
-export const MAX_WAIT_MS = 10_000;
+  ExcludeSelectorOption,
+  FrontMatterOption,
+  IncludeSelectorOption,
+  MainContentOption,
+  RenderOption,
+  WaitForOption,
+  WaitMsOption,
+} from './read-options.dto';
 
 /** `true`/`false` (and 1/0) in a query string; anything else stays as given and fails IsBoolean. */
 function queryBoolean({ value }: { value: unknown }): unknown {
@@ -36,82 +31,27 @@ export class DownloadQueryDto implements ReadOptions {
   @IsIn(FORMATS)
   format?: DownloadFormat;
 
-  @ApiPropertyOptional({
-    enum: RENDER_MODES,
-    default: 'auto',
-    description:
-      'text, markdown, html, json: `always` loads the page in Chromium (URL policy on every request it makes, the ' +
-      'PDF pool and limits) and reads the rendered DOM; `auto` does so when the served HTML is an app shell ' +
-      '(little text, a script-built root) and Chromium is installed; `never` reads the HTML as served. ' +
-      'X-Atrium-Render says what happened: rendered, static or unavailable',
-  })
-  @IsOptional()
-  @IsIn(RENDER_MODES)
+  @RenderOption()
   render?: RenderMode;
 
-  @ApiPropertyOptional({
-    maxLength: MAX_SELECTOR_CHARS,
-    description:
-      'Rendered pages: wait until an element matches this CSS selector (within the download deadline)',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MAX_SELECTOR_CHARS)
-  @IsCssSelector()
+  @WaitForOption()
   waitFor?: string;
 
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: MAX_WAIT_MS,
-    description:
-      'Rendered pages: milliseconds to wait after load (and after waitFor), within the download deadline',
-  })
-  @IsOptional()
+  @WaitMsOption()
   @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_WAIT_MS)
   waitMs?: number;
 
-  @ApiPropertyOptional({
-    maxLength: MAX_SELECTOR_CHARS,
-    description:
-      'text, markdown, json: read only the elements this CSS selector matches (instead of the Readability article)',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MAX_SELECTOR_CHARS)
-  @IsCssSelector()
+  @IncludeSelectorOption()
   include?: string;
 
-  @ApiPropertyOptional({
-    maxLength: MAX_SELECTOR_CHARS,
-    description: 'text, markdown, json: drop the elements this CSS selector matches (before anything else)',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MAX_SELECTOR_CHARS)
-  @IsCssSelector()
+  @ExcludeSelectorOption()
   exclude?: string;
 
-  @ApiPropertyOptional({
-    type: Boolean,
-    default: true,
-    description:
-      "text, markdown, json: false reads the whole page (scripts and styles aside), not Readability's article",
-  })
-  @IsOptional()
+  @MainContentOption()
   @Transform(queryBoolean)
-  @IsBoolean()
   mainContent?: boolean;
 
-  @ApiPropertyOptional({
-    type: Boolean,
-    default: false,
-    description: 'markdown: start with YAML front matter holding the page metadata and its URL',
-  })
-  @IsOptional()
+  @FrontMatterOption()
   @Transform(queryBoolean)
-  @IsBoolean()
   frontMatter?: boolean;
 }

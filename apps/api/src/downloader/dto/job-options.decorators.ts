@@ -1,16 +1,20 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Max,
   MaxLength,
   Min,
   MinLength,
+  ValidateNested,
 } from 'class-validator';
+import { ReadOptionsDto } from './read-options.dto';
 
 /** The options batch and crawl jobs share, validated and documented once (Nest's applyDecorators). */
 
@@ -35,5 +39,23 @@ export function PathGlobs(description: string): PropertyDecorator {
     IsString({ each: true }),
     MinLength(1, { each: true }),
     MaxLength(200, { each: true }),
+  );
+}
+
+/**
+ * `read`: how each page of the job is read (render, waitFor, waitMs, include, exclude, mainContent,
+ * frontMatter), validated as a single download's query options; a failing option is named `read.<option>`.
+ */
+export function JobReadOptions(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: () => ReadOptionsDto,
+      description:
+        "How every page is read, as a single download's options (text, markdown, html, json; raw is the bytes)",
+    }),
+    IsOptional(),
+    IsObject(),
+    ValidateNested(),
+    Type(() => ReadOptionsDto),
   );
 }

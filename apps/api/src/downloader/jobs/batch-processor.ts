@@ -196,6 +196,7 @@ export class BatchProcessor {
         let out = await this.downloads.download(job.tenantId, url, format, {
           timeoutMs: job.spec.timeoutPerUrlMs,
           signal,
+          read: job.spec.read,
           waitForPdfSlot: true,
           waitForHost: true,
           onHostWait,

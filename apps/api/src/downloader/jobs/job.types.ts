@@ -1,4 +1,4 @@
-import type { DownloadFormat } from '../formats';
+import type { DownloadFormat, ReadOptions } from '../formats';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const FINISHED: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
@@ -23,6 +23,8 @@ export interface JobSpec {
   crawl?: CrawlSpec;
   concurrency: number;
   timeoutPerUrlMs?: number;
+  /** How each page is read (the request's `read` object; absent: the single download's defaults). */
+  read?: ReadOptions;
   webhookUrl?: string;
 }
 

@@ -12,6 +12,7 @@ import {
   JobQueueUnavailableError,
 } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
+import type { ReadOptions } from '../formats';
 import { JOB_RUNNER, JOB_STORE } from '../downloader.tokens';
 import { BatchRequestDto } from '../dto/batch.dto';
 import { CrawlRequestDto } from '../dto/crawl.dto';
@@ -77,6 +78,7 @@ export class JobsService {
         urls: dto.urls.map((u) => ({ url: u.url, format: u.format ?? defaultFormat })),
         concurrency: dto.concurrency ?? DEFAULT_JOB_CONCURRENCY,
         timeoutPerUrlMs: dto.timeoutPerUrlMs,
+        read: readOptions(dto.read),
         webhookUrl: dto.webhookUrl,
       },
       webhookPending: false,
@@ -124,6 +126,7 @@ export class JobsService {
         },
         concurrency: dto.concurrency ?? DEFAULT_CRAWL_CONCURRENCY,
         timeoutPerUrlMs: dto.timeoutPerUrlMs,
+        read: readOptions(dto.read),
         webhookUrl: dto.webhookUrl,
       },
       webhookPending: false,
@@ -226,4 +229,13 @@ export class JobsService {
       throw new InvalidUrlError('The webhook host could not be resolved', { field: 'webhookUrl' });
     }
   }
+}
+
+/** The read options a job keeps (plain data, for the job store): only those given. */
+function readOptions(dto: ReadOptions | undefined): ReadOptions | undefined {
+  if (!dto) return undefined;
+  const out: ReadOptions = {};
+  for (const [k, v] of Object.entries(dto) as Array<[keyof ReadOptions, unknown]>)
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return Object.keys(out).length ? out : undefined;
 }
