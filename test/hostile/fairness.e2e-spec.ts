@@ -52,6 +52,9 @@ describe('fair shares between tenants (built app in a child process, PGlite)', (
         // small pools, so saturating them is cheap; the default share (half of each)
         DOWNLOAD_CONCURRENCY: '4',
         EXTRACTION_WORKERS: '2',
+        // every request goes to one loopback host: per-host politeness (4 at once by default, for every tenant
+        // together) is lifted so that what is measured is the download pool's share per tenant
+        DOWNLOAD_HOST_CONCURRENCY: '100',
       },
     });
     for (const tenant of ['demo', 'acme'] as const)

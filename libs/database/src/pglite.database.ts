@@ -513,11 +513,14 @@ export class PgliteDatabase extends Database {
     return this.flags;
   }
 
-  /** A worker whose resident memory grew past the bound is replaced while nobody uses the session. */
+  /**
+   * A worker whose resident memory grew past the bound is replaced while nobody uses the session. Only one
+   * on a data folder: an in-memory database lives in its worker alone, and a new worker would start empty.
+   */
   private recycleIfLarge(): void {
     const limit = this.opts.recycleAboveBytes ?? PGLITE_RECYCLE_ABOVE_BYTES;
     const worker = this.worker;
-    if (!limit || this.rssBytes <= limit || this.closing || !worker) return;
+    if (!this.opts.dataDir || !limit || this.rssBytes <= limit || this.closing || !worker) return;
     this.logger.log(
       `PGlite worker grew to ${Math.round(this.rssBytes / MiB)} MiB resident; replacing it to give the memory back`,
     );
