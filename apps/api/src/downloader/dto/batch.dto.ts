@@ -14,7 +14,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { JobReadOptions, TimeoutPerUrlMs } from './job-options.decorators';
+import { JobReadOptions, TimeoutPerUrlMs, JobWebhookUrl } from './job-options.decorators';
 import { ReadOptionsDto } from './read-options.dto';
 import { DownloadFormat, FORMATS } from '../formats';
 
@@ -80,12 +80,6 @@ export class BatchRequestDto {
   @JobReadOptions()
   read?: ReadOptionsDto;
 
-  @ApiPropertyOptional({
-    description: 'POSTed a signed batch.completed|failed|cancelled event when the job ends',
-  })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(8192)
+  @JobWebhookUrl('batch')
   webhookUrl?: string;
 }

@@ -10,7 +10,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { JobReadOptions, PathGlobs, TimeoutPerUrlMs } from './job-options.decorators';
+import { JobReadOptions, PathGlobs, TimeoutPerUrlMs, JobWebhookUrl } from './job-options.decorators';
 import { ReadOptionsDto } from './read-options.dto';
 
 export const CRAWL_FORMATS = ['text', 'markdown', 'html', 'json', 'raw'] as const;
@@ -91,12 +91,6 @@ export class CrawlRequestDto {
   @JobReadOptions()
   read?: ReadOptionsDto;
 
-  @ApiPropertyOptional({
-    description: 'POSTed a signed crawl.completed|failed|cancelled event when the job ends',
-  })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(8192)
+  @JobWebhookUrl('crawl')
   webhookUrl?: string;
 }

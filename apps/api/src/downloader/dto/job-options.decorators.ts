@@ -59,3 +59,16 @@ export function JobReadOptions(): PropertyDecorator {
     Type(() => ReadOptionsDto),
   );
 }
+
+/** `webhookUrl`: where the job's signed `<kind>.completed|failed|cancelled` event is POSTed when it ends. */
+export function JobWebhookUrl(kind: 'batch' | 'crawl'): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      description: `POSTed a signed ${kind}.completed|failed|cancelled event when the job ends`,
+    }),
+    IsOptional(),
+    IsString(),
+    MinLength(1),
+    MaxLength(8192),
+  );
+}
