@@ -2,7 +2,7 @@
 // idempotent re-uploads, per-store synonyms and stop words, and store statistics — on both databases, through
 // the real app and socket.
 import { Database } from '@libs/database';
-import { SearchRepository } from '@app/search/search.repository';
+import { ReplacedDocumentGone, SearchRepository } from '@app/search/search.repository';
 import { RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
 import { buildElf, form } from '../fixtures/documents/builders';
@@ -234,6 +234,29 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
       expect((await demo(`/api/v1/stores/rp/documents/${id}`, { method: 'DELETE' })).status).toBe(204);
       expect((await search('rp', 'quetzalcoatl')).body.total).toBe(0);
       expect((await demo(`/api/v1/stores/rp/documents/${id}`)).status).toBe(404);
+      // a replacement of a document deleted meanwhile publishes nothing and leaves nothing (both paths:
+      // one transaction for a small document, bounded steps for a large one)
+      for (const n of [3, 300]) {
+        const version = (await new SearchRepository(real).storeKey('demo', 'rp'))!.version;
+        const probe = Array.from({ length: n }, (_, i) => `jackalope orphan probe ${i}`);
+        await expect(
+          new SearchRepository(real).storeDocument('demo', store.id, {
+            filename: 'orphan.txt',
+            contentType: 'text/plain',
+            bytes: 10,
+            checksum: String(n % 10).repeat(64),
+            text: probe.join('\n'),
+            chunks: probe,
+            replaces: id,
+          }),
+        ).rejects.toThrow(ReplacedDocumentGone);
+        const left = await real.query<{ docs: number; chunks: number }>(
+          `SELECT (SELECT count(*)::int FROM search_documents WHERE filename = 'orphan.txt') AS docs,
+                  (SELECT count(*)::int FROM search_chunks WHERE content LIKE 'jackalope orphan%') AS chunks`,
+        );
+        expect(left.rows[0]).toEqual({ docs: 0, chunks: 0 });
+        expect((await new SearchRepository(real).storeKey('demo', 'rp'))!.version).toBe(version);
+      }
     });
   });
 

@@ -199,19 +199,25 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     return r.rows[0];
   }
 
-  /**
-   * The id and version (what a search needs for its cache key) and the store's query-time settings
-   * (store-settings.ts), one index lookup.
-   */
-  async storeKey(
-    tenantId: string,
-    name: string,
-  ): Promise<{ id: string; version: string; settings: unknown } | undefined> {
-    const r = await this.db.query<{ id: string; version: string; settings: unknown }>(
-      'SELECT id, version::text AS version, settings FROM search_stores WHERE tenant_id = $1 AND name = $2',
+  /** The id and version only: what a search needs for its cache key, one index lookup. */
+  async storeKey(tenantId: string, name: string): Promise<{ id: string; version: string } | undefined> {
+    const r = await this.db.query<{ id: string; version: string }>(
+      'SELECT id, version::text AS version FROM search_stores WHERE tenant_id = $1 AND name = $2',
       [tenantId, name],
     );
     return r.rows[0];
+  }
+
+  /**
+   * The store's query-time settings (store-settings.ts), read by a search on a cache miss only (a cache hit
+   * never pays for them). Read after the version the page is cached under: settings changed in between are
+   * cached under a version no later search asks for.
+   */
+  async storeSettings(storeId: string): Promise<unknown> {
+    const r = await this.db.query<{ settings: unknown }>('SELECT settings FROM search_stores WHERE id = $1', [
+      storeId,
+    ]);
+    return r.rows[0]?.settings;
   }
 
   async deleteStore(tenantId: string, name: string): Promise<boolean> {

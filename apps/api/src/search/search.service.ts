@@ -99,9 +99,8 @@ export class SearchService {
         req.offset,
         req.group,
       );
-      // the store's synonyms and stop words (store-settings.ts): changing them moves the version, so the key
       const { value, status } = await this.cache.getOrLoad(tenantId, key, () =>
-        this.load(store.id, applySettings(parsed, readSettings(store.settings)), req),
+        this.load(store.id, parsed, req),
       );
       label = LABEL[status];
       const page = value ?? { total: 0, matching: 'all', results: [] };
@@ -131,9 +130,12 @@ export class SearchService {
     parsed: ReturnType<typeof parseQuery>,
     req: SearchRequest,
   ): Promise<CachedPage> {
-    const { requests, index } = analysisRequests(parsed);
+    // the store's synonyms and stop words (store-settings.ts); changing them moves the version, so the key
+    const settings = readSettings(await this.repository.storeSettings(storeId));
+    const query = applySettings(parsed, settings);
+    const { requests, index } = analysisRequests(query);
     const analysis = await this.repository.analyse(storeId, requests);
-    const plan = buildPlan(parsed, analysis.results, index);
+    const plan = buildPlan(query, analysis.results, index);
     if (plan.groupCount === 0) return { total: 0, matching: 'all', results: [] }; // stop words only
     // One group: which chunks say what was typed is only worth asking of the best documents (a rescore
     // window), not of every chunk holding a single common word.
