@@ -320,6 +320,25 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
       });
     });
 
+    it('serialises concurrent uploads of one new key: one document, created then replaced, the last one wins', async () => {
+      const send = (n: number) =>
+        demo('/api/v1/stores/rp/documents', {
+          method: 'POST',
+          body: keyed([['race/key', `race-${n}.txt`, `Concurrent upsert number ${n} of the wombat race.`]]),
+        });
+      const answers = await Promise.all([1, 2, 3].map(send));
+      const outcomes = answers.map((a) => a.body.documents[0].outcome as string).sort();
+      expect(outcomes).toEqual(['created', 'replaced', 'replaced']);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 201]);
+      const [docId] = new Set(answers.map((a) => a.body.documents[0].id as string));
+      expect(new Set(answers.map((a) => a.body.documents[0].id)).size).toBe(1);
+      const rows = await database.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM search_documents WHERE external_id = 'race/key'",
+      );
+      expect(rows.rows[0].n).toBe(1);
+      expect(ids(await search('rp', 'wombat'))).toEqual([docId]);
+    });
+
     it('answers a mixed upload (one created, one unchanged, one rejected) 201 with each file’s outcome', async () => {
       const res = await demo('/api/v1/stores/rp/documents', {
         method: 'POST',
