@@ -187,6 +187,10 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
         ]),
       });
       expect([two.status, two.body.code, two.body.details]).toEqual([413, 'TOO_MANY_FILES', { limit: 1 }]);
+      // the first file was taken before the second was seen, and the answer says so
+      expect(two.body.documents).toEqual([
+        expect.objectContaining({ id: otherId, filename: 'a.txt', outcome: 'replaced' }),
+      ]);
     });
 
     it('keeps the old passages searchable while the new version is being stored, then switches at once', async () => {
