@@ -148,7 +148,7 @@ export class DownloadService {
       // the host's turn first, then a download slot (the tenant's fair share): waiting for a busy host holds
       // no slot other tenants need, and a cached answer waits for neither
       async (stale) => {
-        const permit = await this.hostTurn(url, verdict, opts);
+        const permit = await this.hostTurn(tenantId, url, verdict, opts);
         try {
           return await this.pool.run(
             tenantId,
@@ -165,6 +165,7 @@ export class DownloadService {
   }
 
   private async hostTurn(
+    tenantId: string,
     url: URL,
     verdict: Awaited<ReturnType<Politeness['check']>>,
     opts: DownloadOptions,
@@ -173,7 +174,12 @@ export class DownloadService {
     const limit = opts.waitForHost ? undefined : AbortSignal.timeout(timeoutMs);
     const signal = limit && opts.signal ? AbortSignal.any([limit, opts.signal]) : (limit ?? opts.signal);
     try {
-      return await this.politeness.turn(url, verdict, { signal, timeoutMs, onWait: opts.onHostWait });
+      return await this.politeness.turn(url, verdict, {
+        tenant: tenantId,
+        signal,
+        timeoutMs,
+        onWait: opts.onHostWait,
+      });
     } catch (err) {
       if (limit?.aborted && !opts.signal?.aborted) throw new UpstreamTimeoutError(timeoutMs, 'host');
       throw err;
@@ -218,7 +224,9 @@ export class DownloadService {
       signal: opts.signal,
       // the first hop has its turn already; each redirect hop asks robots.txt and its host again
       gate: (hop, n) =>
-        n === 0 ? Promise.resolve(permit) : this.politeness.enter(hop, { signal: opts.signal, timeoutMs }),
+        n === 0
+          ? Promise.resolve(permit)
+          : this.politeness.enter(hop, { tenant: tenantId, signal: opts.signal, timeoutMs }),
     });
     if (res.notModified && stale) {
       // 304: the copy is good again for the origin's (new) max-age

@@ -7,6 +7,8 @@ import { HostGate, HostPermit, RedisHostBackend } from './host-gate';
 import { RobotsService, RobotsVerdict } from './robots.service';
 
 export interface TurnOptions {
+  /** Whose request it is: a host's turns go round the tenants waiting for it. */
+  tenant: string;
   signal?: AbortSignal;
   /** The request's own time limit: the slot's lease is this and a margin. */
   timeoutMs: number;
@@ -65,6 +67,7 @@ export class Politeness implements OnApplicationShutdown {
     return this.gate.acquire(url.host, {
       delayMs: Math.max(this.config.downloader.hostDelayMs, verdict?.crawlDelayMs ?? 0),
       leaseMs: opts.timeoutMs + 5000,
+      tenant: opts.tenant,
       signal: opts.signal,
       onWait: opts.onWait,
     });

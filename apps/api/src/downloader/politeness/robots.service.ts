@@ -102,7 +102,13 @@ export class RobotsService {
         tenant: ROBOTS_TENANT,
         signal,
         // robots.txt waits for its host like any request (and is never judged by itself)
-        gate: (u) => gate.acquire(u.host, { delayMs: this.config.downloader.hostDelayMs, leaseMs, signal }),
+        gate: (u) =>
+          gate.acquire(u.host, {
+            delayMs: this.config.downloader.hostDelayMs,
+            leaseMs,
+            tenant: ROBOTS_TENANT,
+            signal,
+          }),
       });
       if (res.statusCode >= 200 && res.statusCode < 300)
         return new Loaded({ status: 'ok', body: res.body.toString('utf8') }, { ttlMs });
