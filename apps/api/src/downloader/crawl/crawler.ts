@@ -94,6 +94,7 @@ export class Crawler {
     const crawlOne = async (page: Page): Promise<void> => {
       const verdict = await this.politeness.verdict(page.url, signal).catch(() => undefined);
       if (verdict?.result === 'disallowed') {
+        this.politeness.robots.record(verdict); // counted here: a page fetched is counted by its download
         admitted--; // skipped, not a page: its room goes to another
         return;
       }

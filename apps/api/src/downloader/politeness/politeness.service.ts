@@ -57,7 +57,7 @@ export class Politeness implements OnApplicationShutdown {
     return this.robots.check(url, this.gate, signal);
   }
 
-  /** robots.txt's word without the 403 (crawls skip disallowed pages). */
+  /** robots.txt's word without the 403 and uncounted (crawls skip disallowed pages: robots.record counts them). */
   verdict(url: URL, signal?: AbortSignal): Promise<RobotsVerdict> {
     return this.robots.verdict(url, this.gate, signal);
   }
