@@ -2,13 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { redactUrl } from '@libs/observability';
 import type { CacheStatus, Loaded } from '@libs/cache';
 import { AppConfig } from '@app/config';
-import { ExtractionBusyError, ExtractionError } from '@app/extraction/extraction.errors';
-import { ExtractionService } from '@app/extraction/extraction.service';
-import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
-import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { ArchiveRefusal, ExtractionBusyError, ExtractionError, ExtractionService } from '@app/extraction';
+import { LiveStatsRegistry } from '@app/metrics';
+import { PoolMetrics } from '@app/metrics';
 import { ConcurrencyPool } from './concurrency-pool';
 import { CachedDownload, DownloadCache, RenderState } from './download-cache';
-import { ArchiveRefusal } from '@app/extraction/zip-directory';
 import {
   ArchiveRefusedError,
   CapacityExceededError,
@@ -27,6 +25,7 @@ import {
   isHtml,
   looksLikeAppShell,
 } from './extraction/extract';
+import { articleText } from './extraction/page-extraction';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
 import { acceptFor, DownloadFormat, ReadOptions, readVariant } from './formats';
 import { PdfRenderer } from './pdf/pdf-renderer';
@@ -400,7 +399,7 @@ export class DownloadService {
   ): Promise<string> {
     const { include, exclude, mainContent, frontMatter } = read;
     try {
-      return await this.extraction.articleText(html, url, format, {
+      return await articleText(this.extraction, html, url, format, {
         wait,
         page: { include, exclude, mainContent, frontMatter },
       });
