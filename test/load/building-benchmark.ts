@@ -1,13 +1,15 @@
 /**
- * The building directory benchmark (issues 7 and 14): `npm run bench` (add `-- --quick` for a short smoke run).
+ * The building directory benchmark (issues 7, 14 and 21): `npm run bench` (add `-- --quick` for a short smoke
+ * run; `-- --ab <rev>` for an A/B of Atrium built from <rev> against the working tree, see abMain). Needs wrk.
  *
  * Builds the app as it ships (tsc into test/load/.tmp/dist), then in one invocation on one machine:
  * - a private redis-server, the fixture upstream (150 ms latency, 10,000 buildings) in this process;
  * - the servers under test, each its own process so none shares the load generator's event loop: a bare
  *   node:http server returning the same JSON, a minimal Nest 11 + Fastify route returning it (the
- *   framework floor), and Atrium as configured in production;
+ *   framework floor), the textbook build of the cached route (servers/textbook-server.ts) and Atrium as
+ *   configured in production;
  * - Zipf scenarios on a cold cache (baseline), warm, and peak (more connections); the cached hot path on
- *   the three servers in interleaved rounds (wrk, medians); a fixed rate of 2,000 req/s; the per-stage
+ *   the four servers in interleaved rounds (wrk, medians); a fixed rate of 2,000 req/s; the per-stage
  *   breakdown (Atrium started with auth, rate limit, request context, cache, metrics and access log
  *   switched on one after the other, CPU per request of each); a CPU profile of the hot path.
  * Writes test/load/reports/building-benchmark.{md,json}. Run it under `flock /tmp/atrium-heavy.lock`.
