@@ -145,6 +145,8 @@ async function startAtrium(
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
+      // where the benchmark-only preload (without-request-context.js) finds the build it patches
+      ATRIUM_DIST: opts.build?.dist ?? DIST,
       REDIS_URL: env.redisUrl,
       ...(opts.stages.has('auth')
         ? { AUTH_API_KEYS: `${API_KEY}=${BENCH_TENANT}` }
