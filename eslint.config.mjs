@@ -2,14 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-// Boundaries (/work/shared/design/style.md 11, docs/architecture.md): cross-project imports go through the
-// path aliases.
+// Boundaries (docs/architecture.md, "Modules talk through what they export"; the team's style guide: "Path
+// aliases @app/…, @libs/…; no relative imports across projects"): cross-project imports go through the path
+// aliases.
 const aliasOnly = {
   group: ['../../libs/*', '../../../libs/*', '../../../../libs/*', '**/apps/api/src/*'],
   message: 'Use the @libs/… / @app/… aliases.',
 };
 
-// Dependencies through their front door (issue 21; style.md 13): a package is imported by its name or a
+// Dependencies through their front door (issue 21; docs/architecture.md, "Dependencies through their public
+// surface"): a package is imported by its name or a
 // subpath its `exports` documents, never by a file inside it. Built trees and internal folders of any package
 // (dist, lib, src, build, cjs, esm, internal), and any file below a @nestjs package's root (Nest documents
 // its packages' roots only). Subpaths a package documents stay allowed (`rxjs/operators`,
@@ -50,6 +52,25 @@ const noRuntimeV8Flags = ['node:v8', 'v8'].map((name) => ({
   message: 'No V8 flags at run time: pass them at spawn (execArgv), where this Node accepts them.',
 }));
 
+// Modules talk through what they export (docs/architecture.md): a feature folder of apps/api/src imports
+// another feature as `@app/<feature>` — its index.ts, the surface it chose to export — never a file inside it,
+// and never leaves its own folder by a relative path. Specs may reach internals (they test them); the
+// composition root (apps/api/src/*.ts: main, bootstrap, app.module, http-pipeline, openapi) wires anything.
+const featureInternals = {
+  regex: '^@app/[^/]+/.',
+  message:
+    "Another feature's internals: import what its index.ts exports (`@app/<feature>`), or export it there (docs/architecture.md).",
+};
+const leavesFeature = (depth) => ({
+  regex: `^(\\.\\./){${depth}}`,
+  message:
+    'A relative import out of this feature folder: import the other feature as `@app/<feature>` (docs/architecture.md).',
+});
+const restrictedImports = (...extra) => [
+  'error',
+  { paths: noRuntimeV8Flags, patterns: [aliasOnly, ...publicEntryPoints, ...extra] },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -63,31 +84,28 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/unbound-method': 'off',
-      'no-restricted-imports': [
-        'error',
-        { paths: noRuntimeV8Flags, patterns: [aliasOnly, ...publicEntryPoints] },
-      ],
+      'no-restricted-imports': restrictedImports(),
       'no-restricted-syntax': ['error', ...noInternalsSyntax],
     },
+  },
+  {
+    files: ['apps/api/src/*/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(featureInternals, leavesFeature(1)) },
+  },
+  {
+    files: ['apps/api/src/*/*/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(featureInternals, leavesFeature(2)) },
   },
   {
     // A library stands alone: what it needs from the app comes in through its module options.
     files: ['libs/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: noRuntimeV8Flags,
-          patterns: [
-            aliasOnly,
-            ...publicEntryPoints,
-            {
-              group: ['@app/*', '@app', '**/apps/**'],
-              message: 'libs/ never imports the app: take what you need through forRootAsync options.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': restrictedImports({
+        group: ['@app/*', '@app', '**/apps/**'],
+        message: 'libs/ never imports the app: take what you need through forRootAsync options.',
+      }),
     },
   },
   {

@@ -1,4 +1,4 @@
-// Three tiers (/work/shared/design/style.md 9, docs/architecture.md): unit + controller slices beside the code (*.spec.ts), e2e in test/ (*.e2e-spec.ts).
+// Three test tiers (docs/architecture.md, "Tests"): unit + controller slices beside the code (*.spec.ts), e2e in test/ (*.e2e-spec.ts), hostile against the built app (test/hostile/).
 const swc = [
   '@swc/jest',
   {

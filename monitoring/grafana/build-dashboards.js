@@ -1,12 +1,21 @@
 #!/usr/bin/env node
-// Generates monitoring/grafana/dashboards/*.json so that every board shares the same conventions:
-// a `datasource` template variable used by every panel, a description and a unit on every panel,
-// `$__rate_interval` in every rate()/increase(). Run `node monitoring/grafana/build-dashboards.js`
-// after editing this file and commit the JSON; `--check` exits 1 when the committed JSON is stale
-// (test/monitoring/dashboards.e2e-spec.ts runs it).
+// Generates monitoring/grafana/dashboards/*.json with Grafana's typed builders
+// (@grafana/grafana-foundation-sdk, pinned in package.json), so that every board shares the same conventions:
+// a `datasource` template variable used by every panel and query, a description and a unit on every panel,
+// `$__rate_interval` in every rate()/increase(). The helpers below (ts, stat, heatmap, panel, dashboard) are
+// those conventions, each one builder; the boards further down only say what to show. Run
+// `node monitoring/grafana/build-dashboards.js` after editing this file and commit the JSON; `--check` exits 1
+// when the committed JSON is stale (test/monitoring/dashboards.e2e-spec.ts runs it).
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const common = require('@grafana/grafana-foundation-sdk/common');
+const dash = require('@grafana/grafana-foundation-sdk/dashboard');
+const heatmapPanel = require('@grafana/grafana-foundation-sdk/heatmap');
+const prometheus = require('@grafana/grafana-foundation-sdk/prometheus');
+const statPanel = require('@grafana/grafana-foundation-sdk/stat');
+const tablePanel = require('@grafana/grafana-foundation-sdk/table');
+const timeseries = require('@grafana/grafana-foundation-sdk/timeseries');
 
 const OUT = path.join(__dirname, 'dashboards');
 const DS = { type: 'prometheus', uid: '${datasource}' };
@@ -15,80 +24,111 @@ const RI = '$__rate_interval';
 const API = 'route!~"/health.*|/metrics.*|unmatched"';
 const DOWNLOADER_ROUTES = 'route=~"/api/v1/(download|batch|jobs).*"';
 
+/** One PromQL query; `extra`: `{ instant: true, format: 'table' | 'heatmap' }`. */
 function target(expr, legendFormat, extra = {}) {
-  return { expr, legendFormat: legendFormat || '__auto', ...extra };
+  const q = new prometheus.DataqueryBuilder()
+    .expr(expr)
+    .legendFormat(legendFormat || '__auto')
+    .datasource(DS);
+  if (extra.instant) q.instant();
+  if (extra.format === 'table') q.format(prometheus.PromQueryFormat.Table);
+  if (extra.format === 'heatmap') q.format(prometheus.PromQueryFormat.Heatmap);
+  return q;
 }
+
+/** A thresholds option (`{ mode, steps }`) as the SDK's builder. */
+function thresholds({ mode, steps }) {
+  return new dash.ThresholdsConfigBuilder()
+    .mode(mode === 'percentage' ? dash.ThresholdsMode.Percentage : dash.ThresholdsMode.Absolute)
+    .steps(steps);
+}
+
+const PANELS = {
+  timeseries: timeseries.PanelBuilder,
+  stat: statPanel.PanelBuilder,
+  heatmap: heatmapPanel.PanelBuilder,
+  table: tablePanel.PanelBuilder,
+};
 
 /**
- * One panel. `size` is [w, h] on Grafana's 24-column grid; layout() places panels left to right.
+ * One panel of `type` (timeseries, stat, heatmap, table) with what every panel has: title, description, unit,
+ * the `${datasource}` variable, queries A, B, C… Options: `size` ([w, h] on Grafana's 24-column grid; layout()
+ * places panels left to right), `defaults` (min, max, decimals), `thresholds`, `mappings`, `overrides`,
+ * `transformations`. Returns { builder, size }; `dashboard()` places and numbers it.
  */
 function panel(type, title, description, unit, targets, opts = {}) {
-  const p = {
-    type,
-    title,
-    description,
-    datasource: DS,
-    fieldConfig: { defaults: { unit, ...(opts.defaults || {}) }, overrides: opts.overrides || [] },
-    options: opts.options || {},
-    targets: targets.map((t, i) => ({ refId: String.fromCharCode(65 + i), datasource: DS, ...t })),
-    size: opts.size || [12, 8],
-  };
-  if (opts.transformations) p.transformations = opts.transformations;
-  return p;
+  const b = new PANELS[type]().title(title).description(description).datasource(DS).unit(unit);
+  targets.forEach((t, i) => b.withTarget(t.refId(String.fromCharCode(65 + i))));
+  const d = opts.defaults || {};
+  if (d.min !== undefined) b.min(d.min);
+  if (d.max !== undefined) b.max(d.max);
+  if (d.decimals !== undefined) b.decimals(d.decimals);
+  if (opts.thresholds) b.thresholds(thresholds(opts.thresholds));
+  if (opts.mappings) b.mappings(opts.mappings);
+  for (const o of opts.overrides || []) b.withOverride(o);
+  for (const t of opts.transformations || []) b.withTransformation(t);
+  return { builder: b, size: opts.size || [12, 8] };
 }
 
-const ts = (title, description, unit, targets, opts = {}) =>
-  panel('timeseries', title, description, unit, targets, {
-    ...opts,
-    defaults: {
-      custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, ...(opts.custom || {}) },
-      ...(opts.defaults || {}),
-    },
-    options: {
-      legend: { displayMode: 'list', placement: 'bottom' },
-      tooltip: { mode: 'multi', sort: 'desc' },
-    },
-  });
+/** A time series: lines (or `custom: { drawStyle: 'bars', fillOpacity, stacking }`), legend below, tooltip of all. */
+const ts = (title, description, unit, targets, opts = {}) => {
+  const p = panel('timeseries', title, description, unit, targets, opts);
+  const custom = opts.custom || {};
+  p.builder
+    .drawStyle(custom.drawStyle === 'bars' ? common.GraphDrawStyle.Bars : common.GraphDrawStyle.Line)
+    .lineWidth(1)
+    .fillOpacity(custom.fillOpacity ?? 10)
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom)
+        .showLegend(true),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder()
+        .mode(common.TooltipDisplayMode.Multi)
+        .sort(common.SortOrder.Descending),
+    );
+  if (custom.stacking?.mode === 'normal')
+    p.builder.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
+  return p;
+};
 
-const stat = (title, description, unit, targets, opts = {}) =>
-  panel('stat', title, description, unit, targets, {
+/** A single value (the last one), coloured by its thresholds; `graphMode: 'none'` drops the sparkline. */
+const stat = (title, description, unit, targets, opts = {}) => {
+  const p = panel('stat', title, description, unit, targets, {
     size: [6, 4],
+    thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }] },
+    mappings: [],
     ...opts,
-    defaults: {
-      thresholds: opts.thresholds || { mode: 'absolute', steps: [{ color: 'green', value: null }] },
-      mappings: opts.mappings || [],
-      ...(opts.defaults || {}),
-    },
-    options: {
-      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-      colorMode: 'value',
-      graphMode: opts.graphMode || 'area',
-      textMode: 'auto',
-    },
   });
+  p.builder
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false))
+    .colorMode(common.BigValueColorMode.Value)
+    .graphMode(opts.graphMode === 'none' ? common.BigValueGraphMode.None : common.BigValueGraphMode.Area)
+    .textMode(common.BigValueTextMode.Auto);
+  return p;
+};
 
-const gauge = (title, description, unit, targets, opts = {}) =>
-  panel('gauge', title, description, unit, targets, {
-    size: [6, 8],
-    ...opts,
-    defaults: { min: 0, max: opts.max ?? 1, thresholds: opts.thresholds, ...(opts.defaults || {}) },
-    options: {
-      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-      showThresholdLabels: false,
-      showThresholdMarkers: true,
-    },
-  });
-
-const heatmap = (title, description, unit, expr) =>
-  panel('heatmap', title, description, unit, [target(expr, '{{le}}', { format: 'heatmap' })], {
-    options: {
-      calculate: false,
-      yAxis: { unit },
-      cellGap: 1,
-      color: { mode: 'scheme', scheme: 'Oranges', steps: 64 },
-      tooltip: { show: true, yHistogram: true },
-    },
-  });
+/** A Prometheus histogram's buckets over time (already bucketed: no calculation). */
+const heatmap = (title, description, unit, expr) => {
+  const p = panel('heatmap', title, description, unit, [target(expr, '{{le}}', { format: 'heatmap' })]);
+  p.builder
+    .calculate(false)
+    .yAxis(new heatmapPanel.YAxisConfigBuilder().unit(unit))
+    .cellGap(1)
+    .color(
+      new heatmapPanel.HeatmapColorOptionsBuilder()
+        .mode(heatmapPanel.HeatmapColorMode.Scheme)
+        .scheme('Oranges')
+        .steps(64),
+    )
+    // Grafana's heatmap schema says `mode` where the hand-built JSON said `show: true` (its older name)
+    .tooltip(
+      new heatmapPanel.HeatmapTooltipBuilder().mode(common.TooltipDisplayMode.Single).yHistogram(true),
+    );
+  return p;
+};
 
 const pctThresholds = (warn, crit, lowerIsBad = false) => ({
   mode: 'absolute',
@@ -123,66 +163,46 @@ const upDownStat = {
   },
 };
 
+/** Left to right on the 24-column grid; a panel that does not fit starts the next row. */
 function layout(panels) {
   let x = 0;
   let y = 0;
   let rowH = 0;
-  return panels.map((p, i) => {
-    const [w, h] = p.size;
+  return panels.map(({ builder, size: [w, h] }, i) => {
     if (x + w > 24) {
       x = 0;
       y += rowH;
       rowH = 0;
     }
-    const { size: _size, ...rest } = p;
-    const placed = { id: i + 1, gridPos: { h, w, x, y }, ...rest };
+    builder.id(i + 1).gridPos({ h, w, x, y });
     x += w;
     rowH = Math.max(rowH, h);
-    return placed;
+    return builder;
   });
 }
 
 function dashboard({ uid, title, description, tags, refresh = '30s', from = 'now-1h', panels }) {
-  return {
-    uid,
-    title,
-    description,
-    tags: ['atrium', ...tags],
-    editable: true,
-    graphTooltip: 1,
-    schemaVersion: 39,
-    version: 1,
-    timezone: 'browser',
-    refresh,
-    time: { from, to: 'now' },
-    annotations: { list: [] },
-    links: [
-      {
-        type: 'dashboards',
-        title: 'Atrium',
-        tags: ['atrium'],
-        asDropdown: true,
-        includeVars: true,
-        keepTime: true,
-      },
-    ],
-    templating: {
-      list: [
-        {
-          name: 'datasource',
-          label: 'Data source',
-          type: 'datasource',
-          query: 'prometheus',
-          regex: '',
-          refresh: 1,
-          hide: 0,
-          current: {},
-          options: [],
-        },
-      ],
-    },
-    panels: layout(panels),
-  };
+  const b = new dash.DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(['atrium', ...tags])
+    .editable()
+    .tooltip(dash.DashboardCursorSync.Crosshair)
+    .version(1)
+    .timezone('browser')
+    .refresh(refresh)
+    .time({ from, to: 'now' })
+    .link(
+      new dash.DashboardLinkBuilder('Atrium')
+        .type(dash.DashboardLinkType.Dashboards)
+        .tags(['atrium'])
+        .asDropdown(true)
+        .includeVars(true)
+        .keepTime(true),
+    )
+    .withVariable(new dash.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'));
+  for (const p of layout(panels)) b.withPanel(p);
+  return b.build();
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -45,6 +45,35 @@ describe('TieredCache with Redis (L2)', () => {
     expect(b.snapshot()).toMatchObject({ l2: { keyTypes: { building: { hits: 1 } } } });
   });
 
+  it('a copy past its TTL in L1 gives way to a fresh one another replica stored in L2 (HIT, no load)', async () => {
+    const a = backend(redis.url);
+    const b = backend(redis.url);
+    await Promise.all([ready(a), ready(b)]);
+    const short = (x: CacheBackend) =>
+      new TieredCache<{ n: number }>(x, {
+        keyType: 'building',
+        namespace: 'bd',
+        ttlMs: 200,
+        staleTtlMs: 60_000,
+      });
+    const ca = short(a);
+    const cb = short(b);
+    await ca.getOrLoad('acme', 'x3', async () => ({ n: 1 }));
+    expect(await cb.getOrLoad('acme', 'x3', async () => ({ n: 9 }))).toEqual({
+      value: { n: 1 },
+      status: 'HIT',
+    });
+    expect(b.l1.has('bd:acme:x3')).toBe(true);
+    await new Promise((r) => setTimeout(r, 250)); // both copies past their TTL, still kept (stale window)
+    await ca.refresh('acme', 'x3', async () => ({ n: 2 }));
+    const loader = jest.fn(async () => ({ n: 3 }));
+    expect(await cb.getOrLoad('acme', 'x3', loader)).toEqual({ value: { n: 2 }, status: 'HIT' });
+    expect(loader).not.toHaveBeenCalled();
+    // and it is B's L1 copy now
+    expect(await cb.getOrLoad('acme', 'x3', loader)).toEqual({ value: { n: 2 }, status: 'HIT' });
+    expect(b.snapshot()).toMatchObject({ l1: { keyTypes: { building: { hits: 1 } } } });
+  });
+
   it('an invalidation on one replica removes the key from the other replica’s L1 (pub/sub) and from L2', async () => {
     const a = backend(redis.url);
     const b = backend(redis.url);

@@ -154,9 +154,19 @@ describe('Downloader: crawls (e2e)', () => {
   });
 
   it('reads /sitemap.xml and robots.txt Sitemap: lines, deduplicates by normalised URL, skips what robots.txt disallows; signed crawl.completed webhook', async () => {
+    const robotsCount = async (result: string): Promise<number> => {
+      const line = (await app.request('/metrics')).text
+        .split('\n')
+        .find((l) => l.startsWith(`download_robots_total{result="${result}"} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const [allowedBefore, disallowedBefore] = [await robotsCount('allowed'), await robotsCount('disallowed')];
     const deliveries = webhookReceiver(site, '/crawl-hook');
     const accepted = await crawl({ url: `${mapped.url}/`, webhookUrl: `${site.url}/crawl-hook` });
     const done = await results(accepted.body.jobId);
+    // each URL once in download_robots_total: the two sitemaps and four pages fetched, the one page skipped
+    expect((await robotsCount('allowed')) - allowedBefore).toBe(6);
+    expect((await robotsCount('disallowed')) - disallowedBefore).toBe(1);
     expect(done.results.map((r) => r.url).sort()).toEqual(
       [`${mapped.url}/`, `${mapped.url}/a`, `${mapped.url}/b?x=1&y=2`, `${mapped.url}/c`].sort(),
     );

@@ -217,4 +217,20 @@ describe('Downloader: robots.txt and per-host politeness (e2e)', () => {
     const after = metric((await app.request('/metrics')).text, 'download_host_waits_total');
     expect(after).toBeGreaterThan(before);
   });
+
+  it("a host's turns go round the tenants: another tenant's one download is not queued behind a batch's waiting items", async () => {
+    const urls = Array.from({ length: 12 }, (_, i) => ({ url: `${slow.url}/latency?ms=300&id=round${i}` }));
+    const job = await app.request('/api/v1/batch', json({ urls, concurrency: 10 }, 'acme'));
+    expect(job.status).toBe(202);
+    const status = async () =>
+      (await app.request(`/api/v1/jobs/${job.body.jobId}`, { headers: { 'x-tenant-id': 'acme' } })).body;
+    await waitFor('acme items waiting for the slow host', async () =>
+      (await status()).waitingUrls >= 8 ? true : undefined,
+    );
+    // first come, first served would serve initech after acme's eight or more waiting items (12 done by then)
+    expect((await download(`${slow.url}/latency?ms=10&id=initech`, 'initech')).status).toBe(200);
+    const acme = await status();
+    expect(acme.succeeded).toBeLessThanOrEqual(6);
+    await waitFor("acme's batch", async () => ((await status()).status === 'completed' ? true : undefined));
+  });
 });

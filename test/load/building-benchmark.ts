@@ -1,13 +1,15 @@
 /**
- * The building directory benchmark (issues 7 and 14): `npm run bench` (add `-- --quick` for a short smoke run).
+ * The building directory benchmark (issues 7, 14 and 21): `npm run bench` (add `-- --quick` for a short smoke
+ * run; `-- --ab <rev>` for an A/B of Atrium built from <rev> against the working tree, see abMain). Needs wrk.
  *
  * Builds the app as it ships (tsc into test/load/.tmp/dist), then in one invocation on one machine:
  * - a private redis-server, the fixture upstream (150 ms latency, 10,000 buildings) in this process;
  * - the servers under test, each its own process so none shares the load generator's event loop: a bare
  *   node:http server returning the same JSON, a minimal Nest 11 + Fastify route returning it (the
- *   framework floor), and Atrium as configured in production;
+ *   framework floor), the textbook build of the cached route (servers/textbook-server.ts) and Atrium as
+ *   configured in production;
  * - Zipf scenarios on a cold cache (baseline), warm, and peak (more connections); the cached hot path on
- *   the three servers in interleaved rounds (wrk, medians); a fixed rate of 2,000 req/s; the per-stage
+ *   the four servers in interleaved rounds (wrk, medians); a fixed rate of 2,000 req/s; the per-stage
  *   breakdown (Atrium started with auth, rate limit, request context, cache, metrics and access log
  *   switched on one after the other, CPU per request of each); a CPU profile of the hot path.
  * Writes test/load/reports/building-benchmark.{md,json}. Run it under `flock /tmp/atrium-heavy.lock`.
@@ -24,14 +26,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { UpstreamDirectory } from '../fixtures/upstream-directory';
 import { freePort, RedisProcess } from '../support/redis-server';
 import { BENCH_TENANT, BUILDING_COUNT, buildingId, makeBuildings } from './lib/buildings';
 import { ProfileSummary, summariseCpuProfile } from './lib/cpu-profile';
 import { ServerProcess } from './lib/processes';
-import { renderMarkdown } from './lib/report';
+import { renderAbMarkdown, renderMarkdown } from './lib/report';
 import { LoadResult, runLoad } from './lib/run-load';
 import { runWrk } from './lib/run-wrk';
 import { ZipfSampler } from './lib/zipf';
@@ -78,14 +80,16 @@ const log = (msg: string): void => void process.stdout.write(`[bench ${elapsed()
 const t0 = Date.now();
 const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s`;
 
-function build(): void {
-  if (args.has('--no-build') && existsSync(join(DIST, 'apps/api/src/main.js'))) return;
-  log('building the app into test/load/.tmp/dist (tsc + tsc-alias, as `npm run build` does)');
-  rmSync(DIST, { recursive: true, force: true });
-  const bin = (name: string): string => join(ROOT, 'node_modules', '.bin', name);
-  execFileSync(bin('tsc'), ['-p', 'tsconfig.build.json', '--outDir', DIST], { cwd: ROOT, stdio: 'inherit' });
-  execFileSync(bin('tsc-alias'), ['-p', 'tsconfig.build.json', '--outDir', DIST], {
-    cwd: ROOT,
+function build(root = ROOT, dist = DIST): void {
+  if (root === ROOT && args.has('--no-build') && existsSync(join(dist, 'apps/api/src/main.js'))) return;
+  log(
+    `building ${relative(ROOT, root) || 'the app'} into ${dist} (tsc + tsc-alias, as \`npm run build\` does)`,
+  );
+  rmSync(dist, { recursive: true, force: true });
+  const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
+  execFileSync(bin('tsc'), ['-p', 'tsconfig.build.json', '--outDir', dist], { cwd: root, stdio: 'inherit' });
+  execFileSync(bin('tsc-alias'), ['-p', 'tsconfig.build.json', '--outDir', dist], {
+    cwd: root,
     stdio: 'inherit',
   });
   // scripts/copy-assets.js copies runtime data folders into dist/; same here for the private build
@@ -93,11 +97,11 @@ function build(): void {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (!statSync(path).isDirectory()) continue;
-      if (name === 'data') cpSync(path, join(DIST, relative(ROOT, path)), { recursive: true });
+      if (name === 'data') cpSync(path, join(dist, relative(root, path)), { recursive: true });
       else walk(path);
     }
   };
-  for (const top of ['apps', 'libs']) walk(join(ROOT, top));
+  for (const top of ['apps', 'libs']) walk(join(root, top));
 }
 
 /** The per-request stages of Atrium's cached lookup, in the order the breakdown switches them on. */
@@ -119,7 +123,13 @@ interface Env {
 async function startAtrium(
   name: string,
   env: Env,
-  opts: { stages: ReadonlySet<Stage>; source: 'upstream' | 'file'; nodeArgs?: string[] },
+  opts: {
+    stages: ReadonlySet<Stage>;
+    source: 'upstream' | 'file';
+    nodeArgs?: string[];
+    /** Another build (the --ab mode's checkout of a revision): its dist and its checkout as the working directory. */
+    build?: { dist: string; root: string };
+  },
 ): Promise<ServerProcess> {
   const on = (stage: Stage): string => String(opts.stages.has(stage));
   const dataDir = mkdtempSync(join(TMP, `${name}-`));
@@ -128,14 +138,15 @@ async function startAtrium(
     nodeArgs.push('-r', join(ROOT, 'test/load/servers/without-request-context.js'));
   return ServerProcess.start(
     name,
-    [...nodeArgs, join(DIST, 'apps/api/src/main.js')],
+    [...nodeArgs, join(opts.build?.dist ?? DIST, 'apps/api/src/main.js')],
     {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
-      ATRIUM_DIST: DIST,
+      // where the benchmark-only preload (without-request-context.js) finds the build it patches
+      ATRIUM_DIST: opts.build?.dist ?? DIST,
       REDIS_URL: env.redisUrl,
       ...(opts.stages.has('auth')
         ? { AUTH_API_KEYS: `${API_KEY}=${BENCH_TENANT}` }
@@ -150,7 +161,12 @@ async function startAtrium(
       METRICS_ENABLED: on('metrics'),
       ACCESS_LOG_ENABLED: on('accessLog'),
     },
-    { port: await freePort(), cwd: ROOT, stdoutFile: join(dataDir, 'stdout.log'), readyTimeoutMs: 180_000 },
+    {
+      port: await freePort(),
+      cwd: opts.build?.root ?? ROOT,
+      stdoutFile: join(dataDir, 'stdout.log'),
+      readyTimeoutMs: 180_000,
+    },
   );
 }
 
@@ -203,6 +219,7 @@ async function measured(
   server: ServerProcess,
   title: string,
   seconds: number,
+  wrkCpu?: number,
 ): Promise<{ result: LoadResult; cpuUsPerRequest: number; warmupRequests: number }> {
   const warmup = await runWrk({
     title: 'warmup',
@@ -211,6 +228,7 @@ async function measured(
     durationS: D.warmup,
     apiKey: API_KEY,
     keys: HOT_KEYS,
+    cpu: wrkCpu,
   });
   const cpuBefore = server.cpuMs();
   const result = await runWrk({
@@ -220,6 +238,7 @@ async function measured(
     durationS: seconds,
     apiKey: API_KEY,
     keys: HOT_KEYS,
+    cpu: wrkCpu,
   });
   const cpuUsPerRequest = Math.round(((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests));
   if (result.non2xx + result.errors + result.timeouts > 0)
@@ -229,7 +248,7 @@ async function measured(
   return { result, cpuUsPerRequest, warmupRequests: warmup.requests };
 }
 
-export type Target = 'bare' | 'nest' | 'atrium';
+export type Target = 'bare' | 'nest' | 'textbook' | 'atrium';
 
 export interface HotRun {
   target: Target;
@@ -290,7 +309,7 @@ export interface BenchReport {
   };
   hot: {
     runs: HotRun[];
-    median: Record<Target, Summary>;
+    median: Partial<Record<Target, Summary>> & Record<'bare' | 'nest' | 'atrium', Summary>;
     /** Atrium req/s ÷ the Nest floor's, per round and their median. */
     nestRatio: number;
     nestRatioPerRound: number[];
@@ -300,10 +319,18 @@ export interface BenchReport {
     /** Atrium p99 ÷ the Nest floor's p99, per round and their median. */
     p99NestRatio: number;
     p99NestRatioPerRound: number[];
+    /** Atrium req/s ÷ the textbook build's (issue 21), per round and their median. Absent in older reports. */
+    textbookRatio?: number;
+    textbookRatioPerRound?: number[];
+    /** Atrium p99 ÷ the textbook build's p99, per round and their median. */
+    p99TextbookRatio?: number;
+    p99TextbookRatioPerRound?: number[];
     /** Cache hits counted by Atrium's building_cache_operations_total during its runs (warm-ups included) ÷ its responses. */
     atriumHitShare: number;
   };
-  fixedRate: Record<Target, { result: LoadResult; cpuUsPerRequest: number }>;
+  /** Per server (the textbook build from issue 21 on). */
+  fixedRate: Partial<Record<Target, { result: LoadResult; cpuUsPerRequest: number }>> &
+    Record<'bare' | 'nest' | 'atrium', { result: LoadResult; cpuUsPerRequest: number }>;
   /**
    * The Nest floor slowed by busy work to Atrium's CPU per request at the fixed rate (Atrium's minus the
    * floor's, both measured there), at the same rate: what of Atrium's latency there comes from its CPU per request alone. Absent in older reports.
@@ -314,7 +341,191 @@ export interface BenchReport {
   durationS: number;
 }
 
+/** `--ab <rev>`: the revision to build beside HEAD. */
+const AB_REV = ((): string | undefined => {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf('--ab');
+  if (i < 0) return undefined;
+  const rev = argv[i + 1];
+  if (!rev || rev.startsWith('--')) throw new Error('--ab needs a revision: npm run bench -- --ab <rev>');
+  return rev;
+})();
+
+export interface AbRun {
+  build: 'a' | 'b';
+  round: number;
+  result: LoadResult;
+  cpuUsPerRequest: number;
+}
+
+export interface AbReport {
+  generatedAt: string;
+  command: string;
+  /** A: the revision asked for; B: the working tree's HEAD (with any uncommitted changes). */
+  a: { rev: string; commit: string; subject: string };
+  b: { rev: string; commit: string; subject: string; dirty: boolean };
+  machine: { cpus: number; cpuModel: string; node: string; loadAvgAtStart: number[]; loadAvgAtEnd: number[] };
+  /** CPU the servers were pinned to, and wrk's. */
+  pinning: { servers: string; wrk: string } | null;
+  seconds: number;
+  rounds: number;
+  runs: AbRun[];
+  median: Record<'a' | 'b', Summary>;
+  /** B ÷ A per round (req/s, CPU µs per request, p99) and their medians. */
+  rpsRatioPerRound: number[];
+  cpuRatioPerRound: number[];
+  p99RatioPerRound: number[];
+  rpsRatio: number;
+  cpuRatio: number;
+  p99Ratio: number;
+  durationS: number;
+}
+
+const git = (cwd: string, ...argv: string[]): string =>
+  execFileSync('git', argv, { cwd, encoding: 'utf8' }).trim();
+
+/**
+ * The A/B mode: Atrium built from `rev` (a git worktree in a temp dir, node_modules copied with `cp -a`) and
+ * from the working tree, both in the production configuration against one Redis and one upstream, each pinned
+ * to CPU 1 with wrk on CPU 0, interleaved in rounds (A B, then B A…). Writes
+ * test/load/reports/building-benchmark-ab.{md,json}.
+ */
+async function abMain(rev: string): Promise<void> {
+  const loadAvgAtStart = loadavg();
+  mkdirSync(TMP, { recursive: true });
+  const commit = git(ROOT, 'rev-parse', '--verify', `${rev}^{commit}`);
+  const work = mkdtempSync(join(tmpdir(), 'atrium-ab-'));
+  const checkout = join(work, 'src');
+  const servers: ServerProcess[] = [];
+  let redis: RedisProcess | undefined;
+  let upstream: UpstreamDirectory | undefined;
+  const rounds = QUICK ? 2 : 6;
+  const seconds = QUICK ? 3 : D.hot;
+  const pin = cpus().length >= 2;
+  try {
+    build();
+    log(`A = ${rev} (${commit.slice(0, 10)}): git worktree in ${checkout}, node_modules copied`);
+    git(ROOT, 'worktree', 'add', '--detach', checkout, commit);
+    execFileSync('cp', ['-a', join(ROOT, 'node_modules'), join(checkout, 'node_modules')]);
+    // inside the checkout, so that the build resolves that checkout's node_modules
+    const abDist = join(checkout, 'test', 'load', '.tmp', 'dist');
+    build(checkout, abDist);
+    redis = await RedisProcess.start();
+    const buildings = makeBuildings(BUILDING_COUNT);
+    upstream = await UpstreamDirectory.start({ data: { [BENCH_TENANT]: buildings }, latencyMs: 0 });
+    const env: Env = { redisUrl: redis.url, upstreamUrl: upstream.url, buildingFile: '' };
+    const ALL = new Set<Stage>(STAGES);
+    const a = await startAtrium('atrium-a', env, {
+      stages: ALL,
+      source: 'upstream',
+      build: { dist: abDist, root: checkout },
+    });
+    servers.push(a);
+    const b = await startAtrium('atrium-b', env, { stages: ALL, source: 'upstream' });
+    servers.push(b);
+    if (pin) for (const s of [a, b]) execFileSync('taskset', ['-a', '-p', '-c', '1', String(s.child.pid)]);
+    const wrkCpu = pin ? 0 : undefined;
+    const builds: Array<['a' | 'b', ServerProcess]> = [
+      ['a', a],
+      ['b', b],
+    ];
+    for (const [name, server] of builds) {
+      await warmHotKeys(server);
+      log(`  priming ${name} (${D.prime} s, not recorded)`);
+      await runWrk({
+        title: 'prime',
+        url: server.url,
+        connections: 50,
+        durationS: D.prime,
+        apiKey: API_KEY,
+        keys: HOT_KEYS,
+        cpu: wrkCpu,
+      });
+    }
+    const runs: AbRun[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? builds : [...builds].reverse();
+      for (const [name, server] of order) {
+        const { result, cpuUsPerRequest } = await measured(server, `${name} r${round + 1}`, seconds, wrkCpu);
+        runs.push({ build: name, round, result, cpuUsPerRequest });
+        log(
+          `  round ${round + 1} ${name} ${String(result.rps).padStart(6)} req/s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  cpu ${cpuUsPerRequest} µs/req`,
+        );
+      }
+    }
+    const of = (name: 'a' | 'b', round: number): AbRun =>
+      runs.find((r) => r.build === name && r.round === round)!;
+    const perRound = (f: (x: AbRun) => number): number[] =>
+      Array.from({ length: rounds }, (_, i) => r3(f(of('b', i)) / Math.max(1e-9, f(of('a', i)))));
+    const med = (name: 'a' | 'b'): Summary => {
+      const rs = runs.filter((r) => r.build === name);
+      return {
+        rps: median(rs.map((r) => r.result.rps)),
+        p50: median(rs.map((r) => r.result.latencyMs.p50)),
+        p95: median(rs.map((r) => r.result.latencyMs.p95)),
+        p99: median(rs.map((r) => r.result.latencyMs.p99)),
+        cpuUs: median(rs.map((r) => r.cpuUsPerRequest)),
+      };
+    };
+    const rpsRatioPerRound = perRound((x) => x.result.rps);
+    const cpuRatioPerRound = perRound((x) => x.cpuUsPerRequest);
+    const p99RatioPerRound = perRound((x) => x.result.latencyMs.p99);
+    const report: AbReport = {
+      generatedAt: new Date().toISOString(),
+      command: `npm run bench -- --ab ${rev}${QUICK ? ' --quick' : ''}`,
+      a: { rev, commit, subject: git(ROOT, 'log', '-1', '--format=%s', commit) },
+      b: {
+        rev: 'HEAD',
+        commit: git(ROOT, 'rev-parse', 'HEAD'),
+        subject: git(ROOT, 'log', '-1', '--format=%s', 'HEAD'),
+        dirty: git(ROOT, 'status', '--porcelain', '--untracked-files=no').length > 0,
+      },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        loadAvgAtStart: loadAvgAtStart.map((x) => Math.round(x * 100) / 100),
+        loadAvgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      },
+      pinning: pin ? { servers: 'CPU 1 (both builds)', wrk: 'CPU 0' } : null,
+      seconds,
+      rounds,
+      runs,
+      median: { a: med('a'), b: med('b') },
+      rpsRatioPerRound,
+      cpuRatioPerRound,
+      p99RatioPerRound,
+      rpsRatio: r3(median(rpsRatioPerRound)),
+      cpuRatio: r3(median(cpuRatioPerRound)),
+      p99Ratio: r3(median(p99RatioPerRound)),
+      durationS: Math.round((Date.now() - t0) / 1000),
+    };
+    mkdirSync(REPORTS, { recursive: true });
+    const base = join(REPORTS, QUICK ? 'building-benchmark-ab.quick' : 'building-benchmark-ab');
+    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(`${base}.md`, renderAbMarkdown(report));
+    log(`wrote ${relative(ROOT, base)}.md and .json`);
+  } finally {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    await upstream?.stop();
+    await redis?.stop();
+    if (existsSync(checkout)) {
+      try {
+        git(ROOT, 'worktree', 'remove', '--force', checkout);
+      } catch (err) {
+        log(`could not remove the A/B worktree ${checkout}: ${(err as Error).message}`);
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
+    for (const name of existsSync(TMP) ? readdirSync(TMP) : [])
+      if (/^atrium/.test(name)) rmSync(join(TMP, name), { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (!args.has('--render-only') && spawnSync('wrk', ['-v']).error)
+    throw new Error('wrk is not installed: `apt-get install wrk` (Debian package) before `npm run bench`');
+  if (AB_REV) return abMain(AB_REV);
   if (args.has('--render-only')) {
     // re-renders the markdown from the committed JSON (a change to the report's wording, not its numbers)
     const base = join(REPORTS, 'building-benchmark');
@@ -357,6 +568,13 @@ async function main(): Promise<void> {
       cwd: ROOT,
     });
     servers.push(nest);
+    const textbook = await ServerProcess.start(
+      'textbook',
+      swc('test/load/servers/textbook-server.ts'),
+      { ...swcEnv, API_KEY },
+      { port: await freePort(), cwd: ROOT, stdoutFile: join(TMP, 'textbook-access.log') },
+    );
+    servers.push(textbook);
     const atrium = await startAtrium('atrium', env, { stages: ALL, source: 'upstream' });
     servers.push(atrium);
     const headers = { 'x-api-key': API_KEY };
@@ -395,11 +613,13 @@ async function main(): Promise<void> {
     const served = (ops.hit ?? 0) + (ops.miss ?? 0) + (ops.stale ?? 0);
 
     // ── the cached hot path: bare node:http, the Nest floor and Atrium, interleaved rounds ──
-    log(`hot path: warming ${HOT_KEYS} keys into Atrium's L1`);
+    log(`hot path: warming ${HOT_KEYS} keys into Atrium's L1 and the textbook build's cache`);
     await warmHotKeys(atrium);
+    await warmHotKeys(textbook);
     const targets: Array<[Target, ServerProcess]> = [
       ['bare', bare],
       ['nest', nest],
+      ['textbook', textbook],
       ['atrium', atrium],
     ];
     // let V8 optimise each server's request path before anything is recorded
@@ -459,6 +679,10 @@ async function main(): Promise<void> {
     const nestRatioPerRound = perRound((i) => of('atrium', i).rps / of('nest', i).rps);
     const bareRatioPerRound = perRound((i) => of('atrium', i).rps / of('bare', i).rps);
     const p99NestRatioPerRound = perRound((i) => of('atrium', i).latencyMs.p99 / of('nest', i).latencyMs.p99);
+    const textbookRatioPerRound = perRound((i) => of('atrium', i).rps / of('textbook', i).rps);
+    const p99TextbookRatioPerRound = perRound(
+      (i) => of('atrium', i).latencyMs.p99 / of('textbook', i).latencyMs.p99,
+    );
 
     // ── a fixed rate: 2,000 req/s over 50 connections (autocannon's overallRate) ──
     const fixedRate = {} as BenchReport['fixedRate'];
@@ -495,7 +719,7 @@ async function main(): Promise<void> {
       log(`fixed rate: ${FIXED_RATE} req/s over 50 connections, ${D.fixed} s, ${target}`);
       fixedRate[target] = await atFixedRate(target, server);
     }
-    await stop(bare, nest, atrium);
+    await stop(bare, nest, textbook, atrium);
 
     // ── the control: the Nest floor spinning Atrium's extra CPU per request at this rate, at the same rate ──
     const busyUs = Math.max(0, fixedRate.atrium.cpuUsPerRequest - fixedRate.nest.cpuUsPerRequest);
@@ -672,13 +896,17 @@ async function main(): Promise<void> {
       },
       hot: {
         runs,
-        median: { bare: med('bare'), nest: med('nest'), atrium: med('atrium') },
+        median: { bare: med('bare'), nest: med('nest'), textbook: med('textbook'), atrium: med('atrium') },
         nestRatio: r3(median(nestRatioPerRound)),
         nestRatioPerRound,
         bareRatio: r3(median(bareRatioPerRound)),
         bareRatioPerRound,
         p99NestRatio: r3(median(p99NestRatioPerRound)),
         p99NestRatioPerRound,
+        textbookRatio: r3(median(textbookRatioPerRound)),
+        textbookRatioPerRound,
+        p99TextbookRatio: r3(median(p99TextbookRatioPerRound)),
+        p99TextbookRatioPerRound,
         atriumHitShare: r3(atriumHits / Math.max(1, atriumResponses)),
       },
       fixedRate,

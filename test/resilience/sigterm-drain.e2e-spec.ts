@@ -135,7 +135,10 @@ describe('resilience: SIGTERM under load', () => {
     // each late arrival went to the upstream (1.2 s, sent 150 ms after SIGTERM): still running when the
     // 800 ms drain ended and the server closed
     for (const o of late) expect(upstream.callCount({ buildingId: o.key })).toBe(1);
-    expect(outcomes.filter((o) => o.kind === 'cached').length).toBeGreaterThan(100);
+    // cached requests kept flowing before, through and after SIGTERM (a count, not a rate: a loaded
+    // machine serves fewer in the 20 s, seen at 64 under a niced run beside other suites)
+    expect(outcomes.filter((o) => o.kind === 'cached' && o.startedAt > sigtermAt).length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.kind === 'cached').length).toBeGreaterThan(20);
 
     // and it is gone
     await expect(fetch(`${app.url}/health/live`)).rejects.toThrow();

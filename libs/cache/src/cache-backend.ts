@@ -46,6 +46,7 @@ export class CacheStores {
   readonly metrics: CacheMetrics;
   readonly l1: L1Level;
   readonly redis?: RedisConnection;
+  readonly l2Store?: BoundedRedisStore;
   readonly keyvs: Array<Keyv<CacheEnvelope>>;
 
   constructor(readonly options: CacheBackendOptions) {
@@ -55,10 +56,12 @@ export class CacheStores {
     });
     this.l1 = new L1Level(l1Keyv, map);
     this.metrics = new CacheMetrics(options.registry, () => this.l1.sizeByKeyType());
+    map.onOperation = (operation, seconds) => this.metrics.op('l1', operation, 'ok', seconds);
     this.keyvs = [l1Keyv];
     if (options.redisUrl) {
       this.redis = new RedisConnection(options.redisUrl, options.opTimeoutMs, options.connectionMonitor);
-      this.keyvs.push(createL2Keyv(new BoundedRedisStore(this.redis, options.opTimeoutMs, this.metrics)));
+      this.l2Store = new BoundedRedisStore(this.redis, options.opTimeoutMs, this.metrics);
+      this.keyvs.push(createL2Keyv(this.l2Store));
     }
   }
 }
@@ -67,10 +70,11 @@ export class CacheStores {
 const INVALIDATION_MEMORY = 10_000;
 
 /**
- * The process-wide cache state every TieredCache shares: the cache manager (cache-manager 7, its stores
- * L1 and L2), the metrics, the in-flight loads (single flight), and the recent invalidations, so an
- * invalidation — local or from another replica — also stops a lookup that started before it from
- * writing its now-stale result.
+ * The process-wide cache state every TieredCache shares: the cache manager (cache-manager 7 over its Keyv
+ * stores, L1 then L2 — every read and write of the namespaces goes through it), the metrics, the loads in
+ * flight that the manager's `wrap` does not cover (stale revalidation, no-cache), and the recent
+ * invalidations, so an invalidation — local or from another replica — also stops a lookup that started before
+ * it from writing its now-stale result.
  *
  * `new CacheBackend(options)` builds its own stores and cache manager (tests, scripts); in the app,
  * CacheModule builds the stores, lets @nestjs/cache-manager create CACHE_MANAGER from them, and passes both.
@@ -82,17 +86,28 @@ export class CacheBackend {
   readonly l2?: RedisL2;
   readonly metrics: CacheMetrics;
   readonly opTimeoutMs: number;
+  /** Loads outside the manager's `wrap` (stale revalidation, no-cache), one per key. */
   readonly loads = new Map<string, Promise<unknown>>();
-  readonly lookups = new Map<string, Promise<unknown>>();
   /** Namespaces created with `enabled: false` (their routes' CacheInterceptor passes through). */
   readonly disabledNamespaces = new Set<string>();
+  /** namespace → its TieredCache's error event (an L2 get or set of one of its keys failed). */
+  readonly l2Failures = new Map<string, () => void>();
+  /**
+   * Envelopes this process holds in L1, by identity: L1 keeps the objects it is given (no serializer), while
+   * L2 answers with a new object parsed from Redis. What `wrap` returns is thereby known to come from L1
+   * or L2 — the level metrics — without asking the stores twice.
+   */
+  readonly inL1 = new WeakSet<object>();
+  /** Envelopes loaded by this process: the order of their load (a lookup that started earlier saw a MISS). */
+  readonly loadedAt = new WeakMap<object, number>();
+  /** Ticks once per lookup and per load. */
+  tick = 0;
   /** Bumped by every invalidated key; a lookup notes it when it starts. */
   private invalidationSeq = 0;
   /** key → invalidationSeq of its last invalidation, oldest first, at most INVALIDATION_MEMORY */
   private readonly invalidatedAt = new Map<string, number>();
   /** the newest sequence number dropped from invalidatedAt */
   private forgottenSeq = 0;
-  private readonly l1Store: Keyv<CacheEnvelope>;
   private readonly logger = new Logger('Cache');
   remoteInvalidations = 0;
 
@@ -102,9 +117,10 @@ export class CacheBackend {
     this.metrics = stores.metrics;
     this.opTimeoutMs = stores.options.opTimeoutMs;
     this.l1 = stores.l1;
-    // read and write through the cache manager's own stores: [0] is L1, [1] (with Redis) is L2
-    const [l1Store, l2Store] = this.manager.stores as Array<Keyv<CacheEnvelope>>;
-    this.l1Store = l1Store;
+    if (stores.l2Store)
+      stores.l2Store.onFailure = (key) => this.l2Failures.get(key.slice(0, key.indexOf(':')))?.();
+    // the manager's second store (with Redis) is L2: the invalidation channel and the health check sit beside it
+    const l2Store = this.manager.stores[1] as Keyv<CacheEnvelope> | undefined;
     if (stores.redis && l2Store)
       this.l2 = new RedisL2(stores.redis, l2Store, this.metrics, this.instanceId, this.opTimeoutMs, (msg) =>
         this.applyRemote(msg),
@@ -129,22 +145,6 @@ export class CacheBackend {
     this.l1.clear();
   }
 
-  /** The L1 envelope while it is within its stale window (through Keyv). */
-  async l1Get(key: string): Promise<CacheEnvelope | undefined> {
-    const started = process.hrtime.bigint();
-    const env = await this.l1Store.get(key);
-    this.metrics.op('l1', 'get', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
-    return env;
-  }
-
-  async l1Set(key: string, env: CacheEnvelope, now = Date.now()): Promise<void> {
-    const ttl = env.s - now;
-    if (ttl <= 0) return;
-    const started = process.hrtime.bigint();
-    await this.l1Store.set(key, env, ttl);
-    this.metrics.op('l1', 'set', 'ok', Number(process.hrtime.bigint() - started) / 1e9);
-  }
-
   /** Where the invalidation sequence is now: what a lookup notes when it starts. */
   get sequence(): number {
     return this.invalidationSeq;
@@ -157,7 +157,10 @@ export class CacheBackend {
     return at !== undefined ? at > seq : this.forgottenSeq > seq;
   }
 
-  /** Drops keys from this replica's L1 and stops lookups of them in flight from storing. Synchronous on purpose. */
+  /**
+   * Drops keys from this replica's L1 and stops lookups of them in flight from storing. Synchronous on
+   * purpose: an invalidation from another replica takes effect before any later read here.
+   */
   dropLocal(keys: string[]): number {
     for (const key of keys) this.forget(key);
     const n = this.l1.delete(keys);
@@ -165,13 +168,15 @@ export class CacheBackend {
     return n;
   }
 
-  /** Invalidates everywhere: this L1, Redis, and (via pub/sub) the L1 of every other replica. */
-  async invalidate(keys: string[]): Promise<{ l1: number; l2: boolean; published: boolean }> {
+  /**
+   * Invalidates everywhere: this L1 (at once), both levels through the cache manager's `mdel`, and (via
+   * pub/sub) the L1 of every other replica.
+   */
+  async invalidate(keys: string[]): Promise<{ l1: number; published: boolean }> {
     const l1 = this.dropLocal(keys);
-    if (!this.l2) return { l1, l2: true, published: true };
-    const l2 = await this.l2.delete(keys);
-    const published = await this.l2.publish(keys);
-    return { l1, l2, published };
+    if (keys.length) await this.manager.mdel(keys).catch(() => false); // L2 failures are counted by its store
+    if (!this.l2) return { l1, published: true };
+    return { l1, published: await this.l2.publish(keys) };
   }
 
   private forget(key: string): void {
@@ -183,9 +188,8 @@ export class CacheBackend {
       this.invalidatedAt.delete(oldest);
       this.forgottenSeq = oldestSeq;
     }
-    // later callers start a new lookup instead of joining one that began before the invalidation
+    // later callers start a new load instead of joining one that began before the invalidation
     this.loads.delete(key);
-    this.lookups.delete(key);
   }
 
   private applyRemote(msg: InvalidationMessage): void {

@@ -57,7 +57,7 @@ class CacheStoresModule {}
  *
  * Underneath, @nestjs/cache-manager's module (CACHE_MANAGER, cache-manager 7) is registered with two
  * Keyv stores — L1 lru-cache (entries and bytes), L2 @keyv/redis behind the bounded-operation wrapper — and
- * TieredCache reads and writes through them. The app shows what the library exports:
+ * TieredCache reads and writes through CACHE_MANAGER's `wrap`/`get`/`set`/`mdel`. The app shows what the library exports:
  * `CacheBackend.snapshot()` (hits, misses, sizes) and `CacheBackend.l2?.roundTrip()` (a Redis check).
  */
 @Module({})

@@ -14,6 +14,10 @@
  *       CACHE_OP_TIMEOUT_MS; a down/slow/unreachable Redis only costs that long and is counted
  *       (cache_operations_total{cache_level="l2",result="error"|"timeout"}); it reconnects by itself.
  *
+ * Reads and writes: through the cache manager (CACHE_MANAGER, `stores: [l1, l2]`): `wrap` per lookup (L1, L2, one
+ *   load per key written to both), `get`, `set`, `mdel`. Atrium's own: stale-if-error, negative caching,
+ *   per-entry lifetimes, cross-replica invalidation, the tenant in every key, time-bounded Redis.
+ *
  * Keys: `${namespace}:${tenantId}:${key}` in both levels — the tenant is part of every key.
  *
  * TieredCache<T> API

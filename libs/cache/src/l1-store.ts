@@ -49,6 +49,8 @@ export function entryBytes(value: unknown, tooLarge: number): number {
 export class L1Map {
   evictions = 0;
   readonly lru: LRUCache<string, object>;
+  /** Told of every get and set with its duration in seconds (cache_operations_total / _duration_seconds). */
+  onOperation?: (operation: 'get' | 'set', seconds: number) => void;
 
   constructor(readonly bounds: L1Bounds) {
     const maxEntrySize = Math.max(1, Math.floor(bounds.maxBytes / L1_MAX_ENTRY_SHARE));
@@ -64,13 +66,19 @@ export class L1Map {
   }
 
   get(key: string): object | undefined {
-    return this.lru.get(key);
+    if (!this.onOperation) return this.lru.get(key);
+    const started = process.hrtime.bigint();
+    const value = this.lru.get(key);
+    this.onOperation('get', Number(process.hrtime.bigint() - started) / 1e9);
+    return value;
   }
 
   /** Keyv's store contract: `ttl` in ms, or none (kept until evicted or deleted). */
   set(key: string, value: object, ttl?: number): boolean {
+    const started = process.hrtime.bigint();
     // an entry over maxEntrySize is not stored; an older value of its key is dropped (lru-cache does so)
     this.lru.set(key, value, typeof ttl === 'number' && ttl > 0 ? { ttl } : undefined);
+    this.onOperation?.('set', Number(process.hrtime.bigint() - started) / 1e9);
     return true;
   }
 
@@ -102,9 +110,10 @@ export function createL1Keyv(bounds: L1Bounds): { keyv: Keyv<CacheEnvelope>; map
 }
 
 /**
- * L1 as TieredCache sees it: reads and writes go through the cache manager's first store (a Keyv over
- * L1Map); the LRU underneath answers the synchronous questions (has, size, entries per key type) and
- * counts evictions. Entries expire with their stale deadline, so L1 never returns an envelope past it.
+ * L1 beside the cache manager: reads and writes go through the cache manager, whose first store is the Keyv
+ * over L1Map; the LRU underneath answers the synchronous questions (has, size, entries per key type), counts
+ * evictions, and drops keys synchronously when another replica invalidates them. Entries expire with their
+ * stale deadline, so L1 never returns an envelope past it.
  */
 export class L1Level {
   /** key prefix (namespace) → metrics key type, filled as namespaces are created */

@@ -121,14 +121,18 @@ class RedisOfflineError extends Error {
  * The bounded-operation wrapper around @keyv/redis, as a Keyv store: the cache manager's L2.
  * Every operation fails at once while Redis is known to be offline, is raced against the op timeout
  * (a slow Redis, e.g. DEBUG SLEEP, costs at most that long), and is counted in
- * cache_operations_total{cache_level="l2"}; a failure is thrown (the L2 Keyv has throwOnErrors) so
- * the caller can tell an error from a miss. Redis holds the envelope as JSON under the bare key
- * (`building_dir:{tenant}:{id}`), with a Redis TTL at the end of its stale window.
+ * cache_operations_total{cache_level="l2"}. A failed get or set is reported to `onFailure` with its key
+ * (the namespace's `error` event) and thrown to the L2 Keyv, which turns it into a miss / `false` (it has
+ * no throwOnErrors): the cache manager goes on without L2, as it does for any store that fails. Redis holds
+ * the envelope as JSON under the bare key (`building_dir:{tenant}:{id}`), with a Redis TTL at the end of
+ * its stale window.
  */
 export class BoundedRedisStore implements KeyvStoreAdapter {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- KeyvStoreAdapter declares opts as any
   opts: any = {};
   namespace?: string;
+  /** Told of each get or set that failed or timed out, with its key. */
+  onFailure?: (key: string) => void;
   private readonly inner: KeyvRedis<string>;
 
   constructor(
@@ -146,7 +150,7 @@ export class BoundedRedisStore implements KeyvStoreAdapter {
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    const raw = await this.run('get', () => this.inner.get(key));
+    const raw = await this.run('get', () => this.inner.get(key), key);
     if (typeof raw !== 'string') return undefined;
     try {
       return { value: JSON.parse(raw) as Value };
@@ -157,7 +161,7 @@ export class BoundedRedisStore implements KeyvStoreAdapter {
 
   async set(key: string, data: { value: CacheEnvelope }, ttl?: number): Promise<boolean> {
     if (ttl === undefined || ttl <= 0) return true;
-    await this.run('set', () => this.inner.set(key, JSON.stringify(data.value), ttl));
+    await this.run('set', () => this.inner.set(key, JSON.stringify(data.value), ttl), key);
     return true;
   }
 
@@ -182,10 +186,11 @@ export class BoundedRedisStore implements KeyvStoreAdapter {
     return this;
   }
 
-  private async run<T>(operation: CacheOperation, fn: () => Promise<T>): Promise<T> {
+  private async run<T>(operation: CacheOperation, fn: () => Promise<T>, key?: string): Promise<T> {
     if (!this.connection.ready) {
       // known to be offline: fail at once instead of sending a doomed command
       this.metrics.op('l2', operation, 'error');
+      if (key !== undefined) this.onFailure?.(key);
       throw new RedisOfflineError();
     }
     const started = process.hrtime.bigint();
@@ -198,12 +203,17 @@ export class BoundedRedisStore implements KeyvStoreAdapter {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.op('l2', operation, timedOut ? 'timeout' : 'error', seconds);
       this.connection.logError(`redis ${operation} ${timedOut ? 'timed out' : 'failed'}`, err as Error);
+      if (key !== undefined) this.onFailure?.(key);
       throw err;
     }
   }
 }
 
-/** The Keyv the cache manager holds as L2: the bounded store, no serializer of its own, bare keys. */
+/**
+ * The Keyv the cache manager holds as L2: the bounded store, no serializer of its own, bare keys. A failed
+ * operation is a miss (get) or `false` (set) — counted and reported by the store — so the cache manager's
+ * `wrap` keeps the loaded value when Redis cannot take it.
+ */
 export function createL2Keyv(store: BoundedRedisStore): Keyv<CacheEnvelope> {
   const keyv = new Keyv<CacheEnvelope>({
     store,
@@ -211,16 +221,14 @@ export function createL2Keyv(store: BoundedRedisStore): Keyv<CacheEnvelope> {
     useKeyPrefix: false,
     serialize: undefined,
     deserialize: undefined,
-    throwOnErrors: true,
   });
-  keyv.on('error', () => undefined); // thrown to the caller as well (throwOnErrors); counted by the store
+  keyv.on('error', () => undefined); // counted and reported by the store; without a listener Keyv rethrows
   return keyv;
 }
 
 /**
- * L2 as TieredCache sees it: reads and writes through the cache manager's second store (the L2 Keyv),
- * never rejecting — `ok: false` when Redis failed or timed out (the caller treats it as a miss) —
- * plus what Keyv has no word for: the cross-replica invalidation channel and a health round trip.
+ * What Keyv and the cache manager have no word for: the cross-replica invalidation channel, the connection's
+ * state and a health round trip — plus a read of one key through the cache manager's L2 store (inspection).
  */
 export class RedisL2 {
   private readonly logger = new Logger('CacheRedis');
@@ -253,32 +261,9 @@ export class RedisL2 {
     return this.connection.subscribed;
   }
 
-  async get(key: string): Promise<{ ok: boolean; env?: CacheEnvelope }> {
-    try {
-      return { ok: true, env: await this.store.get(key) };
-    } catch {
-      return { ok: false };
-    }
-  }
-
-  async set(key: string, env: CacheEnvelope, now = Date.now()): Promise<boolean> {
-    const ttl = env.s - now;
-    if (ttl <= 0) return true;
-    try {
-      return await this.store.set(key, env, ttl);
-    } catch {
-      return false;
-    }
-  }
-
-  async delete(keys: string[]): Promise<boolean> {
-    if (!keys.length) return true;
-    try {
-      await this.store.deleteMany(keys);
-      return true;
-    } catch {
-      return false;
-    }
+  /** The envelope Redis holds for `key` (through the L2 Keyv; undefined when absent or Redis did not answer). */
+  async get(key: string): Promise<{ env?: CacheEnvelope }> {
+    return { env: await this.store.get(key) };
   }
 
   /** Tells the other replicas to drop these keys from their L1. */

@@ -54,21 +54,48 @@ export type Loader<T> = (stale: T | undefined) => Promise<T | null | Loaded<T>>;
 export type CacheEvent = 'hit' | 'miss' | 'set' | 'error' | 'stale' | 'invalidate';
 
 /**
- * One feature's namespace of the two-level cache. The tenant is part of every key, so one tenant can
- * never read, overwrite or invalidate another's entries. Reads and writes go through the cache
- * manager's stores (CacheBackend): L1 the in-process LRU, L2 Redis.
+ * What a load gives `wrap` when its result must not be stored (the cache manager stores whatever its
+ * function returns): thrown through `wrap` to every caller that joined it, who answer with the value.
+ */
+class Unstored<T> extends Error {
+  constructor(
+    readonly value: T | null,
+    readonly revalidated: boolean,
+  ) {
+    super('loaded, not to be stored');
+  }
+}
+
+/**
+ * One feature's namespace of the two-level cache. The tenant is part of every key, so one tenant can never
+ * read, overwrite or invalidate another's entries.
  *
- * getOrLoad: L1 (fresh → HIT) → L2 (fresh → HIT, copied into L1) → the loader (MISS), with one load
- * per key in this process however many callers wait (single flight). An entry past its TTL is kept
- * for `staleTtlMs` and served (STALE) when the loader throws (stale-if-error). Errors are never cached;
- * `null` is, for `negativeTtlMs`. Which level answered is the status; inside a route marked for the
- * CacheInterceptor, the route's no-cache and TTL apply and the status becomes the response's X-Cache.
+ * Reads and writes go through the cache manager (`CACHE_MANAGER`, cache-manager 7, its stores L1 then L2):
+ * `wrap` reads L1, then L2 (copying an L2 answer into L1), and on a miss calls the loader once per key
+ * however many callers wait (its own coalescing) and writes both levels; `get`, `set` and `mdel` do the
+ * rest. What cache-manager and cacheable do not offer is Atrium's, here and in the files named:
+ * - **stale-if-error** — an entry is kept past its TTL for `staleTtlMs`: each level holds an envelope
+ *   `{v, f (fresh until), s (kept until), n}` with the store TTL at `s`; a lookup that finds it past `f`
+ *   loads again (the loader gets the stale value, e.g. to revalidate) and answers STALE only when the load
+ *   fails. (cache-manager's `refreshThreshold` is stale-while-revalidate: the old value first, the load in the
+ *   background — not this contract's.)
+ * - **negative caching** — `null` ("not found") is stored for `negativeTtlMs`, errors never are;
+ * - **lifetimes per entry** — `Loaded` (an origin's Cache-Control: fresh for, kept until, not stored, 304);
+ * - **invalidation** — a load that an invalidation overtook does not store (CacheBackend), and other replicas
+ *   drop their L1 copy through Redis pub/sub (redis-store.ts `RedisL2`);
+ * - **the tenant in every key** — `keyOf`;
+ * - **time-bounded Redis with the offline queue off** — redis-store.ts `BoundedRedisStore`/`RedisConnection`;
+ * - **which level answered** (the per-level metrics and X-Cache) — CacheBackend's `inL1`/`loadedAt`.
+ * Inside a route marked for the CacheInterceptor, the route's no-cache and TTL apply and the status becomes
+ * the response's X-Cache.
  */
 export class TieredCache<T = unknown> {
   private readonly staleTtlMs: number;
   private readonly negativeTtlMs: number;
   readonly enabled: boolean;
   private readonly listeners: Array<(event: CacheEvent, count: number) => void> = [];
+  /** The store TTL of an envelope: until the end of its stale window (at least 1 ms: Keyv reads 0 as "forever"). */
+  private readonly storeTtl = (env: CacheEnvelope): number => Math.max(1, env.s - Date.now());
 
   constructor(
     private readonly backend: CacheBackend,
@@ -80,6 +107,7 @@ export class TieredCache<T = unknown> {
     this.enabled = options.enabled !== false;
     if (!this.enabled) backend.disabledNamespaces.add(options.namespace);
     backend.l1.registerNamespace(options.namespace, options.keyType);
+    backend.l2Failures.set(options.namespace, () => this.emit('error'));
   }
 
   get keyType(): string {
@@ -115,7 +143,6 @@ export class TieredCache<T = unknown> {
       loader,
       opts.bypass ?? route?.bypass ?? false,
       opts.ttlMs ?? route?.ttlMs,
-      this.backend.sequence,
     );
     if (route) {
       route.status = result.status;
@@ -124,21 +151,22 @@ export class TieredCache<T = unknown> {
     return result;
   }
 
-  /** The fresh value, or undefined (absent, expired or a negative entry). L1 then L2. */
+  /** The fresh value, or undefined (absent, expired or a negative entry): the cache manager's `get`, L1 then L2. */
   async get(tenantId: string, key: string): Promise<T | undefined> {
     if (!this.enabled) return undefined;
-    const full = this.keyOf(tenantId, key);
-    const now = Date.now();
-    const local = await this.readL1(full, now);
-    if (local && local.f > now) return local.n ? undefined : (local.v as T);
-    const remote = await this.readL2(full, now);
-    return remote && remote.f > now && !remote.n ? (remote.v as T) : undefined;
+    const env = await this.backend.manager.get<CacheEnvelope<T>>(this.keyOf(tenantId, key));
+    if (env) this.countLevels(env, Date.now());
+    return env && env.f > Date.now() && !env.n ? (env.v as T) : undefined;
   }
 
-  /** Stores a value (null = negative entry) in L1 and L2. */
+  /** Stores a value (null = negative entry) in L1 and L2: the cache manager's `set`. */
   async set(tenantId: string, key: string, value: T | null, ttlMs?: number): Promise<void> {
     if (!this.enabled) return;
-    await this.store(this.keyOf(tenantId, key), new Loaded(value, { ttlMs }), this.backend.sequence, true);
+    const env = this.envelope(new Loaded(value, { ttlMs }), Date.now());
+    if (!env) return;
+    await this.backend.manager.set(this.keyOf(tenantId, key), env, this.storeTtl(env));
+    this.backend.inL1.add(env);
+    this.emit('set');
   }
 
   /** Removes the tenant's keys from L1 on every replica and from L2; returns how many keys were named. */
@@ -154,7 +182,7 @@ export class TieredCache<T = unknown> {
   refresh(tenantId: string, key: string, loader: Loader<T>, ttlMs?: number): Promise<T | null> {
     if (!this.enabled) return this.direct(loader);
     const seq = this.backend.sequence;
-    return this.load(this.keyOf(tenantId, key), loader, undefined, ttlMs, seq).then((r) => r.value);
+    return this.reload(this.keyOf(tenantId, key), loader, undefined, ttlMs, seq).then((r) => r.value);
   }
 
   /** A disabled namespace: the loader's answer, as is. */
@@ -168,67 +196,94 @@ export class TieredCache<T = unknown> {
     loader: Loader<T>,
     bypass: boolean,
     ttlMs: number | undefined,
-    seq: number,
   ): Promise<CacheResult<T>> {
+    const seq = this.backend.sequence;
     if (bypass) {
-      const { value } = await this.load(full, loader, undefined, ttlMs, seq);
+      const { value } = await this.reload(full, loader, undefined, ttlMs, seq);
       return { value, status: 'BYPASS' };
     }
-    const now = Date.now();
-    const local = await this.readL1(full, now);
-    if (local && local.f > now) {
-      this.emit('hit');
-      return { value: local.v as T | null, status: 'HIT' };
-    }
-
-    // one lookup (L2 read + load) per key; later callers join it
-    let lookup = this.backend.lookups.get(full) as Promise<CacheResult<T>> | undefined;
-    if (!lookup) {
-      const started: Promise<CacheResult<T>> = this.resolve(full, local, loader, ttlMs, seq).finally(() => {
-        if (this.backend.lookups.get(full) === started) this.backend.lookups.delete(full);
-      });
-      lookup = started;
-      this.backend.lookups.set(full, lookup);
-    }
-    const result = await lookup;
-    // counted per caller: a caller that joined a load is a miss like the one that started it
-    this.emit(result.status === 'HIT' ? 'hit' : result.status === 'STALE' ? 'stale' : 'miss');
-    return result;
-  }
-
-  private async resolve(
-    full: string,
-    local: CacheEnvelope | undefined,
-    loader: Loader<T>,
-    ttlMs: number | undefined,
-    seq: number,
-  ): Promise<CacheResult<T>> {
-    let stale = local;
-    const remote = await this.readL2(full, Date.now());
-    if (remote && remote.f > Date.now()) {
-      // an invalidation that arrived while Redis answered may have deleted what it read: keep it out of L1
-      if (!this.backend.invalidatedSince(full, seq)) await this.backend.l1Set(full, remote);
-      return { value: remote.v as T | null, status: 'HIT' };
-    }
-    if (remote && (!stale || remote.f > stale.f)) stale = remote;
-    if (stale?.n) stale = undefined; // a stale "not found" is not worth serving
-
+    const { backend } = this;
+    const started = ++backend.tick;
+    let env: CacheEnvelope<T>;
     try {
-      const { value, revalidated } = await this.load(full, loader, stale?.v as T | undefined, ttlMs, seq);
+      // L1, then L2 (copied into L1), else one load for every caller of the key, stored in both
+      env = await backend.manager.wrap<CacheEnvelope<T>>(full, () => this.fill(full, loader, ttlMs, seq), {
+        ttl: this.storeTtl,
+      });
+    } catch (err) {
+      // both levels missed; the load failed (never cached), or its result is not to be stored (a null
+      // without negative caching, `store: false`, an invalidation came first)
+      this.countLevels(undefined, 0);
+      if (!(err instanceof Unstored)) throw err;
+      this.emit(err.revalidated ? 'hit' : 'miss');
+      return { value: (err as Unstored<T>).value, status: err.revalidated ? 'HIT' : 'MISS' };
+    }
+    const now = Date.now();
+    const stamp = backend.loadedAt.get(env);
+    if (stamp !== undefined && Math.abs(stamp) > started) {
+      // loaded by the wrap this caller started or joined (a joiner is a miss like the caller that started it)
+      this.countLevels(undefined, now);
+      const revalidated = stamp < 0;
+      this.emit(revalidated ? 'hit' : 'miss');
+      return { value: env.v, status: revalidated ? 'HIT' : 'MISS' };
+    }
+    const level = this.countLevels(env, now);
+    if (env.f > now) {
+      this.emit('hit');
+      return { value: env.v, status: 'HIT' };
+    }
+    // past its TTL: another replica may have stored a fresh copy in L2 since L1 took this one
+    let stale: CacheEnvelope<T> | undefined = env;
+    if (level === 'l1' && backend.l2) {
+      const remote = (await backend.manager.stores[1].get(full)) as CacheEnvelope<T> | undefined;
+      if (remote && remote.f > Date.now()) {
+        this.backend.metrics.hit('l2', this.options.keyType);
+        if (!backend.invalidatedSince(full, seq)) await this.storeL1(full, remote);
+        this.emit('hit');
+        return { value: remote.v, status: 'HIT' };
+      }
+      this.backend.metrics.miss('l2', this.options.keyType);
+      if (remote && remote.f > env.f) stale = remote;
+    }
+    if (stale.n) stale = undefined; // a stale "not found" is not worth serving
+    try {
+      const { value, revalidated } = await this.reload(full, loader, stale?.v ?? undefined, ttlMs, seq);
+      this.emit(revalidated ? 'hit' : 'miss');
       return { value, status: revalidated ? 'HIT' : 'MISS' };
     } catch (err) {
       if (stale && Date.now() < stale.f + this.staleTtlMs) {
-        return { value: stale.v as T, status: 'STALE' };
+        this.emit('stale');
+        return { value: stale.v, status: 'STALE' };
       }
       throw err;
     }
   }
 
+  /** The load `wrap` runs on a miss: the envelope it stores, or Unstored. */
+  private async fill(
+    full: string,
+    loader: Loader<T>,
+    ttlMs: number | undefined,
+    seq: number,
+  ): Promise<CacheEnvelope<T>> {
+    const raw = await loader(undefined);
+    const loaded = raw instanceof Loaded ? raw : new Loaded(raw, { ttlMs });
+    const revalidated = loaded.opts.revalidated === true;
+    const env = this.backend.invalidatedSince(full, seq) ? undefined : this.envelope(loaded, Date.now());
+    if (!env) throw new Unstored(loaded.value, revalidated);
+    const tick = ++this.backend.tick;
+    this.backend.loadedAt.set(env, revalidated ? -tick : tick);
+    this.backend.inL1.add(env);
+    this.emit('set');
+    return env;
+  }
+
   /**
-   * One loader call per key at a time; the result is stored unless an invalidation of the key came
-   * after `seq` (when the lookup that asked for this load started).
+   * A load outside `wrap` (a stale entry, no-cache, warming): one loader call per key at a time, the result
+   * stored in both levels through the cache manager's `set` (Redis bounded by the op timeout) unless an
+   * invalidation of the key came after `seq`.
    */
-  private load(
+  private reload(
     full: string,
     loader: Loader<T>,
     stale: T | undefined,
@@ -241,7 +296,12 @@ export class TieredCache<T = unknown> {
     const flight: Promise<Out> = (async () => {
       const raw = await loader(stale);
       const loaded = raw instanceof Loaded ? raw : new Loaded(raw, { ttlMs });
-      await this.store(full, loaded, seq, false);
+      const env = this.backend.invalidatedSince(full, seq) ? undefined : this.envelope(loaded, Date.now());
+      if (env) {
+        this.backend.inL1.add(env);
+        this.emit('set');
+        await this.backend.manager.set(full, env, this.storeTtl(env));
+      }
       return { value: loaded.value, revalidated: loaded.opts.revalidated === true };
     })().finally(() => {
       if (this.backend.loads.get(full) === flight) this.backend.loads.delete(full);
@@ -250,50 +310,50 @@ export class TieredCache<T = unknown> {
     return flight;
   }
 
-  private async store(full: string, loaded: Loaded<T>, seq: number, awaitL2: boolean): Promise<void> {
+  /** Copies an envelope read from L2 into L1 (its first store, which the manager exposes as `stores[0]`). */
+  private async storeL1(full: string, env: CacheEnvelope<T>): Promise<void> {
+    await this.backend.manager.stores[0].set(full, env, this.storeTtl(env));
+    this.backend.inL1.add(env);
+  }
+
+  /** The envelope a loaded value is stored as, or undefined when it is not to be stored. */
+  private envelope(loaded: Loaded<T>, now: number): CacheEnvelope<T> | undefined {
     const { value, opts } = loaded;
-    if (opts.store === false || this.backend.invalidatedSince(full, seq)) return;
-    const now = Date.now();
+    if (opts.store === false) return undefined;
     let env: CacheEnvelope<T>;
     if (value === null || value === undefined) {
-      if (this.negativeTtlMs <= 0) return;
+      if (this.negativeTtlMs <= 0) return undefined;
       env = { v: null, f: now + this.negativeTtlMs, s: now + this.negativeTtlMs, n: 1 };
     } else {
       const f = now + (opts.ttlMs ?? this.options.ttlMs);
       env = { v: value, f, s: Math.max(f + this.staleTtlMs, now + (opts.keepMs ?? 0)) };
     }
-    if (env.s <= now) return;
-    await this.backend.l1Set(full, env, now);
-    this.emit('set');
-    if (!this.backend.l2) return;
-    // a MISS answers without waiting for Redis; the write finishes (or times out) on its own
-    const write = this.backend.l2.set(full, env, now).then((ok) => {
-      if (!ok) this.emit('error');
-    });
-    if (awaitL2) await write;
-    else void write;
+    return env.s > now ? env : undefined;
   }
 
-  /** L1's envelope for `full`, through the cache manager's L1 store (Keyv). */
-  private readL1(full: string, now: number): Promise<CacheEnvelope | undefined> {
-    return this.backend.l1Get(full).then((env) => this.countL1(env, now));
-  }
-
-  /** Counts an L1 read as a hit (fresh) or a miss, and passes the envelope on. */
-  private countL1(env: CacheEnvelope | undefined, now: number): CacheEnvelope | undefined {
-    if (env && env.f > now) this.backend.metrics.hit('l1', this.options.keyType);
-    else this.backend.metrics.miss('l1', this.options.keyType);
-    return env;
-  }
-
-  private async readL2(full: string, now: number): Promise<CacheEnvelope | undefined> {
-    const l2 = this.backend.l2;
-    if (!l2) return undefined;
-    const { ok, env } = await l2.get(full);
-    if (!ok) this.emit('error');
-    if (env && env.f > now) this.backend.metrics.hit('l2', this.options.keyType);
-    else this.backend.metrics.miss('l2', this.options.keyType);
-    return env && env.s > now ? env : undefined;
+  /**
+   * Counts a read in the level metrics: the envelope `wrap`/`get` answered with came from L1 when this process
+   * holds that very object there, else from L2 (and is in L1 now: the manager copied it up); undefined = both
+   * missed. A hit is a fresh envelope; a stale one is a miss at its level. Returns the level that answered.
+   */
+  private countLevels(env: CacheEnvelope<T> | undefined, now: number): 'l1' | 'l2' | undefined {
+    const { metrics } = this.backend;
+    const keyType = this.options.keyType;
+    if (env && this.backend.inL1.has(env)) {
+      if (env.f > now) metrics.hit('l1', keyType);
+      else metrics.miss('l1', keyType);
+      return 'l1';
+    }
+    metrics.miss('l1', keyType);
+    if (!this.backend.l2) return undefined;
+    if (!env) {
+      metrics.miss('l2', keyType);
+      return undefined;
+    }
+    if (env.f > now) metrics.hit('l2', keyType);
+    else metrics.miss('l2', keyType);
+    this.backend.inL1.add(env);
+    return 'l2';
   }
 
   private emit(event: CacheEvent, count = 1): void {

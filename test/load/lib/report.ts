@@ -1,4 +1,4 @@
-import type { BenchReport, Stage, StageStep, Summary, Target } from '../building-benchmark';
+import type { AbReport, BenchReport, Stage, StageStep, Summary, Target } from '../building-benchmark';
 import type { LoadResult } from './run-load';
 
 const pct = (x: number | null, digits = 1): string => (x === null ? '–' : `${(x * 100).toFixed(digits)} %`);
@@ -10,6 +10,8 @@ const verdict = (ok: boolean): string => (ok ? '**met**' : '**missed**');
 const TARGET_NAMES: Record<Target, string> = {
   bare: 'bare node:http',
   nest: 'minimal Nest 11 + Fastify route (the framework floor)',
+  textbook:
+    'textbook build: API-key guard, @nestjs/throttler, @nestjs/cache-manager CacheInterceptor, nestjs-pino access line, @willsoto counter + histogram',
   atrium: 'Atrium (production configuration)',
 };
 
@@ -64,15 +66,34 @@ export function renderMarkdown(r: BenchReport): string {
   const obsCpu = observabilityCpuOverhead(r.stages);
   const rps75 = 0.75 * m.nest.rps;
 
+  const tb = m.textbook;
+  const textbookTargets: Array<[string, string, string, boolean]> =
+    tb && h.textbookRatio !== undefined && h.p99TextbookRatio !== undefined
+      ? [
+          [
+            'Issue 21: throughput, multiple of the textbook build (cached lookup, 50 conn.)',
+            '≥ 3×',
+            `${ratio(h.textbookRatio)} (per round: ${(h.textbookRatioPerRound ?? []).join(', ')}); ${num(m.atrium.rps)} vs ${num(tb.rps)} req/s`,
+            h.textbookRatio >= 3,
+          ],
+          [
+            "Issue 21: p99 at 50 connections, lower than the textbook build's",
+            '< 1×',
+            `${ratio(h.p99TextbookRatio)} (per round: ${(h.p99TextbookRatioPerRound ?? []).join(', ')}); ${ms(m.atrium.p99)} vs ${ms(tb.p99)} ms`,
+            h.p99TextbookRatio < 1,
+          ],
+        ]
+      : [];
   const targets: Array<[string, string, string, boolean]> = [
+    ...textbookTargets,
     [
-      'Issue 14: throughput, fraction of the minimal Nest + Fastify route (cached lookup, 50 conn.)',
-      '≥ 0.75',
+      `${tb ? 'Issue 21 (aim; replaces issue 14’s withdrawn 0.75)' : 'Issue 14'}: throughput, fraction of the minimal Nest + Fastify route (cached lookup, 50 conn.)`,
+      tb ? '≥ 0.5' : '≥ 0.75',
       `${h.nestRatio.toFixed(2)} (per round: ${h.nestRatioPerRound.join(', ')}); ${num(m.atrium.rps)} vs ${num(m.nest.rps)} req/s` +
-        (h.nestRatio < 0.75
+        (!tb && h.nestRatio < 0.75
           ? ` — missed by ${(0.75 - h.nestRatio).toFixed(2)}: ${num(rps75)} req/s needed, ${((rps75 / Math.max(1, m.atrium.rps) - 1) * 100).toFixed(0)} % more than measured`
           : ''),
-      h.nestRatio >= 0.75,
+      h.nestRatio >= (tb ? 0.5 : 0.75),
     ],
     [
       "Issue 14: p99 at 50 connections, multiple of the Nest route's p99",
@@ -157,9 +178,12 @@ export function renderMarkdown(r: BenchReport): string {
   out.push(
     [
       '- Everything in one invocation on one machine: the numbers that matter are **ratios between servers measured seconds apart in the same run**, not absolute values (other engineers run test suites on the same 2 cores).',
-      '- Servers under test each run in their own process: bare node:http and the minimal Nest 11 + Fastify app (`test/load/servers/`, one controller returning the building object from a Map — the same JSON bytes as Atrium) and Atrium started from its build (`tsc` into `test/load/.tmp/dist`, what `npm run build` ships).',
+      '- Servers under test each run in their own process: bare node:http and the minimal Nest 11 + Fastify app (`test/load/servers/`, one controller returning the building object from a Map — the same JSON bytes as Atrium) and Atrium started from its build (`tsc` into `test/load/.tmp/dist`, what `npm run build` ships).' +
+        (m.textbook
+          ? ' Beside them (issue 21) the **textbook build** (`test/load/servers/textbook-server.ts`): the same route and JSON written the way the libraries’ guides show — a global API-key guard, `@nestjs/throttler`’s `ThrottlerGuard` (in-memory storage, limit 10⁹), `@nestjs/cache-manager`’s `CacheInterceptor` (its in-memory store, keyed by URL, warmed like Atrium’s L1), nestjs-pino’s `pino-http` access line per request (to a file), and a `@willsoto/nestjs-prometheus` counter + histogram (`makeCounterProvider`/`makeHistogramProvider`, `@InjectMetric`) recorded by a global interceptor. It does less than Atrium per request (one tenant, no Redis-shared limits, one cache level, no request id; of the contract’s headers only the ones its throttler and cache interceptor set, X-RateLimit-* and X-Cache).'
+          : ''),
       `- Atrium runs as in production: \`NODE_ENV=production\`, an API key on every request (\`X-API-Key\`), Redis L2 and rate-limit counters in a private \`redis-server\`, JSON access log to a file, Prometheus metrics on, buildings from the fixture upstream (${r.setup.upstreamLatencyMs} ms latency). The rate limit is 10⁹ per window: every request is counted (locally, synced to Redis in batches) and none is refused.`,
-      `- Hot path (cached lookup): ${num(Number(r.setup.hotKeys))} buildings loaded into Atrium's L1 first, then requested round-robin by **wrk** (1 thread, 50 keep-alive connections, ${r.setup.hotSeconds} s per run, after 1 s of unrecorded warm-up); the three servers interleaved in ${r.setup.rounds} rounds with the order rotated each round; ratios are taken per round and their median reported. ${pct(h.atriumHitShare)} of Atrium's hot-path answers were cache hits (\`building_cache_operations_total\`). wrk costs far less CPU per request than autocannon, so the servers get most of the second core.`,
+      `- Hot path (cached lookup): ${num(Number(r.setup.hotKeys))} buildings loaded into Atrium's L1 first, then requested round-robin by **wrk** (1 thread, 50 keep-alive connections, ${r.setup.hotSeconds} s per run, after 1 s of unrecorded warm-up); the ${m.textbook ? 'four' : 'three'} servers interleaved in ${r.setup.rounds} rounds with the order rotated each round; ratios are taken per round and their median reported. ${pct(h.atriumHitShare)} of Atrium's hot-path answers were cache hits (\`building_cache_operations_total\`). wrk costs far less CPU per request than autocannon, so the servers get most of the second core.`,
       `- Fixed rate: autocannon \`overallRate\` ${num(Number(r.setup.fixedRate))} req/s over 50 connections for ${r.setup.fixedSeconds} s per server (latency corrected for coordinated omission).`,
       `- Stages: Atrium started ${r.stages.length} times, with 0, 1, … ${r.stages.length - 1} of its per-request stages switched on in this order through its own configuration (the request context, which the app cannot switch off, through a benchmark-only preload: \`test/load/servers/without-request-context.js\`); buildings from a \`BUILDING_DIRECTORY_FILE\` so that a lookup without the cache is an in-memory Map read too (with the cache: an L1 hit, as above). ${r.setup.stageRounds} rounds of ${r.setup.stageSeconds} s per step with wrk, forwards then backwards; the cost of a stage is the step's median CPU per request minus the previous step's.`,
       "- CPU per request is the server process's user + system CPU (from `/proc/<pid>/stat`, 10 ms ticks) over the run divided by responses: less sensitive to a busy neighbour than req/s. Latency is measured by the load generator per response, so it includes the client side of loopback.",
@@ -168,14 +192,17 @@ export function renderMarkdown(r: BenchReport): string {
   );
   out.push('');
 
-  out.push('## Cached lookup: bare node:http, the Nest floor, Atrium');
+  out.push(
+    `## Cached lookup: bare node:http, the Nest floor, ${m.textbook ? 'the textbook build, ' : ''}Atrium`,
+  );
   out.push('');
   out.push(
     '| server | req/s (median) | p50 ms | p95 ms | p99 ms | CPU µs / request | req/s ÷ Nest | CPU ÷ Nest |',
   );
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const t of ['bare', 'nest', 'atrium'] as Target[]) {
-    const s: Summary = m[t];
+  for (const t of ['bare', 'nest', 'textbook', 'atrium'] as Target[]) {
+    const s: Summary | undefined = m[t];
+    if (!s) continue;
     out.push(
       `| ${TARGET_NAMES[t]} | ${num(s.rps)} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${num(s.cpuUs)} | ` +
         `${(s.rps / m.nest.rps).toFixed(2)} | ${(s.cpuUs / Math.max(1, m.nest.cpuUs)).toFixed(2)} |`,
@@ -192,8 +219,10 @@ export function renderMarkdown(r: BenchReport): string {
   );
   out.push('');
   out.push(LOAD_HEADER);
-  for (const t of ['bare', 'nest', 'atrium'] as Target[])
-    out.push(loadRow(fr[t].result, fr[t].cpuUsPerRequest));
+  for (const t of ['bare', 'nest', 'textbook', 'atrium'] as Target[]) {
+    const run = fr[t];
+    if (run) out.push(loadRow(run.result, run.cpuUsPerRequest));
+  }
   const control = r.fixedRateControl;
   if (control) {
     out.push(loadRow(control.result, control.cpuUsPerRequest));
@@ -294,7 +323,19 @@ function findings(r: BenchReport, zipfHitRatio: number): string[] {
       `in the stage runs (lowest of the rounds) Atrium with every switchable stage off spent ${num(floor.minCpuUs)} µs (${num(floor.minCpuUs - m.nest.cpuUs)} µs above the Nest floor: its Fastify hooks, the interceptor chain on the route, the :buildingId pipe, @TenantId and the building metrics wrapper), ` +
       `and all stages on ${num(full.minCpuUs)} µs. The stages, most expensive first: ${byCost.join(', ')}. The profile below names the frames.`,
   );
-  if (h.nestRatio < 0.75) {
+  const tb = m.textbook;
+  if (tb)
+    lines.push(
+      `- **Against the textbook build** (${num(tb.rps)} req/s, p99 ${ms(tb.p99)} ms, ${num(tb.cpuUs)} µs CPU per request): Atrium serves ${ratio(h.textbookRatio ?? 0)} its throughput with ${ratio(h.p99TextbookRatio ?? 0)} its p99, while doing more per request (tenant scoping, limits shared through Redis, two cache levels, the contract's headers). ` +
+        `The textbook build spends its CPU in what the libraries do by default: pino-http serialises the request and response objects (headers included) on every line, the throttler and the cache interceptor each build a key and await a store per request, and the metrics interceptor hashes its label object on every \`inc\`/\`observe\`. ` +
+        `Its rounds (${h.runs
+          .filter((x) => x.target === 'textbook')
+          .map((x) => `${num(x.result.rps)} req/s at ${num(x.cpuUsPerRequest)} µs`)
+          .join(
+            ', ',
+          )}) also show @nestjs/throttler's in-memory storage at work: it keeps one expiry timestamp per request for the whole window (60 s here, as in its guide) and filters that array on every request, so its cost per request grows with the requests of the last minute — the throughput of the textbook build depends on how long it has been under load.`,
+    );
+  if (!tb && h.nestRatio < 0.75) {
     const needCpu = m.nest.cpuUs / 0.75;
     const top2 = [...r.stages.slice(1)]
       .sort((a, b) => b.deltaCpuUs - a.deltaCpuUs)
@@ -350,6 +391,46 @@ const HISTORY = [
   '- **No CORS hook (issue 14, adopted).** `app.enableCors({ origin: false })` allowed no origin and ran @fastify/cors on every request; removed (an e2e pins the behaviour: no CORS headers, a preflight is 404).',
   "- **The fixed-rate tail (issue 14, investigated).** The earlier lead was a periodic stall (the 250 ms log flush, the 200 ms rate-limit sync, prom-client collectors). The control row of the fixed-rate table answers it: the Nest floor made to spin Atrium's CPU per request shows the same p50/p99 at 2,000 req/s as Atrium (in a manual run: p99 15.5–16.6 ms vs Atrium's 15.4–16.5). autocannon's 50 connections send in bursts; a burst of ~50 requests at ~75 µs each waits ~4 ms for its last answer. The tail is CPU per request, nothing else.",
   "- **Public APIs only (issue 21).** The interceptor-chain patch, the pre-serialised access line written to pino's stream, the log batch writing to SonicBoom's fd, the bound metric series writing into prom-client's records and the L1 peek at Keyv's records were removed: Nest's own interceptor chain, a pino child with `redact: []` on `pino.destination`'s buffering, prom-client `labels()` children resolved once, L1 reads through Keyv (lru-cache, bounded in bytes). Measured the same morning on a shared, loaded machine (load average 4.8 at the start of the after-run), both runs with this benchmark: the cached lookup at 0.41\u00d7 the Nest floor with the patches (9,626 vs 23,740 req/s; 110 \u00b5s CPU per request) and 0.28\u00d7 without them (6,843 vs 24,188 req/s; 162 \u00b5s) \u2014 about two thirds of the throughput ratio, the cost expected and accepted by the issue. The stage table puts it in the access line (pino's own serialisation, mixin and ISO time per line), the floor (Nest's rxjs chain and `AsyncResource.bind` per request), the metrics (label hashing per call) and the cache stage (Keyv's async get); one run each at this load, so the per-stage split is indicative only.",
+  "- **The cache through the cache manager's public API (issue 21).** `TieredCache` reads and writes through `CACHE_MANAGER` (`wrap` per lookup: L1, L2, one coalesced load; `get`/`set`/`mdel`) instead of calling its Keyv stores itself; an L1 hit now also passes cache-manager's coalescing and Keyv's raw read. `npm run bench -- --ab 3dafe24` (6 interleaved rounds, both builds pinned to CPU 1, wrk on CPU 0, load average 7.5 at the start): req/s 0.95× (per round 0.88–1.17), CPU per request 1.02× (0.83–1.12), p99 1.15× — within this machine's noise of a few per cent more per request, accepted for the public API.",
   "- **Measured, not adopted:** `--max-semi-space-size=32` (no change in CPU per request in an A/B); leaving out @fastify/multipart's two global cleanup hooks (async `onRequest`/`onResponse` on every route; within the noise, ≤ 3 µs, and it would mean patching the plugin); per-stage microsecond costs of prom-client: ~0.25 µs per `inc` and ~0.4 µs per `observe` in isolation, about ten per cached request.",
   "- **Left as they are:** Nest's router, guards and pipes (the framework's own cost on a route with two guards, two piped parameters and an interceptor, which the minimal Nest route does not have); the contract's response headers (X-Request-ID, three X-RateLimit-*, X-Cache: each one set, validated and written by Fastify and Node costs ~0.5–0.8 µs in the profiles); the socket write per response (`writeUtf8String`, inflated in the profile on a shared VM: a write that wakes another process is often preempted inside the syscall); timers (the 250 ms log flush, the 200 ms rate-limit sync) that cost nothing per request.",
 ];
+
+/** The --ab report: Atrium built from a revision (A) against the working tree (B), interleaved and pinned. */
+export function renderAbMarkdown(r: AbReport): string {
+  const out: string[] = [];
+  out.push('# Building directory benchmark — A/B');
+  out.push('');
+  out.push(
+    `Generated ${r.generatedAt} by \`${r.command}\` (under \`flock /tmp/atrium-heavy.lock\`) in ${r.durationS} s on ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}. ` +
+      `**Load average at start: ${r.machine.loadAvgAtStart.join(' / ')}** (at the end: ${r.machine.loadAvgAtEnd.join(' / ')}).`,
+  );
+  out.push('');
+  out.push(`- **A** = \`${r.a.rev}\` (${r.a.commit.slice(0, 10)}: ${r.a.subject})`);
+  out.push(
+    `- **B** = HEAD (${r.b.commit.slice(0, 10)}: ${r.b.subject})${r.b.dirty ? ' **with uncommitted changes**' : ''}`,
+  );
+  out.push('');
+  out.push(
+    `Both built with \`tsc\` (A in a git worktree of its revision, node_modules copied), run in the production configuration of the main report (API key, rate limit with Redis, L1 + L2, metrics, access log to a file) against one private Redis and one fixture upstream; ` +
+      `${r.pinning ? `both servers pinned to ${r.pinning.servers.replace(' (both builds)', '')}, wrk to ${r.pinning.wrk}; ` : ''}` +
+      `1,000 buildings warmed, then ${r.rounds} rounds of ${r.seconds} s each (wrk, 50 connections, 1 s unrecorded warm-up per run), A then B in even rounds and B then A in odd ones. Ratios are B ÷ A per round; their median is the result (the machine is shared: compare ratios, not absolute figures).`,
+  );
+  out.push('');
+  out.push('| | req/s (median) | p50 ms | p99 ms | CPU µs / request |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const b of ['a', 'b'] as const) {
+    const s = r.median[b];
+    out.push(`| ${b.toUpperCase()} | ${num(s.rps)} | ${ms(s.p50)} | ${ms(s.p99)} | ${num(s.cpuUs)} |`);
+  }
+  out.push(
+    `| **B ÷ A** | **${ratio(r.rpsRatio)}** (${r.rpsRatioPerRound.join(', ')}) | | **${ratio(r.p99Ratio)}** (${r.p99RatioPerRound.join(', ')}) | **${ratio(r.cpuRatio)}** (${r.cpuRatioPerRound.join(', ')}) |`,
+  );
+  out.push('');
+  out.push('Every run:');
+  out.push('');
+  out.push(LOAD_HEADER);
+  for (const run of r.runs) out.push(loadRow(run.result, run.cpuUsPerRequest));
+  out.push('');
+  return `${out.join('\n')}\n`;
+}

@@ -12,6 +12,8 @@ export interface WrkOptions {
   apiKey?: string;
   /** Buildings requested round-robin (bld-00000 …). */
   keys: number;
+  /** Pins wrk to this CPU (`taskset -c`), for A/B runs with the servers pinned to the other one. */
+  cpu?: number;
 }
 
 /**
@@ -32,8 +34,8 @@ export function runWrk(opts: WrkOptions): Promise<LoadResult> {
   ];
   return new Promise((resolve, reject) => {
     execFile(
-      'wrk',
-      args,
+      opts.cpu === undefined ? 'wrk' : 'taskset',
+      opts.cpu === undefined ? args : ['-c', String(opts.cpu), 'wrk', ...args],
       { env: { PATH: process.env.PATH ?? '', WRK_KEYS: String(opts.keys), WRK_API_KEY: opts.apiKey ?? '' } },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`wrk failed: ${err.message}\n${stderr}`));

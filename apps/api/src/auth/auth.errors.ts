@@ -1,4 +1,4 @@
-import { AppError } from '@app/common/app-error';
+import { AppError } from '@app/common';
 
 export class UnauthenticatedError extends AppError {
   constructor(message = 'A valid API key is required (Authorization: Bearer <key> or X-API-Key)') {

@@ -1,4 +1,4 @@
-import { counterProvider } from '@app/metrics/metric-providers';
+import { counterProvider } from '@app/metrics';
 
 export type AuthFailureResult = 'rejected' | 'throttled';
 

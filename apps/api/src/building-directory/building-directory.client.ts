@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Dispatcher, Pool } from 'undici';
 import { currentRequestId, redactUrl } from '@libs/observability';
 import type { AppConfig } from '@app/config';
-import { withRetries } from '@app/resilience/retry';
+import { withRetries } from '@app/resilience';
 import type { Building, BuildingSource } from './building.types';
 import { UpstreamError, UpstreamTimeoutError } from './building-directory.errors';
 import type { BuildingDirectoryMetrics, UpstreamErrorType } from './building-directory.metrics';

@@ -12,8 +12,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
-import { API_V1 } from '@app/common/api';
-import { Public, TenantId } from '@app/auth/auth.decorators';
+import { API_V1 } from '@app/common';
+import { Public, TenantId } from '@app/auth';
 import { BuildingIdPipe, BuildingIdsDto } from './dto/building-ids.dto';
 import {
   BUILDING_CACHE_NAMESPACE,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@app/config';
-import { FeatureHealthIndicator } from '@app/health/health-indicator';
+import { FeatureHealthIndicator } from '@app/health';
 import { BUILDING_SOURCE } from './building-directory.tokens';
 import type { BuildingSource } from './building.types';
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { CacheEvent } from '@libs/cache';
-import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
+import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics';
 import type { CoordinatesSource, ValidationResult } from './building.types';
 
 const OPERATIONS = ['get_building', 'validate_building', 'get_request_data'] as const;

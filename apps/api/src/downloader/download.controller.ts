@@ -2,10 +2,10 @@ import { Controller, Get, Headers, Query, Res, UseInterceptors } from '@nestjs/c
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
-import { TenantId } from '@app/auth/auth.decorators';
-import { API_V1 } from '@app/common/api';
-import { FetchesCallerUrl } from '@app/common/caller-origin';
-import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { TenantId } from '@app/auth';
+import { API_V1 } from '@app/common';
+import { FetchesCallerUrl } from '@app/common';
+import { RateLimit } from '@app/rate-limit';
 import { DOWNLOAD_CACHE_NAMESPACE } from './download-cache';
 import { DownloadService } from './download.service';
 import { DownloadQueryDto } from './dto/download-query.dto';

@@ -2,13 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { redactUrl } from '@libs/observability';
 import type { CacheStatus, Loaded } from '@libs/cache';
 import { AppConfig } from '@app/config';
-import { ExtractionBusyError, ExtractionError } from '@app/extraction/extraction.errors';
-import { ExtractionService } from '@app/extraction/extraction.service';
-import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
-import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { ArchiveRefusal, ExtractionBusyError, ExtractionError, ExtractionService } from '@app/extraction';
+import { LiveStatsRegistry } from '@app/metrics';
+import { PoolMetrics } from '@app/metrics';
 import { ConcurrencyPool } from './concurrency-pool';
 import { CachedDownload, DownloadCache, RenderState } from './download-cache';
-import { ArchiveRefusal } from '@app/extraction/zip-directory';
 import {
   ArchiveRefusedError,
   CapacityExceededError,
@@ -27,6 +25,7 @@ import {
   isHtml,
   looksLikeAppShell,
 } from './extraction/extract';
+import { articleText } from './extraction/page-extraction';
 import { FetchResponse, SafeFetcher } from './fetch/safe-fetcher';
 import { acceptFor, DownloadFormat, ReadOptions, readVariant } from './formats';
 import { PdfRenderer } from './pdf/pdf-renderer';
@@ -148,7 +147,7 @@ export class DownloadService {
       // the host's turn first, then a download slot (the tenant's fair share): waiting for a busy host holds
       // no slot other tenants need, and a cached answer waits for neither
       async (stale) => {
-        const permit = await this.hostTurn(url, verdict, opts);
+        const permit = await this.hostTurn(tenantId, url, verdict, opts);
         try {
           return await this.pool.run(
             tenantId,
@@ -165,6 +164,7 @@ export class DownloadService {
   }
 
   private async hostTurn(
+    tenantId: string,
     url: URL,
     verdict: Awaited<ReturnType<Politeness['check']>>,
     opts: DownloadOptions,
@@ -173,7 +173,12 @@ export class DownloadService {
     const limit = opts.waitForHost ? undefined : AbortSignal.timeout(timeoutMs);
     const signal = limit && opts.signal ? AbortSignal.any([limit, opts.signal]) : (limit ?? opts.signal);
     try {
-      return await this.politeness.turn(url, verdict, { signal, timeoutMs, onWait: opts.onHostWait });
+      return await this.politeness.turn(url, verdict, {
+        tenant: tenantId,
+        signal,
+        timeoutMs,
+        onWait: opts.onHostWait,
+      });
     } catch (err) {
       if (limit?.aborted && !opts.signal?.aborted) throw new UpstreamTimeoutError(timeoutMs, 'host');
       throw err;
@@ -218,7 +223,9 @@ export class DownloadService {
       signal: opts.signal,
       // the first hop has its turn already; each redirect hop asks robots.txt and its host again
       gate: (hop, n) =>
-        n === 0 ? Promise.resolve(permit) : this.politeness.enter(hop, { signal: opts.signal, timeoutMs }),
+        n === 0
+          ? Promise.resolve(permit)
+          : this.politeness.enter(hop, { tenant: tenantId, signal: opts.signal, timeoutMs }),
     });
     if (res.notModified && stale) {
       // 304: the copy is good again for the origin's (new) max-age
@@ -392,7 +399,7 @@ export class DownloadService {
   ): Promise<string> {
     const { include, exclude, mainContent, frontMatter } = read;
     try {
-      return await this.extraction.articleText(html, url, format, {
+      return await articleText(this.extraction, html, url, format, {
         wait,
         page: { include, exclude, mainContent, frontMatter },
       });

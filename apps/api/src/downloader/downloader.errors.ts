@@ -1,4 +1,4 @@
-import { AppError } from '@app/common/app-error';
+import { AppError } from '@app/common';
 
 /** The bounded `error_type` label of downloader_errors_total (observability.md). */
 export type DownloadErrorType =

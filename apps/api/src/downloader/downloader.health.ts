@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@app/config';
-import { FeatureHealthIndicator } from '@app/health/health-indicator';
+import { FeatureHealthIndicator } from '@app/health';
 import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import type { JobRunner } from './jobs/job-runner';
 import type { JobStore } from './jobs/job.types';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
+import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics';
 import type { DownloadErrorType } from './downloader.errors';
 import { JOB_RUNNER } from './downloader.tokens';
 import type { JobRunner } from './jobs/job-runner';

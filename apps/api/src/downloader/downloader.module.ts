@@ -2,10 +2,10 @@ import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/com
 import { Redis } from 'ioredis';
 import { CacheModule } from '@libs/cache';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common/redis-monitor';
-import { ExtractionModule } from '@app/extraction/extraction.module';
-import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
-import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { RedisMonitor } from '@app/common';
+import { ExtractionModule } from '@app/extraction';
+import { LiveStatsRegistry } from '@app/metrics';
+import { PoolMetrics } from '@app/metrics';
 import { DOWNLOAD_CACHE_NAMESPACE, DownloadCache } from './download-cache';
 import { DownloadController } from './download.controller';
 import { DownloadService } from './download.service';
@@ -15,6 +15,7 @@ import { JOB_RUNNER, JOB_STORE } from './downloader.tokens';
 import { PinnedAgents } from './fetch/pinned-agents';
 import { SafeFetcher } from './fetch/safe-fetcher';
 import { Crawler } from './crawl/crawler';
+import { DOWNLOADER_EXTRACTION } from './extraction/page-extraction';
 import { BatchProcessor } from './jobs/batch-processor';
 import { InProcessJobRunner } from './jobs/in-process-job.runner';
 import type { JobRunner } from './jobs/job-runner';
@@ -36,7 +37,7 @@ import { UrlPolicy } from './url-policy/url-policy';
  */
 @Module({
   imports: [
-    ExtractionModule,
+    ExtractionModule.forFeature(DOWNLOADER_EXTRACTION),
     CacheModule.forFeature({
       namespace: DOWNLOAD_CACHE_NAMESPACE,
       inject: [AppConfig],

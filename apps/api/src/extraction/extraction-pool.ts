@@ -24,6 +24,11 @@ export interface ExtractionPoolOptions {
   entry: string;
   /** Node flags before the script (e.g. a TypeScript loader); the heap limit is added by the pool. */
   execArgv?: string[];
+  /**
+   * The script's arguments, read at each spawn (the extraction service passes the handler modules features
+   * registered, which are all known once the application has started, before any job).
+   */
+  args?: () => readonly string[];
   /** The child's whole environment: nothing of the parent's (NODE_OPTIONS, secrets) leaks in. */
   env?: Record<string, string>;
   cwd?: string;
@@ -248,6 +253,7 @@ export class ExtractionPool {
         // one thread for the garbage collector: a heap thrashing near its limit keeps to one core
         '--single-threaded-gc',
         this.opts.entry,
+        ...(this.opts.args?.() ?? []),
       ],
       {
         cwd: this.opts.cwd,

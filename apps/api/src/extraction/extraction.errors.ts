@@ -1,4 +1,4 @@
-import { AppError } from '@app/common/app-error';
+import { AppError } from '@app/common';
 
 /** Why a document could not be read; shown as `details.reason` of 422 EXTRACTION_FAILED. */
 export type ExtractionFailureReason =

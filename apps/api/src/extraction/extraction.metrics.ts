@@ -1,4 +1,4 @@
-import { counterProvider, gaugeProvider } from '@app/metrics/metric-providers';
+import { counterProvider, gaugeProvider } from '@app/metrics';
 import { KILL_REASONS } from './extraction-pool';
 import { ExtractionService } from './extraction.service';
 

@@ -4,15 +4,22 @@ import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
 import { POOL_METRICS, PoolMetrics } from '@app/metrics/pool-metrics';
 import { buildDocx, buildPdf, buildZip } from '../../../../test/fixtures/documents/builders';
 import { deflateBombPdf, expandingDocx } from '../../../../test/hostile/payloads';
+import { DOWNLOADER_EXTRACTION, articleText } from '../downloader/extraction/page-extraction';
+import { SEARCH_EXTRACTION, htmlText, prepareDocument } from '../search/upload/extract';
+import { ExtractionJobRegistry } from './extraction-jobs.registry';
 import { ExtractionError } from './extraction.errors';
 import { EXTRACTION_METRICS } from './extraction.metrics';
 import { ExtractionService } from './extraction.service';
 import { ArchiveRefusal } from './zip-directory';
 
-// The real worker (extraction.worker.ts through @swc-node in the child), the real parsers.
+// The real worker (extraction.worker.ts through @swc-node in the child), the real parsers, and the handler
+// modules search and the downloader register (loaded by path in the child, as in the app).
 describe('ExtractionService (real child processes, real parsers)', () => {
   const registry = new Registry();
   const live = new LiveStatsRegistry();
+  const jobs = new ExtractionJobRegistry();
+  jobs.add(SEARCH_EXTRACTION);
+  jobs.add(DOWNLOADER_EXTRACTION);
   const [gauge, killed] = EXTRACTION_METRICS;
   const sut = new ExtractionService(
     testConfig({
@@ -25,6 +32,7 @@ describe('ExtractionService (real child processes, real parsers)', () => {
     killed.useFactory(registry) as Counter<'reason'>,
     live,
     new PoolMetrics(POOL_METRICS[0].useFactory(registry) as Histogram<'pool'>),
+    jobs,
   );
   (gauge.useFactory as (r: Registry, s: ExtractionService) => Gauge)(registry, sut);
   afterAll(() => sut.onApplicationShutdown());
@@ -34,10 +42,12 @@ describe('ExtractionService (real child processes, real parsers)', () => {
       sut.documentText('pdf', buildPdf(['first pangolin'])),
       sut.documentText('docx', buildDocx(['second pangolin'])),
       sut.documentText('pdf', buildPdf(['third (pangolin)'])),
-      sut.htmlText(
+      htmlText(
+        sut,
         '<html><head><script>evil()</script></head><body><p>fourth</p><p>pangolin</p></body></html>',
       ),
-      sut.articleText(
+      articleText(
+        sut,
         '<html><head><title>Fifth</title></head><body><p>a pangolin</p></body></html>',
         'http://x/',
         'markdown',
@@ -55,15 +65,15 @@ describe('ExtractionService (real child processes, real parsers)', () => {
   it('prepares an upload of any type in a child: plain text normalised (Stream-Safe, NFC) and chunked there', async () => {
     const chunking = { chunkChars: 100, chunkOverlapChars: 20 };
     const text = `word${'\u0301'.repeat(5000)}${'\u0316'.repeat(5000)} and cafe\u0301 ${'pangolin '.repeat(40)}`;
-    const r = await sut.prepareDocument(Buffer.from(text), 'marks.txt', chunking);
+    const r = await prepareDocument(sut, Buffer.from(text), 'marks.txt', chunking);
     expect(r.contentType).toBe('text/plain');
     expect(r.text).toContain('café');
     expect(r.text.split('\u034f')).toHaveLength(Math.floor((10_000 - 1) / 30) + 1);
     expect(r.ranges.constructor.name).toBe('Uint32Array'); // (structured clone: another realm under Jest)
     expect(r.ranges.length).toBeGreaterThan(2);
-    const csv = await sut.prepareDocument(Buffer.from('a,b\n1,2\n3,4\n'), 'x.csv', chunking);
+    const csv = await prepareDocument(sut, Buffer.from('a,b\n1,2\n3,4\n'), 'x.csv', chunking);
     expect(csv).toMatchObject({ contentType: 'text/csv', text: 'a,b\n1,2\n3,4' });
-    await expect(sut.prepareDocument(buildZip([['a.txt', 'x']]), 'x.txt', chunking)).rejects.toMatchObject({
+    await expect(prepareDocument(sut, buildZip([['a.txt', 'x']]), 'x.txt', chunking)).rejects.toMatchObject({
       name: 'DocumentRefusal',
       code: 'UNSUPPORTED_MEDIA_TYPE',
     });

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import type { Counter } from 'prom-client';
 import { currentContext } from '@libs/observability';
 import { AppConfig } from '@app/config';
-import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
-import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { LiveStatsRegistry } from '@app/metrics';
+import { PoolMetrics } from '@app/metrics';
 import {
   ExtractionPool,
   JobFailedError,
@@ -14,10 +14,9 @@ import {
   PoolClosedError,
   WorkerKilledError,
 } from './extraction-pool';
-import { ValidationFailedError } from '@app/common/validation';
 import { ExtractionBusyError, ExtractionError } from './extraction.errors';
-import { DocumentRefusal, DocumentRefusalCode } from '@app/search/upload/document-refusal';
-import type { ExtractionJob, PageReadOptions, PreparedDocumentMessage } from './worker/protocol';
+import { ExtractionJobRegistry } from './extraction-jobs.registry';
+import type { DocxJob, ExtractionJob, PdfJob } from './worker/protocol';
 import {
   ArchiveLimits,
   ArchiveRefusal,
@@ -26,8 +25,8 @@ import {
   ZipFormatError,
 } from './zip-directory';
 
-/** Longest parser message passed on to a client. */
-const MAX_MESSAGE = 300;
+/** Longest parser message passed on to a client (a feature's own error mapping keeps to it too). */
+export const MAX_PARSER_MESSAGE = 300;
 
 /**
  * How to start the child: the compiled worker next to this file in dist; from source (Jest, the
@@ -47,8 +46,9 @@ export function workerCommand(): { entry: string; execArgv: string[]; env: Recor
 }
 
 /**
- * Document parsing for every feature (search uploads, downloader conversions), in the extraction pool's
- * child processes: PDF (unpdf), docx (mammoth, after the zip checks), HTML (linkedom, Readability,
+ * Document parsing for every feature, in the extraction pool's child processes: PDF (unpdf) and docx
+ * (mammoth, after the zip checks) here, and the kinds features register (ExtractionModule.forFeature):
+ * search's upload pipeline, the downloader's page conversions and crawl links (linkedom, Readability,
  * turndown). None of those parsers is ever loaded in the API process.
  */
 @Injectable()
@@ -61,10 +61,12 @@ export class ExtractionService implements OnApplicationShutdown {
     @InjectMetric('extraction_workers_killed_total') killed: Counter<'reason'>,
     live: LiveStatsRegistry,
     pools: PoolMetrics,
+    private readonly registry: ExtractionJobRegistry,
   ) {
     const c = config.extraction;
     this.pool = new ExtractionPool({
       ...workerCommand(),
+      args: () => registry.modulePaths(),
       size: c.workers,
       heapMb: c.workerHeapMb,
       rssMb: c.workerRssMb,
@@ -115,84 +117,25 @@ export class ExtractionService implements OnApplicationShutdown {
    * ExtractionError or ExtractionBusyError (503). `wait`: queue past EXTRACTION_QUEUE_MAX (batch jobs).
    */
   async documentText(kind: 'pdf' | 'docx', data: Buffer, opts: { wait?: boolean } = {}): Promise<string> {
-    const maxTextChars = this.config.extraction.maxTextChars;
-    if (kind === 'pdf') return this.run({ kind, data, maxTextChars }, opts.wait);
+    if (kind === 'pdf') return this.run<string, Omit<PdfJob, 'maxTextChars'>>({ kind, data }, opts);
     this.inspectArchive(data);
-    return this.run({ kind, data, archive: this.archiveLimits, maxTextChars }, opts.wait);
+    return this.run<string, Omit<DocxJob, 'maxTextChars'>>({ kind, data, archive: this.archiveLimits }, opts);
   }
 
   /**
-   * A search upload's text and chunks, every type (plain text, CSV and JSON too): sniffed, decoded, parsed,
-   * normalised and chunked in a child, under the same limits as any parser, so none of that work — which
-   * grows with the file — runs on the API's event loop. Throws DocumentRefusal (415, empty), ArchiveRefusal,
-   * ExtractionError or ExtractionBusyError (503).
+   * Runs a job of a registered kind (ExtractionModule.forFeature) in the pool, as the tenant of the request or
+   * job running it (its log context), fairly with others; `maxTextChars` defaults to EXTRACTION_MAX_TEXT_CHARS.
+   * `wait`: queue past EXTRACTION_QUEUE_MAX (callers whose own concurrency bounds how many wait). Throws
+   * ArchiveRefusal, ExtractionError (the child was killed, a parser failed, the text was too long), the
+   * feature's own errors for the names it mapped, or ExtractionBusyError (503).
    */
-  prepareDocument(
-    data: Buffer,
-    filename: string,
-    chunking: { chunkChars: number; chunkOverlapChars: number },
-  ): Promise<PreparedDocumentMessage> {
-    return this.run<PreparedDocumentMessage>({
-      kind: 'document',
-      data,
-      filename,
-      archive: this.archiveLimits,
-      maxTextChars: this.config.extraction.maxTextChars,
-      ...chunking,
-    });
-  }
-
-  /** The visible text of an HTML document (search uploads). */
-  htmlText(html: string): Promise<string> {
-    return this.run({ kind: 'html-text', html, maxTextChars: this.config.extraction.maxTextChars });
-  }
-
-  /**
-   * A page as text, markdown or json (downloader formats; json: the JSON text of `{title, text, metadata,
-   * links, images}`), read as `opts.page` says. `wait`: queue past EXTRACTION_QUEUE_MAX (batch jobs, whose
-   * own concurrency bounds how many wait). A selector the DOM library refuses: 400 VALIDATION_FAILED.
-   */
-  articleText(
-    html: string,
-    url: string,
-    format: 'text' | 'markdown' | 'json',
-    opts: { wait?: boolean; page?: PageReadOptions } = {},
-  ): Promise<string> {
-    return this.run(
-      {
-        kind: 'html-article',
-        html,
-        url,
-        format,
-        maxTextChars: this.config.extraction.maxTextChars,
-        page: opts.page,
-      },
-      opts.wait,
-    );
-  }
-
-  /** A crawl's page: its links, absolute and deduplicated, at most maxLinks (in the pool, queued like batch work). */
-  async pageLinks(html: string, url: string, maxLinks: number): Promise<string[]> {
-    const json = await this.run(
-      { kind: 'page-links', html, url, maxLinks, maxTextChars: this.config.extraction.maxTextChars },
-      true,
-    );
-    return JSON.parse(json) as string[];
-  }
-
-  /** A crawl's sitemap (or sitemap index): its <loc> URLs, at most maxLinks. */
-  async sitemapUrls(xml: string, maxLinks: number): Promise<{ index: boolean; urls: string[] }> {
-    const json = await this.run(
-      { kind: 'sitemap', xml, maxLinks, maxTextChars: this.config.extraction.maxTextChars },
-      true,
-    );
-    return JSON.parse(json) as { index: boolean; urls: string[] };
-  }
-
-  /** In the pool, as the tenant of the request or job running it (its log context), fairly with others. */
-  private async run<T = string>(job: ExtractionJob, wait = false): Promise<T> {
+  async run<T, J extends { kind: string; maxTextChars?: number } = ExtractionJob>(
+    job: J,
+    opts: { wait?: boolean } = {},
+  ): Promise<T> {
+    const payload = { ...job, maxTextChars: job.maxTextChars ?? this.config.extraction.maxTextChars };
     try {
-      return await this.pool.run<T>(job, { wait, tenant: currentContext()?.tenantId });
+      return await this.pool.run<T>(payload, { wait: opts.wait, tenant: currentContext()?.tenantId });
     } catch (err) {
       throw this.translate(err);
     }
@@ -217,12 +160,11 @@ export class ExtractionService implements OnApplicationShutdown {
           `The document is not a readable zip archive: ${message}`,
         );
       if (name === 'OutputTooLarge') return new ExtractionError('text_too_large', message);
-      if (name === 'InvalidSelector' && typeof details?.field === 'string')
-        return new ValidationFailedError({ [details.field]: [message.slice(0, MAX_MESSAGE)] });
-      if (name === 'DocumentRefusal') return new DocumentRefusal(reason as DocumentRefusalCode, message);
+      const registered = this.registry.translate(err.error);
+      if (registered) return registered;
       return new ExtractionError(
         'parse_error',
-        `The document could not be read: ${message.slice(0, MAX_MESSAGE)}`,
+        `The document could not be read: ${message.slice(0, MAX_PARSER_MESSAGE)}`,
       );
     }
     return err;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { HealthCheckResult, HealthIndicatorResult } from '@nestjs/terminus';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeyStore, presentedKey } from '@app/auth/api-keys';
+import { ApiKeyStore, presentedKey } from '@app/auth';
 import { AppConfig } from '@app/config';
 
 /**

@@ -2,8 +2,8 @@ import { Controller, Get, Header, Logger, Req, Res, ServiceUnavailableException 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
-import { Public } from '@app/auth/auth.decorators';
-import { setFault } from '@app/common/all-exceptions.filter';
+import { Public } from '@app/auth';
+import { setFault } from '@app/common';
 import type { FeatureHealthIndicator } from './health-indicator';
 import { HealthIndicators } from './health-indicators.service';
 import { HealthVisibility } from './health-visibility';

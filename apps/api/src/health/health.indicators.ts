@@ -8,8 +8,8 @@ import {
 import { CacheBackend } from '@libs/cache';
 import { Database, pingDatabase } from '@libs/database';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common/redis-monitor';
-import { SystemMetrics } from '@app/metrics/system-metrics';
+import { RedisMonitor } from '@app/common';
+import { SystemMetrics } from '@app/metrics';
 import { FeatureHealthIndicator } from './health-indicator';
 
 /** The database library's check: a real round trip. The one hard dependency of readiness. */

@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { AuthModule } from '@app/auth/auth.module';
+import { AuthModule } from '@app/auth';
 import { HealthVisibility } from './health-visibility';
 import { HealthController } from './health.controller';
 import { HealthIndicators } from './health-indicators.service';

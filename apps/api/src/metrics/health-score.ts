@@ -1,4 +1,4 @@
-import type { Fault } from '@app/common/app-error';
+import type { Fault } from '@app/common';
 import type { HealthStats } from './sliding-window';
 
 export interface HealthScore {

@@ -15,10 +15,22 @@ import {
 /**
  * Metrics as Nest providers, the @willsoto/nestjs-prometheus way — `counterProvider({...})` in a module's
  * providers, `@InjectMetric(name)` where it is recorded — with one difference: the metric is registered
- * in this app's own `Registry` (injected by that class), not prom-client's global one. @willsoto's
- * `makeCounterProvider` always uses the global registry, and tests and benchmarks run several apps in
- * one process: they would share (or collide on) every metric. The DI token is @willsoto's `getToken`,
- * so its `@InjectMetric` works unchanged.
+ * in this app's own `Registry` (injected by that class), not prom-client's global one. The DI token is
+ * @willsoto's `getToken`, so its `@InjectMetric` works unchanged.
+ *
+ * Why not @willsoto's own `makeCounterProvider` / `makeHistogramProvider` / `makeGaugeProvider` (checked against
+ * 6.1.1, issue 21): they cannot bind to a registry that is itself a provider.
+ * - Their options are fixed when the module is declared; what they inject (`inject`) reaches only `collect`,
+ *   never the metric's `registers`, so the app's `Registry` — one per app instance, made by `registryProvider`
+ *   below — cannot be handed to them. `PrometheusModule.register`/`registerAsync` have no registry option either
+ *   (only the Pushgateway takes one).
+ * - The metric they make is looked up by name in prom-client's global `register` first and, when found, that
+ *   one is returned: tests and benchmarks run several Atrium apps in one process, which would then share every
+ *   counter (one app's requests counted in another's /metrics) or, with `registers` pointing elsewhere, get a
+ *   fresh metric per app that no registry exposes.
+ * Registering their result on the app's registry afterwards (`registry.registerMetric`) would mean calling the
+ * `useFactory` of what they return, which their types declare only as `Provider`. These three factories do the
+ * same as @willsoto's — same token, same `collect(this, ...injected)` signature for gauges — on the app's registry.
  */
 
 /** Label values that exist (at 0) from startup, so rates and alerts see every series before the first event. */

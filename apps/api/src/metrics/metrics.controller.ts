@@ -3,7 +3,7 @@ import { ApiExcludeController, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
-import { Public } from '@app/auth/auth.decorators';
+import { Public } from '@app/auth';
 import { MetricsViewsService } from './metrics-views.service';
 
 /** GET /metrics — the Prometheus exposition of this instance's registry. */

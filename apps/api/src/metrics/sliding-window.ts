@@ -1,4 +1,4 @@
-import { FAULTS, Fault, isOwnFault } from '@app/common/app-error';
+import { FAULTS, Fault, isOwnFault } from '@app/common';
 
 /** Latency samples of one route kept for the sliding window, oldest first. */
 interface RouteSamples {

@@ -2,8 +2,8 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerOptions } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
-import { IS_PUBLIC, principalOf } from '@app/auth/auth.decorators';
-import { RouteMetadataCache } from '@app/common/route-metadata';
+import { IS_PUBLIC, principalOf } from '@app/auth';
+import { RouteMetadataCache } from '@app/common';
 import { RATE_LIMIT_GROUP, RateLimitGroup } from './rate-limit.decorator';
 
 // the one named throttler ('default' keeps the X-RateLimit-* header names unsuffixed)

@@ -8,11 +8,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TenantId } from '@app/auth/auth.decorators';
-import { API_V1 } from '@app/common/api';
-import { Consumes } from '@app/common/media-type';
-import { kErrorCode, RequestWithErrorCode } from '@app/common/all-exceptions.filter';
-import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { TenantId } from '@app/auth';
+import { API_V1 } from '@app/common';
+import { Consumes } from '@app/common';
+import { kErrorCode, RequestWithErrorCode } from '@app/common';
+import { RateLimit } from '@app/rate-limit';
 import {
   DocumentView,
   GetDocumentQuery,

@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '@app/common/app-error';
-import { ErrorBody, errorBody } from '@app/common/error-body';
+import { AppError } from '@app/common';
+import { ErrorBody, errorBody } from '@app/common';
 import { AppConfig } from '@app/config';
 import { DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
 import { currentRequestId } from '@libs/observability';
-import { ExtractionService } from '@app/extraction/extraction.service';
+import { ExtractionService } from '@app/extraction';
 import { DocumentCursors } from './document-cursor';
 import { DocumentView, RejectedFile, UploadedDocument, UploadResult } from './dto/document.dto';
 import {

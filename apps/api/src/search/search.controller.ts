@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
-import { TenantId } from '@app/auth/auth.decorators';
-import { API_V1 } from '@app/common/api';
+import { TenantId } from '@app/auth';
+import { API_V1 } from '@app/common';
 import { AppConfig } from '@app/config';
-import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { RateLimit } from '@app/rate-limit';
 import { SearchBody, SearchQueryParams, SearchResponse } from './dto/search.dto';
 import { checkQueryBounds, SearchQueryLimits } from './query-bounds';
 import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';

@@ -1,4 +1,4 @@
-import { AppError } from '@app/common/app-error';
+import { AppError } from '@app/common';
 
 export class StoreNotFoundError extends AppError {
   constructor(name: string) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@app/config';
-import { FeatureHealthIndicator } from '@app/health/health-indicator';
+import { FeatureHealthIndicator } from '@app/health';
 import { SearchRepository } from './search.repository';
 
 /** A real full-text round trip, in /health — not readiness: the database itself already is. */

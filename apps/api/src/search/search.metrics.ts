@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
-import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics/metric-providers';
+import { counterProvider, gaugeProvider, histogramProvider } from '@app/metrics';
 import type { FileRejection } from './search.errors';
 import { SearchRepository } from './search.repository';
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { CacheModule } from '@libs/cache';
 import { DatabaseModule } from '@libs/database';
 import { AppConfig } from '@app/config';
-import { ExtractionModule } from '@app/extraction/extraction.module';
+import { ExtractionModule } from '@app/extraction';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
 import { SEARCH_MIGRATIONS } from './migrations';
@@ -19,8 +19,9 @@ import { StoreAdminRepository } from './store-admin.repository';
 import { StoreAdminService } from './store-admin.service';
 import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
+import { SEARCH_EXTRACTION } from './upload/extract';
 import { UploadBudget } from './upload/upload-budget';
-import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { PoolMetrics } from '@app/metrics';
 
 /**
  * Plugs search into the app before it listens: @fastify/multipart on the Fastify instance (limits are
@@ -55,7 +56,7 @@ class SearchSetup implements OnModuleInit {
 @Module({
   imports: [
     DatabaseModule.forFeature({ migrations: SEARCH_MIGRATIONS }),
-    ExtractionModule,
+    ExtractionModule.forFeature(SEARCH_EXTRACTION),
     CacheModule.forFeature({
       namespace: SEARCH_CACHE_NAMESPACE,
       inject: [AppConfig],

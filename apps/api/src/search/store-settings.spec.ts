@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common/validation';
+import { ValidationFailedError } from '@app/common';
 import { parseQuery } from './query/query-parser';
 import { applySettings, EMPTY_SETTINGS, parseSettings, SETTINGS_LIMITS } from './store-settings';
 

@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common/validation';
+import { ValidationFailedError } from '@app/common';
 import { hasUnsafeCharacters } from './unsafe-text';
 import type { ParsedQuery, QueryUnit } from './query/query-parser';
 

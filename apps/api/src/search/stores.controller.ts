@@ -7,8 +7,8 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { TenantId } from '@app/auth/auth.decorators';
-import { API_V1 } from '@app/common/api';
+import { TenantId } from '@app/auth';
+import { API_V1 } from '@app/common';
 import { CreateStoreDto, StoreView } from './dto/store.dto';
 import { StoresService } from './stores.service';
 

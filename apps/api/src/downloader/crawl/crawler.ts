@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { redactUrl } from '@libs/observability';
-import { ExtractionService } from '@app/extraction/extraction.service';
+import { ExtractionService } from '@app/extraction';
+import { pageLinks, sitemapUrls } from '../extraction/page-extraction';
 import { DownloadOutcome, DownloadService } from '../download.service';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { JOB_STORE } from '../downloader.tokens';
@@ -94,6 +95,7 @@ export class Crawler {
     const crawlOne = async (page: Page): Promise<void> => {
       const verdict = await this.politeness.verdict(page.url, signal).catch(() => undefined);
       if (verdict?.result === 'disallowed') {
+        this.politeness.robots.record(verdict); // counted here: a page fetched is counted by its download
         admitted--; // skipped, not a page: its room goes to another
         return;
       }
@@ -119,9 +121,9 @@ export class Crawler {
         if (page.depth < spec.maxDepth && HTML.test(raw.originalContentType) && scope.sameSite(finalUrl)) {
           // a page that failed to render still leads the crawl on through its served links
           const html = (converted?.page ?? raw.body).toString('utf8');
-          const links = await this.extraction
-            .pageLinks(html, finalUrl.href, MAX_LINKS_PER_PAGE)
-            .catch(() => [] as string[]); // an unreadable page still counts as fetched
+          const links = await pageLinks(this.extraction, html, finalUrl.href, MAX_LINKS_PER_PAGE).catch(
+            () => [] as string[],
+          ); // an unreadable page still counts as fetched
           for (const link of links) admit(new URL(link), page.depth + 1);
           reportTotal();
         }
@@ -188,7 +190,7 @@ export class Crawler {
           timeoutMs: job.spec.timeoutPerUrlMs,
           waitForHost: true,
         });
-        const { index, urls } = await this.extraction.sitemapUrls(out.body.toString('utf8'), max);
+        const { index, urls } = await sitemapUrls(this.extraction, out.body.toString('utf8'), max);
         for (const u of urls) {
           try {
             const found = new URL(u, url);

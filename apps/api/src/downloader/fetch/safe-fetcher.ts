@@ -5,7 +5,7 @@ import { createBrotliDecompress, createGunzip, createInflate, constants as zlib 
 import { request } from 'undici';
 import { currentContext, currentRequestId } from '@libs/observability';
 import { AppConfig } from '@app/config';
-import { Backoff, withRetries } from '@app/resilience/retry';
+import { Backoff, withRetries } from '@app/resilience';
 import {
   ContentTooLargeError,
   DownloaderError,

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { TenantId } from '@app/auth/auth.decorators';
-import { API_V1 } from '@app/common/api';
-import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
+import { TenantId } from '@app/auth';
+import { API_V1 } from '@app/common';
+import { RateLimit } from '@app/rate-limit';
 import { BatchRequestDto } from '../dto/batch.dto';
 import { CrawlRequestDto } from '../dto/crawl.dto';
 import { JobsService } from './jobs.service';

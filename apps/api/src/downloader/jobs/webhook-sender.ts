@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
 import { redactUrl } from '@libs/observability';
 import { AppConfig } from '@app/config';
-import { withRetries } from '@app/resilience/retry';
+import { withRetries } from '@app/resilience';
 import { DownloaderError, UpstreamTimeoutError } from '../downloader.errors';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { SafeFetcher } from '../fetch/safe-fetcher';

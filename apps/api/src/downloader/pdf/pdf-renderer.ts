@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppConfig } from '@app/config';
-import { LiveStatsRegistry } from '@app/metrics/live-stats.registry';
-import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { LiveStatsRegistry } from '@app/metrics';
+import { PoolMetrics } from '@app/metrics';
 import { ConcurrencyPool } from '../concurrency-pool';
 import {
   ContentTooLargeError,

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { FairPool, PoolRefusedError, type Release } from '@libs/scheduling';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -12,6 +13,8 @@ export interface HostPermit {
 }
 
 export interface AcquireOptions {
+  /** Whose request it is: a host's turns go round the tenants waiting for it (see HostGate). */
+  tenant: string;
   /** Least time since the host's previous request started (DOWNLOAD_HOST_DELAY_MS or Crawl-delay). */
   delayMs: number;
   /** How long the slot is held at most if its holder dies without releasing it (Redis: another replica). */
@@ -148,11 +151,19 @@ export class RedisHostBackend implements HostGateBackend {
  * Waiters hold nothing else while they wait (the download pool slot is taken after the host's turn), so a
  * tenant's items queued behind a slow host never keep other tenants' work from running. Written here because
  * no maintained library does distributed per-key concurrency plus spacing with leases.
+ *
+ * Within a host, turns are fair between tenants: this process's requests for a host first line up in a
+ * FairPool of the host's size (one per host while it has requests), so a freed turn goes to the waiting tenant
+ * that holds the fewest — a tenant's hundred queued crawl pages do not keep another tenant's one download
+ * waiting behind all of them. Across replicas (Redis) each replica's line is fair; the shared counters then
+ * decide which replica's head goes first.
  */
 export class HostGate {
   private readonly logger = new Logger(HostGate.name);
   private readonly local = new MemoryHostBackend();
   private readonly wakers = new Map<string, Set<() => void>>();
+  /** Each host's line in this process while it has requests (in flight or waiting), fair between tenants. */
+  private readonly lines = new Map<string, { pool: FairPool; users: number }>();
   private degraded = false;
 
   constructor(
@@ -166,21 +177,56 @@ export class HostGate {
     const token = randomUUID();
     const delayMs = Math.min(opts.delayMs, this.maxWaitMs);
     let waited = false;
+    const waiting = (): void => {
+      if (waited) return;
+      waited = true;
+      this.onWaited?.();
+      opts.onWait?.(true);
+    };
+    const line = this.join(host);
+    let leaveLine: Release = () => this.leave(host, line);
     try {
+      const turn = await this.lineUp(line.pool, opts, waiting);
+      leaveLine = () => {
+        turn();
+        this.leave(host, line);
+      };
       for (;;) {
         opts.signal?.throwIfAborted();
         const [wait, backend] = await this.tryAcquire(host, token, delayMs, opts.leaseMs);
-        if (wait === 0) return this.permit(host, token, backend);
-        if (!waited) {
-          waited = true;
-          this.onWaited?.();
-          opts.onWait?.(true);
-        }
+        if (wait === 0) return this.permit(host, token, backend, leaveLine);
+        waiting();
         await this.sleep(host, wait < 0 ? (this.shared ? FULL_POLL_MS : MAX_SLEEP_MS) : wait, opts.signal);
       }
+    } catch (err) {
+      leaveLine();
+      throw err;
     } finally {
       if (waited) opts.onWait?.(false);
     }
+  }
+
+  /** This process's place in the host's line: at once when the tenant may go, else its fair turn. */
+  private async lineUp(pool: FairPool, opts: AcquireOptions, waiting: () => void): Promise<Release> {
+    try {
+      return pool.tryAcquire(opts.tenant);
+    } catch (err) {
+      if (!(err instanceof PoolRefusedError)) throw err;
+    }
+    waiting();
+    return pool.acquire(opts.tenant, { signal: opts.signal, unbounded: true });
+  }
+
+  private join(host: string): { pool: FairPool; users: number } {
+    let line = this.lines.get(host);
+    if (!line)
+      this.lines.set(host, (line = { pool: new FairPool({ name: 'host', limit: this.limit }), users: 0 }));
+    line.users++;
+    return line;
+  }
+
+  private leave(host: string, line: { pool: FairPool; users: number }): void {
+    if (--line.users === 0 && this.lines.get(host) === line) this.lines.delete(host);
   }
 
   close(): void {
@@ -211,13 +257,14 @@ export class HostGate {
     return [await this.local.tryAcquire(host, token, this.limit, delayMs, leaseMs), this.local];
   }
 
-  private permit(host: string, token: string, backend: HostGateBackend): HostPermit {
+  private permit(host: string, token: string, backend: HostGateBackend, leaveLine: Release): HostPermit {
     let released = false;
     return {
       host,
       release: () => {
         if (released) return;
         released = true;
+        leaveLine();
         backend.release(host, token).then(
           () => this.wake(host),
           () => this.wake(host), // the lease ends it on its own

@@ -1,12 +1,14 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common/redis-monitor';
+import { RedisMonitor } from '@app/common';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { HostGate, HostPermit, RedisHostBackend } from './host-gate';
 import { RobotsService, RobotsVerdict } from './robots.service';
 
 export interface TurnOptions {
+  /** Whose request it is: a host's turns go round the tenants waiting for it. */
+  tenant: string;
   signal?: AbortSignal;
   /** The request's own time limit: the slot's lease is this and a margin. */
   timeoutMs: number;
@@ -55,7 +57,7 @@ export class Politeness implements OnApplicationShutdown {
     return this.robots.check(url, this.gate, signal);
   }
 
-  /** robots.txt's word without the 403 (crawls skip disallowed pages). */
+  /** robots.txt's word without the 403 and uncounted (crawls skip disallowed pages: robots.record counts them). */
   verdict(url: URL, signal?: AbortSignal): Promise<RobotsVerdict> {
     return this.robots.verdict(url, this.gate, signal);
   }
@@ -65,6 +67,7 @@ export class Politeness implements OnApplicationShutdown {
     return this.gate.acquire(url.host, {
       delayMs: Math.max(this.config.downloader.hostDelayMs, verdict?.crawlDelayMs ?? 0),
       leaseMs: opts.timeoutMs + 5000,
+      tenant: opts.tenant,
       signal: opts.signal,
       onWait: opts.onWait,
     });

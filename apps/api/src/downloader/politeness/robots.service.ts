@@ -59,7 +59,10 @@ export class RobotsService {
     return this.config.downloader.robots === 'obey';
   }
 
-  /** robots.txt's word on a URL, counted in download_robots_total; throws nothing for a disallow. */
+  /**
+   * robots.txt's word on a URL; throws nothing for a disallow and counts nothing: a URL is counted in
+   * download_robots_total once, by check() when it is fetched or by record() when a crawl skips it.
+   */
   async verdict(url: URL, gate: HostGate, signal?: AbortSignal): Promise<RobotsVerdict> {
     if (!this.enabled) return { result: 'ignored', sitemaps: [] };
     const robotsUrl = new URL('/robots.txt', url.origin).href;
@@ -77,13 +80,18 @@ export class RobotsService {
         sitemaps: parsed.getSitemaps(),
       };
     } else verdict = { result: robots.status === 'none' ? 'allowed' : 'unavailable', sitemaps: [] };
-    this.metrics.robots.inc({ result: verdict.result === 'ignored' ? 'allowed' : verdict.result });
     return verdict;
+  }
+
+  /** Counts one URL's verdict in download_robots_total. */
+  record(verdict: RobotsVerdict): void {
+    this.metrics.robots.inc({ result: verdict.result === 'ignored' ? 'allowed' : verdict.result });
   }
 
   /** As verdict(), but a disallowed URL is 403 ROBOTS_DISALLOWED. */
   async check(url: URL, gate: HostGate, signal?: AbortSignal): Promise<RobotsVerdict> {
     const verdict = await this.verdict(url, gate, signal);
+    this.record(verdict);
     if (verdict.result === 'disallowed')
       throw new RobotsDisallowedError(this.agent, new URL('/robots.txt', url.origin).href);
     return verdict;
@@ -102,7 +110,13 @@ export class RobotsService {
         tenant: ROBOTS_TENANT,
         signal,
         // robots.txt waits for its host like any request (and is never judged by itself)
-        gate: (u) => gate.acquire(u.host, { delayMs: this.config.downloader.hostDelayMs, leaseMs, signal }),
+        gate: (u) =>
+          gate.acquire(u.host, {
+            delayMs: this.config.downloader.hostDelayMs,
+            leaseMs,
+            tenant: ROBOTS_TENANT,
+            signal,
+          }),
       });
       if (res.statusCode >= 200 && res.statusCode < 300)
         return new Loaded({ status: 'ok', body: res.body.toString('utf8') }, { ttlMs });

@@ -1,11 +1,14 @@
 // Entry point of an extraction child process (started by ExtractionPool with its own heap limit). It
-// runs one job at a time, answers over the IPC channel, and exits when the parent goes away.
-import { runJob } from './jobs';
+// runs one job at a time, answers over the IPC channel, and exits when the parent goes away. Its arguments
+// are the handler modules features registered (ExtractionModule.forFeature), as absolute paths.
+import { createJobRunner } from './jobs';
 import type { ChildMessage, ExtractionJob, JobMessage } from './protocol';
 
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
+
+const runJob = createJobRunner(process.argv.slice(2));
 
 process.on('message', (m: JobMessage) => {
   if (m?.type !== 'job') return;

@@ -1,9 +1,17 @@
 // The parsers as the extraction child runs them, called in-process: the pool's specs run the same code in
-// child processes (where coverage cannot see it); this one checks each job kind and the text limit directly.
+// child processes (where coverage cannot see it); this one checks each job kind and the text limit directly,
+// with the handler modules the app registers (search's and the downloader's), loaded by path as the child does.
 import { buildDocx, buildElf, buildPdf, buildZip } from '../../../../../test/fixtures/documents/builders';
+import type { PreparedDocument as PreparedDocumentMessage } from '../../search/upload/search.extraction-jobs';
 import { ArchiveRefusal } from '../zip-directory';
-import { OutputTooLarge, runJob } from './jobs';
-import type { ArchiveLimitsMessage, ExtractionJob, PreparedDocumentMessage } from './protocol';
+import { createJobRunner, OutputTooLarge } from './jobs';
+import type { ArchiveLimitsMessage, ExtractionJob } from './protocol';
+
+const SEARCH_JOBS = require.resolve('../../search/upload/search.extraction-jobs');
+const DOWNLOADER_JOBS = require.resolve('../../downloader/extraction/downloader.extraction-jobs');
+const runner = createJobRunner([SEARCH_JOBS, DOWNLOADER_JOBS]);
+/** A job of any registered kind (each module declares its own job type). */
+const runJob = (job: ExtractionJob & Record<string, unknown>) => runner(job);
 
 const archive: ArchiveLimitsMessage = {
   maxEntries: 100,
@@ -36,7 +44,7 @@ describe('runJob (the extraction child’s parsers, in-process)', () => {
   });
 
   it('docx: an archive over the limits is refused before mammoth inflates it', async () => {
-    const job: ExtractionJob = {
+    const job = {
       kind: 'docx',
       data: buildZip([['word/document.xml', 'x'.repeat(4096)]]),
       archive: { ...archive, maxUncompressedBytes: 1024 },
@@ -70,7 +78,7 @@ describe('runJob (the extraction child’s parsers, in-process)', () => {
   });
 
   describe("document: a search upload's whole text pipeline", () => {
-    const prepare = (data: Buffer | string, filename: string, over: Partial<ExtractionJob> = {}) =>
+    const prepare = (data: Buffer | string, filename: string, over: Record<string, unknown> = {}) =>
       runJob({
         kind: 'document',
         data: Buffer.from(data),
@@ -80,7 +88,7 @@ describe('runJob (the extraction child’s parsers, in-process)', () => {
         chunkChars: 100,
         chunkOverlapChars: 20,
         ...over,
-      } as ExtractionJob) as Promise<PreparedDocumentMessage>;
+      }) as Promise<PreparedDocumentMessage>;
     const chunksOf = (r: PreparedDocumentMessage): string[] =>
       Array.from({ length: r.ranges.length / 2 }, (_, i) =>
         r.text.slice(r.ranges[2 * i], r.ranges[2 * i + 1]),
@@ -140,8 +148,34 @@ describe('runJob (the extraction child’s parsers, in-process)', () => {
   });
 
   it('an unknown job kind is an error, not a silent empty text', async () => {
-    await expect(runJob({ kind: 'rtf', maxTextChars: 10 } as unknown as ExtractionJob)).rejects.toThrow(
-      'unknown job kind rtf',
+    await expect(runJob({ kind: 'rtf', maxTextChars: 10 })).rejects.toThrow('unknown job kind rtf');
+  });
+
+  it('knows only its own kinds (pdf, docx) without the registered handler modules', async () => {
+    const bare = createJobRunner();
+    await expect(bare({ kind: 'html-text', html, maxTextChars: 1000 } as ExtractionJob)).rejects.toThrow(
+      'unknown job kind html-text',
     );
+    await expect(
+      bare({ kind: 'pdf', data: buildPdf(['bare pangolin']), maxTextChars: 1000 } as ExtractionJob),
+    ).resolves.toContain('bare pangolin');
+  });
+
+  it('a kind registered twice, or a module without extractionJobs, stops the child from starting', () => {
+    expect(() => createJobRunner([SEARCH_JOBS, SEARCH_JOBS])).toThrow(
+      /extraction job kind (document|html-text) is registered twice/,
+    );
+    expect(() => createJobRunner([require.resolve('./protocol')])).toThrow(/exports no extractionJobs/);
+  });
+
+  it("holds a handler's string answer to maxTextChars, whichever module the kind comes from", async () => {
+    await expect(
+      runJob({
+        kind: 'sitemap',
+        xml: '<urlset><loc>https://a.test/x</loc></urlset>',
+        maxLinks: 5,
+        maxTextChars: 5,
+      }),
+    ).rejects.toBeInstanceOf(OutputTooLarge);
   });
 });

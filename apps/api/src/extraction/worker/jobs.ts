@@ -1,8 +1,17 @@
-// The parsers, as the extraction child runs them. Each parser module is required on first use, so a child
-// that only converts HTML never loads pdf.js, and the API process loads none of them (it never imports
-// this file). No @app imports: the child resolves modules without the path aliases.
+// The job runner of the extraction child: the extraction module's own kinds (pdf, docx) and those of the
+// handler modules features registered (ExtractionModule.forFeature), loaded by path when the child starts.
+// Each parser is required on first use, so a child that only converts HTML never loads pdf.js, and the API
+// process loads none of them (it never imports this file or a handler module). No @app imports: the child
+// resolves modules without the path aliases.
 import { inspectArchive, verifyInflatedSizes } from '../zip-directory';
-import type { ArchiveLimitsMessage, ExtractionJob, PreparedDocumentMessage } from './protocol';
+import type {
+  DocxJob,
+  ExtractionJob,
+  ExtractionJobHandler,
+  ExtractionJobHandlers,
+  ExtractionKit,
+  PdfJob,
+} from './protocol';
 
 /** The parser produced more text than the job allows: refused rather than shipped to the API process. */
 export class OutputTooLarge extends Error {
@@ -17,95 +26,65 @@ function bytes(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-async function pdfText(data: Uint8Array): Promise<string> {
-  const { getDocumentProxy, extractText } = await import('unpdf');
-  const pdf = await getDocumentProxy(new Uint8Array(data));
-  try {
-    const { text } = await extractText(pdf, { mergePages: false });
-    return text.join('\n\n');
-  } finally {
-    await pdf.destroy();
-  }
-}
+const kit: ExtractionKit = {
+  async pdfText(data) {
+    const { getDocumentProxy, extractText } = await import('unpdf');
+    const pdf = await getDocumentProxy(new Uint8Array(data));
+    try {
+      const { text } = await extractText(pdf, { mergePages: false });
+      return text.join('\n\n');
+    } finally {
+      await pdf.destroy();
+    }
+  },
+  async docxText(data, archive) {
+    const buffer = bytes(data);
+    // Declared sizes were judged already (by the parent, or by the handler); these are the real ones,
+    // counted before mammoth inflates.
+    await verifyInflatedSizes(buffer, archive);
+    const mammoth = await import('mammoth');
+    const result = await mammoth.extractRawText({ buffer });
+    return result.value;
+  },
+  inspectArchive(data, archive) {
+    inspectArchive(bytes(data), archive);
+  },
+  limitText(text, maxTextChars) {
+    if (text.length > maxTextChars) throw new OutputTooLarge(maxTextChars);
+  },
+};
 
-async function docxText(data: Uint8Array, archive: ArchiveLimitsMessage): Promise<string> {
-  const buffer = bytes(data);
-  // Declared sizes were judged already (by the parent, or by prepareDocument); these are the real ones,
-  // counted before mammoth inflates.
-  await verifyInflatedSizes(buffer, archive);
-  const mammoth = await import('mammoth');
-  const result = await mammoth.extractRawText({ buffer });
-  return result.value;
-}
+/** The extraction module's own kinds. */
+const builtIn = {
+  pdf: (job: PdfJob, k: ExtractionKit) => k.pdfText(job.data),
+  docx: (job: DocxJob, k: ExtractionKit) => k.docxText(job.data, job.archive),
+} satisfies ExtractionJobHandlers;
+
+/** Runs a job by its kind; a string answer is held to the job's maxTextChars. */
+export type JobRunner = (job: ExtractionJob) => Promise<unknown>;
 
 /**
- * A search upload's whole text pipeline, every step of which grows with the file: its type from its bytes
- * (sniff: decoding, a JSON parse), its text (a parser, or the decoded text itself), the Stream-Safe + NFC
- * normalisation, the chunks. The API process gets the text and the chunks' offsets back.
+ * The runner for the built-in kinds and those of the handler modules at `modulePaths` (each exports
+ * `extractionJobs`, an ExtractionJobHandlers). A module without that export, or a kind two modules claim, is
+ * an error here — the child does not start — rather than a job answered by the wrong handler.
  */
-async function prepareDocument(
-  job: Extract<ExtractionJob, { kind: 'document' }>,
-): Promise<PreparedDocumentMessage> {
-  const { sniffDocument } = await import('../../search/upload/sniff');
-  const { normaliseText } = await import('../../search/upload/normalise');
-  const { chunkRanges } = await import('../../search/upload/chunker');
-  const { DocumentRefusal } = await import('../../search/upload/document-refusal');
-  const sniffed = await sniffDocument(job.data, job.filename);
-  let raw: string;
-  if (sniffed.binary) {
-    if (sniffed.contentType === 'application/pdf') raw = await pdfText(job.data);
-    else {
-      inspectArchive(bytes(job.data), job.archive); // the central directory, before anything is inflated
-      raw = await docxText(job.data, job.archive);
+export function createJobRunner(modulePaths: readonly string[] = []): JobRunner {
+  const handlers = new Map<string, ExtractionJobHandler>(Object.entries(builtIn));
+  for (const path of modulePaths) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path registered at run time
+    const loaded = require(path) as { extractionJobs?: ExtractionJobHandlers };
+    if (!loaded.extractionJobs || typeof loaded.extractionJobs !== 'object')
+      throw new Error(`extraction handler module ${path} exports no extractionJobs`);
+    for (const [kind, handler] of Object.entries(loaded.extractionJobs)) {
+      if (handlers.has(kind)) throw new Error(`extraction job kind ${kind} is registered twice (${path})`);
+      handlers.set(kind, handler);
     }
-  } else if (sniffed.contentType === 'text/html') {
-    const { htmlToText } = await import('../../search/upload/html-text');
-    raw = htmlToText(sniffed.text);
-  } else raw = sniffed.text;
-  if ((sniffed.binary || sniffed.contentType === 'text/html') && raw.length > job.maxTextChars)
-    throw new OutputTooLarge(job.maxTextChars);
-  const text = normaliseText(raw);
-  if (!text) throw new DocumentRefusal('EMPTY_DOCUMENT', 'The document contains no extractable text');
-  return {
-    contentType: sniffed.contentType,
-    text,
-    ranges: chunkRanges(text, job.chunkChars, job.chunkOverlapChars),
-  };
-}
-
-export async function runJob(job: ExtractionJob): Promise<string | PreparedDocumentMessage> {
-  if (job.kind === 'document') return prepareDocument(job);
-  let text: string;
-  switch (job.kind) {
-    case 'pdf':
-      text = await pdfText(job.data);
-      break;
-    case 'docx':
-      text = await docxText(job.data, job.archive);
-      break;
-    case 'html-text': {
-      const { htmlToText } = await import('../../search/upload/html-text');
-      text = htmlToText(job.html);
-      break;
-    }
-    case 'html-article': {
-      const { convertPage } = await import('../../downloader/extraction/page');
-      text = convertPage(job.html, job.url, job.format, job.page);
-      break;
-    }
-    case 'page-links': {
-      const { pageLinks } = await import('../../downloader/crawl/page-links');
-      text = JSON.stringify(pageLinks(job.html, job.url, job.maxLinks));
-      break;
-    }
-    case 'sitemap': {
-      const { sitemapUrls } = await import('../../downloader/crawl/page-links');
-      text = JSON.stringify(sitemapUrls(job.xml, job.maxLinks));
-      break;
-    }
-    default:
-      throw new Error(`unknown job kind ${(job as { kind: string }).kind}`);
   }
-  if (text.length > job.maxTextChars) throw new OutputTooLarge(job.maxTextChars);
-  return text;
+  return async (job) => {
+    const handler = handlers.get(job.kind);
+    if (!handler) throw new Error(`unknown job kind ${job.kind}`);
+    const value = await handler(job as never, kit);
+    if (typeof value === 'string') kit.limitText(value, job.maxTextChars);
+    return value;
+  };
 }

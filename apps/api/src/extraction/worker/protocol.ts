@@ -1,5 +1,6 @@
 // The messages between the extraction pool (parent) and its child processes, over Node's IPC channel
-// with the "advanced" (structured clone) serialization, so Buffers travel as bytes, not JSON.
+// with the "advanced" (structured clone) serialization, so Buffers travel as bytes, not JSON; and the types a
+// feature's job handlers are written against (re-exported by the module's index, @app/extraction).
 
 export interface JobMessage {
   type: 'job';
@@ -9,7 +10,10 @@ export interface JobMessage {
 
 /** A failure the child caught: the parser threw or a document limit was met. The child lives on. */
 export interface JobError {
-  /** ArchiveRefusal, ZipFormatError, OutputTooLarge, DocumentRefusal or the parser's own error name. */
+  /**
+   * ArchiveRefusal, ZipFormatError, OutputTooLarge, or the handler's own error name (a feature maps its own
+   * names to its errors through ExtractionModule.forFeature's `errors`).
+   */
   name: string;
   message: string;
   reason?: string;
@@ -33,55 +37,51 @@ export interface ArchiveLimitsMessage {
   maxRatio: number;
 }
 
-/** What a child can be asked to do. Every job names the longest text it may answer with. */
-export type ExtractionJob =
-  | { kind: 'pdf'; data: Uint8Array; maxTextChars: number }
-  | { kind: 'docx'; data: Uint8Array; archive: ArchiveLimitsMessage; maxTextChars: number }
-  /** Search uploads: the visible text of an HTML document. */
-  | { kind: 'html-text'; html: string; maxTextChars: number }
-  /**
-   * Downloader: a page as text, markdown or json (`{title, text, metadata, links, images}` as JSON text), read
-   * with the download's include/exclude selectors, article or whole page, and front matter.
-   */
-  | {
-      kind: 'html-article';
-      html: string;
-      url: string;
-      format: 'text' | 'markdown' | 'json';
-      maxTextChars: number;
-      page?: PageReadOptions;
-    }
-  /** Crawls: a page's links (JSON array of absolute URLs, at most maxLinks). */
-  | { kind: 'page-links'; html: string; url: string; maxLinks: number; maxTextChars: number }
-  /** Crawls: a sitemap's URLs (JSON {index, urls}, at most maxLinks). */
-  | { kind: 'sitemap'; xml: string; maxLinks: number; maxTextChars: number }
-  /**
-   * Search uploads, every type: the whole text pipeline of one file (sniff, decode, parse, normalise, chunk),
-   * answered with a PreparedDocumentMessage. `maxTextChars` bounds what a parser (pdf, docx, html) yields;
-   * a text file is bounded by its size.
-   */
-  | {
-      kind: 'document';
-      data: Uint8Array;
-      filename: string;
-      archive: ArchiveLimitsMessage;
-      maxTextChars: number;
-      chunkChars: number;
-      chunkOverlapChars: number;
-    };
-
-/** How the downloader reads a page (page.ts's PageOptions, restated: the protocol imports no feature code). */
-export interface PageReadOptions {
-  include?: string;
-  exclude?: string;
-  mainContent?: boolean;
-  frontMatter?: boolean;
+/**
+ * What a child can be asked to do: a kind (one registered handler answers it) and the longest text it may
+ * answer with. A handler that answers with a string longer than `maxTextChars` is refused by the child
+ * (OutputTooLarge, reason text_too_large); a handler answering with anything else bounds it itself.
+ */
+export interface ExtractionJob {
+  kind: string;
+  maxTextChars: number;
 }
 
-/** The answer to a 'document' job: the stored text and its chunks as [start, end) offsets into it. */
-export interface PreparedDocumentMessage {
-  contentType: string;
-  text: string;
-  /** Two offsets per chunk (chunker.ts chunkRanges). */
-  ranges: Uint32Array;
+/** The extraction module's own kinds: a PDF's or a docx's text. */
+export interface PdfJob extends ExtractionJob {
+  kind: 'pdf';
+  data: Uint8Array;
 }
+export interface DocxJob extends ExtractionJob {
+  kind: 'docx';
+  data: Uint8Array;
+  archive: ArchiveLimitsMessage;
+}
+
+/**
+ * What the child hands every handler: the extraction module's parsers and limits, so a feature's handler
+ * module needs no runtime import of extraction code (the child resolves modules without the path aliases:
+ * a handler module imports `@app/extraction` for types only).
+ */
+export interface ExtractionKit {
+  /** A PDF's text, pages separated by a blank line (unpdf, loaded on first use). */
+  pdfText(data: Uint8Array): Promise<string>;
+  /** A docx's text (mammoth, after the zip's real inflated sizes are counted against `archive`). */
+  docxText(data: Uint8Array, archive: ArchiveLimitsMessage): Promise<string>;
+  /** Judges a zip's central directory before anything is inflated (throws ArchiveRefusal / ZipFormatError). */
+  inspectArchive(data: Uint8Array, archive: ArchiveLimitsMessage): void;
+  /** Throws OutputTooLarge (reason text_too_large) when `text` is longer than `maxTextChars`. */
+  limitText(text: string, maxTextChars: number): void;
+}
+
+/**
+ * One kind's handler, run in a child: its answer goes back to the parent by structured clone (strings,
+ * Buffers, typed arrays, plain objects). `job` is `never` here so a handler may declare its own job type.
+ */
+export type ExtractionJobHandler = (job: never, kit: ExtractionKit) => Promise<unknown>;
+
+/**
+ * What a handler module exports as `extractionJobs`: kind → handler. Heavy parsers are imported inside the
+ * handler (`await import(...)`), so a child loads them only when a job needs them.
+ */
+export type ExtractionJobHandlers = Readonly<Record<string, ExtractionJobHandler>>;

@@ -1,8 +1,8 @@
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { ValidationFailedError } from '@app/common/validation';
-import { AppError } from '@app/common/app-error';
+import { ValidationFailedError } from '@app/common';
+import { AppError } from '@app/common';
 import { FileRejection, MalformedMultipartError, TooManyFilesError } from '../search.errors';
 import { EXTERNAL_ID_FIELD, externalIdProblem, invalidExternalId } from './external-id';
 import { unsafeFilenameReason } from './filename';

@@ -1,0 +1,18 @@
+// The extraction module's public surface: what other features import (as `@app/extraction`). A feature
+// whose work runs in the parser children registers it here — see ExtractionModule.forFeature and
+// docs/architecture.md ("Work in the extraction children").
+export { ExtractionModule } from './extraction.module';
+export { ExtractionService, MAX_PARSER_MESSAGE } from './extraction.service';
+export type { ExtractionFeature } from './extraction-jobs.registry';
+export { ExtractionBusyError, ExtractionError } from './extraction.errors';
+export type { ExtractionFailureReason } from './extraction.errors';
+export { ArchiveRefusal } from './zip-directory';
+export type { ArchiveLimits, ArchiveRefusalReason } from './zip-directory';
+export type {
+  ArchiveLimitsMessage,
+  ExtractionJob,
+  ExtractionJobHandler,
+  ExtractionJobHandlers,
+  ExtractionKit,
+  JobError,
+} from './worker/protocol';

@@ -1,0 +1,2 @@
+// The retry policy's public surface (@app/resilience).
+export * from './retry';

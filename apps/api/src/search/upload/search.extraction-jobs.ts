@@ -1,0 +1,78 @@
+// Search's job kinds, as the extraction child runs them (registered in search.module.ts through
+// ExtractionModule.forFeature). Loaded by path in the child, which has no path aliases: `@app/extraction` is
+// imported for types only, the extraction module's parsers come in through the kit, and the search code a
+// handler needs is required on first use (a child that only converts pages never loads the sniffer).
+import type {
+  ArchiveLimitsMessage,
+  ExtractionJob,
+  ExtractionJobHandlers,
+  ExtractionKit,
+} from '@app/extraction';
+import { DocumentRefusal } from './document-refusal';
+
+/** The visible text of an HTML document. */
+export interface HtmlTextJob extends ExtractionJob {
+  kind: 'html-text';
+  html: string;
+}
+
+/**
+ * An upload's whole text pipeline, every type (sniff, decode, parse, normalise, chunk), answered with a
+ * PreparedDocument. `maxTextChars` bounds what a parser (pdf, docx, html) yields; a text file is bounded by
+ * its size.
+ */
+export interface DocumentJob extends ExtractionJob {
+  kind: 'document';
+  data: Uint8Array;
+  filename: string;
+  archive: ArchiveLimitsMessage;
+  chunkChars: number;
+  chunkOverlapChars: number;
+}
+
+/** The answer to a 'document' job: the stored text and its chunks as [start, end) offsets into it. */
+export interface PreparedDocument {
+  contentType: string;
+  text: string;
+  /** Two offsets per chunk (chunker.ts chunkRanges). */
+  ranges: Uint32Array;
+}
+
+/**
+ * A search upload's whole text pipeline, every step of which grows with the file: its type from its bytes
+ * (sniff: decoding, a JSON parse), its text (a parser, or the decoded text itself), the Stream-Safe + NFC
+ * normalisation, the chunks. The API process gets the text and the chunks' offsets back.
+ */
+async function prepareDocument(job: DocumentJob, kit: ExtractionKit): Promise<PreparedDocument> {
+  const { sniffDocument } = await import('./sniff');
+  const { normaliseText } = await import('./normalise');
+  const { chunkRanges } = await import('./chunker');
+  const sniffed = await sniffDocument(job.data, job.filename);
+  let raw: string;
+  if (sniffed.binary) {
+    if (sniffed.contentType === 'application/pdf') raw = await kit.pdfText(job.data);
+    else {
+      kit.inspectArchive(job.data, job.archive); // the central directory, before anything is inflated
+      raw = await kit.docxText(job.data, job.archive);
+    }
+  } else if (sniffed.contentType === 'text/html') {
+    const { htmlToText } = await import('./html-text');
+    raw = htmlToText(sniffed.text);
+  } else raw = sniffed.text;
+  if (sniffed.binary || sniffed.contentType === 'text/html') kit.limitText(raw, job.maxTextChars);
+  const text = normaliseText(raw);
+  if (!text) throw new DocumentRefusal('EMPTY_DOCUMENT', 'The document contains no extractable text');
+  return {
+    contentType: sniffed.contentType,
+    text,
+    ranges: chunkRanges(text, job.chunkChars, job.chunkOverlapChars),
+  };
+}
+
+export const extractionJobs = {
+  document: prepareDocument,
+  'html-text': async (job: HtmlTextJob) => {
+    const { htmlToText } = await import('./html-text');
+    return htmlToText(job.html);
+  },
+} satisfies ExtractionJobHandlers;
