@@ -100,6 +100,26 @@ describe('OpenAPI document: auth and tenant', () => {
     expect(header.description).toMatch(/Required with a `\*` key/);
   });
 
+  it('describes the store routes of issue 23: replace in place (multipart), settings (JSON) and stats', () => {
+    const replace = doc.paths['/api/v1/stores/{store}/documents/{id}'].put;
+    expect(replace.requestBody.content['multipart/form-data'].schema.properties.files).toBeDefined();
+    expect(Object.keys(replace.responses)).toEqual(expect.arrayContaining(['200', '404']));
+    const upload = doc.paths['/api/v1/stores/{store}/documents'].post;
+    expect(upload.requestBody.content['multipart/form-data'].schema.properties.externalId).toMatchObject({
+      type: 'string',
+      maxLength: 256,
+    });
+    const settings = doc.paths['/api/v1/stores/{store}/settings'];
+    expect(settings.get).toBeDefined();
+    expect(
+      Object.keys(settings.put.requestBody.content['application/json'].schema.properties).sort(),
+    ).toEqual(['stopWords', 'synonymGroups', 'synonyms']);
+    expect(Object.keys(settings.put.responses)).toEqual(expect.arrayContaining(['200', '400', '404']));
+    expect(doc.paths['/api/v1/stores/{store}/stats'].get.responses['200'].description).toContain(
+      'byContentType',
+    );
+  });
+
   it('Swagger UI keeps the authorization across reloads', async () => {
     const res = await app.request('/docs/swagger-ui-init.js');
     expect(res.status).toBe(200);

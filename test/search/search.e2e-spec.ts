@@ -125,6 +125,7 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
           contentType: d.contentType,
           bytes: expect.any(Number),
           chunks: expect.any(Number),
+          outcome: 'created',
         });
         expect(d.chunks).toBeGreaterThanOrEqual(1);
         ids[d.filename] = d.id;
@@ -172,29 +173,29 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
       expect(meta.body.checksum).toMatch(/^[0-9a-f]{64}$/);
     });
 
-    it('answers re-uploaded bytes with 409 DUPLICATE_DOCUMENT naming the existing document, storing nothing twice', async () => {
+    it('answers re-uploaded bytes with 200 and the existing document (idempotent), storing nothing twice', async () => {
+      const version = (await new SearchRepository(database).storeKey('demo', 'kb'))!.version;
       const res = await demo('/api/v1/stores/kb/documents', {
         method: 'POST',
         body: form([['handbook-copy.md', fixture('handbook.md')]]),
       });
-      expect(res.status).toBe(409);
-      expect(res.body).toMatchObject({
-        statusCode: 409,
-        error: 'Conflict',
-        code: 'DUPLICATE_DOCUMENT',
-        details: { existingDocumentId: ids['handbook.md'] },
-        documents: [],
-        rejected: [
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        documents: [
           {
-            filename: 'handbook-copy.md',
-            code: 'DUPLICATE_DOCUMENT',
-            existingDocumentId: ids['handbook.md'],
-            details: { existingDocumentId: ids['handbook.md'] },
+            id: ids['handbook.md'],
+            filename: 'handbook.md',
+            contentType: 'text/markdown',
+            bytes: fixture('handbook.md').length,
+            chunks: expect.any(Number),
+            outcome: 'unchanged',
           },
         ],
+        rejected: [],
       });
-      expect(res.body.message).toContain(`as document ${ids['handbook.md']}`);
       expect((await demo('/api/v1/stores/kb')).body.documentCount).toBe(6);
+      // nothing changed: the store's version (and so its cached searches) stay
+      expect((await new SearchRepository(database).storeKey('demo', 'kb'))!.version).toBe(version);
     });
 
     it.each([

@@ -1,12 +1,25 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TenantId } from '@app/auth';
 import { API_V1 } from '@app/common';
 import { Consumes } from '@app/common';
 import { kErrorCode, RequestWithErrorCode } from '@app/common';
 import { RateLimit } from '@app/rate-limit';
-import { DocumentView, GetDocumentQuery, ListDocumentsQuery, UploadResult } from './dto/document.dto';
+import {
+  DocumentView,
+  GetDocumentQuery,
+  ListDocumentsQuery,
+  UploadedDocument,
+  UploadResult,
+} from './dto/document.dto';
 import { DocumentsService } from './documents.service';
 
 @ApiTags('search')
@@ -20,10 +33,26 @@ export class DocumentsController {
   @ApiBody({
     schema: {
       type: 'object',
-      properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+      properties: {
+        externalId: {
+          type: 'string',
+          maxLength: 256,
+          description:
+            "The caller's key for the file part that follows it (1–256 characters, no control characters): " +
+            'a document already holding it is replaced in place (same id); repeat before each file',
+        },
+        files: { type: 'array', items: { type: 'string', format: 'binary' } },
+      },
     },
   })
-  @ApiCreatedResponse({ description: '{documents:[…], rejected:[{filename, code, message}]}' })
+  @ApiCreatedResponse({
+    description:
+      '{documents:[{id, filename, contentType, bytes, chunks, externalId?, outcome}], rejected:[{filename, code, message}]} — 201 when a document was created',
+  })
+  @ApiOkResponse({
+    description:
+      'Nothing created: every stored file replaced a document (externalId) or was already held (identical bytes, outcome "unchanged")',
+  })
   async upload(
     @TenantId() tenantId: string,
     @Param('store') store: string,
@@ -35,6 +64,35 @@ export class DocumentsController {
     if (headers) void reply.headers(headers);
     if (errorCode) (request as RequestWithErrorCode)[kErrorCode] = errorCode; // errors_total{type}
     return body;
+  }
+
+  @Put(':id')
+  @RateLimit('upload')
+  @Consumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: { files: { type: 'string', format: 'binary', description: 'exactly one file' } },
+    },
+  })
+  @ApiOkResponse({
+    description:
+      'The document with its new file, same id and externalId: {id, filename, contentType, bytes, chunks, externalId?, outcome: "replaced"|"unchanged"}; its old passages stay searchable until the new ones are published',
+  })
+  @ApiNotFoundResponse({ description: 'STORE_NOT_FOUND, DOCUMENT_NOT_FOUND' })
+  async replace(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UploadedDocument | UploadResult> {
+    const outcome = await this.documents.replace(tenantId, store, id, request);
+    void reply.status(outcome.status);
+    if ('headers' in outcome && outcome.headers) void reply.headers(outcome.headers);
+    if ('errorCode' in outcome && outcome.errorCode)
+      (request as RequestWithErrorCode)[kErrorCode] = outcome.errorCode;
+    return outcome.body;
   }
 
   @Get()

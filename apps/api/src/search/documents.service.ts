@@ -20,6 +20,7 @@ import {
   DocumentRow,
   DuplicateDocument,
   NewDocument,
+  ReplacedDocumentGone,
   SearchRepository,
   StoreGone,
 } from './search.repository';
@@ -37,7 +38,10 @@ interface Prepared {
 }
 
 export interface UploadOutcome {
-  /** 201 when something was stored; otherwise the status the rejections call for. */
+  /**
+   * 201 when a document was created; 200 when documents were only replaced or already held (identical
+   * bytes); otherwise the status the rejections call for.
+   */
   status: number;
   /** When nothing was stored: the contract's error fields plus the same documents/rejected body. */
   body: UploadResult | (UploadResult & ErrorBody);
@@ -45,6 +49,9 @@ export interface UploadOutcome {
   /** Headers of the error the request failed with after some files (Retry-After…). */
   headers?: Record<string, string>;
 }
+
+/** PUT …/documents/:id: the document as replaced, or the upload's error answer. */
+export type ReplaceOutcome = { status: 200; body: UploadedDocument } | UploadOutcome;
 
 function duplicateOf(existingId: string): FileRejection {
   return new FileRejection(
@@ -88,10 +95,17 @@ export class DocumentsService {
    * malformed or over the file count after some files, the error's answer lists them too (documents,
    * rejected), so the response still says what happened to each.
    */
-  async upload(tenantId: string, store: string, request: FastifyRequest): Promise<UploadOutcome> {
+  async upload(
+    tenantId: string,
+    store: string,
+    request: FastifyRequest,
+    replaces?: string,
+  ): Promise<UploadOutcome> {
     const storeId = await this.storeId(tenantId, store);
     if (!request.isMultipart()) throw new NotMultipartError();
-    const { chunkChars, chunkOverlapChars, maxFiles, maxFileBytes } = this.config.search;
+    const { chunkChars, chunkOverlapChars, maxFileBytes } = this.config.search;
+    // PUT …/documents/:id: one file, no externalId (the replaced document keeps its own)
+    const maxFiles = replaces ? 1 : this.config.search.maxFiles;
     const declared = request.headers['content-length'];
     const release = await this.budget.acquire(
       tenantId,
@@ -100,7 +114,7 @@ export class DocumentsService {
     const documents: UploadedDocument[] = [];
     const rejected: RejectedFile[] = [];
     try {
-      await readUpload(request, { maxFiles, maxFileBytes }, async (received) => {
+      await readUpload(request, { maxFiles, maxFileBytes, externalIds: !replaces }, async (received) => {
         const outcome = await this.receiveOne(
           tenantId,
           storeId,
@@ -108,6 +122,7 @@ export class DocumentsService {
           received,
           chunkChars,
           chunkOverlapChars,
+          replaces,
         );
         if ('id' in outcome) documents.push(outcome);
         else rejected.push(outcome);
@@ -132,7 +147,9 @@ export class DocumentsService {
     }
     if (documents.length) this.repository.noteChanges(documents.length);
     this.logUpload(store, documents, rejected);
-    if (documents.length) return { status: 201, body: { documents, rejected } };
+    // created anything: 201; only replaced or already held (a retry, an upsert): 200
+    if (documents.some((d) => d.outcome === 'created')) return { status: 201, body: { documents, rejected } };
+    if (documents.length) return { status: 200, body: { documents, rejected } };
     const status = rejectionStatus(rejected);
     const errorCode = new Set(rejected.map((r) => r.code)).size === 1 ? rejected[0].code : 'UPLOAD_REJECTED';
     const message = `No file was stored: ${rejected.length === 1 ? rejected[0].message : `all ${rejected.length} files were rejected`}`;
@@ -158,7 +175,13 @@ export class DocumentsService {
     );
   }
 
-  /** One received file: a duplicate is answered from its checksum, anything else extracted and stored. */
+  /**
+   * One received file. Identical bytes already published are answered from the checksum, before extraction:
+   * with that document (`outcome: "unchanged"`) when it is the one the file is for (no key, its externalId,
+   * or the document a PUT replaces), else 409 DUPLICATE_DOCUMENT (the store holds the content as another
+   * document, or it is still being stored). Anything else is extracted and stored: a new document, or the
+   * replacement of `replaces` / of the document holding `externalId`.
+   */
   private async receiveOne(
     tenantId: string,
     storeId: string,
@@ -166,15 +189,31 @@ export class DocumentsService {
     received: ReceivedFile,
     chunkChars: number,
     overlap: number,
+    replaces?: string,
   ): Promise<UploadedDocument | RejectedFile> {
     const name = received.filename;
+    const externalId = received.externalId;
     let rejection = received.rejection;
     if (!rejection) {
       const existing = await this.repository
         .findByChecksum(tenantId, storeId, received.checksum as string)
         .catch((err: unknown) => this.storageRejection(err, name, store));
       if (existing instanceof FileRejection) rejection = existing;
-      else if (existing) rejection = duplicateOf(existing);
+      else if (existing) {
+        const same = replaces
+          ? existing.id === replaces
+          : externalId === undefined || existing.externalId === externalId;
+        const held =
+          existing.ready && same
+            ? await this.repository.findDocument(storeId, existing.id, false)
+            : undefined;
+        if (held) {
+          received.data = undefined;
+          this.metrics.upload('success', seconds(received.startedAt));
+          return { ...uploaded(held), outcome: 'unchanged' };
+        }
+        rejection = duplicateOf(existing.id);
+      }
       if (rejection) received.data = undefined;
     }
     if (!rejection) {
@@ -182,10 +221,23 @@ export class DocumentsService {
       rejection = p.rejection;
       if (p.doc) {
         try {
-          const id = await this.repository.insertDocument(tenantId, storeId, p.doc);
+          const stored = await this.repository.storeDocument(tenantId, storeId, {
+            ...p.doc,
+            ...(externalId !== undefined ? { externalId } : {}),
+            ...(replaces ? { replaces } : {}),
+          });
           const { filename, contentType, bytes } = p.doc;
           this.metrics.upload('success', seconds(received.startedAt), bytes);
-          return { id, filename, contentType, bytes, chunks: p.doc.chunks.length };
+          const key = externalId ?? (stored.replaced ? await this.keyOf(storeId, stored.id) : undefined);
+          return {
+            id: stored.id,
+            filename,
+            contentType,
+            bytes,
+            chunks: p.doc.chunks.length,
+            ...(key !== undefined ? { externalId: key } : {}),
+            outcome: stored.replaced ? 'replaced' : 'created',
+          };
         } catch (err) {
           rejection = this.storageRejection(err, name, store);
         }
@@ -207,6 +259,7 @@ export class DocumentsService {
   /** A failure to look up or store one file, as that file's rejection (a store deleted meanwhile fails the request). */
   private storageRejection(err: unknown, filename: string, store: string): FileRejection {
     if (err instanceof DuplicateDocument) return duplicateOf(err.existingId);
+    if (err instanceof ReplacedDocumentGone) throw new DocumentNotFoundError(); // deleted during its replacement
     if (err instanceof StoreGone) throw new StoreNotFoundError(store);
     if (err instanceof DatabaseTimeoutError || err instanceof DatabaseUnavailableError) {
       this.logger.warn({ err, filename }, 'Storing an uploaded document was stopped');
@@ -277,6 +330,35 @@ export class DocumentsService {
     return this.cursors;
   }
 
+  /** A replaced document's externalId (kept from the document it replaced), if it has one. */
+  private async keyOf(storeId: string, id: string): Promise<string | undefined> {
+    const row = await this.repository.findDocument(storeId, id, false).catch(() => undefined);
+    return row?.externalId ?? undefined;
+  }
+
+  /**
+   * PUT …/documents/:id: the document's file replaced, its id (and externalId, creation time) kept. The
+   * document must exist before the body is read (404 DOCUMENT_NOT_FOUND); its old passages stay searchable
+   * until the new ones are published (SearchRepository.storeDocument). One file: 200 with the document
+   * (`outcome` "replaced", or "unchanged" for identical bytes); a refused file answers its rejection's status.
+   */
+  async replace(
+    tenantId: string,
+    store: string,
+    id: string,
+    request: FastifyRequest,
+  ): Promise<ReplaceOutcome> {
+    const storeId = await this.storeId(tenantId, store);
+    const current = UUID.test(id)
+      ? await this.repository.findDocument(storeId, id.toLowerCase(), false)
+      : undefined;
+    if (!current) throw new DocumentNotFoundError();
+    const outcome = await this.upload(tenantId, store, request, current.id);
+    const [document] = outcome.body.documents;
+    if (outcome.status === 200 && document) return { status: 200, body: document };
+    return outcome;
+  }
+
   async get(tenantId: string, store: string, id: string, withText: boolean): Promise<DocumentView> {
     const storeId = await this.storeId(tenantId, store);
     const row = UUID.test(id)
@@ -311,7 +393,20 @@ function view(row: DocumentRow): DocumentView {
     bytes: Number(row.bytes),
     chunks: row.chunks,
     checksum: row.checksum,
+    ...(row.externalId !== null && row.externalId !== undefined ? { externalId: row.externalId } : {}),
     createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
     ...(row.text !== undefined ? { text: row.text } : {}),
+  };
+}
+
+function uploaded(row: DocumentRow): Omit<UploadedDocument, 'outcome'> {
+  return {
+    id: row.id,
+    filename: row.filename,
+    contentType: row.contentType,
+    bytes: Number(row.bytes),
+    chunks: row.chunks,
+    ...(row.externalId !== null && row.externalId !== undefined ? { externalId: row.externalId } : {}),
   };
 }

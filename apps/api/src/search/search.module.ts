@@ -14,6 +14,9 @@ import { SearchHealthIndicator } from './search.health';
 import { SEARCH_METRICS, SearchCounts, SearchMetrics } from './search.metrics';
 import { SearchRepository } from './search.repository';
 import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
+import { StoreAdminController } from './store-admin.controller';
+import { StoreAdminRepository } from './store-admin.repository';
+import { StoreAdminService } from './store-admin.service';
 import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
 import { SEARCH_EXTRACTION } from './upload/extract';
@@ -63,13 +66,15 @@ class SearchSetup implements OnModuleInit {
       }),
     }),
   ],
-  controllers: [StoresController, DocumentsController, SearchController],
+  controllers: [StoresController, StoreAdminController, DocumentsController, SearchController],
   providers: [
     SearchRepository,
     SearchCounts,
     ...SEARCH_METRICS,
     SearchMetrics,
     StoresService,
+    StoreAdminRepository,
+    StoreAdminService,
     {
       provide: UploadBudget,
       inject: [AppConfig, PoolMetrics],

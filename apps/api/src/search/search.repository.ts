@@ -23,6 +23,7 @@ export interface StoreRow {
 }
 
 export interface DocumentRow {
+  /** The document's public id (`public_id`: kept when its file is replaced). */
   id: string;
   seq: number;
   filename: string;
@@ -31,6 +32,8 @@ export interface DocumentRow {
   checksum: string;
   chunks: number;
   createdAt: Date;
+  updatedAt: Date;
+  externalId: string | null;
   text?: string;
 }
 
@@ -41,6 +44,23 @@ export interface NewDocument {
   checksum: string;
   text: string;
   chunks: string[];
+  /** The caller's key (upload field `externalId`): a published document with it is replaced (upsert). */
+  externalId?: string;
+  /** The public id of the document this one replaces (PUT …/documents/:id). */
+  replaces?: string;
+}
+
+/** What storing a document did: its public id, and whether it replaced a published one. */
+export interface StoredDocument {
+  id: string;
+  replaced: boolean;
+}
+
+/** A published document holding given content (an upload's identical bytes). */
+export interface ChecksumMatch {
+  id: string;
+  ready: boolean;
+  externalId: string | null;
 }
 
 /** The analysis statement's answer: per request its lexemes and candidates, and words to highlight. */
@@ -60,6 +80,9 @@ export class DuplicateDocument extends Error {
 /** Thrown inside a transaction when the store went away meanwhile (deleted concurrently). */
 export class StoreGone extends Error {}
 
+/** Thrown when publishing a replacement whose document was deleted meanwhile (nothing is published). */
+export class ReplacedDocumentGone extends Error {}
+
 /** Rolls a delete transaction back when the document was not there (the version must not move). */
 class NothingDeleted extends Error {}
 
@@ -68,8 +91,10 @@ const STORE_COLUMNS = `s.id, s.name, s.version::text AS version, s.created_at AS
   (SELECT count(*)::int FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS "documentCount",
   (SELECT coalesce(sum(d.bytes), 0)::float8 FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS bytes`;
 
-const DOCUMENT_COLUMNS = `d.id, d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
-  trim(d.checksum) AS checksum, d.chunk_count AS chunks, d.created_at AS "createdAt"`;
+// `id` is the public id (migration 8): a replaced document keeps it while its row changes.
+const DOCUMENT_COLUMNS = `d.public_id AS id, d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
+  trim(d.checksum) AS checksum, d.chunk_count AS chunks, d.created_at AS "createdAt", d.updated_at AS "updatedAt",
+  d.external_id AS "externalId"`;
 
 /**
  * Chunks go in with one statement per batch of this many rows (arrays through unnest), and postings and words
@@ -183,6 +208,18 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     return r.rows[0];
   }
 
+  /**
+   * The store's query-time settings (store-settings.ts), read by a search on a cache miss only (a cache hit
+   * never pays for them). Read after the version the page is cached under: settings changed in between are
+   * cached under a version no later search asks for.
+   */
+  async storeSettings(storeId: string): Promise<unknown> {
+    const r = await this.db.query<{ settings: unknown }>('SELECT settings FROM search_stores WHERE id = $1', [
+      storeId,
+    ]);
+    return r.rows[0]?.settings;
+  }
+
   async deleteStore(tenantId: string, name: string): Promise<boolean> {
     const r = await this.db.query('DELETE FROM search_stores WHERE tenant_id = $1 AND name = $2', [
       tenantId,
@@ -205,6 +242,18 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * a process that died mid-upload are swept later (sweepPending). StoreGone when the store went away.
    */
   async insertDocument(tenantId: string, storeId: string, doc: NewDocument): Promise<string> {
+    return (await this.storeDocument(tenantId, storeId, doc)).id;
+  }
+
+  /**
+   * insertDocument, answering also whether a published document was replaced: `doc.replaces` (its public
+   * id) or the published document with `doc.externalId`. The replacement is staged like any upload (a row of
+   * its own, not ready); the publishing transaction then takes the old document out (its postings, its share
+   * of the vocabulary, its row and chunks — what a delete does) and publishes the new one under the old
+   * public id, so a search sees either the old passages or the new ones. ReplacedDocumentGone when
+   * `doc.replaces` was deleted meanwhile.
+   */
+  async storeDocument(tenantId: string, storeId: string, doc: NewDocument): Promise<StoredDocument> {
     // A document of one batch: the same steps in one short transaction — one turn of the session, and a
     // failure leaves nothing without a clean-up.
     if (doc.chunks.length <= CHUNK_BATCH)
@@ -212,8 +261,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
         const id = await insertPending(tx, tenantId, storeId, doc);
         const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
         await stageIndex(tx, storeId, id, doc.chunks.length, terms);
-        await publish(tx, storeId, id, terms);
-        return id;
+        return publish(tx, storeId, id, terms, doc);
       });
     const id = await insertPending(this.db, tenantId, storeId, doc);
     try {
@@ -221,8 +269,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
         storeGoneOnForeignKey,
       );
       await stageIndex(this.db, storeId, id, doc.chunks.length, terms).catch(storeGoneOnForeignKey);
-      await this.db.transaction((tx) => publish(tx, storeId, id, terms));
-      return id;
+      return await this.db.transaction((tx) => publish(tx, storeId, id, terms, doc));
     } catch (err) {
       await this.discardPending(storeId, id, doc.chunks.length).catch((e: unknown) =>
         this.logger.warn({ err: e }, `Removing the unfinished upload ${id} failed; it is swept later`),
@@ -236,10 +283,24 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * an upload's duplicate is answered from this before the file is extracted (insertDocument still
    * refuses one that raced in meanwhile).
    */
-  async findByChecksum(tenantId: string, storeId: string, checksum: string): Promise<string | undefined> {
-    const r = await this.db.query<{ id: string }>(
-      'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
+  async findByChecksum(
+    tenantId: string,
+    storeId: string,
+    checksum: string,
+  ): Promise<ChecksumMatch | undefined> {
+    const r = await this.db.query<ChecksumMatch>(
+      `SELECT public_id AS id, ready, external_id AS "externalId" FROM search_documents
+       WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3`,
       [tenantId, storeId, checksum],
+    );
+    return r.rows[0];
+  }
+
+  /** The public id of the published document of this store with the caller's key, if any. */
+  async findByExternalId(storeId: string, externalId: string): Promise<string | undefined> {
+    const r = await this.db.query<{ id: string }>(
+      'SELECT public_id AS id FROM search_documents WHERE store_id = $1 AND external_id = $2 AND ready',
+      [storeId, externalId],
     );
     return r.rows[0]?.id;
   }
@@ -313,7 +374,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
 
   async findDocument(storeId: string, id: string, withText: boolean): Promise<DocumentRow | undefined> {
     const r = await this.db.query<DocumentRow>(
-      `SELECT ${DOCUMENT_COLUMNS}${withText ? ', d.text' : ''} FROM search_documents d WHERE d.store_id = $1 AND d.id = $2 AND d.ready`,
+      `SELECT ${DOCUMENT_COLUMNS}${withText ? ', d.text' : ''} FROM search_documents d WHERE d.store_id = $1 AND d.public_id = $2 AND d.ready`,
       [storeId, id],
     );
     return r.rows[0];
@@ -332,16 +393,18 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
           [storeId],
         );
         if (bumped.rowCount === 0) return false;
-        // a document still being stored is not there yet (its words are not in the vocabulary)
-        const published = await tx.query(
-          'SELECT 1 FROM search_documents WHERE store_id = $1 AND id = $2 AND ready',
+        // a document still being stored is not there yet (its words are not in the vocabulary); `id` is
+        // the public id, the row's own id may differ (a replaced document)
+        const published = await tx.query<{ id: string }>(
+          'SELECT id FROM search_documents WHERE store_id = $1 AND public_id = $2 AND ready',
           [storeId, id],
         );
-        if (published.rowCount === 0) throw new NothingDeleted();
-        await unindexDocument(tx, storeId, id);
+        if (published.rows.length === 0) throw new NothingDeleted();
+        const rowId = published.rows[0].id;
+        await unindexDocument(tx, storeId, rowId);
         const r = await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [
           storeId,
-          id,
+          rowId,
         ]);
         if (r.rowCount === 0) throw new NothingDeleted();
         return true;
@@ -524,9 +587,20 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   async passages(
     plan: QueryPlan,
     documentIds: string[],
-  ): Promise<Map<string, { filename: string; passages: Array<{ chunkIndex: number; content: string }> }>> {
-    const r = await this.db.query<{ id: string; filename: string; chunkIndex: number; content: string }>(
-      `SELECT d.id, d.filename, x.chunk_index AS "chunkIndex", x.content
+  ): Promise<
+    Map<
+      string,
+      { publicId: string; filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+    >
+  > {
+    const r = await this.db.query<{
+      id: string;
+      publicId: string;
+      filename: string;
+      chunkIndex: number;
+      content: string;
+    }>(
+      `SELECT d.id, d.public_id AS "publicId", d.filename, x.chunk_index AS "chunkIndex", x.content
        FROM unnest($1::uuid[]) AS p(id)
        JOIN search_documents d ON d.id = p.id
        CROSS JOIN LATERAL (
@@ -550,11 +624,11 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     );
     const out = new Map<
       string,
-      { filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+      { publicId: string; filename: string; passages: Array<{ chunkIndex: number; content: string }> }
     >();
     for (const row of r.rows) {
       let entry = out.get(row.id);
-      if (!entry) out.set(row.id, (entry = { filename: row.filename, passages: [] }));
+      if (!entry) out.set(row.id, (entry = { publicId: row.publicId, filename: row.filename, passages: [] }));
       entry.passages.push({ chunkIndex: row.chunkIndex, content: row.content });
     }
     return out;
@@ -588,14 +662,15 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   /** The text and filename of given chunks (a group=chunks page). */
   async chunks(
     keys: Array<{ documentId: string; chunkIndex: number }>,
-  ): Promise<Map<string, { filename: string; content: string }>> {
+  ): Promise<Map<string, { publicId: string; filename: string; content: string }>> {
     const r = await this.db.query<{
       documentId: string;
+      publicId: string;
       chunkIndex: number;
       filename: string;
       content: string;
     }>(
-      `SELECT c.document_id AS "documentId", c.chunk_index AS "chunkIndex", d.filename, c.content
+      `SELECT c.document_id AS "documentId", d.public_id AS "publicId", c.chunk_index AS "chunkIndex", d.filename, c.content
        FROM unnest($1::uuid[], $2::int[]) AS k(document_id, chunk_index)
        JOIN search_chunks c ON c.document_id = k.document_id AND c.chunk_index = k.chunk_index
        JOIN search_documents d ON d.id = c.document_id`,
@@ -736,8 +811,9 @@ async function insertPending(
   const id = randomUUID();
   const inserted = await db
     .query<{ id: string }>(
-      `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)
+      `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready,
+         public_id, external_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11)
        ON CONFLICT (tenant_id, store_id, checksum) DO NOTHING RETURNING id`,
       [
         id,
@@ -749,12 +825,14 @@ async function insertPending(
         doc.checksum,
         doc.text,
         doc.chunks.length,
+        doc.replaces ?? id,
+        doc.externalId ?? null,
       ],
     )
     .catch(storeGoneOnForeignKey);
   if (inserted.rows.length > 0) return id;
   const existing = await db.query<{ id: string }>(
-    'SELECT id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
+    'SELECT public_id AS id FROM search_documents WHERE tenant_id = $1 AND store_id = $2 AND checksum = $3',
     [tenantId, storeId, doc.checksum],
   );
   throw new DuplicateDocument(existing.rows[0]?.id ?? '');
@@ -763,21 +841,60 @@ async function insertPending(
 /**
  * Step 4, one transaction: the store's version bump (which locks its row: publications and deletes in one
  * store serialise, and a deleted store is noticed), the document's words into the vocabulary, `ready`.
+ * A replacement (`doc.replaces`, or a published document holding `doc.externalId`, looked up under that lock
+ * so concurrent upserts of one key serialise) first takes the old document out — postings, vocabulary share,
+ * row and chunks, what a delete does — and the new row keeps its public id, external id and creation time.
  */
-async function publish(tx: Queryable, storeId: string, documentId: string, terms: number): Promise<void> {
+async function publish(
+  tx: Queryable,
+  storeId: string,
+  documentId: string,
+  terms: number,
+  doc: Pick<NewDocument, 'replaces' | 'externalId'> = {},
+): Promise<StoredDocument> {
   const bumped = await tx.query(
     'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
     [storeId],
   );
   if (bumped.rowCount === 0) throw new StoreGone();
+  type Previous = { id: string; createdAt: Date; externalId: string | null; publicId?: string };
+  const old = doc.replaces
+    ? await tx.query<Previous>(
+        `SELECT id, created_at AS "createdAt", external_id AS "externalId" FROM search_documents
+         WHERE store_id = $1 AND public_id = $2 AND ready`,
+        [storeId, doc.replaces],
+      )
+    : doc.externalId
+      ? await tx.query<Previous>(
+          `SELECT id, created_at AS "createdAt", external_id AS "externalId", public_id AS "publicId"
+           FROM search_documents WHERE store_id = $1 AND external_id = $2 AND ready`,
+          [storeId, doc.externalId],
+        )
+      : undefined;
+  if (doc.replaces && old?.rows.length === 0) throw new ReplacedDocumentGone();
+  const previous: Previous | undefined = old?.rows[0];
+  if (previous) {
+    await unindexDocument(tx, storeId, previous.id);
+    await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [storeId, previous.id]);
+  }
   await publishWords(tx, storeId, documentId);
-  const published = await tx.query(
-    'UPDATE search_documents SET terms = $2, ready = true WHERE id = $1 AND NOT ready',
-    [documentId, terms],
+  const published = await tx.query<{ id: string }>(
+    `UPDATE search_documents SET terms = $2, ready = true, updated_at = now(),
+       public_id = coalesce($3::uuid, public_id), external_id = coalesce(external_id, $4::text),
+       created_at = coalesce($5::timestamptz, created_at)
+     WHERE id = $1 AND NOT ready RETURNING public_id AS id`,
+    [
+      documentId,
+      terms,
+      previous?.publicId ?? null,
+      previous?.externalId ?? null,
+      previous ? new Date(previous.createdAt).toISOString() : null,
+    ],
   );
   // swept meanwhile (an upload older than PENDING_STALE_MS): nothing of it is left to publish
-  if (published.rowCount === 0)
+  if (published.rows.length === 0)
     throw new Error(`the unfinished upload ${documentId} was removed before it was published`);
+  return { id: published.rows[0].id, replaced: previous !== undefined };
 }
 
 /** A foreign-key violation while storing (SQLSTATE 23503): the store was deleted meanwhile. */

@@ -28,7 +28,8 @@ describe('SearchService statement bound', () => {
     new SearchService(
       {
         storeKey: async () => ({ id: 'store-id', version: '1' }),
-        analyse: search, // the first statement of a search
+        storeSettings: async () => ({}), // a store without synonyms or stop words
+        analyse: search, // the first statement of a search on the words
       } as unknown as SearchRepository,
       metrics,
       cache,

@@ -11,6 +11,7 @@ import { SearchCacheLabel, SearchMetrics } from './search.metrics';
 import { rankChunks, rankDocuments } from './query/ranking';
 import { SearchRepository } from './search.repository';
 import { normaliseQuery, renderPassage } from './snippet';
+import { applySettings, readSettings } from './store-settings';
 
 export const SEARCH_CACHE_NAMESPACE = 'search';
 
@@ -129,9 +130,12 @@ export class SearchService {
     parsed: ReturnType<typeof parseQuery>,
     req: SearchRequest,
   ): Promise<CachedPage> {
-    const { requests, index } = analysisRequests(parsed);
+    // the store's synonyms and stop words (store-settings.ts); changing them moves the version, so the key
+    const settings = readSettings(await this.repository.storeSettings(storeId));
+    const query = applySettings(parsed, settings);
+    const { requests, index } = analysisRequests(query);
     const analysis = await this.repository.analyse(storeId, requests);
-    const plan = buildPlan(parsed, analysis.results, index);
+    const plan = buildPlan(query, analysis.results, index);
     if (plan.groupCount === 0) return { total: 0, matching: 'all', results: [] }; // stop words only
     // One group: which chunks say what was typed is only worth asking of the best documents (a rescore
     // window), not of every chunk holding a single common word.
@@ -161,14 +165,15 @@ export class SearchService {
       const page = chunks.slice(req.offset, req.offset + req.limit);
       const contents = page.length
         ? await this.repository.chunks(page)
-        : new Map<string, { filename: string; content: string }>();
+        : new Map<string, { publicId: string; filename: string; content: string }>();
       return {
         total: chunks.length,
         matching,
         results: page.map((c) => {
           const chunk = contents.get(`${c.documentId}:${c.chunkIndex}`);
           return {
-            documentId: c.documentId,
+            // the public id: a replaced document keeps it while its row (c.documentId) is new
+            documentId: chunk?.publicId ?? c.documentId,
             filename: chunk?.filename ?? '',
             score: round(c.score),
             matchedTerms: terms(c.units),
@@ -185,14 +190,17 @@ export class SearchService {
           plan,
           page.map((d) => d.documentId),
         )
-      : new Map<string, { filename: string; passages: Array<{ chunkIndex: number; content: string }> }>();
+      : new Map<
+          string,
+          { publicId: string; filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+        >();
     return {
       total: ranking.total,
       matching,
       results: page.map((d) => {
         const doc = passages.get(d.documentId);
         return {
-          documentId: d.documentId,
+          documentId: doc?.publicId ?? d.documentId,
           filename: doc?.filename ?? '',
           score: round(d.score),
           matchedTerms: terms(d.units),

@@ -36,7 +36,11 @@ export interface DocumentView {
   bytes: number;
   chunks: number;
   checksum: string;
+  /** The caller's key, when the document was uploaded with one (upload field `externalId`). */
+  externalId?: string;
   createdAt: string;
+  /** When its content last changed (created, or replaced in place). */
+  updatedAt: string;
   text?: string;
 }
 
@@ -46,6 +50,12 @@ export interface UploadedDocument {
   contentType: string;
   bytes: number;
   chunks: number;
+  externalId?: string;
+  /**
+   * `created`: a new document; `replaced`: the document with this id (PUT) or this externalId got the new
+   * file; `unchanged`: the store already held these bytes as this document (nothing was stored).
+   */
+  outcome: 'created' | 'replaced' | 'unchanged';
 }
 
 export interface RejectedFile {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { ValidationFailedError } from '@app/common';
 import { AppError } from '@app/common';
 import { FileRejection, MalformedMultipartError, TooManyFilesError } from '../search.errors';
+import { EXTERNAL_ID_FIELD, externalIdProblem, invalidExternalId } from './external-id';
 import { unsafeFilenameReason } from './filename';
 
 export interface ReceivedFile {
@@ -15,11 +16,15 @@ export interface ReceivedFile {
   data?: Buffer;
   bytes: number;
   checksum?: string;
+  /** The `externalId` field sent just before this file (the caller's key for it). */
+  externalId?: string;
 }
 
 export interface UploadLimits {
   maxFiles: number;
   maxFileBytes: number;
+  /** Whether an `externalId` field may precede a file (uploads); elsewhere it is a 400. */
+  externalIds?: boolean;
 }
 
 export const UPLOAD_FIELD = 'files';
@@ -36,6 +41,7 @@ export async function readUpload(
   onFile: (file: ReceivedFile) => Promise<void>,
 ): Promise<void> {
   let files = 0;
+  let externalId: string | undefined;
   const unexpected = new Set<string>();
   const options: Parameters<FastifyRequest['parts']>[0] & { throwFileSizeLimit: boolean } = {
     // keep the client's name as sent (busboy would strip directories), so "../x" can be refused
@@ -63,7 +69,19 @@ export async function readUpload(
     }
     if (next.done) break;
     const part = next.value;
-    if (part.type !== 'file') continue; // other form fields carry nothing we use
+    if (part.type !== 'file') {
+      // `externalId` names the file part after it; other form fields carry nothing we use
+      if (part.fieldname !== EXTERNAL_ID_FIELD) continue;
+      if (!limits.externalIds)
+        throw invalidExternalId('externalId is only taken by uploads (POST); a replacement keeps the key');
+      if (externalId !== undefined)
+        throw invalidExternalId('each externalId must be followed by the file it names');
+      const value = typeof part.value === 'string' ? part.value : '';
+      const problem = externalIdProblem(value, part.valueTruncated);
+      if (problem) throw invalidExternalId(problem);
+      externalId = value;
+      continue;
+    }
     const file = part;
     if (file.fieldname !== UPLOAD_FIELD) {
       unexpected.add(file.fieldname);
@@ -71,8 +89,13 @@ export async function readUpload(
       continue;
     }
     files++;
-    await onFile(await receive(file, limits.maxFileBytes));
+    const received = await receive(file, limits.maxFileBytes);
+    if (externalId !== undefined) received.externalId = externalId;
+    externalId = undefined;
+    await onFile(received);
   }
+  if (externalId !== undefined)
+    throw invalidExternalId('externalId must come before the file it names (no file followed it)');
   if (unexpected.size)
     throw new ValidationFailedError({
       [UPLOAD_FIELD]: [`files must be sent in the field "files" (got ${[...unexpected].join(', ')})`],
