@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Database } from '@libs/database';
 import { RunningApp, startApp, TestResponse } from '../support/app';
 import { form } from '../fixtures/documents/builders';
+import { createTestDatabase, TestDatabase } from '../support/databases';
 
 const KEY = 'answers-demo-key-0123456789';
 const API_KEY = 'sk-answer-secret-0123456789';
@@ -266,6 +267,10 @@ describe('search answers (real app on PGlite, a chat-completions server on a rea
     while (chat.closed.length === closedBefore && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
     expect(chat.closed.slice(closedBefore)).toEqual(['aborted']);
+    // closed by the client's leaving, not by ANSWER_TIMEOUT_MS running out
+    const metrics = (await app.request('/metrics')).text;
+    expect(metrics).toMatch(/^search_answers_total\{mode="lexical",kind="generate",outcome="aborted"\} 1$/m);
+    expect(metrics).toMatch(/^search_answers_total\{mode="lexical",kind="generate",outcome="timeout"\} 0$/m);
   });
 
   it('upstream failure is 502 UPSTREAM_ERROR without its body; a stalled upstream is 504 UPSTREAM_TIMEOUT', async () => {
@@ -327,5 +332,57 @@ describe('search answers without a configured model', () => {
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('ANSWER_UNAVAILABLE');
     }
+  });
+});
+
+describe('extractive answers on PostgreSQL', () => {
+  let pg: TestDatabase;
+  let app: RunningApp;
+  beforeAll(async () => {
+    pg = await createTestDatabase();
+    app = await startApp({ AUTH_DISABLED: 'true', DATABASE_URL: pg.url });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await pg?.drop();
+  });
+
+  it('cites the same sentences by offsets into the stored chunk; an upload makes the cached answer unreachable', async () => {
+    const db = app.atrium.app.get(Database);
+    expect(db.kind).toBe('postgres');
+    const json = { 'content-type': 'application/json' };
+    expect(
+      (
+        await app.request('/api/v1/stores', {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ name: 'py' }),
+        })
+      ).status,
+    ).toBe(201);
+    const upload = (name: string, text: string) =>
+      app.request('/api/v1/stores/py/documents', { method: 'POST', body: form([[name, text]]) });
+    expect((await upload('fractions.txt', FRACTIONS)).status).toBe(201);
+    const ask = () =>
+      app.request(
+        `/api/v1/search?store=py&q=${encodeURIComponent('exact rational numbers')}&answer=extractive`,
+      );
+    const res = await ask();
+    expect(res.status).toBe(200);
+    const [c] = res.body.answer.citations;
+    const chunk = (
+      await db.query<{ content: string }>(
+        'SELECT content FROM search_chunks WHERE document_id = $1 AND chunk_index = $2',
+        [c.documentId, c.chunkIndex],
+      )
+    ).rows[0].content;
+    expect(chunk.slice(c.start, c.end)).toBe(
+      'The fractions module supports exact rational number arithmetic.',
+    );
+    expect((await ask()).headers.get('x-cache')).toBe('HIT');
+    expect((await upload('more.txt', 'Exact rational numbers are fractions of integers.')).status).toBe(201);
+    const after = await ask();
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    expect(after.body.answer.citations.map((x: { filename: string }) => x.filename)).toContain('more.txt');
   });
 });

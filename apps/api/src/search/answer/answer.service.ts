@@ -80,9 +80,11 @@ export class AnswerService {
       const response = await this.search.search(tenantId, req);
       let answer: Answer | null = null;
       if (response.results.length) {
-        const key = await this.cacheKey(tenantId, req, kind);
+        const store = await this.searchRepository.storeKey(tenantId, req.store);
+        if (!store) throw new StoreNotFoundError(req.store); // deleted since the search
+        const key = this.cacheKey(store, req, kind);
         const { value } = await this.cache.getOrLoad(tenantId, key, async () => ({
-          answer: await this.build(tenantId, req, response, kind),
+          answer: await this.build(store.id, req, response, kind),
         }));
         answer = value?.answer ?? null;
       }
@@ -153,9 +155,8 @@ export class AnswerService {
     })();
   }
 
-  private async cacheKey(tenantId: string, req: SearchRequest, kind: AnswerKind): Promise<string> {
-    const store = await this.searchRepository.storeKey(tenantId, req.store);
-    if (!store) throw new StoreNotFoundError(req.store);
+  /** The tenant is added by the cache; the store's version makes an upload or delete a new key. */
+  private cacheKey(store: { id: string; version: string }, req: SearchRequest, kind: AnswerKind): string {
     const digest = createHash('sha256').update(normaliseQuery(req.query)).digest('base64url');
     const model =
       kind === 'generate'
@@ -168,7 +169,7 @@ export class AnswerService {
   }
 
   private async build(
-    tenantId: string,
+    storeId: string,
     req: SearchRequest,
     response: SearchResponse,
     kind: AnswerKind,
@@ -179,7 +180,7 @@ export class AnswerService {
       const text = await (this.chat as ChatClient).complete(prompt(req.query, passages));
       return { text, citations: passages.map(citationOf) };
     }
-    return this.underTimeout(() => this.extract(tenantId, req, passages));
+    return this.underTimeout(() => this.extract(storeId, req, passages));
   }
 
   /** The top passages of a response, in its order, bounded by ANSWER_MAX_PASSAGES and ANSWER_MAX_CHARS. */
@@ -208,12 +209,10 @@ export class AnswerService {
   }
 
   /** The sentences of the passages that hold the most of the query's terms, each cited. */
-  private async extract(tenantId: string, req: SearchRequest, passages: Passage[]): Promise<Answer | null> {
-    const store = await this.searchRepository.storeKey(tenantId, req.store);
-    if (!store) throw new StoreNotFoundError(req.store);
+  private async extract(storeId: string, req: SearchRequest, passages: Passage[]): Promise<Answer | null> {
     const parsed = parseQuery(req.query);
     const { requests, index } = analysisRequests(parsed);
-    const analysis = await this.searchRepository.analyse(store.id, requests);
+    const analysis = await this.searchRepository.analyse(storeId, requests);
     const plan = buildPlan(parsed, analysis.results, index);
     const spans = passages.flatMap((p, passage) =>
       splitSentences(p.text, p.chunkIndex > 0).map((s) => ({
