@@ -516,6 +516,12 @@ const search = dashboard({
       ],
     ),
     ts(
+      'Search answers',
+      'Answers per second (answer=extractive|generate) by kind and outcome: success, empty (answer null), unavailable (no model configured), error (502), timeout (504), aborted (the client left a stream).',
+      'ops',
+      [target(`sum by (kind, outcome) (rate(search_answers_total[${RI}]))`, '{{kind}} / {{outcome}}')],
+    ),
+    ts(
       'Uploads',
       'Uploaded files per second by status: success, rejected (size, type, name), failure.',
       'ops',

@@ -95,6 +95,16 @@ export class AppConfig {
     uploadMemoryBudgetBytes: number;
     uploadMemoryWaitMs: number;
   };
+  /** ANSWER_*: search answers (url and model set: answer=generate is on). */
+  readonly answers: {
+    url?: string;
+    model?: string;
+    apiKey?: string;
+    timeoutMs: number;
+    maxTokens: number;
+    maxPassages: number;
+    maxChars: number;
+  };
   readonly extraction: {
     workers: number;
     workerHeapMb: number;
@@ -228,6 +238,15 @@ export class AppConfig {
       chunkOverlapChars: e.SEARCH_CHUNK_OVERLAP_CHARS,
       uploadMemoryBudgetBytes: e.UPLOAD_MEMORY_BUDGET_MB * 1024 * 1024,
       uploadMemoryWaitMs: e.UPLOAD_MEMORY_WAIT_MS,
+    };
+    this.answers = {
+      url: e.ANSWER_URL,
+      model: e.ANSWER_MODEL,
+      apiKey: e.ANSWER_API_KEY,
+      timeoutMs: e.ANSWER_TIMEOUT_MS,
+      maxTokens: e.ANSWER_MAX_TOKENS,
+      maxPassages: e.ANSWER_MAX_PASSAGES,
+      maxChars: e.ANSWER_MAX_CHARS,
     };
     this.extraction = {
       workers: e.EXTRACTION_WORKERS,
@@ -414,6 +433,11 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
       'SEARCH_CHUNK_OVERLAP_CHARS',
       `got "${vars.SEARCH_CHUNK_OVERLAP_CHARS}"; allowed: smaller than SEARCH_CHUNK_CHARS (${vars.SEARCH_CHUNK_CHARS})`,
     ]);
+
+  if (vars.ANSWER_URL && !vars.ANSWER_MODEL)
+    extra.push(['ANSWER_MODEL', 'required when ANSWER_URL is set (the model answer=generate asks for)']);
+  if (vars.ANSWER_MODEL && !vars.ANSWER_URL)
+    extra.push(['ANSWER_URL', 'required when ANSWER_MODEL is set (the OpenAI-compatible API, up to /v1)']);
 
   const problems = problemLines(schema, extra);
   if (problems.length) throw new ConfigValidationError(problems);

@@ -9,7 +9,7 @@ export class ConfigValidationError extends Error {
 }
 
 /** Variables whose values are never printed, not even when rejected. */
-export const isSecretVariable = (name: string): boolean => /TOKEN|SECRET|KEYS|PASSWORD/.test(name);
+export const isSecretVariable = (name: string): boolean => /TOKEN|SECRET|KEYS|API_KEY|PASSWORD/.test(name);
 
 /** How a rejected value is shown: quoted, secrets hidden, a URL's password masked, long values cut. */
 export function shownValue(name: string, raw: string | undefined): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildConfig, ConfigValidationError, environmentVariableNames, testConfig } from './app-config';
+import { isSecretVariable } from './config-errors';
 
 describe('config', () => {
   it('builds a typed config from defaults', () => {
@@ -102,6 +103,39 @@ describe('config', () => {
     const url = messageOf({ DATABASE_URL: 'mysql://app:s3cr3t@db/atrium' });
     expect(url).toContain('DATABASE_URL: got "mysql://app:***@db/atrium"; allowed: a postgres:// URL');
     expect(url).not.toContain('s3cr3t');
+  });
+
+  it('ANSWER_*: answer=generate needs URL and model together; the key is optional and a secret', () => {
+    expect(buildConfig({}).answers).toEqual({
+      url: undefined,
+      model: undefined,
+      apiKey: undefined,
+      timeoutMs: 30000,
+      maxTokens: 512,
+      maxPassages: 5,
+      maxChars: 6000,
+    });
+    expect(
+      buildConfig({ ANSWER_URL: 'http://127.0.0.1:11434/v1', ANSWER_MODEL: 'llama3.2' }).answers,
+    ).toMatchObject({ url: 'http://127.0.0.1:11434/v1', model: 'llama3.2', apiKey: undefined });
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        buildConfig(env);
+      } catch (e) {
+        return (e as ConfigValidationError).problems;
+      }
+      return [];
+    };
+    expect(problems({ ANSWER_URL: 'http://127.0.0.1:11434/v1' })).toEqual([
+      'ANSWER_MODEL: required when ANSWER_URL is set (the model answer=generate asks for)',
+    ]);
+    expect(problems({ ANSWER_MODEL: 'm' })).toEqual([
+      'ANSWER_URL: required when ANSWER_MODEL is set (the OpenAI-compatible API, up to /v1)',
+    ]);
+    expect(problems({ ANSWER_URL: 'ftp://x/v1', ANSWER_MODEL: 'm', ANSWER_MAX_PASSAGES: '0' })).toHaveLength(
+      2,
+    );
+    expect(isSecretVariable('ANSWER_API_KEY')).toBe(true);
   });
 
   it('HOST: a host name or an address, never with a port', () => {

@@ -445,6 +445,56 @@ export class EnvironmentVariables {
   @Max(5000)
   SEARCH_CHUNK_OVERLAP_CHARS = 200;
 
+  // ── answers (search answer=extractive|generate) ─────────────────────────────
+  /**
+   * Base URL of an OpenAI-compatible API, up to and including `/v1` (Atrium posts to `{ANSWER_URL}/chat/completions`):
+   * with ANSWER_MODEL, enables answer=generate. Unset: answer=generate is 503 ANSWER_UNAVAILABLE.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  ANSWER_URL?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(1)
+  ANSWER_MODEL?: string;
+
+  /** Sent as `Authorization: Bearer …` (optional: Ollama and vLLM need none). Never logged or shown. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  ANSWER_API_KEY?: string;
+
+  /** Bound on one generation, from the request sent to the last token received (over it: 504 UPSTREAM_TIMEOUT). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  ANSWER_TIMEOUT_MS = 30000;
+
+  /** max_tokens of a generation. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(16)
+  @Max(8192)
+  ANSWER_MAX_TOKENS = 512;
+
+  /** Passages an answer is made from: the first results of the page (their best chunk each). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  ANSWER_MAX_PASSAGES = 5;
+
+  /** Characters of those passages considered (extractive) or sent to the model (generate), in all. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(200)
+  @Max(50000)
+  ANSWER_MAX_CHARS = 6000;
+
   // ── extraction (parsers in child processes; README "Hostile input") ─────────
   /** Parser child processes at most (started on demand, exit when idle). */
   @Type(() => Number)

@@ -9,6 +9,7 @@ import { AllExceptionsFilter } from '@app/common/all-exceptions.filter';
 import { createValidationPipe } from '@app/common/validation';
 import { ConfigModule, testConfig } from '@app/config';
 import { AtriumFastifyAdapter } from '@app/http-pipeline';
+import { AnswerService } from './answer/answer.service';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
 import { SearchController } from './search.controller';
@@ -37,6 +38,17 @@ describe('search controllers (slice)', () => {
       return { store: req.store, query: req.query, total: 0, tookMs: 1, results: [] };
     }),
   };
+  const answers = {
+    answer: jest.fn(async (_t: string, req: SearchRequest, kind: string) => ({
+      store: req.store,
+      query: req.query,
+      total: 0,
+      tookMs: 1,
+      results: [],
+      answer: null,
+      kind,
+    })),
+  };
   const stores = { create: jest.fn(async (_t: string, name: string) => ({ name })) };
   const documents = { list: jest.fn(async () => ({ documents: [], nextCursor: null })) };
 
@@ -50,6 +62,7 @@ describe('search controllers (slice)', () => {
       controllers: [SearchController, StoresController, DocumentsController],
       providers: [
         { provide: SearchService, useValue: search },
+        { provide: AnswerService, useValue: answers },
         { provide: StoresService, useValue: stores },
         { provide: DocumentsService, useValue: documents },
       ],
@@ -102,6 +115,27 @@ describe('search controllers (slice)', () => {
       req: { store: 'kb', query: 'x', limit: 100, offset: 7, group: 'documents' },
       bypass: false,
     });
+  });
+
+  it('validates answer= on GET and POST, and hands a valid one to the answers', async () => {
+    const bad = await get('/api/v1/search?store=kb&q=x&answer=poem');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { fields: { answer: ['answer must be extractive or generate'] } },
+    });
+    expect((await post('/api/v1/search', { store: 'kb', query: 'x', answer: 7 })).statusCode).toBe(400);
+    expect(answers.answer).not.toHaveBeenCalled();
+    const ok = await get('/api/v1/search?store=kb&q=x&answer=extractive');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ answer: null, kind: 'extractive' });
+    const posted = await post('/api/v1/search', { store: 'kb', query: 'x', answer: 'generate' });
+    expect(posted.json()).toMatchObject({ kind: 'generate' });
+    expect(answers.answer.mock.calls.map((c) => c[1])).toEqual([
+      { store: 'kb', query: 'x', limit: 10, offset: 0, group: 'documents' },
+      { store: 'kb', query: 'x', limit: 10, offset: 0, group: 'documents' },
+    ]);
+    expect(searches).toEqual([]);
   });
 
   it('passes group=chunks through from GET and POST', async () => {

@@ -1,13 +1,18 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
 import { TenantId } from '@app/auth';
 import { API_V1 } from '@app/common';
 import { AppConfig } from '@app/config';
 import { RateLimit } from '@app/rate-limit';
+import { AnswerKind } from './answer/answer.dto';
+import { AnswerService } from './answer/answer.service';
+import { eventStream, wantsEventStream } from './answer/event-stream';
 import { SearchBody, SearchQueryParams, SearchResponse } from './dto/search.dto';
 import { checkQueryBounds, SearchQueryLimits } from './query-bounds';
-import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
+import { SEARCH_CACHE_NAMESPACE, SearchRequest, SearchService } from './search.service';
 
 @ApiTags('search')
 @Controller(`${API_V1}/search`)
@@ -18,6 +23,7 @@ export class SearchController {
 
   constructor(
     private readonly search: SearchService,
+    private readonly answers: AnswerService,
     config: AppConfig,
   ) {
     this.limits = { maxChars: config.search.queryMaxChars, maxTerms: config.search.queryMaxTerms };
@@ -30,15 +36,15 @@ export class SearchController {
     description:
       '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex}]}; X-Cache',
   })
-  get(@TenantId() tenantId: string, @Query() q: SearchQueryParams): Promise<SearchResponse> {
+  get(
+    @TenantId() tenantId: string,
+    @Query() q: SearchQueryParams,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SearchResponse | Readable> {
     checkQueryBounds(q.q, 'q', this.limits);
-    return this.search.search(tenantId, {
-      store: q.store,
-      query: q.q,
-      limit: q.limit,
-      offset: q.offset,
-      group: q.group,
-    });
+    const req = { store: q.store, query: q.q, limit: q.limit, offset: q.offset, group: q.group };
+    return this.respond(tenantId, req, q.answer, request, reply);
   }
 
   @Post()
@@ -46,14 +52,34 @@ export class SearchController {
   @UseInterceptors(CacheInterceptor)
   @CacheNamespace(SEARCH_CACHE_NAMESPACE)
   @ApiOkResponse({ description: 'Same as GET' })
-  post(@TenantId() tenantId: string, @Body() body: SearchBody): Promise<SearchResponse> {
+  post(
+    @TenantId() tenantId: string,
+    @Body() body: SearchBody,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SearchResponse | Readable> {
     checkQueryBounds(body.query, 'query', this.limits);
-    return this.search.search(tenantId, {
+    const req = {
       store: body.store,
       query: body.query,
       limit: body.limit,
       offset: body.offset,
       group: body.group,
-    });
+    };
+    return this.respond(tenantId, req, body.answer, request, reply);
+  }
+
+  /** The results; with `answer=`, their answer too (answer=generate as server-sent events when asked). */
+  private respond(
+    tenantId: string,
+    req: SearchRequest,
+    answer: AnswerKind | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<SearchResponse | Readable> {
+    if (!answer) return this.search.search(tenantId, req);
+    if (answer === 'generate' && wantsEventStream(request))
+      return eventStream(reply, (signal) => this.answers.stream(tenantId, req, signal));
+    return this.answers.answer(tenantId, req, answer);
   }
 }

@@ -6,6 +6,9 @@ import { CacheModule } from '@libs/cache';
 import { DatabaseModule } from '@libs/database';
 import { AppConfig } from '@app/config';
 import { ExtractionModule } from '@app/extraction';
+import { ANSWER_METRICS, AnswerMetrics } from './answer/answer.metrics';
+import { AnswerRepository } from './answer/answer.repository';
+import { AnswerService } from './answer/answer.service';
 import { DocumentsController } from './documents.controller';
 import { DocumentsService } from './documents.service';
 import { SEARCH_MIGRATIONS } from './migrations';
@@ -93,6 +96,10 @@ class SearchSetup implements OnModuleInit {
     },
     DocumentsService,
     SearchService,
+    ...ANSWER_METRICS,
+    AnswerMetrics,
+    AnswerRepository,
+    AnswerService,
     SearchHealthIndicator,
     SearchSetup,
   ],

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { ANSWER_KINDS, Answer, AnswerKind } from '../answer/answer.dto';
 import { STORE_NAME } from './store.dto';
 
 const NOT_BLANK = /\S/;
@@ -36,9 +37,18 @@ class PageParams {
   @IsOptional()
   @IsIn(SEARCH_GROUPS, { message: 'group must be documents or chunks' })
   group: SearchGroup = 'documents';
+
+  @ApiPropertyOptional({
+    enum: ANSWER_KINDS,
+    description:
+      'extractive: the sentences of the top passages that hold the most query terms, cited; generate: a reply of the chat model configured by ANSWER_URL/ANSWER_MODEL from the top passages (503 ANSWER_UNAVAILABLE without one; server-sent events with Accept: text/event-stream)',
+  })
+  @IsOptional()
+  @IsIn(ANSWER_KINDS, { message: 'answer must be extractive or generate' })
+  answer?: AnswerKind;
 }
 
-/** GET /api/v1/search?store=&q=&limit=&offset=&group= */
+/** GET /api/v1/search?store=&q=&limit=&offset=&group=&answer= */
 export class SearchQueryParams extends PageParams {
   @ApiProperty({ type: String, example: 'handbook' })
   @IsString()
@@ -58,7 +68,7 @@ export class SearchQueryParams extends PageParams {
   q!: string;
 }
 
-/** POST /api/v1/search {store, query, limit, offset, group} */
+/** POST /api/v1/search {store, query, limit, offset, group, answer} */
 export class SearchBody extends PageParams {
   @ApiProperty({ type: String, example: 'handbook' })
   @IsString()
@@ -93,4 +103,6 @@ export interface SearchResponse {
   tookMs: number;
   matching: SearchMatching;
   results: SearchResultItem[];
+  /** With `answer=`: the answer and its sources, or null when no passage (or no sentence) answers. */
+  answer?: Answer | null;
 }
