@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TenantId } from '@app/auth/auth.decorators';
@@ -6,7 +6,14 @@ import { API_V1 } from '@app/common/api';
 import { Consumes } from '@app/common/media-type';
 import { kErrorCode, RequestWithErrorCode } from '@app/common/all-exceptions.filter';
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
-import { DocumentView, GetDocumentQuery, ListDocumentsQuery, UploadResult } from './dto/document.dto';
+import {
+  DocumentView,
+  GetDocumentQuery,
+  ListDocumentsQuery,
+  UpdateDocumentBody,
+  UploadResult,
+} from './dto/document.dto';
+import { parseFilter } from './filter/filter-parser';
 import { DocumentsService } from './documents.service';
 
 @ApiTags('search')
@@ -20,7 +27,14 @@ export class DocumentsController {
   @ApiBody({
     schema: {
       type: 'object',
-      properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+      properties: {
+        metadata: {
+          type: 'string',
+          description:
+            'Optional, before the files: JSON keyed by filename, e.g. {"policy.pdf": {"tags": ["policy"], "owner": "hr"}}',
+        },
+        files: { type: 'array', items: { type: 'string', format: 'binary' } },
+      },
     },
   })
   @ApiCreatedResponse({ description: '{documents:[…], rejected:[{filename, code, message}]}' })
@@ -46,7 +60,9 @@ export class DocumentsController {
     @Param('store') store: string,
     @Query() query: ListDocumentsQuery,
   ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
-    return this.documents.list(tenantId, store, query.limit, query.cursor);
+    // a malformed filter is the client's mistake whatever the store: 400 INVALID_FILTER first
+    const filter = query.filter === undefined ? undefined : parseFilter(query.filter);
+    return this.documents.list(tenantId, store, query.limit, query.cursor, filter);
   }
 
   @Get(':id')
@@ -57,6 +73,20 @@ export class DocumentsController {
     @Query() query: GetDocumentQuery,
   ): Promise<DocumentView> {
     return this.documents.get(tenantId, store, id, query.include === 'text');
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({
+    description:
+      'The document with its metadata changed; the store version moves on, so cached searches miss',
+  })
+  updateMetadata(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Param('id') id: string,
+    @Body() body: UpdateDocumentBody,
+  ): Promise<DocumentView> {
+    return this.documents.updateMetadata(tenantId, store, id, body.metadata);
   }
 
   @Delete(':id')

@@ -8,6 +8,14 @@ import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
 import { SearchBody, SearchQueryParams, SearchResponse } from './dto/search.dto';
 import { checkQueryBounds, SearchQueryLimits } from './query-bounds';
 import { SEARCH_CACHE_NAMESPACE, SearchService } from './search.service';
+import { SortSpec } from './filter/filter-queries';
+
+/** `key:asc` / `key:desc` (already matched against SORT_PATTERN by the DTO). */
+function sortSpec(sort: string | undefined): SortSpec | undefined {
+  if (!sort) return undefined;
+  const at = sort.lastIndexOf(':');
+  return { key: sort.slice(0, at), direction: sort.slice(at + 1) === 'desc' ? 'desc' : 'asc' };
+}
 
 @ApiTags('search')
 @Controller(`${API_V1}/search`)
@@ -28,7 +36,7 @@ export class SearchController {
   @CacheNamespace(SEARCH_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
-      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex}]}; X-Cache',
+      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex, metadata}], facets?}; X-Cache',
   })
   get(@TenantId() tenantId: string, @Query() q: SearchQueryParams): Promise<SearchResponse> {
     checkQueryBounds(q.q, 'q', this.limits);
@@ -38,6 +46,9 @@ export class SearchController {
       limit: q.limit,
       offset: q.offset,
       group: q.group,
+      filter: q.filter,
+      facets: q.facets?.split(','),
+      sort: sortSpec(q.sort),
     });
   }
 
@@ -54,6 +65,9 @@ export class SearchController {
       limit: body.limit,
       offset: body.offset,
       group: body.group,
+      filter: body.filter,
+      facets: body.facets,
+      sort: sortSpec(body.sort),
     });
   }
 }

@@ -66,10 +66,15 @@ async function prepareDocument(
     throw new OutputTooLarge(job.maxTextChars);
   const text = normaliseText(raw);
   if (!text) throw new DocumentRefusal('EMPTY_DOCUMENT', 'The document contains no extractable text');
+  const { documentTitle, detectLanguage } = await import('../../search/metadata/document-facts');
+  const title = documentTitle(sniffed.contentType, sniffed.binary ? undefined : sniffed.text);
+  const language = await detectLanguage(text);
   return {
     contentType: sniffed.contentType,
     text,
     ranges: chunkRanges(text, job.chunkChars, job.chunkOverlapChars),
+    ...(title ? { title } : {}),
+    ...(language ? { language } : {}),
   };
 }
 

@@ -84,4 +84,7 @@ export interface PreparedDocumentMessage {
   text: string;
   /** Two offsets per chunk (chunker.ts chunkRanges). */
   ranges: Uint32Array;
+  /** The document's own title, where it has one; its detected language (search/metadata/document-facts.ts). */
+  title?: string;
+  language?: string;
 }

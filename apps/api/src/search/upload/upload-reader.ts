@@ -34,6 +34,8 @@ export async function readUpload(
   request: FastifyRequest,
   limits: UploadLimits,
   onFile: (file: ReceivedFile) => Promise<void>,
+  /** A plain form field, with how many files came before it; may throw to refuse the request. */
+  onField?: (field: { name: string; value: string; truncated: boolean }, filesBefore: number) => void,
 ): Promise<void> {
   let files = 0;
   const unexpected = new Set<string>();
@@ -63,7 +65,12 @@ export async function readUpload(
     }
     if (next.done) break;
     const part = next.value;
-    if (part.type !== 'file') continue; // other form fields carry nothing we use
+    if (part.type !== 'file') {
+      // `metadata` (search/metadata): read and checked here, before any file after it is stored
+      if (onField && typeof part.value === 'string')
+        onField({ name: part.fieldname, value: part.value, truncated: part.valueTruncated }, files);
+      continue; // other form fields carry nothing we use
+    }
     const file = part;
     if (file.fieldname !== UPLOAD_FIELD) {
       unexpected.add(file.fieldname);
