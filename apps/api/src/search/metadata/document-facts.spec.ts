@@ -19,6 +19,14 @@ describe('documentTitle', () => {
     expect(documentTitle('application/pdf', undefined)).toBeUndefined();
     expect(documentTitle('text/markdown', `# ${'x'.repeat(1000)}`)).toHaveLength(TITLE_MAX_CHARS);
   });
+
+  it('answers hostile sources (unclosed tags, long closing sequences) by index searches, not backtracking', () => {
+    expect(documentTitle('text/html', '<title x'.repeat(8000))).toBeUndefined();
+    expect(documentTitle('text/html', `<TITLE>${'<b'.repeat(30000)}</title>`)).toHaveLength(TITLE_MAX_CHARS);
+    expect(documentTitle('text/html', '<titles>no</titles><h1>Yes</h1>')).toBe('Yes');
+    expect(documentTitle('text/markdown', `# a${' #'.repeat(30000)}x`)).toBe('a'); // cut at 4096 raw characters, then its closing #s
+    expect(documentTitle('text/markdown', `#${' '.repeat(60000)}`)).toBeUndefined();
+  });
 });
 
 describe('detectLanguage', () => {

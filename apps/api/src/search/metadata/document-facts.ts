@@ -27,6 +27,38 @@ function clean(raw: string): string | undefined {
   return text ? text.slice(0, TITLE_MAX_CHARS) : undefined;
 }
 
+/** Raw characters of a title kept before tags and entities are cleaned out (bounds the cleaning's work). */
+const TITLE_RAW_CHARS = 4096;
+
+/**
+ * The content of the first `<tag …>…</tag>` of `html`, found with index searches only (linear in the source,
+ * whatever unclosed tags it holds).
+ */
+function element(html: string, lower: string, tag: string): string | undefined {
+  const at = lower.indexOf(`<${tag}`);
+  if (at < 0) return undefined;
+  const next = lower[at + tag.length + 1];
+  if (next !== '>' && next !== ' ' && next !== '\t' && next !== '\n' && next !== '\r') return undefined;
+  const from = lower.indexOf('>', at) + 1;
+  if (from === 0) return undefined;
+  const to = lower.indexOf(`</${tag}`, from);
+  return to < 0 ? undefined : html.slice(from, Math.min(to, from + TITLE_RAW_CHARS));
+}
+
+/** The text of the first ATX heading (`# Title`, `## Title ##`) among the lines of `markdown`. */
+function firstHeading(markdown: string): string | undefined {
+  for (const line of markdown.split('\n')) {
+    const m = /^ {0,3}#{1,6}[ \t]+/.exec(line);
+    if (!m) continue;
+    let text = line.slice(m[0].length, m[0].length + TITLE_RAW_CHARS);
+    let end = text.length;
+    while (end > 0 && ' \t#\r'.includes(text[end - 1])) end--; // the closing sequence (no regex backtracking)
+    text = text.slice(0, end);
+    if (text) return text;
+  }
+  return undefined;
+}
+
 /**
  * A document's title where its source has one: HTML's <title> (else its first <h1>), Markdown's first
  * heading (`# Title`). Other types have none. Only the first 64 KiB of the source is looked at.
@@ -35,13 +67,13 @@ export function documentTitle(contentType: string, source: string | undefined): 
   if (!source) return undefined;
   const head = source.slice(0, TITLE_SCAN_CHARS);
   if (contentType === 'text/html') {
-    const m =
-      /<title\b[^>]*>([\s\S]*?)<\/title\s*>/i.exec(head) ?? /<h1\b[^>]*>([\s\S]*?)<\/h1\s*>/i.exec(head);
-    return m ? clean(m[1]) : undefined;
+    const lower = head.replace(/[A-Z]+/g, (c) => c.toLowerCase()); // ASCII only: the offsets stay the same
+    const inner = element(head, lower, 'title') ?? element(head, lower, 'h1');
+    return inner === undefined ? undefined : clean(inner);
   }
   if (contentType === 'text/markdown') {
-    const m = /^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(head);
-    return m ? clean(m[1]) : undefined;
+    const heading = firstHeading(head);
+    return heading === undefined ? undefined : clean(heading);
   }
   return undefined;
 }
