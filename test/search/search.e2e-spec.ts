@@ -126,6 +126,8 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
           bytes: expect.any(Number),
           chunks: expect.any(Number),
           outcome: 'created',
+          // Atrium's own metadata keys (issue 23; search-metadata.e2e-spec.ts covers the user's)
+          metadata: expect.objectContaining({ contentType: d.contentType, bytes: d.bytes }),
         });
         expect(d.chunks).toBeGreaterThanOrEqual(1);
         ids[d.filename] = d.id;
@@ -514,6 +516,7 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
           expect.stringContaining('<mark>pangolin</mark> <mark>lighthouse</mark> <mark>accord</mark>'),
         ],
         chunkIndex: 0,
+        metadata: expect.objectContaining({ type: 'pdf', contentType: 'application/pdf' }),
       });
       const docx = await search(demo, 'kb', 'thunderclap memorandum');
       expect(docx.body.results[0].documentId).toBe(ids['memo.docx']);

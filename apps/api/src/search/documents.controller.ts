@@ -1,4 +1,17 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -17,9 +30,11 @@ import {
   DocumentView,
   GetDocumentQuery,
   ListDocumentsQuery,
+  UpdateDocumentBody,
   UploadedDocument,
   UploadResult,
 } from './dto/document.dto';
+import { parseFilter } from './filter/filter-parser';
 import { DocumentsService } from './documents.service';
 
 @ApiTags('search')
@@ -40,6 +55,11 @@ export class DocumentsController {
           description:
             "The caller's key for the file part that follows it (1–256 characters, no control characters): " +
             'a document already holding it is replaced in place (same id); repeat before each file',
+        },
+        metadata: {
+          type: 'string',
+          description:
+            'Optional, before the files: JSON keyed by filename, e.g. {"policy.pdf": {"tags": ["policy"], "owner": "hr"}}',
         },
         files: { type: 'array', items: { type: 'string', format: 'binary' } },
       },
@@ -104,7 +124,9 @@ export class DocumentsController {
     @Param('store') store: string,
     @Query() query: ListDocumentsQuery,
   ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
-    return this.documents.list(tenantId, store, query.limit, query.cursor);
+    // a malformed filter is the client's mistake whatever the store: 400 INVALID_FILTER first
+    const filter = query.filter === undefined ? undefined : parseFilter(query.filter);
+    return this.documents.list(tenantId, store, query.limit, query.cursor, filter);
   }
 
   @Get(':id')
@@ -115,6 +137,20 @@ export class DocumentsController {
     @Query() query: GetDocumentQuery,
   ): Promise<DocumentView> {
     return this.documents.get(tenantId, store, id, query.include === 'text');
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({
+    description:
+      'The document with its metadata changed; the store version moves on, so cached searches miss',
+  })
+  updateMetadata(
+    @TenantId() tenantId: string,
+    @Param('store') store: string,
+    @Param('id') id: string,
+    @Body() body: UpdateDocumentBody,
+  ): Promise<DocumentView> {
+    return this.documents.updateMetadata(tenantId, store, id, body.metadata);
   }
 
   @Delete(':id')

@@ -28,6 +28,9 @@ import { extractText } from './upload/extract';
 import { normaliseFilename, visibleFilename } from './upload/filename';
 import { UploadBudget } from './upload/upload-budget';
 import { readUpload, ReceivedFile } from './upload/upload-reader';
+import { FilterNode } from './filter/filter-parser';
+import { Metadata, SYSTEM_KEYS, systemMetadata, validateMetadata, MetadataValue } from './metadata/metadata';
+import { UploadMetadata } from './metadata/upload-metadata';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -113,20 +116,27 @@ export class DocumentsService {
     );
     const documents: UploadedDocument[] = [];
     const rejected: RejectedFile[] = [];
+    const metadata = new UploadMetadata(maxFiles);
     try {
-      await readUpload(request, { maxFiles, maxFileBytes, externalIds: !replaces }, async (received) => {
-        const outcome = await this.receiveOne(
-          tenantId,
-          storeId,
-          store,
-          received,
-          chunkChars,
-          chunkOverlapChars,
-          replaces,
-        );
-        if ('id' in outcome) documents.push(outcome);
-        else rejected.push(outcome);
-      });
+      await readUpload(
+        request,
+        { maxFiles, maxFileBytes, externalIds: !replaces },
+        async (received) => {
+          const outcome = await this.receiveOne(
+            tenantId,
+            storeId,
+            store,
+            received,
+            chunkChars,
+            chunkOverlapChars,
+            metadata.forFile(received.filename),
+            replaces,
+          );
+          if ('id' in outcome) documents.push(outcome);
+          else rejected.push(outcome);
+        },
+        (field, filesBefore) => metadata.onField(field, filesBefore),
+      );
     } catch (err) {
       if (!(err instanceof AppError) || (!documents.length && !rejected.length)) throw err;
       // files before the failure were answered (some stored): the error's answer says what happened to each
@@ -147,9 +157,11 @@ export class DocumentsService {
     }
     if (documents.length) this.repository.noteChanges(documents.length);
     this.logUpload(store, documents, rejected);
+    const unmatched = metadata.unmatched();
+    const body = { documents, rejected, ...(unmatched.length ? { unmatchedMetadata: unmatched } : {}) };
     // created anything: 201; only replaced or already held (a retry, an upsert): 200
-    if (documents.some((d) => d.outcome === 'created')) return { status: 201, body: { documents, rejected } };
-    if (documents.length) return { status: 200, body: { documents, rejected } };
+    if (documents.some((d) => d.outcome === 'created')) return { status: 201, body };
+    if (documents.length) return { status: 200, body };
     const status = rejectionStatus(rejected);
     const errorCode = new Set(rejected.map((r) => r.code)).size === 1 ? rejected[0].code : 'UPLOAD_REJECTED';
     const message = `No file was stored: ${rejected.length === 1 ? rejected[0].message : `all ${rejected.length} files were rejected`}`;
@@ -189,6 +201,7 @@ export class DocumentsService {
     received: ReceivedFile,
     chunkChars: number,
     overlap: number,
+    userMetadata: Metadata,
     replaces?: string,
   ): Promise<UploadedDocument | RejectedFile> {
     const name = received.filename;
@@ -217,7 +230,7 @@ export class DocumentsService {
       if (rejection) received.data = undefined;
     }
     if (!rejection) {
-      const p = await this.prepare(received, chunkChars, overlap);
+      const p = await this.prepare(received, chunkChars, overlap, userMetadata);
       rejection = p.rejection;
       if (p.doc) {
         try {
@@ -226,7 +239,7 @@ export class DocumentsService {
             ...(externalId !== undefined ? { externalId } : {}),
             ...(replaces ? { replaces } : {}),
           });
-          const { filename, contentType, bytes } = p.doc;
+          const { filename, contentType, bytes, metadata } = p.doc;
           this.metrics.upload('success', seconds(received.startedAt), bytes);
           const key = externalId ?? (stored.replaced ? await this.keyOf(storeId, stored.id) : undefined);
           return {
@@ -235,6 +248,7 @@ export class DocumentsService {
             contentType,
             bytes,
             chunks: p.doc.chunks.length,
+            metadata: metadata ?? {},
             ...(key !== undefined ? { externalId: key } : {}),
             outcome: stored.replaced ? 'replaced' : 'created',
           };
@@ -269,11 +283,16 @@ export class DocumentsService {
     return new FileRejection('STORAGE_FAILED', 'The document could not be stored; nothing of it was kept');
   }
 
-  private async prepare(received: ReceivedFile, chunkChars: number, overlap: number): Promise<Prepared> {
+  private async prepare(
+    received: ReceivedFile,
+    chunkChars: number,
+    overlap: number,
+    userMetadata: Metadata,
+  ): Promise<Prepared> {
     if (received.rejection || !received.data) return { received, rejection: received.rejection };
     try {
       // sniffed, parsed, normalised and chunked in an extraction child (upload/extract.ts)
-      const { contentType, text, chunks } = await extractText(
+      const { contentType, text, chunks, title, language } = await extractText(
         received.data,
         received.filename,
         this.extraction,
@@ -291,6 +310,16 @@ export class DocumentsService {
           checksum: received.checksum as string,
           text,
           chunks,
+          metadata: {
+            ...userMetadata,
+            ...systemMetadata({
+              contentType,
+              bytes: received.bytes,
+              uploadedAt: new Date(),
+              title,
+              language,
+            }),
+          },
         },
       };
     } catch (err) {
@@ -306,11 +335,12 @@ export class DocumentsService {
     store: string,
     limit: number,
     cursor?: string,
+    filter?: FilterNode,
   ): Promise<{ documents: DocumentView[]; nextCursor: string | null }> {
     const storeId = await this.storeId(tenantId, store);
     const cursors = await this.documentCursors();
     const after = cursor ? cursors.open(tenantId, storeId, cursor) : 0;
-    const rows = await this.repository.listDocuments(storeId, after, limit + 1);
+    const rows = await this.repository.listDocuments(storeId, after, limit + 1, filter);
     const page = rows.slice(0, limit);
     return {
       documents: page.map(view),
@@ -368,6 +398,37 @@ export class DocumentsService {
     return view(row);
   }
 
+  /**
+   * PATCH: merges `patch` into the document's user metadata (a key set to null is removed; Atrium's own keys
+   * cannot be set), checks the bounds on the result, and bumps the store's version — no re-extraction.
+   */
+  async updateMetadata(
+    tenantId: string,
+    store: string,
+    id: string,
+    patch: Record<string, unknown>,
+  ): Promise<DocumentView> {
+    const changes = validateMetadata(patch, 'metadata', { allowNull: true });
+    const storeId = await this.storeId(tenantId, store);
+    const row = UUID.test(id)
+      ? await this.repository.updateMetadata(storeId, id.toLowerCase(), (stored) => {
+          const user: Record<string, MetadataValue | null> = {};
+          const system: Metadata = {};
+          for (const [k, v] of Object.entries(stored))
+            if ((SYSTEM_KEYS as readonly string[]).includes(k)) system[k] = v;
+            else user[k] = v;
+          for (const [k, v] of Object.entries(changes)) {
+            if (v === null) delete user[k];
+            else user[k] = v;
+          }
+          // the bounds hold for the merged object too (key count, bytes)
+          return { ...(validateMetadata(user, 'metadata') as Metadata), ...system };
+        })
+      : undefined;
+    if (!row) throw new DocumentNotFoundError();
+    return view(row);
+  }
+
   async delete(tenantId: string, store: string, id: string): Promise<void> {
     const storeId = await this.storeId(tenantId, store);
     if (!UUID.test(id) || !(await this.repository.deleteDocument(storeId, id.toLowerCase())))
@@ -396,6 +457,7 @@ function view(row: DocumentRow): DocumentView {
     ...(row.externalId !== null && row.externalId !== undefined ? { externalId: row.externalId } : {}),
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
+    metadata: row.metadata ?? {},
     ...(row.text !== undefined ? { text: row.text } : {}),
   };
 }
@@ -408,5 +470,6 @@ function uploaded(row: DocumentRow): Omit<UploadedDocument, 'outcome'> {
     bytes: Number(row.bytes),
     chunks: row.chunks,
     ...(row.externalId !== null && row.externalId !== undefined ? { externalId: row.externalId } : {}),
+    metadata: row.metadata ?? {},
   };
 }

@@ -13,6 +13,14 @@ import { eventStream, wantsEventStream } from './answer/event-stream';
 import { SearchBody, SearchQueryParams, SearchResponse } from './dto/search.dto';
 import { checkQueryBounds, SearchQueryLimits } from './query-bounds';
 import { SEARCH_CACHE_NAMESPACE, SearchRequest, SearchService } from './search.service';
+import { SortSpec } from './filter/filter-queries';
+
+/** `key:asc` / `key:desc` (already matched against SORT_PATTERN by the DTO). */
+function sortSpec(sort: string | undefined): SortSpec | undefined {
+  if (!sort) return undefined;
+  const at = sort.lastIndexOf(':');
+  return { key: sort.slice(0, at), direction: sort.slice(at + 1) === 'desc' ? 'desc' : 'asc' };
+}
 
 @ApiTags('search')
 @Controller(`${API_V1}/search`)
@@ -34,7 +42,7 @@ export class SearchController {
   @CacheNamespace(SEARCH_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
-      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex}]}; X-Cache',
+      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex, metadata}], facets?}; X-Cache',
   })
   get(
     @TenantId() tenantId: string,
@@ -43,7 +51,16 @@ export class SearchController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SearchResponse | Readable> {
     checkQueryBounds(q.q, 'q', this.limits);
-    const req = { store: q.store, query: q.q, limit: q.limit, offset: q.offset, group: q.group };
+    const req: SearchRequest = {
+      store: q.store,
+      query: q.q,
+      limit: q.limit,
+      offset: q.offset,
+      group: q.group,
+      filter: q.filter,
+      facets: q.facets?.split(','),
+      sort: sortSpec(q.sort),
+    };
     return this.respond(tenantId, req, q.answer, request, reply);
   }
 
@@ -65,6 +82,9 @@ export class SearchController {
       limit: body.limit,
       offset: body.offset,
       group: body.group,
+      filter: body.filter,
+      facets: body.facets,
+      sort: sortSpec(body.sort),
     };
     return this.respond(tenantId, req, body.answer, request, reply);
   }

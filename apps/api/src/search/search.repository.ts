@@ -11,6 +11,9 @@ import {
   unitOperands,
 } from './query/query-plan';
 import { ChunkRow, MatchRows } from './query/ranking';
+import { FilterNode } from './filter/filter-parser';
+import { filterSql } from './filter/filter-sql';
+import { Metadata } from './metadata/metadata';
 
 export interface StoreRow {
   id: string;
@@ -34,6 +37,7 @@ export interface DocumentRow {
   createdAt: Date;
   updatedAt: Date;
   externalId: string | null;
+  metadata: Metadata;
   text?: string;
 }
 
@@ -48,6 +52,8 @@ export interface NewDocument {
   externalId?: string;
   /** The public id of the document this one replaces (PUT …/documents/:id). */
   replaces?: string;
+  /** The user's keys and Atrium's own (metadata/metadata.ts), as stored ({} when absent). */
+  metadata?: Metadata;
 }
 
 /** What storing a document did: its public id, and whether it replaced a published one. */
@@ -94,7 +100,7 @@ const STORE_COLUMNS = `s.id, s.name, s.version::text AS version, s.created_at AS
 // `id` is the public id (migration 8): a replaced document keeps it while its row changes.
 const DOCUMENT_COLUMNS = `d.public_id AS id, d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
   trim(d.checksum) AS checksum, d.chunk_count AS chunks, d.created_at AS "createdAt", d.updated_at AS "updatedAt",
-  d.external_id AS "externalId"`;
+  d.external_id AS "externalId", d.metadata`;
 
 /**
  * Chunks go in with one statement per batch of this many rows (arrays through unnest), and postings and words
@@ -364,12 +370,56 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     return Buffer.from(r.rows[0].value, 'hex');
   }
 
-  async listDocuments(storeId: string, afterSeq: number, limit: number): Promise<DocumentRow[]> {
+  async listDocuments(
+    storeId: string,
+    afterSeq: number,
+    limit: number,
+    filter?: FilterNode,
+  ): Promise<DocumentRow[]> {
+    const params: unknown[] = [storeId, afterSeq, limit];
+    const where = filter ? `AND ${filterSql(filter, 'd.metadata', (v) => `$${params.push(v)}`)}` : '';
     const r = await this.db.query<DocumentRow>(
-      `SELECT ${DOCUMENT_COLUMNS} FROM search_documents d WHERE d.store_id = $1 AND d.seq > $2 AND d.ready ORDER BY d.seq LIMIT $3`,
-      [storeId, afterSeq, limit],
+      `SELECT ${DOCUMENT_COLUMNS} FROM search_documents d WHERE d.store_id = $1 AND d.seq > $2 AND d.ready ${where} ORDER BY d.seq LIMIT $3`,
+      params,
     );
     return r.rows;
+  }
+
+  /**
+   * Changes a published document's user metadata (`merge` computes the new object from the stored one and
+   * may throw to refuse it) and bumps the store's version, in one transaction: cached results of the store
+   * become unreachable with the change. Nothing is re-extracted. Undefined when the document is not there
+   * (the version stays).
+   */
+  async updateMetadata(
+    storeId: string,
+    id: string,
+    merge: (stored: Metadata) => Metadata,
+  ): Promise<DocumentRow | undefined> {
+    return this.db
+      .transaction(async (tx) => {
+        // the store row first, like uploads and deletes
+        const bumped = await tx.query(
+          'UPDATE search_stores SET version = version + 1, updated_at = now() WHERE id = $1',
+          [storeId],
+        );
+        if (bumped.rowCount === 0) throw new NothingDeleted();
+        const current = await tx.query<{ id: string; metadata: Metadata }>(
+          'SELECT id, metadata FROM search_documents WHERE store_id = $1 AND public_id = $2 AND ready FOR UPDATE',
+          [storeId, id],
+        );
+        if (!current.rows[0]) throw new NothingDeleted();
+        const r = await tx.query<DocumentRow>(
+          `UPDATE search_documents d SET metadata = $3::jsonb WHERE d.store_id = $1 AND d.id = $2
+           RETURNING ${DOCUMENT_COLUMNS}`,
+          [storeId, current.rows[0].id, JSON.stringify(merge(current.rows[0].metadata))],
+        );
+        return r.rows[0];
+      })
+      .catch((err: unknown) => {
+        if (err instanceof NothingDeleted) return undefined; // rolled back: the version stays as it was
+        throw err;
+      });
   }
 
   async findDocument(storeId: string, id: string, withText: boolean): Promise<DocumentRow | undefined> {
@@ -506,7 +556,11 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * total length. With `proximity`, also per document the best chunk holding every group (see
    * MatchRows.proximity).
    */
-  async match(storeId: string, plan: QueryPlan, opts: { proximity: boolean }): Promise<MatchRows> {
+  async match(
+    storeId: string,
+    plan: QueryPlan,
+    opts: { proximity: boolean; filter?: FilterNode },
+  ): Promise<MatchRows> {
     const params: unknown[] = [storeId];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const lexemes = [...new Set(plan.variants.flatMap((v) => v.lexemes))];
@@ -518,6 +572,11 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
       // documents still being stored: their postings and chunks are already there, they are left out below
       `SELECT 'u', NULL, id, NULL, NULL FROM search_documents WHERE store_id = $1 AND NOT ready`,
     ];
+    // a filter: the store's documents it keeps (the GIN index on metadata serves its containment tests);
+    // every other document is left out below, as pending ones are
+    if (opts.filter)
+      branches.push(`SELECT 'k', NULL, d.id, NULL, NULL FROM search_documents d
+        WHERE d.store_id = $1 AND d.ready AND ${filterSql(opts.filter, 'd.metadata', param)}`);
     if (plan.excludedLexemes.length)
       branches.push(`SELECT 'x', NULL, p.document_id, NULL, NULL FROM search_postings p
         WHERE p.store_id = $1 AND p.lexeme = ANY(${param(plan.excludedLexemes)}::text[] COLLATE "C")`);
@@ -534,7 +593,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
       if (branch) branches.push(branch);
     }
     const r = await this.db.query<{
-      kind: 'p' | 's' | 'u' | 'x' | 'f' | 'c';
+      kind: 'p' | 's' | 'u' | 'k' | 'x' | 'f' | 'c';
       a: string | null;
       doc: string | null;
       x: number | null;
@@ -549,8 +608,11 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
       proximity: [],
     };
     const pending = new Set(r.rows.filter((row) => row.kind === 'u').map((row) => row.doc));
+    const kept = opts.filter ? new Set(r.rows.filter((row) => row.kind === 'k').map((row) => row.doc)) : null;
     for (const row of r.rows) {
-      if (row.kind === 'u' || (pending.size && row.doc !== null && pending.has(row.doc))) continue;
+      if (row.kind === 'u' || row.kind === 'k' || (pending.size && row.doc !== null && pending.has(row.doc)))
+        continue;
+      if (kept && row.doc !== null && !kept.has(row.doc)) continue;
       if (row.kind === 'p')
         rows.postings.push({
           lexeme: row.a as string,
@@ -590,17 +652,23 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   ): Promise<
     Map<
       string,
-      { publicId: string; filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+      {
+        publicId: string;
+        filename: string;
+        metadata: Metadata;
+        passages: Array<{ chunkIndex: number; content: string }>;
+      }
     >
   > {
     const r = await this.db.query<{
       id: string;
       publicId: string;
       filename: string;
+      metadata: Metadata;
       chunkIndex: number;
       content: string;
     }>(
-      `SELECT d.id, d.public_id AS "publicId", d.filename, x.chunk_index AS "chunkIndex", x.content
+      `SELECT d.id, d.public_id AS "publicId", d.filename, d.metadata, x.chunk_index AS "chunkIndex", x.content
        FROM unnest($1::uuid[]) AS p(id)
        JOIN search_documents d ON d.id = p.id
        CROSS JOIN LATERAL (
@@ -624,11 +692,20 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     );
     const out = new Map<
       string,
-      { publicId: string; filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+      {
+        publicId: string;
+        filename: string;
+        metadata: Metadata;
+        passages: Array<{ chunkIndex: number; content: string }>;
+      }
     >();
     for (const row of r.rows) {
       let entry = out.get(row.id);
-      if (!entry) out.set(row.id, (entry = { publicId: row.publicId, filename: row.filename, passages: [] }));
+      if (!entry)
+        out.set(
+          row.id,
+          (entry = { publicId: row.publicId, filename: row.filename, metadata: row.metadata, passages: [] }),
+        );
       entry.passages.push({ chunkIndex: row.chunkIndex, content: row.content });
     }
     return out;
@@ -662,15 +739,16 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   /** The text and filename of given chunks (a group=chunks page). */
   async chunks(
     keys: Array<{ documentId: string; chunkIndex: number }>,
-  ): Promise<Map<string, { publicId: string; filename: string; content: string }>> {
+  ): Promise<Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>> {
     const r = await this.db.query<{
       documentId: string;
       publicId: string;
       chunkIndex: number;
       filename: string;
+      metadata: Metadata;
       content: string;
     }>(
-      `SELECT c.document_id AS "documentId", d.public_id AS "publicId", c.chunk_index AS "chunkIndex", d.filename, c.content
+      `SELECT c.document_id AS "documentId", d.public_id AS "publicId", c.chunk_index AS "chunkIndex", d.filename, d.metadata, c.content
        FROM unnest($1::uuid[], $2::int[]) AS k(document_id, chunk_index)
        JOIN search_chunks c ON c.document_id = k.document_id AND c.chunk_index = k.chunk_index
        JOIN search_documents d ON d.id = c.document_id`,
@@ -812,8 +890,8 @@ async function insertPending(
   const inserted = await db
     .query<{ id: string }>(
       `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready,
-         public_id, external_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11)
+         public_id, external_id, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, $12::jsonb)
        ON CONFLICT (tenant_id, store_id, checksum) DO NOTHING RETURNING id`,
       [
         id,
@@ -827,6 +905,7 @@ async function insertPending(
         doc.chunks.length,
         doc.replaces ?? id,
         doc.externalId ?? null,
+        JSON.stringify(doc.metadata ?? {}),
       ],
     )
     .catch(storeGoneOnForeignKey);

@@ -11,6 +11,9 @@ import { SearchCacheLabel, SearchMetrics } from './search.metrics';
 import { rankChunks, rankDocuments } from './query/ranking';
 import { SearchRepository } from './search.repository';
 import { normaliseQuery, renderPassage } from './snippet';
+import { FilterNode, parseFilter } from './filter/filter-parser';
+import { facetCounts, sortByMetadata, SortSpec } from './filter/filter-queries';
+import { Metadata } from './metadata/metadata';
 import { applySettings, readSettings } from './store-settings';
 
 export const SEARCH_CACHE_NAMESPACE = 'search';
@@ -20,6 +23,7 @@ export interface CachedPage {
   total: number;
   matching: SearchMatching;
   results: SearchResultItem[];
+  facets?: Record<string, Record<string, number>>;
 }
 
 export interface SearchRequest {
@@ -29,6 +33,12 @@ export interface SearchRequest {
   offset: number;
   /** One result per document (default) or per chunk. */
   group: SearchGroup;
+  /** The metadata filter as given (filter/filter-parser.ts). */
+  filter?: string;
+  /** Metadata keys to count values of over the whole match set. */
+  facets?: string[];
+  /** A metadata key to order by instead of relevance. */
+  sort?: SortSpec;
 }
 
 const LABEL: Record<CacheStatus, SearchCacheLabel> = {
@@ -62,9 +72,17 @@ export class SearchService {
     limit: number,
     offset: number,
     group: SearchGroup = 'documents',
+    narrowing: Pick<SearchRequest, 'filter' | 'facets' | 'sort'> = {},
   ): string {
     const digest = createHash('sha256').update(normaliseQuery(query)).digest('base64url');
-    return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${group}:${digest}`;
+    const { filter, facets, sort } = narrowing;
+    if (filter === undefined && !facets?.length && !sort)
+      return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${group}:${digest}`;
+    // the filter as typed (the same expression in other spacing is another entry: cheap, never wrong)
+    const extra = createHash('sha256')
+      .update(JSON.stringify([filter ?? null, facets ?? [], sort ? `${sort.key}:${sort.direction}` : null]))
+      .digest('base64url');
+    return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${group}:${digest}:${extra}`;
   }
 
   /**
@@ -88,6 +106,7 @@ export class SearchService {
     try {
       // A query that cannot be parsed is the client's mistake whatever the store: 400 before anything else.
       const parsed = parseQuery(req.query);
+      const filter = req.filter === undefined ? undefined : parseFilter(req.filter);
       const store = await this.repository.storeKey(tenantId, req.store);
       if (!store) throw new StoreNotFoundError(req.store);
       const key = this.cacheKey(
@@ -98,12 +117,13 @@ export class SearchService {
         req.limit,
         req.offset,
         req.group,
+        req,
       );
       const { value, status } = await this.cache.getOrLoad(tenantId, key, () =>
-        this.load(store.id, parsed, req),
+        this.load(store.id, parsed, req, filter),
       );
       label = LABEL[status];
-      const page = value ?? { total: 0, matching: 'all', results: [] };
+      const page: CachedPage = value ?? { total: 0, matching: 'all', results: [] };
       const tookMs = Number(process.hrtime.bigint() - started) / 1e6;
       this.metrics.search('success', label, tookMs / 1000, page.results.length);
       return {
@@ -113,6 +133,7 @@ export class SearchService {
         tookMs: Math.round(tookMs * 100) / 100,
         matching: page.matching,
         results: page.results,
+        ...(req.facets?.length ? { facets: page.facets ?? emptyFacets(req.facets) } : {}),
       };
     } catch (err) {
       this.metrics.search('error', label, Number(process.hrtime.bigint() - started) / 1e9);
@@ -129,6 +150,7 @@ export class SearchService {
     storeId: string,
     parsed: ReturnType<typeof parseQuery>,
     req: SearchRequest,
+    filter?: FilterNode,
   ): Promise<CachedPage> {
     // the store's synonyms and stop words (store-settings.ts); changing them moves the version, so the key
     const settings = readSettings(await this.repository.storeSettings(storeId));
@@ -140,7 +162,7 @@ export class SearchService {
     // One group: which chunks say what was typed is only worth asking of the best documents (a rescore
     // window), not of every chunk holding a single common word.
     const rescore = plan.groupCount === 1 && plan.verbatim !== null;
-    const rows = await this.repository.match(storeId, plan, { proximity: !rescore });
+    const rows = await this.repository.match(storeId, plan, { proximity: !rescore, filter });
     let ranking = rankDocuments(plan, rows, req.limit);
     if (rescore && ranking.total > 1) {
       const window = ranking.documents.slice(0, RESCORE_WINDOW).map((d) => d.documentId);
@@ -154,6 +176,13 @@ export class SearchService {
     ]);
     const terms = (units: number[]) => units.map((u) => plan.units[u].text);
     const matching = ranking.relaxed ? 'relaxed' : 'all';
+    // facets count the whole match set; a sort orders it by metadata, relevance breaking ties
+    const matched = ranking.documents.map((d) => d.documentId);
+    const facets = req.facets?.length ? await facetCounts(this.db, req.facets, matched) : undefined;
+    const order = req.sort ? await sortByMetadata(this.db, matched, req.sort) : undefined;
+    const position = order ? new Map(order.map((id, i) => [id, i])) : undefined;
+    const byPosition = (a: string, b: string) =>
+      (position?.get(a) ?? Infinity) - (position?.get(b) ?? Infinity);
 
     if (req.group === 'chunks') {
       const signals = await this.repository.chunkSignals(
@@ -162,13 +191,15 @@ export class SearchService {
         ranking.documents.map((d) => d.documentId),
       );
       const chunks = rankChunks(plan, ranking.documents, signals);
+      if (position) chunks.sort((a, b) => byPosition(a.documentId, b.documentId)); // stable: score order kept
       const page = chunks.slice(req.offset, req.offset + req.limit);
       const contents = page.length
         ? await this.repository.chunks(page)
-        : new Map<string, { publicId: string; filename: string; content: string }>();
+        : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
       return {
         total: chunks.length,
         matching,
+        facets,
         results: page.map((c) => {
           const chunk = contents.get(`${c.documentId}:${c.chunkIndex}`);
           return {
@@ -179,12 +210,16 @@ export class SearchService {
             matchedTerms: terms(c.units),
             snippets: chunk ? [renderPassage(chunk.content, highlight).html] : [],
             chunkIndex: c.chunkIndex,
+            metadata: chunk?.metadata ?? {},
           };
         }),
       };
     }
 
-    const page = ranking.documents.slice(req.offset, req.offset + req.limit);
+    const ranked = position
+      ? [...ranking.documents].sort((a, b) => byPosition(a.documentId, b.documentId))
+      : ranking.documents;
+    const page = ranked.slice(req.offset, req.offset + req.limit);
     const passages = page.length
       ? await this.repository.passages(
           plan,
@@ -192,11 +227,17 @@ export class SearchService {
         )
       : new Map<
           string,
-          { publicId: string; filename: string; passages: Array<{ chunkIndex: number; content: string }> }
+          {
+            publicId: string;
+            filename: string;
+            metadata: Metadata;
+            passages: Array<{ chunkIndex: number; content: string }>;
+          }
         >();
     return {
       total: ranking.total,
       matching,
+      facets,
       results: page.map((d) => {
         const doc = passages.get(d.documentId);
         return {
@@ -206,6 +247,7 @@ export class SearchService {
           matchedTerms: terms(d.units),
           snippets: snippets(doc?.passages ?? [], highlight),
           chunkIndex: doc?.passages[0]?.chunkIndex ?? 0,
+          metadata: doc?.metadata ?? {},
         };
       }),
     };
@@ -214,6 +256,10 @@ export class SearchService {
 
 /** Documents whose chunks are asked for the typed words when the query has one group. */
 const RESCORE_WINDOW = 100;
+
+function emptyFacets(keys: string[]): Record<string, Record<string, number>> {
+  return Object.fromEntries(keys.map((k) => [k, {}]));
+}
 
 function round(score: number): number {
   return Math.round(score * 1e6) / 1e6;

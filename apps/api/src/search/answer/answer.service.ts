@@ -9,7 +9,6 @@ import { parseQuery } from '../query/query-parser';
 import { SearchTimeoutError, StoreNotFoundError } from '../search.errors';
 import { SearchRepository } from '../search.repository';
 import { SEARCH_CACHE_NAMESPACE, SearchRequest, SearchService } from '../search.service';
-import { normaliseQuery } from '../snippet';
 import { Answer, AnswerKind, Citation } from './answer.dto';
 import { AnswerUnavailableError, AnswerUpstreamError, AnswerUpstreamTimeoutError } from './answer.errors';
 import { AnswerMetrics, AnswerMode, AnswerOutcome } from './answer.metrics';
@@ -157,7 +156,6 @@ export class AnswerService {
 
   /** The tenant is added by the cache; the store's version makes an upload or delete a new key. */
   private cacheKey(store: { id: string; version: string }, req: SearchRequest, kind: AnswerKind): string {
-    const digest = createHash('sha256').update(normaliseQuery(req.query)).digest('base64url');
     const model =
       kind === 'generate'
         ? createHash('sha256')
@@ -165,7 +163,18 @@ export class AnswerService {
             .digest('base64url')
             .slice(0, 16)
         : '';
-    return `answer:${kind}:${model}:${req.store}:${store.id}:v${store.version}:${req.limit}:${req.offset}:${req.group}:${digest}`;
+    // the page's own key (store version, page, query, filter, facets, sort) under the answer's kind and model
+    const page = this.search.cacheKey(
+      req.store,
+      store.id,
+      store.version,
+      req.query,
+      req.limit,
+      req.offset,
+      req.group,
+      req,
+    );
+    return `answer:${kind}:${model}:${page}`;
   }
 
   private async build(

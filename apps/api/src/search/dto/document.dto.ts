@@ -1,7 +1,9 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { CURSOR_PATTERN } from '../document-cursor';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import type { Metadata } from '../metadata/metadata';
+import { FILTER_DESCRIPTION, FILTER_MAX_CHARS } from '../filter/filter-doc';
 
 export class ListDocumentsQuery {
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 100, default: 20 })
@@ -20,6 +22,24 @@ export class ListDocumentsQuery {
   @IsString()
   @Matches(CURSOR_PATTERN, { message: 'cursor must be the nextCursor of a previous page of this store' })
   cursor?: string;
+
+  @ApiPropertyOptional({ type: String, maxLength: FILTER_MAX_CHARS, description: FILTER_DESCRIPTION })
+  @IsOptional()
+  @IsString()
+  filter?: string;
+}
+
+/** PATCH /api/v1/stores/:store/documents/:id */
+export class UpdateDocumentBody {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { tags: ['policy', 'hr'], owner: 'hr', reviewed: '2026-03-01', draft: null },
+    description:
+      "Merged into the user metadata: a key set to null is removed. Values: string, number, boolean, date (ISO 8601 string) or list of strings; at most 32 keys, 8 KiB; contentType, type, bytes, uploadedAt, title and language are Atrium's own and cannot be set.",
+  })
+  @IsObject()
+  metadata!: Record<string, unknown>;
 }
 
 export class GetDocumentQuery {
@@ -41,6 +61,8 @@ export interface DocumentView {
   createdAt: string;
   /** When its content last changed (created, or replaced in place). */
   updatedAt: string;
+  /** The user's keys and Atrium's own: contentType, type, bytes, uploadedAt, title, language. */
+  metadata: Metadata;
   text?: string;
 }
 
@@ -56,6 +78,7 @@ export interface UploadedDocument {
    * file; `unchanged`: the store already held these bytes as this document (nothing was stored).
    */
   outcome: 'created' | 'replaced' | 'unchanged';
+  metadata: Metadata;
 }
 
 export interface RejectedFile {
@@ -71,4 +94,6 @@ export interface RejectedFile {
 export interface UploadResult {
   documents: UploadedDocument[];
   rejected: RejectedFile[];
+  /** Filenames the `metadata` field named that no file of the upload had (present only when some did). */
+  unmatchedMetadata?: string[];
 }

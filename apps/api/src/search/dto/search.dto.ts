@@ -1,8 +1,30 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { ANSWER_KINDS, Answer, AnswerKind } from '../answer/answer.dto';
 import { STORE_NAME } from './store.dto';
+import { FILTER_DESCRIPTION } from '../filter/filter-doc';
+import { MAX_FACETS } from '../filter/filter-queries';
+import type { Metadata } from '../metadata/metadata';
+
+const KEY = '[A-Za-z_][A-Za-z0-9_-]{0,63}';
+export const FACETS_PATTERN = new RegExp(`^${KEY}(?:,${KEY}){0,${MAX_FACETS - 1}}$`);
+export const FACET_KEY = new RegExp(`^${KEY}$`);
+export const SORT_PATTERN = new RegExp(`^${KEY}:(?:asc|desc)$`);
+const FACETS_DESCRIPTION = `Metadata keys to count values of over the whole match set (at most ${MAX_FACETS}; the 20 most frequent values each)`;
+const SORT_DESCRIPTION =
+  'key:asc or key:desc — order by a numeric or date metadata key (uploadedAt, bytes…) instead of relevance; ties and documents without it by relevance';
 
 const NOT_BLANK = /\S/;
 // The upper bounds are configuration, checked by the controller before any SQL (query-bounds.ts).
@@ -46,6 +68,21 @@ class PageParams {
   @IsOptional()
   @IsIn(ANSWER_KINDS, { message: 'answer must be extractive or generate' })
   answer?: AnswerKind;
+
+  @ApiPropertyOptional({
+    type: String,
+    description: FILTER_DESCRIPTION,
+    example: 'type = pdf AND tags = policy',
+  })
+  @IsOptional()
+  @IsString()
+  filter?: string;
+
+  @ApiPropertyOptional({ type: String, description: SORT_DESCRIPTION, example: 'uploadedAt:desc' })
+  @IsOptional()
+  @IsString()
+  @Matches(SORT_PATTERN, { message: 'sort must be <metadata key>:asc or <metadata key>:desc' })
+  sort?: string;
 }
 
 /** GET /api/v1/search?store=&q=&limit=&offset=&group=&answer= */
@@ -66,6 +103,18 @@ export class SearchQueryParams extends PageParams {
   @MinLength(1)
   @Matches(NOT_BLANK, { message: 'q must not be blank' })
   q!: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    description: `${FACETS_DESCRIPTION}, comma-separated`,
+    example: 'tags,type',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(FACETS_PATTERN, {
+    message: `facets must be up to ${MAX_FACETS} comma-separated metadata keys`,
+  })
+  facets?: string;
 }
 
 /** POST /api/v1/search {store, query, limit, offset, group, answer} */
@@ -80,6 +129,14 @@ export class SearchBody extends PageParams {
   @MinLength(1)
   @Matches(NOT_BLANK, { message: 'query must not be blank' })
   query!: string;
+
+  @ApiPropertyOptional({ type: [String], description: FACETS_DESCRIPTION, example: ['tags', 'type'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_FACETS)
+  @IsString({ each: true })
+  @Matches(FACET_KEY, { each: true, message: 'each facet must be a metadata key' })
+  facets?: string[];
 }
 
 export interface SearchResultItem {
@@ -93,6 +150,8 @@ export interface SearchResultItem {
   snippets: string[];
   /** The chunk of the best passage (group=chunks: the chunk itself). */
   chunkIndex: number;
+  /** The document's metadata: the user's keys and Atrium's own. */
+  metadata: Metadata;
 }
 
 export interface SearchResponse {
@@ -105,4 +164,6 @@ export interface SearchResponse {
   results: SearchResultItem[];
   /** With `answer=`: the answer and its sources, or null when no passage (or no sentence) answers. */
   answer?: Answer | null;
+  /** With `facets`: per key, value → documents (group=chunks: documents too) of the whole match set. */
+  facets?: Record<string, Record<string, number>>;
 }

@@ -45,6 +45,8 @@ export interface PreparedText {
   contentType: string;
   text: string;
   chunks: string[];
+  title?: string;
+  language?: string;
 }
 
 /**
@@ -63,10 +65,15 @@ export async function extractText(
   chunking: { chunkChars: number; chunkOverlapChars: number },
 ): Promise<PreparedText> {
   try {
-    const { contentType, text, ranges } = await prepareDocument(extraction, data, filename, chunking);
+    const { contentType, text, ranges, title, language } = await prepareDocument(
+      extraction,
+      data,
+      filename,
+      chunking,
+    );
     const chunks = new Array<string>(ranges.length / 2);
     for (let i = 0; i < chunks.length; i++) chunks[i] = text.slice(ranges[2 * i], ranges[2 * i + 1]);
-    return { contentType, text, chunks };
+    return { contentType, text, chunks, title, language };
   } catch (err) {
     if (err instanceof DocumentRefusal) throw new FileRejection(err.code, err.message);
     if (err instanceof ArchiveRefusal)

@@ -36,6 +36,9 @@ export interface PreparedDocument {
   text: string;
   /** Two offsets per chunk (chunker.ts chunkRanges). */
   ranges: Uint32Array;
+  /** The document's own title, where it has one; its detected language (search/metadata/document-facts.ts). */
+  title?: string;
+  language?: string;
 }
 
 /**
@@ -62,10 +65,15 @@ async function prepareDocument(job: DocumentJob, kit: ExtractionKit): Promise<Pr
   if (sniffed.binary || sniffed.contentType === 'text/html') kit.limitText(raw, job.maxTextChars);
   const text = normaliseText(raw);
   if (!text) throw new DocumentRefusal('EMPTY_DOCUMENT', 'The document contains no extractable text');
+  const { documentTitle, detectLanguage } = await import('../metadata/document-facts');
+  const title = documentTitle(sniffed.contentType, sniffed.binary ? undefined : sniffed.text);
+  const language = await detectLanguage(text);
   return {
     contentType: sniffed.contentType,
     text,
     ranges: chunkRanges(text, job.chunkChars, job.chunkOverlapChars),
+    ...(title ? { title } : {}),
+    ...(language ? { language } : {}),
   };
 }
 

@@ -39,6 +39,8 @@ export async function readUpload(
   request: FastifyRequest,
   limits: UploadLimits,
   onFile: (file: ReceivedFile) => Promise<void>,
+  /** A plain form field, with how many files came before it; may throw to refuse the request. */
+  onField?: (field: { name: string; value: string; truncated: boolean }, filesBefore: number) => void,
 ): Promise<void> {
   let files = 0;
   let externalId: string | undefined;
@@ -70,17 +72,22 @@ export async function readUpload(
     if (next.done) break;
     const part = next.value;
     if (part.type !== 'file') {
-      // `externalId` names the file part after it; other form fields carry nothing we use
-      if (part.fieldname !== EXTERNAL_ID_FIELD) continue;
-      if (!limits.externalIds)
-        throw invalidExternalId('externalId is only taken by uploads (POST); a replacement keeps the key');
-      if (externalId !== undefined)
-        throw invalidExternalId('each externalId must be followed by the file it names');
-      const value = typeof part.value === 'string' ? part.value : '';
-      const problem = externalIdProblem(value, part.valueTruncated);
-      if (problem) throw invalidExternalId(problem);
-      externalId = value;
-      continue;
+      // `externalId` names the file part after it
+      if (part.fieldname === EXTERNAL_ID_FIELD) {
+        if (!limits.externalIds)
+          throw invalidExternalId('externalId is only taken by uploads (POST); a replacement keeps the key');
+        if (externalId !== undefined)
+          throw invalidExternalId('each externalId must be followed by the file it names');
+        const value = typeof part.value === 'string' ? part.value : '';
+        const problem = externalIdProblem(value, part.valueTruncated);
+        if (problem) throw invalidExternalId(problem);
+        externalId = value;
+        continue;
+      }
+      // `metadata` (search/metadata): read and checked here, before any file after it is stored
+      if (onField && typeof part.value === 'string')
+        onField({ name: part.fieldname, value: part.value, truncated: part.valueTruncated }, files);
+      continue; // other form fields carry nothing we use
     }
     const file = part;
     if (file.fieldname !== UPLOAD_FIELD) {
