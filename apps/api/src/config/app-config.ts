@@ -95,6 +95,20 @@ export class AppConfig {
     uploadMemoryBudgetBytes: number;
     uploadMemoryWaitMs: number;
   };
+  /** EMBEDDINGS_*: who turns passages and queries into vectors (README "Semantic search"). */
+  readonly embeddings: {
+    provider: 'local' | 'openai' | 'off';
+    /** The openai provider's base URL without a trailing slash or `/v1`. */
+    url?: string;
+    /** The openai provider's model; the local provider's is fixed (LOCAL_EMBEDDINGS_MODEL). */
+    model?: string;
+    apiKey?: string;
+    batch: number;
+    timeoutMs: number;
+    retries: number;
+    concurrency: number;
+    workerRssMb: number;
+  };
   readonly extraction: {
     workers: number;
     workerHeapMb: number;
@@ -228,6 +242,17 @@ export class AppConfig {
       chunkOverlapChars: e.SEARCH_CHUNK_OVERLAP_CHARS,
       uploadMemoryBudgetBytes: e.UPLOAD_MEMORY_BUDGET_MB * 1024 * 1024,
       uploadMemoryWaitMs: e.UPLOAD_MEMORY_WAIT_MS,
+    };
+    this.embeddings = {
+      provider: e.EMBEDDINGS_PROVIDER,
+      url: e.EMBEDDINGS_URL?.replace(/\/+$/, '').replace(/\/v1$/, ''),
+      model: e.EMBEDDINGS_MODEL,
+      apiKey: e.EMBEDDINGS_API_KEY,
+      batch: e.EMBEDDINGS_BATCH,
+      timeoutMs: e.EMBEDDINGS_TIMEOUT_MS,
+      retries: e.EMBEDDINGS_RETRIES,
+      concurrency: e.EMBEDDINGS_CONCURRENCY,
+      workerRssMb: e.EMBEDDINGS_WORKER_RSS_MB,
     };
     this.extraction = {
       workers: e.EXTRACTION_WORKERS,
@@ -409,6 +434,9 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
       'EXTRACTION_WORKER_RSS_MB',
       `got "${vars.EXTRACTION_WORKER_RSS_MB}"; allowed: larger than EXTRACTION_WORKER_HEAP_MB (${vars.EXTRACTION_WORKER_HEAP_MB}) — a child also holds code and buffers`,
     ]);
+  if (vars.EMBEDDINGS_PROVIDER === 'openai')
+    for (const name of ['EMBEDDINGS_URL', 'EMBEDDINGS_MODEL'] as const)
+      if (!vars[name]) extra.push([name, 'required when EMBEDDINGS_PROVIDER=openai']);
   if (vars.SEARCH_CHUNK_OVERLAP_CHARS >= vars.SEARCH_CHUNK_CHARS)
     extra.push([
       'SEARCH_CHUNK_OVERLAP_CHARS',
