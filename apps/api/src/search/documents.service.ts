@@ -8,6 +8,8 @@ import { currentRequestId } from '@libs/observability';
 import { ExtractionService } from '@app/extraction/extraction.service';
 import { DocumentCursors } from './document-cursor';
 import { DocumentView, RejectedFile, UploadedDocument, UploadResult } from './dto/document.dto';
+import { EmbeddingIndexer } from './embeddings/embedding-indexer';
+import { EmbeddingProgress, EmbeddingsService } from './embeddings/embeddings.service';
 import {
   DocumentNotFoundError,
   FileRejection,
@@ -71,6 +73,8 @@ export class DocumentsService {
     private readonly metrics: SearchMetrics,
     private readonly extraction: ExtractionService,
     private readonly budget: UploadBudget,
+    private readonly embeddings: EmbeddingsService,
+    private readonly indexer: EmbeddingIndexer,
   ) {}
 
   private async storeId(tenantId: string, store: string): Promise<string> {
@@ -185,7 +189,17 @@ export class DocumentsService {
           const id = await this.repository.insertDocument(tenantId, storeId, p.doc);
           const { filename, contentType, bytes } = p.doc;
           this.metrics.upload('success', seconds(received.startedAt), bytes);
-          return { id, filename, contentType, bytes, chunks: p.doc.chunks.length };
+          // searchable lexically now; its passages are embedded in the background
+          this.indexer.kick();
+          const chunks = p.doc.chunks.length;
+          return {
+            id,
+            filename,
+            contentType,
+            bytes,
+            chunks,
+            embedding: this.embeddings.progress({ embedded: 0, total: chunks }, chunks),
+          };
         } catch (err) {
           rejection = this.storageRejection(err, name, store);
         }
@@ -259,8 +273,9 @@ export class DocumentsService {
     const after = cursor ? cursors.open(tenantId, storeId, cursor) : 0;
     const rows = await this.repository.listDocuments(storeId, after, limit + 1);
     const page = rows.slice(0, limit);
+    const progress = await this.progress(page);
     return {
-      documents: page.map(view),
+      documents: page.map((row) => ({ ...view(row), embedding: progress(row) })),
       nextCursor: rows.length > limit ? cursors.seal(tenantId, storeId, page[page.length - 1].seq) : null,
     };
   }
@@ -283,7 +298,21 @@ export class DocumentsService {
       ? await this.repository.findDocument(storeId, id.toLowerCase(), withText)
       : undefined;
     if (!row) throw new DocumentNotFoundError();
-    return view(row);
+    const progress = await this.progress([row]);
+    return { ...view(row), embedding: progress(row) };
+  }
+
+  /** The documents' embedding progress (one statement; none with EMBEDDINGS_PROVIDER=off). */
+  private async progress(rows: DocumentRow[]): Promise<(row: DocumentRow) => EmbeddingProgress> {
+    const model = this.embeddings.model;
+    const counts =
+      model && rows.length
+        ? await this.embeddings.repository.documentCounts(
+            rows.map((r) => r.id),
+            model,
+          )
+        : undefined;
+    return (row) => this.embeddings.progress(counts?.get(row.id), row.chunks);
   }
 
   async delete(tenantId: string, store: string, id: string): Promise<void> {

@@ -28,7 +28,7 @@ export class SearchController {
   @CacheNamespace(SEARCH_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
-      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex}]}; X-Cache',
+      '{store, query, total, tookMs, matching: all|relaxed, mode: lexical|semantic|hybrid, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex, similarity?}]}; X-Cache',
   })
   get(@TenantId() tenantId: string, @Query() q: SearchQueryParams): Promise<SearchResponse> {
     checkQueryBounds(q.q, 'q', this.limits);
@@ -38,6 +38,7 @@ export class SearchController {
       limit: q.limit,
       offset: q.offset,
       group: q.group,
+      mode: q.mode,
     });
   }
 
@@ -54,6 +55,7 @@ export class SearchController {
       limit: body.limit,
       offset: body.offset,
       group: body.group,
+      mode: body.mode,
     });
   }
 }

@@ -18,6 +18,13 @@ import { StoresController } from './stores.controller';
 import { StoresService } from './stores.service';
 import { UploadBudget } from './upload/upload-budget';
 import { PoolMetrics } from '@app/metrics/pool-metrics';
+import { EmbeddingIndexer } from './embeddings/embedding-indexer';
+import { EmbeddingRepository } from './embeddings/embedding.repository';
+import {
+  EMBEDDING_CACHE_NAMESPACE,
+  EMBEDDING_METRICS,
+  EmbeddingsService,
+} from './embeddings/embeddings.service';
 
 /**
  * Plugs search into the app before it listens: @fastify/multipart on the Fastify instance (limits are
@@ -61,10 +68,20 @@ class SearchSetup implements OnModuleInit {
         ttlMs: config.search.cacheTtlMs,
       }),
     }),
+    // query vectors (per tenant, model and normalised query): a repeated question skips the model
+    CacheModule.forFeature({
+      namespace: EMBEDDING_CACHE_NAMESPACE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ keyType: 'embedding', ttlMs: config.search.cacheTtlMs }),
+    }),
   ],
   controllers: [StoresController, DocumentsController, SearchController],
   providers: [
     SearchRepository,
+    EmbeddingRepository,
+    ...EMBEDDING_METRICS,
+    EmbeddingsService,
+    EmbeddingIndexer,
     SearchCounts,
     ...SEARCH_METRICS,
     SearchMetrics,

@@ -1,3 +1,4 @@
+import type { EmbeddingProgress } from '../embeddings/embeddings.service';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { CURSOR_PATTERN } from '../document-cursor';
@@ -38,6 +39,8 @@ export interface DocumentView {
   checksum: string;
   createdAt: string;
   text?: string;
+  /** Its passages embedded by the configured model (`off` without a provider). */
+  embedding?: EmbeddingProgress;
 }
 
 export interface UploadedDocument {
@@ -46,6 +49,8 @@ export interface UploadedDocument {
   contentType: string;
   bytes: number;
   chunks: number;
+  /** `pending` (embedded in the background after the answer) or `off`. */
+  embedding: EmbeddingProgress;
 }
 
 export interface RejectedFile {

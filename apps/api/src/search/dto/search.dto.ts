@@ -9,6 +9,9 @@ const QUERY_BOUNDS =
   'At most SEARCH_QUERY_MAX_CHARS characters (default 1000) and SEARCH_QUERY_MAX_TERMS words (default 32)';
 
 export const SEARCH_GROUPS = ['documents', 'chunks'] as const;
+export const SEARCH_MODES = ['lexical', 'semantic', 'hybrid'] as const;
+/** lexical: words (BM25 and the rules below); semantic: embeddings' cosine; hybrid: both fused by RRF. */
+export type SearchMode = (typeof SEARCH_MODES)[number];
 export type SearchGroup = (typeof SEARCH_GROUPS)[number];
 /** `all`: every result holds every term; `relaxed`: too few did, so results holding fewer were added. */
 export type SearchMatching = 'all' | 'relaxed';
@@ -36,6 +39,15 @@ class PageParams {
   @IsOptional()
   @IsIn(SEARCH_GROUPS, { message: 'group must be documents or chunks' })
   group: SearchGroup = 'documents';
+
+  @ApiPropertyOptional({
+    enum: SEARCH_MODES,
+    description:
+      'lexical, semantic or hybrid (reciprocal rank fusion of both); default: hybrid when every passage of the store is embedded, else lexical. The response says which ran',
+  })
+  @IsOptional()
+  @IsIn(SEARCH_MODES, { message: 'mode must be lexical, semantic or hybrid' })
+  mode?: SearchMode;
 }
 
 /** GET /api/v1/search?store=&q=&limit=&offset=&group= */
@@ -83,6 +95,8 @@ export interface SearchResultItem {
   snippets: string[];
   /** The chunk of the best passage (group=chunks: the chunk itself). */
   chunkIndex: number;
+  /** Semantic and hybrid modes: the cosine similarity of the query and the result's best passage, when it was among the nearest. */
+  similarity?: number;
 }
 
 export interface SearchResponse {
@@ -92,5 +106,7 @@ export interface SearchResponse {
   total: number;
   tookMs: number;
   matching: SearchMatching;
+  /** The mode that ran. */
+  mode: SearchMode;
   results: SearchResultItem[];
 }

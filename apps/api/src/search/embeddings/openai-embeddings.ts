@@ -1,5 +1,11 @@
 import { withRetries } from '@app/resilience/retry';
-import { EmbeddingFailedError, EmbeddingProvider, Semaphore, unitVector } from './embedding-provider';
+import {
+  EmbeddingFailedError,
+  EmbeddingProvider,
+  Semaphore,
+  embeddingInput,
+  unitVector,
+} from './embedding-provider';
 
 export interface OpenAiEmbeddingsOptions {
   /** Base URL (without `/v1`): requests go to `${url}/v1/embeddings`. */
@@ -18,6 +24,9 @@ export interface OpenAiEmbeddingsOptions {
   /** Told of each retry (logs): never given the key. */
   onRetry?: (error: Error, attempt: number, delayMs: number) => void;
 }
+
+/** Longest text sent (whitespace collapsed): a passage is at most SEARCH_CHUNK_CHARS (1200 by default). */
+const MAX_INPUT_CHARS = 8000;
 
 /** Longest answer read from the server: 256 texts × 4096 dimensions as JSON fit well under it. */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
@@ -45,7 +54,9 @@ export class OpenAiEmbeddings implements EmbeddingProvider {
 
   async embed(texts: string[]): Promise<number[][]> {
     const batches: string[][] = [];
-    for (let i = 0; i < texts.length; i += this.opts.batch) batches.push(texts.slice(i, i + this.opts.batch));
+    const inputs = texts.map((t) => embeddingInput(t, MAX_INPUT_CHARS));
+    for (let i = 0; i < inputs.length; i += this.opts.batch)
+      batches.push(inputs.slice(i, i + this.opts.batch));
     const answers = await Promise.all(batches.map((b) => this.slots.use(() => this.withRetries(b))));
     return answers.flat();
   }
