@@ -256,3 +256,33 @@ describe('embedding is durable and follows the model (PostgreSQL, three runs of 
     expect((await search(call, 'rational numbers')).body.mode).toBe('hybrid');
   });
 });
+
+describe('EMBEDDINGS_PROVIDER=local end to end (the product default: USE lite in its own child)', () => {
+  let app: RunningApp;
+  let call: Call;
+
+  beforeAll(async () => {
+    app = await startApp({ AUTH_API_KEYS: `${KEY}=demo`, EMBEDDINGS_PROVIDER: 'local' });
+    call = client(app);
+  });
+  afterAll(() => app?.close());
+
+  it('embeds uploads in the background and answers hybrid queries with similarities', async () => {
+    await call('/api/v1/stores', { method: 'POST', json: { name: 'kb' } });
+    const up = await call('/api/v1/stores/kb/documents', {
+      method: 'POST',
+      body: form([
+        ['pets.txt', 'Our kitten likes to sleep on the warm rug by the fireplace.'],
+        ['markets.txt', 'Share prices fell sharply on the stock exchange this morning.'],
+      ]),
+    });
+    expect(up.status).toBe(201);
+    await ready(call, 'kb', 60_000);
+    const res = await search(call, 'where does the cat nap');
+    expect(res.body.mode).toBe('hybrid');
+    expect(res.body.results[0]).toMatchObject({ filename: 'pets.txt', matchedTerms: [] });
+    expect(res.body.results[0].similarity).toBeGreaterThan(res.body.results[1].similarity);
+    const metrics = (await app.request('/metrics')).text;
+    expect(metrics).toMatch(/embedding_requests_total\{provider="local",status="success"\} [1-9]/);
+  });
+});
