@@ -65,6 +65,7 @@ describe('semantic and hybrid search, EMBEDDINGS_PROVIDER=openai (PGlite, real s
       EMBEDDINGS_API_KEY: 'sk-never-logged-0123456789',
       EMBEDDINGS_RETRIES: '0',
       EMBEDDINGS_BATCH: '2',
+      EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES: '10',
       SEARCH_CHUNK_CHARS: '200',
       SEARCH_CHUNK_OVERLAP_CHARS: '20',
     });
@@ -196,6 +197,10 @@ describe('semantic and hybrid search, EMBEDDINGS_PROVIDER=openai (PGlite, real s
     expect(big.embedded).toBeLessThan(total / 2);
     server.delayMs = 0;
     await ready(call, 'big');
+    // more embedded passages than EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES: lexical unless asked
+    expect((await search(call, 'word1', '', 'big')).body.mode).toBe('lexical');
+    expect((await search(call, 'word1', '&mode=hybrid', 'big')).body.mode).toBe('hybrid');
+    expect((await search(call, 'tiny', '', 'small')).body.mode).toBe('hybrid');
   });
 });
 

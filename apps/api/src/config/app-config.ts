@@ -108,6 +108,8 @@ export class AppConfig {
     retries: number;
     concurrency: number;
     workerRssMb: number;
+    /** Without a mode, hybrid only on stores of at most this many embedded passages. */
+    defaultHybridMaxPassages: number;
   };
   readonly extraction: {
     workers: number;
@@ -253,6 +255,7 @@ export class AppConfig {
       retries: e.EMBEDDINGS_RETRIES,
       concurrency: e.EMBEDDINGS_CONCURRENCY,
       workerRssMb: e.EMBEDDINGS_WORKER_RSS_MB,
+      defaultHybridMaxPassages: e.EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES,
     };
     this.extraction = {
       workers: e.EXTRACTION_WORKERS,

@@ -498,6 +498,13 @@ export class EnvironmentVariables {
   @Max(64)
   EMBEDDINGS_CONCURRENCY = 2;
 
+  /** Stores of more embedded passages than this search lexically unless a mode is asked for (a semantic scan grows with them). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100000000)
+  EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES = 5000;
+
   /** Resident memory the local model's child may reach (the model's WASM memory included) before it is killed. */
   @Type(() => Number)
   @IsInt()

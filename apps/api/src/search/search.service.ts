@@ -83,7 +83,8 @@ export class SearchService {
   /**
    * The mode that runs, and its cache-key variant: lexical when asked, or when no passage vector can be
    * compared (EMBEDDINGS_PROVIDER=off: asking for another mode is 400); without a mode, hybrid once every
-   * published passage of the store is embedded by the configured model.
+   * published passage of the store is embedded by the configured model, on a store of at most
+   * EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES of them.
    */
   private async modeFor(storeId: string, asked?: SearchMode): Promise<{ mode: SearchMode; variant: string }> {
     if (asked === 'lexical') return { mode: 'lexical', variant: 'lexical' };
@@ -96,7 +97,13 @@ export class SearchService {
       return { mode: 'lexical', variant: 'lexical' };
     }
     const pending = await this.embeddings.repository.storePending(storeId, model);
-    const mode = asked ?? (pending === 0 ? 'hybrid' : 'lexical');
+    let mode: SearchMode = asked ?? (pending === 0 ? 'hybrid' : 'lexical');
+    // the semantic side scans every embedded passage: a large store searches lexically unless asked
+    if (!asked && mode === 'hybrid') {
+      const counts = await this.embeddings.repository.storeCounts([storeId], model);
+      if ((counts.get(storeId)?.embedded ?? 0) > this.config.embeddings.defaultHybridMaxPassages)
+        mode = 'lexical';
+    }
     return { mode, variant: mode === 'lexical' ? mode : `${mode}:${model}:${pending}` };
   }
 
