@@ -45,14 +45,19 @@ export const EMBEDDING_METRICS = [
       const model = modelOf(config);
       if (!model) return this.set(0);
       const now = Date.now();
-      if (!depth || now - depth.at > QUEUE_DEPTH_MAX_AGE_MS)
-        depth = { at: now, value: repository.pendingTotal(model).catch(() => undefined) };
-      const n = await depth.value;
+      let last = depths.get(repository);
+      if (!last || now - last.at > QUEUE_DEPTH_MAX_AGE_MS)
+        depths.set(
+          repository,
+          (last = { at: now, value: repository.pendingTotal(model).catch(() => undefined) }),
+        );
+      const n = await last.value;
       if (n !== undefined) this.set(n);
     },
   }),
 ];
-let depth: { at: number; value: Promise<number | undefined> } | undefined;
+/** The last count per app (its repository), so two apps in one process never read each other's. */
+const depths = new WeakMap<EmbeddingRepository, { at: number; value: Promise<number | undefined> }>();
 
 /** The model name the configuration asks for (what vectors are stored and compared under), if any. */
 export function modelOf(config: AppConfig): string | undefined {
