@@ -64,6 +64,8 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
         bytes: 0,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
+        // the test apps run with EMBEDDINGS_PROVIDER=off (test/search/embeddings.e2e-spec.ts opts in)
+        embedding: { status: 'off', embedded: 0, total: 0 },
       });
       const again = await demo('/api/v1/stores', { method: 'POST', json: { name: 'kb' } });
       expect(again.status).toBe(409);
@@ -128,6 +130,7 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
           outcome: 'created',
           // Atrium's own metadata keys (issue 23; search-metadata.e2e-spec.ts covers the user's)
           metadata: expect.objectContaining({ contentType: d.contentType, bytes: d.bytes }),
+          embedding: { status: 'off', embedded: 0, total: d.chunks },
         });
         expect(d.chunks).toBeGreaterThanOrEqual(1);
         ids[d.filename] = d.id;

@@ -54,6 +54,8 @@ export async function startApp(
     // the heap check would measure this Jest process (every suite of the run, and coverage data under
     // --coverage), not the app: a test of that check sets its own threshold
     HEALTH_MEMORY_HEAP_MAX_BYTES: String(16 * 1024 ** 3),
+    // no embedding model child (~500 MB, seconds of CPU) behind every spec: the embedding specs opt in
+    EMBEDDINGS_PROVIDER: 'off',
     ...env,
   });
   const logs = new LogCapture(config.log.level);

@@ -60,6 +60,8 @@ export class ChildApp {
           PORT: String(this.port),
           DATA_DIR: this.dataDir,
           SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+          // no embedding model child behind every spec: a spec opts in with its own EMBEDDINGS_PROVIDER
+          EMBEDDINGS_PROVIDER: 'off',
           ...this.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],

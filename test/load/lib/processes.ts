@@ -122,6 +122,8 @@ export async function startSearchApp(o: SearchAppOptions): Promise<ServerProcess
       RATE_LIMIT_UPLOAD: '100000000',
       SEARCH_CHUNK_CHARS: String(o.chunkChars),
       SEARCH_CHUNK_OVERLAP_CHARS: String(o.chunkOverlapChars),
+      // lexical benchmarks unless one asks for a provider
+      EMBEDDINGS_PROVIDER: 'off',
       ...o.env,
     },
     { port: await freePort(), cwd: o.cwd, readyTimeoutMs: o.readyTimeoutMs },

@@ -105,6 +105,22 @@ export class AppConfig {
     maxPassages: number;
     maxChars: number;
   };
+  /** EMBEDDINGS_*: who turns passages and queries into vectors (README "Semantic search"). */
+  readonly embeddings: {
+    provider: 'local' | 'openai' | 'off';
+    /** The openai provider's base URL without a trailing slash or `/v1`. */
+    url?: string;
+    /** The openai provider's model; the local provider's is fixed (LOCAL_EMBEDDINGS_MODEL). */
+    model?: string;
+    apiKey?: string;
+    batch: number;
+    timeoutMs: number;
+    retries: number;
+    concurrency: number;
+    workerRssMb: number;
+    /** Without a mode, hybrid only on stores of at most this many embedded passages. */
+    defaultHybridMaxPassages: number;
+  };
   readonly extraction: {
     workers: number;
     workerHeapMb: number;
@@ -247,6 +263,18 @@ export class AppConfig {
       maxTokens: e.ANSWER_MAX_TOKENS,
       maxPassages: e.ANSWER_MAX_PASSAGES,
       maxChars: e.ANSWER_MAX_CHARS,
+    };
+    this.embeddings = {
+      provider: e.EMBEDDINGS_PROVIDER,
+      url: e.EMBEDDINGS_URL?.replace(/\/+$/, '').replace(/\/v1$/, ''),
+      model: e.EMBEDDINGS_MODEL,
+      apiKey: e.EMBEDDINGS_API_KEY,
+      batch: e.EMBEDDINGS_BATCH,
+      timeoutMs: e.EMBEDDINGS_TIMEOUT_MS,
+      retries: e.EMBEDDINGS_RETRIES,
+      concurrency: e.EMBEDDINGS_CONCURRENCY,
+      workerRssMb: e.EMBEDDINGS_WORKER_RSS_MB,
+      defaultHybridMaxPassages: e.EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES,
     };
     this.extraction = {
       workers: e.EXTRACTION_WORKERS,
@@ -428,6 +456,9 @@ export function buildConfig(env: Record<string, string | undefined>, version = '
       'EXTRACTION_WORKER_RSS_MB',
       `got "${vars.EXTRACTION_WORKER_RSS_MB}"; allowed: larger than EXTRACTION_WORKER_HEAP_MB (${vars.EXTRACTION_WORKER_HEAP_MB}) — a child also holds code and buffers`,
     ]);
+  if (vars.EMBEDDINGS_PROVIDER === 'openai')
+    for (const name of ['EMBEDDINGS_URL', 'EMBEDDINGS_MODEL'] as const)
+      if (!vars[name]) extra.push([name, 'required when EMBEDDINGS_PROVIDER=openai']);
   if (vars.SEARCH_CHUNK_OVERLAP_CHARS >= vars.SEARCH_CHUNK_CHARS)
     extra.push([
       'SEARCH_CHUNK_OVERLAP_CHARS',

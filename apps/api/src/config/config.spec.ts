@@ -138,6 +138,32 @@ describe('config', () => {
     expect(isSecretVariable('ANSWER_API_KEY')).toBe(true);
   });
 
+  it('EMBEDDINGS_*: local by default; openai needs a URL and a model; the URL loses a trailing /v1', () => {
+    expect(testConfig().embeddings.provider).toBe('local');
+    const problems = (env: Record<string, string>) => {
+      try {
+        testConfig(env);
+        return '';
+      } catch (e) {
+        return (e as ConfigValidationError).problems.join('\n');
+      }
+    };
+    expect(problems({ EMBEDDINGS_PROVIDER: 'openai' })).toMatch(
+      /EMBEDDINGS_URL: required when EMBEDDINGS_PROVIDER=openai[\s\S]*EMBEDDINGS_MODEL: required/,
+    );
+    expect(problems({ EMBEDDINGS_PROVIDER: 'onnx' })).toMatch(/EMBEDDINGS_PROVIDER/);
+    const c = testConfig({
+      EMBEDDINGS_PROVIDER: 'openai',
+      EMBEDDINGS_URL: 'http://localhost:11434/v1/',
+      EMBEDDINGS_MODEL: 'nomic-embed-text',
+    });
+    expect(c.embeddings).toMatchObject({
+      url: 'http://localhost:11434',
+      model: 'nomic-embed-text',
+      batch: 16,
+    });
+  });
+
   it('HOST: a host name or an address, never with a port', () => {
     for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'api.internal', 'atrium-api'])
       expect(buildConfig({ HOST: host }).http.host).toBe(host);

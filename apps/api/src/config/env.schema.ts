@@ -10,6 +10,7 @@ import {
   IsUrl,
   Matches,
   Max,
+  MaxLength,
   Min,
   MinLength,
 } from 'class-validator';
@@ -494,6 +495,72 @@ export class EnvironmentVariables {
   @Min(200)
   @Max(50000)
   ANSWER_MAX_CHARS = 6000;
+
+  // ── embeddings (semantic and hybrid search; README "Semantic search") ─────────
+  /** local: USE lite in its own child process, no network; openai: an OpenAI-compatible /v1/embeddings; off. */
+  @IsIn(['local', 'openai', 'off'])
+  EMBEDDINGS_PROVIDER: 'local' | 'openai' | 'off' = 'local';
+
+  /** Base URL of an OpenAI-compatible server (`…/v1` or its root); required when EMBEDDINGS_PROVIDER=openai. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  EMBEDDINGS_URL?: string;
+
+  /** The model asked of the openai provider (e.g. nomic-embed-text on Ollama); required with it. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(200)
+  EMBEDDINGS_MODEL?: string;
+
+  /** Bearer token for the openai provider, if it needs one (never logged). */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  EMBEDDINGS_API_KEY?: string;
+
+  /** Passages per embedding request (and per background step). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  EMBEDDINGS_BATCH = 16;
+
+  /** Wall-clock limit of one embedding request (openai) or batch (local). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  EMBEDDINGS_TIMEOUT_MS = 30000;
+
+  /** Retries of a failed openai request (network errors, 429, 5xx), with exponential backoff. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  EMBEDDINGS_RETRIES = 2;
+
+  /** Embedding requests in flight at most (openai), queries included. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  EMBEDDINGS_CONCURRENCY = 2;
+
+  /** Stores of more embedded passages than this search lexically unless a mode is asked for (a semantic scan grows with them). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100000000)
+  EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES = 5000;
+
+  /** Resident memory the local model's child may reach (the model's WASM memory included) before it is killed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(256)
+  @Max(32768)
+  EMBEDDINGS_WORKER_RSS_MB = 768;
 
   // ── extraction (parsers in child processes; README "Hostile input") ─────────
   /** Parser child processes at most (started on demand, exit when idle). */

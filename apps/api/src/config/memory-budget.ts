@@ -17,6 +17,7 @@ export function memoryBudgetBytes(config: AppConfig): number {
   return (
     config.health.heapMaxBytes +
     config.extraction.workers * config.extraction.workerRssMb * MiB +
+    (config.embeddings.provider === 'local' ? config.embeddings.workerRssMb * MiB : 0) +
     MEMORY_OVERHEAD_BYTES
   );
 }

@@ -16,3 +16,13 @@ export type {
   ExtractionKit,
   JobError,
 } from './worker/protocol';
+// The pool itself, for a feature that runs a child of its own under the same limits (search's local embedding model).
+export {
+  ExtractionPool,
+  JobFailedError,
+  PoolBusyError,
+  PoolClosedError,
+  WorkerKilledError,
+} from './extraction-pool';
+export type { ExtractionPoolOptions, KillReason } from './extraction-pool';
+export type { ChildMessage, JobMessage } from './worker/protocol';

@@ -8,6 +8,8 @@ import { currentRequestId } from '@libs/observability';
 import { ExtractionService } from '@app/extraction';
 import { DocumentCursors } from './document-cursor';
 import { DocumentView, RejectedFile, UploadedDocument, UploadResult } from './dto/document.dto';
+import { EmbeddingIndexer } from './embeddings/embedding-indexer';
+import { EmbeddingProgress, EmbeddingsService } from './embeddings/embeddings.service';
 import {
   DocumentNotFoundError,
   FileRejection,
@@ -81,6 +83,8 @@ export class DocumentsService {
     private readonly metrics: SearchMetrics,
     private readonly extraction: ExtractionService,
     private readonly budget: UploadBudget,
+    private readonly embeddings: EmbeddingsService,
+    private readonly indexer: EmbeddingIndexer,
   ) {}
 
   private async storeId(tenantId: string, store: string): Promise<string> {
@@ -223,7 +227,8 @@ export class DocumentsService {
         if (held) {
           received.data = undefined;
           this.metrics.upload('success', seconds(received.startedAt));
-          return { ...uploaded(held), outcome: 'unchanged' };
+          const progress = await this.progress([held]);
+          return { ...uploaded(held), embedding: progress(held), outcome: 'unchanged' };
         }
         rejection = duplicateOf(existing.id);
       }
@@ -241,6 +246,8 @@ export class DocumentsService {
           });
           const { filename, contentType, bytes, metadata } = p.doc;
           this.metrics.upload('success', seconds(received.startedAt), bytes);
+          // searchable lexically now; its passages are embedded in the background
+          this.indexer.kick();
           const key = externalId ?? (stored.replaced ? await this.keyOf(storeId, stored.id) : undefined);
           return {
             id: stored.id,
@@ -249,6 +256,10 @@ export class DocumentsService {
             bytes,
             chunks: p.doc.chunks.length,
             metadata: metadata ?? {},
+            embedding: this.embeddings.progress(
+              { embedded: 0, total: p.doc.chunks.length },
+              p.doc.chunks.length,
+            ),
             ...(key !== undefined ? { externalId: key } : {}),
             outcome: stored.replaced ? 'replaced' : 'created',
           };
@@ -342,8 +353,9 @@ export class DocumentsService {
     const after = cursor ? cursors.open(tenantId, storeId, cursor) : 0;
     const rows = await this.repository.listDocuments(storeId, after, limit + 1, filter);
     const page = rows.slice(0, limit);
+    const progress = await this.progress(page);
     return {
-      documents: page.map(view),
+      documents: page.map((row) => ({ ...view(row), embedding: progress(row) })),
       nextCursor: rows.length > limit ? cursors.seal(tenantId, storeId, page[page.length - 1].seq) : null,
     };
   }
@@ -395,7 +407,21 @@ export class DocumentsService {
       ? await this.repository.findDocument(storeId, id.toLowerCase(), withText)
       : undefined;
     if (!row) throw new DocumentNotFoundError();
-    return view(row);
+    const progress = await this.progress([row]);
+    return { ...view(row), embedding: progress(row) };
+  }
+
+  /** The documents' embedding progress (one statement; none with EMBEDDINGS_PROVIDER=off). */
+  private async progress(rows: DocumentRow[]): Promise<(row: DocumentRow) => EmbeddingProgress> {
+    const model = this.embeddings.model;
+    const counts =
+      model && rows.length
+        ? await this.embeddings.repository.documentCounts(
+            rows.map((r) => r.rowId),
+            model,
+          )
+        : undefined;
+    return (row) => this.embeddings.progress(counts?.get(row.rowId), row.chunks);
   }
 
   /**
@@ -462,7 +488,7 @@ function view(row: DocumentRow): DocumentView {
   };
 }
 
-function uploaded(row: DocumentRow): Omit<UploadedDocument, 'outcome'> {
+function uploaded(row: DocumentRow): Omit<UploadedDocument, 'outcome' | 'embedding'> {
   return {
     id: row.id,
     filename: row.filename,

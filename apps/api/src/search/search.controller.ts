@@ -42,7 +42,7 @@ export class SearchController {
   @CacheNamespace(SEARCH_CACHE_NAMESPACE)
   @ApiOkResponse({
     description:
-      '{store, query, total, tookMs, matching: all|relaxed, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex, metadata}], facets?}; X-Cache',
+      '{store, query, total, tookMs, matching: all|relaxed, mode: lexical|semantic|hybrid, results:[{documentId, filename, score, matchedTerms, snippets, chunkIndex, metadata, similarity?}], facets?}; X-Cache',
   })
   get(
     @TenantId() tenantId: string,
@@ -60,6 +60,7 @@ export class SearchController {
       filter: q.filter,
       facets: q.facets?.split(','),
       sort: sortSpec(q.sort),
+      mode: q.mode,
     };
     return this.respond(tenantId, req, q.answer, request, reply);
   }
@@ -85,6 +86,7 @@ export class SearchController {
       filter: body.filter,
       facets: body.facets,
       sort: sortSpec(body.sort),
+      mode: body.mode,
     };
     return this.respond(tenantId, req, body.answer, request, reply);
   }

@@ -110,3 +110,16 @@ export class InvalidQueryError extends AppError {
     super(400, 'INVALID_QUERY', message);
   }
 }
+
+/** A semantic or hybrid search whose query could not be embedded (the provider failed or is busy). */
+export class EmbeddingsUnavailableError extends AppError {
+  constructor(reason: string) {
+    super(
+      503,
+      'EMBEDDINGS_UNAVAILABLE',
+      `The query could not be embedded: ${reason}; try again, or search with mode=lexical`,
+      undefined,
+      { 'Retry-After': '5' },
+    );
+  }
+}

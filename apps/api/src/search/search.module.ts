@@ -25,6 +25,13 @@ import { StoresService } from './stores.service';
 import { SEARCH_EXTRACTION } from './upload/extract';
 import { UploadBudget } from './upload/upload-budget';
 import { PoolMetrics } from '@app/metrics';
+import { EmbeddingIndexer } from './embeddings/embedding-indexer';
+import { EmbeddingRepository } from './embeddings/embedding.repository';
+import {
+  EMBEDDING_CACHE_NAMESPACE,
+  EMBEDDING_METRICS,
+  EmbeddingsService,
+} from './embeddings/embeddings.service';
 
 /**
  * Plugs search into the app before it listens: @fastify/multipart on the Fastify instance (limits are
@@ -68,10 +75,20 @@ class SearchSetup implements OnModuleInit {
         ttlMs: config.search.cacheTtlMs,
       }),
     }),
+    // query vectors (per tenant, model and normalised query): a repeated question skips the model
+    CacheModule.forFeature({
+      namespace: EMBEDDING_CACHE_NAMESPACE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ keyType: 'embedding', ttlMs: config.search.cacheTtlMs }),
+    }),
   ],
   controllers: [StoresController, StoreAdminController, DocumentsController, SearchController],
   providers: [
     SearchRepository,
+    EmbeddingRepository,
+    ...EMBEDDING_METRICS,
+    EmbeddingsService,
+    EmbeddingIndexer,
     SearchCounts,
     ...SEARCH_METRICS,
     SearchMetrics,

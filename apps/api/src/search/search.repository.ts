@@ -37,6 +37,8 @@ export interface DocumentRow {
   createdAt: Date;
   updatedAt: Date;
   externalId: string | null;
+  /** The row's own id (chunks and vectors hang off it); `id` is the public one, kept across replacements. */
+  rowId: string;
   metadata: Metadata;
   text?: string;
 }
@@ -98,7 +100,7 @@ const STORE_COLUMNS = `s.id, s.name, s.version::text AS version, s.created_at AS
   (SELECT coalesce(sum(d.bytes), 0)::float8 FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS bytes`;
 
 // `id` is the public id (migration 8): a replaced document keeps it while its row changes.
-const DOCUMENT_COLUMNS = `d.public_id AS id, d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
+const DOCUMENT_COLUMNS = `d.public_id AS id, d.id AS "rowId", d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
   trim(d.checksum) AS checksum, d.chunk_count AS chunks, d.created_at AS "createdAt", d.updated_at AS "updatedAt",
   d.external_id AS "externalId", d.metadata`;
 
@@ -383,6 +385,18 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
       params,
     );
     return r.rows;
+  }
+
+  /** Of the given documents (row ids), those the metadata filter keeps (semantic hits under a filter). */
+  async keepMatching(storeId: string, filter: FilterNode, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const params: unknown[] = [storeId, ids];
+    const where = filterSql(filter, 'd.metadata', (v) => `$${params.push(v)}`);
+    const r = await this.db.query<{ id: string }>(
+      `SELECT d.id FROM search_documents d WHERE d.store_id = $1 AND d.id = ANY($2::uuid[]) AND d.ready AND ${where}`,
+      params,
+    );
+    return new Set(r.rows.map((row) => row.id));
   }
 
   /**

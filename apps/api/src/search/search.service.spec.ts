@@ -4,6 +4,7 @@ import { mapError } from '@app/common/all-exceptions.filter';
 import { testConfig } from '@app/config';
 import { SearchTimeoutError } from './search.errors';
 import type { SearchMetrics } from './search.metrics';
+import type { EmbeddingsService } from './embeddings/embeddings.service';
 import type { SearchRepository } from './search.repository';
 import { CachedPage, SearchService } from './search.service';
 
@@ -35,6 +36,7 @@ describe('SearchService statement bound', () => {
       cache,
       db,
       config,
+      { model: undefined } as unknown as EmbeddingsService, // EMBEDDINGS_PROVIDER=off: lexical
     );
   const req = { store: 'kb', query: 'heavy', limit: 10, offset: 0, group: 'documents' as const };
 

@@ -3,12 +3,17 @@ import { createHash } from 'node:crypto';
 import { CacheStatus, InjectTieredCache, TieredCache } from '@libs/cache';
 import { Database, DatabaseTimeoutError } from '@libs/database';
 import { AppConfig } from '@app/config';
-import { SearchGroup, SearchMatching, SearchResponse, SearchResultItem } from './dto/search.dto';
-import { analysisRequests, buildPlan } from './query/query-plan';
-import { parseQuery } from './query/query-parser';
-import { SearchTimeoutError, StoreNotFoundError } from './search.errors';
+import { ValidationFailedError } from '@app/common';
+import { SearchGroup, SearchMatching, SearchMode, SearchResponse, SearchResultItem } from './dto/search.dto';
+import { EmbeddingFailedError } from './embeddings/embedding-provider';
+import { SemanticFilter, SemanticHit } from './embeddings/embedding.repository';
+import { EmbeddingsService } from './embeddings/embeddings.service';
+import { reciprocalRankFusion } from './query/fusion';
+import { analysisRequests, buildPlan, QueryPlan } from './query/query-plan';
+import { parseQuery, ParsedQuery } from './query/query-parser';
+import { EmbeddingsUnavailableError, SearchTimeoutError, StoreNotFoundError } from './search.errors';
 import { SearchCacheLabel, SearchMetrics } from './search.metrics';
-import { rankChunks, rankDocuments } from './query/ranking';
+import { RankedDocument, rankChunks, rankDocuments, Ranking } from './query/ranking';
 import { SearchRepository } from './search.repository';
 import { normaliseQuery, renderPassage } from './snippet';
 import { FilterNode, parseFilter } from './filter/filter-parser';
@@ -18,13 +23,16 @@ import { applySettings, readSettings } from './store-settings';
 
 export const SEARCH_CACHE_NAMESPACE = 'search';
 
-/** What is cached per (tenant, store id, version, query, page). */
+/** What is cached per (tenant, store id, version, mode, query, page). */
 export interface CachedPage {
   total: number;
   matching: SearchMatching;
   results: SearchResultItem[];
   facets?: Record<string, Record<string, number>>;
 }
+
+/** Chunks the semantic side ranks by cosine (then grouped by document): the fusion's depth. */
+const SEMANTIC_CANDIDATES = 200;
 
 export interface SearchRequest {
   store: string;
@@ -39,6 +47,8 @@ export interface SearchRequest {
   facets?: string[];
   /** A metadata key to order by instead of relevance. */
   sort?: SortSpec;
+  /** Absent: hybrid when every passage of the store is embedded, else lexical. */
+  mode?: SearchMode;
 }
 
 const LABEL: Record<CacheStatus, SearchCacheLabel> = {
@@ -57,12 +67,15 @@ export class SearchService {
     @InjectTieredCache(SEARCH_CACHE_NAMESPACE) private readonly cache: TieredCache<CachedPage>,
     private readonly db: Database,
     private readonly config: AppConfig,
+    private readonly embeddings: EmbeddingsService,
   ) {}
 
   /**
    * The cache key holds the store's id and version: every upload or delete bumps the version in its own
    * transaction, so old pages become unreachable at once on every replica (and a store deleted and
    * created again under the same name never sees the old one's pages). The tenant is added by the cache.
+   * `variant`: the mode that runs, and for semantic and hybrid the model and the store's passages still
+   * waiting for it (embedding in the background changes results without a new version).
    */
   cacheKey(
     storeName: string,
@@ -73,16 +86,44 @@ export class SearchService {
     offset: number,
     group: SearchGroup = 'documents',
     narrowing: Pick<SearchRequest, 'filter' | 'facets' | 'sort'> = {},
+    variant = 'lexical',
   ): string {
     const digest = createHash('sha256').update(normaliseQuery(query)).digest('base64url');
     const { filter, facets, sort } = narrowing;
-    if (filter === undefined && !facets?.length && !sort)
-      return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${group}:${digest}`;
+    const base = `${storeName}:${storeId}:v${version}:${variant}:${limit}:${offset}:${group}:${digest}`;
+    if (filter === undefined && !facets?.length && !sort) return base;
     // the filter as typed (the same expression in other spacing is another entry: cheap, never wrong)
     const extra = createHash('sha256')
       .update(JSON.stringify([filter ?? null, facets ?? [], sort ? `${sort.key}:${sort.direction}` : null]))
       .digest('base64url');
-    return `${storeName}:${storeId}:v${version}:${limit}:${offset}:${group}:${digest}:${extra}`;
+    return `${base}:${extra}`;
+  }
+
+  /**
+   * The mode that runs, and its cache-key variant: lexical when asked, or when no passage vector can be
+   * compared (EMBEDDINGS_PROVIDER=off: asking for another mode is 400); without a mode, hybrid once every
+   * published passage of the store is embedded by the configured model, on a store of at most
+   * EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES of them.
+   */
+  private async modeFor(storeId: string, asked?: SearchMode): Promise<{ mode: SearchMode; variant: string }> {
+    if (asked === 'lexical') return { mode: 'lexical', variant: 'lexical' };
+    const model = this.embeddings.model;
+    if (!model) {
+      if (asked)
+        throw new ValidationFailedError({
+          mode: [`mode=${asked} needs embeddings, and EMBEDDINGS_PROVIDER is off on this server`],
+        });
+      return { mode: 'lexical', variant: 'lexical' };
+    }
+    const pending = await this.embeddings.repository.storePending(storeId, model);
+    let mode: SearchMode = asked ?? (pending === 0 ? 'hybrid' : 'lexical');
+    // the semantic side scans every embedded passage: a large store searches lexically unless asked
+    if (!asked && mode === 'hybrid') {
+      const counts = await this.embeddings.repository.storeCounts([storeId], model);
+      if ((counts.get(storeId)?.embedded ?? 0) > this.config.embeddings.defaultHybridMaxPassages)
+        mode = 'lexical';
+    }
+    return { mode, variant: mode === 'lexical' ? mode : `${mode}:${model}:${pending}` };
   }
 
   /**
@@ -109,6 +150,7 @@ export class SearchService {
       const filter = req.filter === undefined ? undefined : parseFilter(req.filter);
       const store = await this.repository.storeKey(tenantId, req.store);
       if (!store) throw new StoreNotFoundError(req.store);
+      const { mode, variant } = await this.modeFor(store.id, req.mode);
       const key = this.cacheKey(
         req.store,
         store.id,
@@ -118,9 +160,10 @@ export class SearchService {
         req.offset,
         req.group,
         req,
+        variant,
       );
       const { value, status } = await this.cache.getOrLoad(tenantId, key, () =>
-        this.load(store.id, parsed, req, filter),
+        this.load(tenantId, store.id, parsed, req, mode, filter),
       );
       label = LABEL[status];
       const page: CachedPage = value ?? { total: 0, matching: 'all', results: [] };
@@ -132,6 +175,7 @@ export class SearchService {
         total: page.total,
         tookMs: Math.round(tookMs * 100) / 100,
         matching: page.matching,
+        mode,
         results: page.results,
         ...(req.facets?.length ? { facets: page.facets ?? emptyFacets(req.facets) } : {}),
       };
@@ -143,13 +187,16 @@ export class SearchService {
 
   /**
    * Runs a parsed query against one store: what its words are to the store (lexemes, corrections,
-   * completions), the matching postings and chunk signals, the ranking (query/ranking.ts), and the page's
-   * passages rendered as HTML-safe snippets.
+   * completions), then per mode the lexical ranking (postings and chunk signals, query/ranking.ts), the
+   * semantic one (the query's vector against the passages', in SQL), or both fused by reciprocal rank
+   * (hybrid), grouped by document unless group=chunks; the page's passages rendered as HTML-safe snippets.
    */
   private async load(
+    tenantId: string,
     storeId: string,
-    parsed: ReturnType<typeof parseQuery>,
+    parsed: ParsedQuery,
     req: SearchRequest,
+    mode: SearchMode,
     filter?: FilterNode,
   ): Promise<CachedPage> {
     // the store's synonyms and stop words (store-settings.ts); changing them moves the version, so the key
@@ -158,7 +205,142 @@ export class SearchService {
     const { requests, index } = analysisRequests(query);
     const analysis = await this.repository.analyse(storeId, requests);
     const plan = buildPlan(query, analysis.results, index);
-    if (plan.groupCount === 0) return { total: 0, matching: 'all', results: [] }; // stop words only
+    const highlight = new Set([
+      ...analysis.surfaceWords,
+      ...plan.expansionWords,
+      ...plan.units.filter((u) => u.tokens.length > 1).map((u) => u.tokens.join('')),
+    ]);
+    const lexical = mode === 'semantic' ? undefined : await this.lexical(storeId, plan, req, filter);
+    let semantic = mode === 'lexical' ? undefined : await this.semantic(tenantId, storeId, parsed, plan);
+    if (semantic?.length && filter) {
+      // the metadata filter narrows hits by meaning as it narrows the lexical match set
+      const kept = await this.repository.keepMatching(storeId, filter, [
+        ...new Set(semantic.map((h) => h.documentId)),
+      ]);
+      semantic = semantic.filter((h) => kept.has(h.documentId));
+    }
+    const terms = (units: number[]) => units.map((u) => plan.units[u].text);
+    const matching = lexical?.relaxed ? 'relaxed' : 'all';
+
+    const lexicalDocs = new Map((lexical?.documents ?? []).map((d) => [d.documentId, d]));
+    // a document's best passage by cosine (hits come most similar first)
+    const similarDocs = new Map<string, SemanticHit>();
+    for (const h of semantic ?? []) if (!similarDocs.has(h.documentId)) similarDocs.set(h.documentId, h);
+    // facets count the whole match set; a sort orders it by metadata, relevance breaking ties
+    const matched = [...new Set([...lexicalDocs.keys(), ...similarDocs.keys()])];
+    const facets = req.facets?.length ? await facetCounts(this.db, req.facets, matched) : undefined;
+    const order = req.sort && matched.length ? await sortByMetadata(this.db, matched, req.sort) : undefined;
+    const position = order ? new Map(order.map((id, i) => [id, i])) : undefined;
+    const byPosition = (a: string, b: string) =>
+      (position?.get(a) ?? Infinity) - (position?.get(b) ?? Infinity);
+
+    if (req.group === 'chunks') {
+      const lexicalChunks = lexical ? await this.lexicalChunks(storeId, plan, lexical.documents) : [];
+      const units = new Map(lexicalChunks.map((c) => [`${c.documentId}:${c.chunkIndex}`, c]));
+      const similar = new Map((semantic ?? []).map((h) => [`${h.documentId}:${h.chunkIndex}`, h]));
+      const ranked = fuse(
+        mode,
+        [...units.keys()],
+        [...similar.keys()],
+        (k) => units.get(k)?.score,
+        (k) => similar.get(k)?.similarity,
+      ).map((r) => {
+        const [documentId, chunkIndex] = r.key.split(':');
+        return { ...r, documentId, chunkIndex: Number(chunkIndex) };
+      });
+      if (position) ranked.sort((a, b) => byPosition(a.documentId, b.documentId)); // stable: score order kept
+      const page = ranked.slice(req.offset, req.offset + req.limit);
+      const contents = page.length
+        ? await this.repository.chunks(page)
+        : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
+      return {
+        total: ranked.length,
+        matching,
+        facets,
+        results: page.map((c) => {
+          const chunk = contents.get(c.key);
+          const hit = similar.get(c.key);
+          return {
+            // the public id: a replaced document keeps it while its row (c.documentId) is new
+            documentId: chunk?.publicId ?? c.documentId,
+            filename: chunk?.filename ?? '',
+            score: round(c.score),
+            matchedTerms: terms(units.get(c.key)?.units ?? []),
+            snippets: chunk ? [renderPassage(chunk.content, highlight).html] : [],
+            chunkIndex: c.chunkIndex,
+            metadata: chunk?.metadata ?? {},
+            ...(hit && { similarity: round(hit.similarity) }),
+          };
+        }),
+      };
+    }
+
+    const fused = fuse(
+      mode,
+      [...lexicalDocs.keys()],
+      [...similarDocs.keys()],
+      (k) => lexicalDocs.get(k)?.score,
+      (k) => similarDocs.get(k)?.similarity,
+    );
+    const ranked = position ? [...fused].sort((a, b) => byPosition(a.key, b.key)) : fused;
+    const page = ranked.slice(req.offset, req.offset + req.limit);
+    const withTerms = page.filter((d) => lexicalDocs.has(d.key)).map((d) => d.key);
+    const passages = withTerms.length
+      ? await this.repository.passages(plan, withTerms)
+      : new Map<
+          string,
+          {
+            publicId: string;
+            filename: string;
+            metadata: Metadata;
+            passages: Array<{ chunkIndex: number; content: string }>;
+          }
+        >();
+    // documents found by meaning only: their most similar passage is the snippet
+    const byMeaning = page
+      .filter((d) => !passages.has(d.key))
+      .map((d) => similarDocs.get(d.key))
+      .filter((h): h is SemanticHit => h !== undefined);
+    const chunks = byMeaning.length
+      ? await this.repository.chunks(byMeaning)
+      : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
+    return {
+      total:
+        mode === 'lexical'
+          ? (lexical?.total ?? 0)
+          : ranked.length + Math.max(0, (lexical?.total ?? 0) - lexicalDocs.size),
+      matching,
+      facets,
+      results: page.map((d) => {
+        const doc = passages.get(d.key);
+        const hit = similarDocs.get(d.key);
+        const chunk = hit && !doc ? chunks.get(`${hit.documentId}:${hit.chunkIndex}`) : undefined;
+        return {
+          documentId: doc?.publicId ?? chunk?.publicId ?? d.key,
+          filename: doc?.filename ?? chunk?.filename ?? '',
+          score: round(d.score),
+          matchedTerms: terms(lexicalDocs.get(d.key)?.units ?? []),
+          snippets: doc
+            ? snippets(doc.passages, highlight)
+            : chunk
+              ? [renderPassage(chunk.content, highlight).html]
+              : [],
+          chunkIndex: doc?.passages[0]?.chunkIndex ?? hit?.chunkIndex ?? 0,
+          metadata: doc?.metadata ?? chunk?.metadata ?? {},
+          ...(hit && { similarity: round(hit.similarity) }),
+        };
+      }),
+    };
+  }
+
+  /** The lexical ranking of every matching document (none for a query of stop words only). */
+  private async lexical(
+    storeId: string,
+    plan: QueryPlan,
+    req: SearchRequest,
+    filter?: FilterNode,
+  ): Promise<Ranking | undefined> {
+    if (plan.groupCount === 0) return undefined; // stop words only
     // One group: which chunks say what was typed is only worth asking of the best documents (a rescore
     // window), not of every chunk holding a single common word.
     const rescore = plan.groupCount === 1 && plan.verbatim !== null;
@@ -169,89 +351,83 @@ export class SearchService {
       rows.proximity = await this.repository.proximity(storeId, plan, window);
       ranking = rankDocuments(plan, rows, req.limit);
     }
-    const highlight = new Set([
-      ...analysis.surfaceWords,
-      ...plan.expansionWords,
-      ...plan.units.filter((u) => u.tokens.length > 1).map((u) => u.tokens.join('')),
-    ]);
-    const terms = (units: number[]) => units.map((u) => plan.units[u].text);
-    const matching = ranking.relaxed ? 'relaxed' : 'all';
-    // facets count the whole match set; a sort orders it by metadata, relevance breaking ties
-    const matched = ranking.documents.map((d) => d.documentId);
-    const facets = req.facets?.length ? await facetCounts(this.db, req.facets, matched) : undefined;
-    const order = req.sort ? await sortByMetadata(this.db, matched, req.sort) : undefined;
-    const position = order ? new Map(order.map((id, i) => [id, i])) : undefined;
-    const byPosition = (a: string, b: string) =>
-      (position?.get(a) ?? Infinity) - (position?.get(b) ?? Infinity);
-
-    if (req.group === 'chunks') {
-      const signals = await this.repository.chunkSignals(
-        storeId,
-        plan,
-        ranking.documents.map((d) => d.documentId),
-      );
-      const chunks = rankChunks(plan, ranking.documents, signals);
-      if (position) chunks.sort((a, b) => byPosition(a.documentId, b.documentId)); // stable: score order kept
-      const page = chunks.slice(req.offset, req.offset + req.limit);
-      const contents = page.length
-        ? await this.repository.chunks(page)
-        : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
-      return {
-        total: chunks.length,
-        matching,
-        facets,
-        results: page.map((c) => {
-          const chunk = contents.get(`${c.documentId}:${c.chunkIndex}`);
-          return {
-            // the public id: a replaced document keeps it while its row (c.documentId) is new
-            documentId: chunk?.publicId ?? c.documentId,
-            filename: chunk?.filename ?? '',
-            score: round(c.score),
-            matchedTerms: terms(c.units),
-            snippets: chunk ? [renderPassage(chunk.content, highlight).html] : [],
-            chunkIndex: c.chunkIndex,
-            metadata: chunk?.metadata ?? {},
-          };
-        }),
-      };
-    }
-
-    const ranked = position
-      ? [...ranking.documents].sort((a, b) => byPosition(a.documentId, b.documentId))
-      : ranking.documents;
-    const page = ranked.slice(req.offset, req.offset + req.limit);
-    const passages = page.length
-      ? await this.repository.passages(
-          plan,
-          page.map((d) => d.documentId),
-        )
-      : new Map<
-          string,
-          {
-            publicId: string;
-            filename: string;
-            metadata: Metadata;
-            passages: Array<{ chunkIndex: number; content: string }>;
-          }
-        >();
-    return {
-      total: ranking.total,
-      matching,
-      facets,
-      results: page.map((d) => {
-        const doc = passages.get(d.documentId);
-        return {
-          documentId: doc?.publicId ?? d.documentId,
-          filename: doc?.filename ?? '',
-          score: round(d.score),
-          matchedTerms: terms(d.units),
-          snippets: snippets(doc?.passages ?? [], highlight),
-          chunkIndex: doc?.passages[0]?.chunkIndex ?? 0,
-          metadata: doc?.metadata ?? {},
-        };
-      }),
-    };
+    return ranking;
   }
+
+  /** group=chunks: the matching chunks of the ranked documents, best first. */
+  private async lexicalChunks(storeId: string, plan: QueryPlan, documents: RankedDocument[]) {
+    const signals = await this.repository.chunkSignals(
+      storeId,
+      plan,
+      documents.map((d) => d.documentId),
+    );
+    return rankChunks(plan, documents, signals);
+  }
+
+  /**
+   * The store's passages nearest the query by meaning: the query's words (not its operators, not the
+   * excluded terms) embedded through the cache, ranked by cosine in the database. Quoted phrases and
+   * exclusions keep their meaning: a document must hold the phrases and none of the excluded terms.
+   */
+  private async semantic(
+    tenantId: string,
+    storeId: string,
+    parsed: ParsedQuery,
+    plan: QueryPlan,
+  ): Promise<SemanticHit[]> {
+    const model = this.embeddings.model;
+    if (!model) return [];
+    const text = parsed.groups
+      .flat()
+      .map((u) => u.text)
+      .join(' ');
+    if (!text.trim()) return [];
+    let vector: number[];
+    try {
+      vector = await this.embeddings.embedQuery(tenantId, text);
+    } catch (err) {
+      if (err instanceof EmbeddingFailedError) throw new EmbeddingsUnavailableError(err.message);
+      throw err;
+    }
+    return this.embeddings.repository.nearest(
+      storeId,
+      model,
+      vector,
+      SEMANTIC_CANDIDATES,
+      semanticFilter(plan),
+    );
+  }
+}
+
+/**
+ * The ranking a mode returns: lexical and semantic as they are (a semantic result's score is its cosine
+ * similarity, 0 when negative), hybrid fused by reciprocal rank (k = 60; score 0–1).
+ */
+function fuse(
+  mode: SearchMode,
+  lexical: string[],
+  semantic: string[],
+  lexicalScore: (key: string) => number | undefined,
+  similarity: (key: string) => number | undefined,
+): Array<{ key: string; score: number }> {
+  if (mode === 'lexical') return lexical.map((key) => ({ key, score: lexicalScore(key) ?? 0 }));
+  if (mode === 'semantic') return semantic.map((key) => ({ key, score: Math.max(0, similarity(key) ?? 0) }));
+  return reciprocalRankFusion([lexical, semantic]);
+}
+
+/** What of the query filters semantic hits: its phrases (required) and its exclusions. */
+function semanticFilter(plan: QueryPlan): SemanticFilter {
+  const required: string[] = [];
+  for (let g = 0; g < plan.groupCount; g++) {
+    const variants = plan.variants.filter((v) => v.group === g && !v.optional);
+    if (!variants.some((v) => plan.units[v.unit]?.kind === 'phrase')) continue;
+    required.push(`(${variants.map((v) => v.tsquery).join(' | ')})`);
+  }
+  return {
+    requiredPhrases: required.length ? required.join(' & ') : null,
+    excludedLexemes: plan.excludedLexemes,
+    excludedPhrases: plan.excludedPhrases,
+  };
 }
 
 /** Documents whose chunks are asked for the typed words when the query has one group. */

@@ -1,3 +1,4 @@
+import type { EmbeddingProgress } from '../embeddings/embeddings.service';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { CURSOR_PATTERN } from '../document-cursor';
@@ -64,6 +65,8 @@ export interface DocumentView {
   /** The user's keys and Atrium's own: contentType, type, bytes, uploadedAt, title, language. */
   metadata: Metadata;
   text?: string;
+  /** Its passages embedded by the configured model (`off` without a provider). */
+  embedding?: EmbeddingProgress;
 }
 
 export interface UploadedDocument {
@@ -79,6 +82,8 @@ export interface UploadedDocument {
    */
   outcome: 'created' | 'replaced' | 'unchanged';
   metadata: Metadata;
+  /** `pending` (embedded in the background after the answer) or `off`. */
+  embedding: EmbeddingProgress;
 }
 
 export interface RejectedFile {

@@ -32,6 +32,9 @@ const QUERY_BOUNDS =
   'At most SEARCH_QUERY_MAX_CHARS characters (default 1000) and SEARCH_QUERY_MAX_TERMS words (default 32)';
 
 export const SEARCH_GROUPS = ['documents', 'chunks'] as const;
+export const SEARCH_MODES = ['lexical', 'semantic', 'hybrid'] as const;
+/** lexical: words (BM25 and the rules below); semantic: embeddings' cosine; hybrid: both fused by RRF. */
+export type SearchMode = (typeof SEARCH_MODES)[number];
 export type SearchGroup = (typeof SEARCH_GROUPS)[number];
 /** `all`: every result holds every term; `relaxed`: too few did, so results holding fewer were added. */
 export type SearchMatching = 'all' | 'relaxed';
@@ -83,6 +86,15 @@ class PageParams {
   @IsString()
   @Matches(SORT_PATTERN, { message: 'sort must be <metadata key>:asc or <metadata key>:desc' })
   sort?: string;
+
+  @ApiPropertyOptional({
+    enum: SEARCH_MODES,
+    description:
+      'lexical, semantic or hybrid (reciprocal rank fusion of both); default: hybrid when every passage of the store is embedded, else lexical. The response says which ran',
+  })
+  @IsOptional()
+  @IsIn(SEARCH_MODES, { message: 'mode must be lexical, semantic or hybrid' })
+  mode?: SearchMode;
 }
 
 /** GET /api/v1/search?store=&q=&limit=&offset=&group=&answer= */
@@ -152,6 +164,8 @@ export interface SearchResultItem {
   chunkIndex: number;
   /** The document's metadata: the user's keys and Atrium's own. */
   metadata: Metadata;
+  /** Semantic and hybrid modes: the cosine similarity of the query and the result's best passage, when it was among the nearest. */
+  similarity?: number;
 }
 
 export interface SearchResponse {
@@ -161,6 +175,8 @@ export interface SearchResponse {
   total: number;
   tookMs: number;
   matching: SearchMatching;
+  /** The mode that ran. */
+  mode: SearchMode;
   results: SearchResultItem[];
   /** With `answer=`: the answer and its sources, or null when no passage (or no sentence) answers. */
   answer?: Answer | null;

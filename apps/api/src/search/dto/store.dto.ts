@@ -1,3 +1,4 @@
+import type { EmbeddingProgress } from '../embeddings/embeddings.service';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 
@@ -16,4 +17,6 @@ export interface StoreView {
   bytes: number;
   createdAt: string;
   updatedAt: string;
+  /** Its published passages, and how many the configured model embedded (`off` without a provider). */
+  embedding: EmbeddingProgress;
 }

@@ -4,6 +4,7 @@ import { searchRelevanceMigration } from './0002_search_relevance';
 import { searchSecretsMigration } from './0003_search_secrets';
 import { searchGinNoPendingListMigration } from './0004_search_gin_no_pending_list';
 import { searchStagedUploadsMigration } from './0005_search_staged_uploads';
+import { searchEmbeddingsMigration } from './0006_search_embeddings';
 import { searchMetadataMigration } from './0007_search_metadata';
 import { searchReplaceSettingsMigration } from './0008_search_replace_settings';
 
@@ -18,6 +19,7 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchSecretsMigration,
   searchGinNoPendingListMigration,
   searchStagedUploadsMigration,
+  searchEmbeddingsMigration,
   searchMetadataMigration,
   searchReplaceSettingsMigration,
 ];
