@@ -48,7 +48,12 @@ describe.each(DATABASE_ADAPTERS)('search metadata migration on %s', (adapter) =>
          VALUES ($1, 'demo', $2, $3, $4, $5, $6, 'text', 0, '2025-06-01T12:00:00Z')`,
         [randomUUID(), store, filename, type, bytes, filename.padEnd(64, '0')],
       );
-    expect(await runMigrations(db, SEARCH_MIGRATIONS)).toEqual([7]);
+    expect(
+      await runMigrations(
+        db,
+        SEARCH_MIGRATIONS.filter((m) => m.id <= 7),
+      ),
+    ).toEqual([7]);
     const rows = await db.query<{ filename: string; metadata: Record<string, unknown> }>(
       'SELECT filename, metadata FROM search_documents ORDER BY filename',
     );
