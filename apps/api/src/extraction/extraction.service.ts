@@ -49,7 +49,8 @@ export function workerCommand(): { entry: string; execArgv: string[]; env: Recor
 /**
  * Document parsing for every feature (search uploads, downloader conversions), in the extraction pool's
  * child processes: PDF (unpdf), docx (mammoth, after the zip checks), HTML (linkedom, Readability,
- * turndown). None of those parsers is ever loaded in the API process.
+ * turndown), and for search uploads xlsx, pptx, OpenDocument, EPUB and RTF (worker/parsers/, the zip-based
+ * ones after the same checks). None of those parsers is ever loaded in the API process.
  */
 @Injectable()
 export class ExtractionService implements OnApplicationShutdown {

@@ -1,5 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TenantId } from '@app/auth/auth.decorators';
 import { API_V1 } from '@app/common/api';
@@ -8,6 +15,12 @@ import { kErrorCode, RequestWithErrorCode } from '@app/common/all-exceptions.fil
 import { RateLimit } from '@app/rate-limit/rate-limit.decorator';
 import { DocumentView, GetDocumentQuery, ListDocumentsQuery, UploadResult } from './dto/document.dto';
 import { DocumentsService } from './documents.service';
+
+/** The accepted upload types, as the OpenAPI document states them (sniff.ts decides them from the bytes). */
+const UPLOAD_TYPES =
+  'Files to index (1–UPLOAD_MAX_FILES), each typed by its content, never its name: plain text, markdown, HTML, CSV, ' +
+  'JSON (UTF-8), PDF, RTF, and the zip-based docx, xlsx, pptx (Office Open XML), odt, ods, odp (OpenDocument) and ' +
+  "epub. Anything else is refused with 415 UNSUPPORTED_MEDIA_TYPE in that file's `rejected` entry.";
 
 @ApiTags('search')
 @Controller(`${API_V1}/stores/:store/documents`)
@@ -18,12 +31,25 @@ export class DocumentsController {
   @RateLimit('upload')
   @Consumes('multipart/form-data')
   @ApiBody({
+    description: UPLOAD_TYPES,
     schema: {
       type: 'object',
-      properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+      properties: {
+        files: { type: 'array', items: { type: 'string', format: 'binary' }, description: UPLOAD_TYPES },
+      },
     },
   })
   @ApiCreatedResponse({ description: '{documents:[…], rejected:[{filename, code, message}]}' })
+  @ApiResponse({
+    status: 415,
+    description:
+      'UNSUPPORTED_MEDIA_TYPE: every file is content of none of the accepted types (or the body is not multipart)',
+  })
+  @ApiResponse({
+    status: 422,
+    description:
+      'ARCHIVE_REFUSED (a zip-based file past EXTRACTION_ZIP_* limits) or EXTRACTION_FAILED (details.reason) for every file',
+  })
   async upload(
     @TenantId() tenantId: string,
     @Param('store') store: string,

@@ -46,7 +46,7 @@ async function docxText(data: Uint8Array, archive: ArchiveLimitsMessage): Promis
 async function prepareDocument(
   job: Extract<ExtractionJob, { kind: 'document' }>,
 ): Promise<PreparedDocumentMessage> {
-  const { sniffDocument } = await import('../../search/upload/sniff');
+  const { sniffDocument, DOCX_TYPE } = await import('../../search/upload/sniff');
   const { normaliseText } = await import('../../search/upload/normalise');
   const { chunkRanges } = await import('../../search/upload/chunker');
   const { DocumentRefusal } = await import('../../search/upload/document-refusal');
@@ -54,9 +54,13 @@ async function prepareDocument(
   let raw: string;
   if (sniffed.binary) {
     if (sniffed.contentType === 'application/pdf') raw = await pdfText(job.data);
-    else {
+    else if (sniffed.contentType === DOCX_TYPE) {
       inspectArchive(bytes(job.data), job.archive); // the central directory, before anything is inflated
       raw = await docxText(job.data, job.archive);
+    } else {
+      // xlsx, pptx, odt, ods, odp, epub, rtf: parsers/ (the same archive checks first, for the zip ones)
+      const { moreDocumentText } = await import('./parsers');
+      raw = await moreDocumentText(sniffed.contentType, bytes(job.data), job.archive, job.maxTextChars);
     }
   } else if (sniffed.contentType === 'text/html') {
     const { htmlToText } = await import('../../search/upload/html-text');
