@@ -8,7 +8,14 @@ import { attr, TextSink, ZipPackage } from './package';
 export type OdfKind = 'text' | 'spreadsheet' | 'presentation';
 
 /** Subtrees with no reading text: deleted text of tracked changes, form controls, a table's data source. */
-const SKIPPED = new Set(['tracked-changes', 'forms', 'table-source', 'scripts', 'font-face-decls']);
+const SKIPPED = new Set([
+  'tracked-changes',
+  'forms',
+  'table-source',
+  'scripts',
+  'font-face-decls',
+  'note-citation', // a footnote's number: its text follows on a line of its own
+]);
 
 /** The text of an OpenDocument file, at most `maxTextChars`. */
 export async function odfText(pkg: ZipPackage, kind: OdfKind, maxTextChars: number): Promise<string> {
@@ -26,8 +33,10 @@ export async function odfText(pkg: ZipPackage, kind: OdfKind, maxTextChars: numb
         skip++;
         return;
       }
-      if (name === 'p' || name === 'h') paragraph++;
-      else if (name === 's') line += ' ';
+      if (name === 'p' || name === 'h') {
+        // a paragraph inside a paragraph (a footnote's, a frame's): on a line of its own
+        if (paragraph++ && line && !line.endsWith('\n')) line += '\n';
+      } else if (name === 's') line += ' ';
       else if (name === 'tab') line += '\t';
       else if (name === 'line-break') line += '\n';
       else if (kind === 'spreadsheet' && name === 'table') {
@@ -47,7 +56,7 @@ export async function odfText(pkg: ZipPackage, kind: OdfKind, maxTextChars: numb
       if (name === 'p' || name === 'h') {
         paragraph--;
         if (paragraph) {
-          line += '\n'; // a paragraph inside a paragraph (a footnote's): its own line, the outer one goes on
+          line += '\n'; // the outer paragraph goes on, on the next line
           return;
         }
         if (cell) {

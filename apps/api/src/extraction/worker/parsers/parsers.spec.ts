@@ -87,6 +87,12 @@ describe('the issue-23 document types, through the document job', () => {
         '<text:p>one<text:s text:c="3"/>two<text:tab/>three<text:line-break/>four <text:span>span</text:span></text:p>',
     );
     expect((await prepare(rich, 'rich.odt')).text).toBe('one two\tthree\nfour span');
+    const footnote = buildOdf(
+      'text',
+      '<text:p>Main text<text:note text:note-class="footnote"><text:note-citation>1</text:note-citation>' +
+        '<text:note-body><text:p>The footnote.</text:p></text:note-body></text:note> goes on.</text:p>',
+    );
+    expect((await prepare(footnote, 'foot.odt')).text).toBe('Main text\nThe footnote.\n goes on.');
   });
 
   it('ods: sheet names kept, rows as tab-separated cells', async () => {
@@ -135,6 +141,23 @@ describe('the issue-23 document types, through the document job', () => {
     expect(r.text).toBe('Café {braces} and a back\\slash\nΕλληνικά and 😀 too');
     for (const hidden of ['Times New Roman', 'Secret Title', 'Normal', 'generator', 'red255'])
       expect(r.text).not.toContain(hidden);
+  });
+
+  it('xlsx: phonetic guides, formulas without a value and empty cells are not text; errors are', async () => {
+    const sheet =
+      '<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><r><t>東京</t></r><rPh sb="0" eb="2"><t>トウキョウ</t></rPh></is></c>' +
+      '<c r="B1" t="e"><v>#N/A</v></c><c r="C1"><f>A1</f></c><c r="D1" t="s"><v>99</v></c><c r="E1" t="b"><v>0</v></c></row>' +
+      '<row r="2"><c r="A2"/></row></sheetData></worksheet>';
+    const r = await prepare(buildXlsx([{ name: 'Tokyo', rows: [] }], { rawSheet: sheet }), 'tokyo.xlsx');
+    expect(r.text).toBe('Tokyo\n東京\t#N/A\tFALSE');
+  });
+
+  it("rtf: a double-byte code page (\\ansicpg932) decodes \\'hh pairs; \\uc0 and \\uc1 fallbacks are honoured", () => {
+    const sjis = Buffer.from(
+      "{\\rtf1\\ansi\\ansicpg932 \\'93\\'fa\\'96\\'7b \\uc0\\u26085 x {\\uc1\\u26412\\'96 y}}",
+      'latin1',
+    );
+    expect(rtfText(sjis, 100)).toBe('日本 日x 本 y');
   });
 
   it('rtf: fields show their result, not their instruction; \\bin data and unknown \\* destinations are skipped', () => {
