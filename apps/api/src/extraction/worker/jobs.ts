@@ -60,7 +60,14 @@ async function prepareDocument(
     } else {
       // xlsx, pptx, odt, ods, odp, epub, rtf: parsers/ (the same archive checks first, for the zip ones)
       const { moreDocumentText } = await import('./parsers');
-      raw = await moreDocumentText(sniffed.contentType, bytes(job.data), job.archive, job.maxTextChars);
+      const { htmlToText } = await import('../../search/upload/html-text');
+      raw = await moreDocumentText(
+        sniffed.contentType,
+        bytes(job.data),
+        job.archive,
+        job.maxTextChars,
+        htmlToText,
+      );
     }
   } else if (sniffed.contentType === 'text/html') {
     const { htmlToText } = await import('../../search/upload/html-text');

@@ -1,13 +1,16 @@
 // EPUB: the book's title, then each XHTML document of its spine in reading order, read by the same
-// visible-text conversion as an uploaded HTML file (search/upload/html-text.ts). The container and package
-// documents are read with the streaming XML walk. Runs in the extraction child only.
-import { htmlToText } from '../../../search/upload/html-text';
+// visible-text conversion as an uploaded HTML file (the caller's: search/upload/html-text.ts). The container
+// and package documents are read with the streaming XML walk. Runs in the extraction child only.
 import { attr, DocumentFormatError, resolvePart, TextSink, ZipPackage } from './package';
 
 const HTML_TYPES = new Set(['application/xhtml+xml', 'text/html']);
 
 /** The text of an .epub, at most `maxTextChars`. */
-export async function epubText(pkg: ZipPackage, maxTextChars: number): Promise<string> {
+export async function epubText(
+  pkg: ZipPackage,
+  maxTextChars: number,
+  htmlToText: (html: string) => string,
+): Promise<string> {
   const sink = new TextSink(maxTextChars);
   let opf: string | undefined;
   await pkg.walk('META-INF/container.xml', {

@@ -2,10 +2,22 @@
 // spreadsheets, presentations, OpenDocument text, EPUB and RTF. Each zip-based type is held to the same
 // archive checks as docx (inspectArchive, then verifyInflatedSizes) before a part is parsed, and each
 // parser lives in its own file, loaded on first use. No @app imports (the child has no path aliases).
-import { PARSED_TYPES, type ParsedType } from '../../../search/upload/sniff';
+// Nothing here imports a feature's code: the caller names the type (search's sniff.ts decides it from the
+// bytes) and lends the HTML text conversion EPUB chapters go through.
 import type { ArchiveLimitsMessage } from '../protocol';
 
-export type MoreDocumentType = Exclude<ParsedType, 'application/pdf' | typeof PARSED_TYPES.docx>;
+/** The types read here (the same strings as sniff.ts's PARSED_TYPES; parsers.spec.ts checks they agree). */
+export const MORE_DOCUMENT_TYPES = {
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  odt: 'application/vnd.oasis.opendocument.text',
+  ods: 'application/vnd.oasis.opendocument.spreadsheet',
+  odp: 'application/vnd.oasis.opendocument.presentation',
+  epub: 'application/epub+zip',
+  rtf: 'application/rtf',
+} as const;
+
+export type MoreDocumentType = (typeof MORE_DOCUMENT_TYPES)[keyof typeof MORE_DOCUMENT_TYPES];
 
 /**
  * The text of a document of one of those types, at most `maxTextChars` (OutputTooLarge past
@@ -17,25 +29,28 @@ export async function moreDocumentText(
   data: Buffer,
   archive: ArchiveLimitsMessage,
   maxTextChars: number,
+  htmlToText: (html: string) => string,
 ): Promise<string> {
-  if (contentType === PARSED_TYPES.rtf) {
+  if (contentType === MORE_DOCUMENT_TYPES.rtf) {
     const { rtfText } = await import('./rtf');
     return rtfText(data, maxTextChars);
   }
   const { ZipPackage } = await import('./package');
   const pkg = await ZipPackage.open(data, archive);
   switch (contentType) {
-    case PARSED_TYPES.xlsx:
+    case MORE_DOCUMENT_TYPES.xlsx:
       return (await import('./xlsx')).xlsxText(pkg, maxTextChars);
-    case PARSED_TYPES.pptx:
+    case MORE_DOCUMENT_TYPES.pptx:
       return (await import('./pptx')).pptxText(pkg, maxTextChars);
-    case PARSED_TYPES.odt:
+    case MORE_DOCUMENT_TYPES.odt:
       return (await import('./odf')).odfText(pkg, 'text', maxTextChars);
-    case PARSED_TYPES.ods:
+    case MORE_DOCUMENT_TYPES.ods:
       return (await import('./odf')).odfText(pkg, 'spreadsheet', maxTextChars);
-    case PARSED_TYPES.odp:
+    case MORE_DOCUMENT_TYPES.odp:
       return (await import('./odf')).odfText(pkg, 'presentation', maxTextChars);
-    case PARSED_TYPES.epub:
-      return (await import('./epub')).epubText(pkg, maxTextChars);
+    case MORE_DOCUMENT_TYPES.epub:
+      return (await import('./epub')).epubText(pkg, maxTextChars, htmlToText);
+    default:
+      throw new Error(`no reader for ${String(contentType)}`);
   }
 }

@@ -17,6 +17,7 @@ import { PARSED_TYPES } from '../../../search/upload/sniff';
 import { ArchiveRefusal } from '../../zip-directory';
 import { OutputTooLarge, runJob } from '../jobs';
 import type { ArchiveLimitsMessage, ExtractionJob, PreparedDocumentMessage } from '../protocol';
+import { MORE_DOCUMENT_TYPES } from '.';
 import { DocumentFormatError, MAX_XML_DEPTH } from './package';
 import { MAX_RTF_DEPTH, rtfText } from './rtf';
 
@@ -169,6 +170,12 @@ describe('the issue-23 document types, through the document job', () => {
     );
     expect(rtfText(rtf, 1000)).toBe('the link\n after\tx\u2014y\u00a0z\n\u20ac euro');
   });
+});
+
+it('reads exactly the parsed types sniff.ts accepts beyond pdf and docx', () => {
+  const { pdf, docx, ...more } = PARSED_TYPES;
+  expect([pdf, docx]).toHaveLength(2);
+  expect(more).toEqual(MORE_DOCUMENT_TYPES);
 });
 
 describe('refusals (coded, never a crash)', () => {
