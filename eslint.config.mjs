@@ -99,6 +99,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': restrictedImports(featureInternals, leavesFeature(2)) },
   },
   {
+    files: ['apps/api/src/*/*/*/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(featureInternals, leavesFeature(3)) },
+  },
+  {
     // A library stands alone: what it needs from the app comes in through its module options.
     files: ['libs/**/*.ts'],
     rules: {

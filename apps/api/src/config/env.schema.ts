@@ -617,14 +617,14 @@ export class EnvironmentVariables {
   @Min(1000)
   EXTRACTION_MAX_TEXT_CHARS = 10_000_000;
 
-  /** Entries a .docx (zip) may hold. */
+  /** Entries a zip-based upload (.docx, .xlsx, .pptx, .odt, .ods, .odp, .epub) may hold. */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   EXTRACTION_ZIP_MAX_ENTRIES = 1000;
 
-  /** Sum of the uncompressed sizes of a .docx's entries, declared and counted while inflating. */
+  /** Sum of the uncompressed sizes of a zip-based upload's entries, declared and counted while inflating. */
   @Type(() => Number)
   @IsInt()
   @Min(1024)

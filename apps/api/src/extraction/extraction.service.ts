@@ -46,8 +46,9 @@ export function workerCommand(): { entry: string; execArgv: string[]; env: Recor
 }
 
 /**
- * Document parsing for every feature, in the extraction pool's child processes: PDF (unpdf) and docx
- * (mammoth, after the zip checks) here, and the kinds features register (ExtractionModule.forFeature):
+ * Document parsing for every feature, in the extraction pool's child processes: PDF (unpdf), docx
+ * (mammoth, after the zip checks), and xlsx, pptx, OpenDocument, EPUB and RTF (worker/parsers/, the zip-based
+ * ones after the same checks) here, and the kinds features register (ExtractionModule.forFeature):
  * search's upload pipeline, the downloader's page conversions and crawl links (linkedom, Readability,
  * turndown). None of those parsers is ever loaded in the API process.
  */

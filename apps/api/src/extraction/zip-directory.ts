@@ -277,6 +277,18 @@ export async function verifyInflatedSizes(data: Buffer, limits: ArchiveLimits): 
   return total;
 }
 
+/**
+ * The stored bytes of one entry (still deflated when its method is 8), located as verifyInflatedSizes
+ * locates them: for readers that inflate a part themselves (the extraction child's own parsers).
+ */
+export function entryBytes(data: Buffer, dir: ZipDirectory, entry: ZipEntry): Buffer {
+  const start = dataStart(data, dir.zero + entry.localHeaderOffset, entry.name);
+  need(data, start, entry.compressedSize, `the data of entry ${label(entry.name)}`);
+  if (entry.method !== 0 && entry.method !== 8)
+    throw new ZipFormatError(`entry ${label(entry.name)} uses compression method ${entry.method}`);
+  return data.subarray(start, start + entry.compressedSize);
+}
+
 function dataStart(data: Buffer, offset: number, name: string): number {
   if (!isSignature(data, offset, LOCAL_HEADER))
     throw new ZipFormatError(`entry ${label(name)} has no local header`);

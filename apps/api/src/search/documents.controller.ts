@@ -18,6 +18,7 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -37,6 +38,12 @@ import {
 import { parseFilter } from './filter/filter-parser';
 import { DocumentsService } from './documents.service';
 
+/** The accepted upload types, as the OpenAPI document states them (sniff.ts decides them from the bytes). */
+const UPLOAD_TYPES =
+  'Files to index (1–UPLOAD_MAX_FILES), each typed by its content, never its name: plain text, markdown, HTML, CSV, ' +
+  'JSON (UTF-8), PDF, RTF, and the zip-based docx, xlsx, pptx (Office Open XML), odt, ods, odp (OpenDocument) and ' +
+  "epub. Anything else is refused with 415 UNSUPPORTED_MEDIA_TYPE in that file's `rejected` entry.";
+
 @ApiTags('search')
 @Controller(`${API_V1}/stores/:store/documents`)
 export class DocumentsController {
@@ -46,6 +53,7 @@ export class DocumentsController {
   @RateLimit('upload')
   @Consumes('multipart/form-data')
   @ApiBody({
+    description: UPLOAD_TYPES,
     schema: {
       type: 'object',
       properties: {
@@ -61,7 +69,7 @@ export class DocumentsController {
           description:
             'Optional, before the files: JSON keyed by filename, e.g. {"policy.pdf": {"tags": ["policy"], "owner": "hr"}}',
         },
-        files: { type: 'array', items: { type: 'string', format: 'binary' } },
+        files: { type: 'array', items: { type: 'string', format: 'binary' }, description: UPLOAD_TYPES },
       },
     },
   })
@@ -72,6 +80,16 @@ export class DocumentsController {
   @ApiOkResponse({
     description:
       'Nothing created: every stored file replaced a document (externalId) or was already held (identical bytes, outcome "unchanged")',
+  })
+  @ApiResponse({
+    status: 415,
+    description:
+      'UNSUPPORTED_MEDIA_TYPE: every file is content of none of the accepted types (or the body is not multipart)',
+  })
+  @ApiResponse({
+    status: 422,
+    description:
+      'ARCHIVE_REFUSED (a zip-based file past EXTRACTION_ZIP_* limits) or EXTRACTION_FAILED (details.reason) for every file',
   })
   async upload(
     @TenantId() tenantId: string,

@@ -54,7 +54,7 @@ export const REJECTION_STATUS = {
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   EMPTY_DOCUMENT: 400,
-  /** A .docx (zip) past EXTRACTION_ZIP_* limits: details.reason zip_ratio | zip_size | zip_entries. */
+  /** A zip-based upload (docx, xlsx, pptx, odt, ods, odp, epub) past EXTRACTION_ZIP_* limits: details.reason zip_ratio | zip_size | zip_entries. */
   ARCHIVE_REFUSED: 422,
   /** The parser failed or its child was killed at a limit: details.reason says which. */
   EXTRACTION_FAILED: 422,

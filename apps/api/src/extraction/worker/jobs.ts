@@ -12,15 +12,11 @@ import type {
   ExtractionKit,
   PdfJob,
 } from './protocol';
+import type { MoreDocumentType } from './parsers';
 
-/** The parser produced more text than the job allows: refused rather than shipped to the API process. */
-export class OutputTooLarge extends Error {
-  readonly reason = 'text_too_large';
-  constructor(readonly limit: number) {
-    super(`The document's text is longer than the limit of ${limit} characters`);
-    this.name = 'OutputTooLarge';
-  }
-}
+import { OutputTooLarge } from './output-too-large';
+
+export { OutputTooLarge };
 
 function bytes(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -48,6 +44,11 @@ const kit: ExtractionKit = {
   },
   inspectArchive(data, archive) {
     inspectArchive(bytes(data), archive);
+  },
+  async moreDocumentText(contentType, data, archive, maxTextChars, htmlToText) {
+    // xlsx, pptx, odt, ods, odp, epub, rtf: parsers/ (the zip-based ones after the same archive checks)
+    const { moreDocumentText } = await import('./parsers');
+    return moreDocumentText(contentType as MoreDocumentType, bytes(data), archive, maxTextChars, htmlToText);
   },
   limitText(text, maxTextChars) {
     if (text.length > maxTextChars) throw new OutputTooLarge(maxTextChars);

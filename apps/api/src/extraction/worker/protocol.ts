@@ -70,6 +70,17 @@ export interface ExtractionKit {
   docxText(data: Uint8Array, archive: ArchiveLimitsMessage): Promise<string>;
   /** Judges a zip's central directory before anything is inflated (throws ArchiveRefusal / ZipFormatError). */
   inspectArchive(data: Uint8Array, archive: ArchiveLimitsMessage): void;
+  /**
+   * The text of an xlsx, pptx, odt, ods, odp, epub or rtf file (worker/parsers/; the zip-based ones after the
+   * archive checks), at most `maxTextChars`; EPUB chapters go through the caller's `htmlToText`.
+   */
+  moreDocumentText(
+    contentType: string,
+    data: Uint8Array,
+    archive: ArchiveLimitsMessage,
+    maxTextChars: number,
+    htmlToText: (html: string) => string,
+  ): Promise<string>;
   /** Throws OutputTooLarge (reason text_too_large) when `text` is longer than `maxTextChars`. */
   limitText(text: string, maxTextChars: number): void;
 }

@@ -47,16 +47,26 @@ export interface PreparedDocument {
  * normalisation, the chunks. The API process gets the text and the chunks' offsets back.
  */
 async function prepareDocument(job: DocumentJob, kit: ExtractionKit): Promise<PreparedDocument> {
-  const { sniffDocument } = await import('./sniff');
+  const { sniffDocument, DOCX_TYPE } = await import('./sniff');
   const { normaliseText } = await import('./normalise');
   const { chunkRanges } = await import('./chunker');
   const sniffed = await sniffDocument(job.data, job.filename);
   let raw: string;
   if (sniffed.binary) {
     if (sniffed.contentType === 'application/pdf') raw = await kit.pdfText(job.data);
-    else {
+    else if (sniffed.contentType === DOCX_TYPE) {
       kit.inspectArchive(job.data, job.archive); // the central directory, before anything is inflated
       raw = await kit.docxText(job.data, job.archive);
+    } else {
+      // xlsx, pptx, odt, ods, odp, epub, rtf (EPUB's chapters through this feature's HTML text)
+      const { htmlToText } = await import('./html-text');
+      raw = await kit.moreDocumentText(
+        sniffed.contentType,
+        job.data,
+        job.archive,
+        job.maxTextChars,
+        htmlToText,
+      );
     }
   } else if (sniffed.contentType === 'text/html') {
     const { htmlToText } = await import('./html-text');

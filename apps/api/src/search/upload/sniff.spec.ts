@@ -1,5 +1,15 @@
 import { buildDocx, buildElf, buildPdf, buildZip } from '../../../../../test/fixtures/documents/builders';
-import { classifyText, DOCX_TYPE, sniffDocument } from './sniff';
+import {
+  buildEpub,
+  buildOdp,
+  buildOds,
+  buildOdt,
+  buildPptx,
+  buildRtf,
+  buildXlsx,
+  zipPackage,
+} from '../../../../../test/fixtures/documents/office';
+import { classifyText, DOCX_TYPE, PARSED_TYPES, sniffDocument } from './sniff';
 
 describe('sniffDocument', () => {
   it('recognises pdf and docx by their bytes, whatever the name', async () => {
@@ -8,9 +18,46 @@ describe('sniffDocument', () => {
   });
 
   it.each([
+    ['xlsx', buildXlsx([{ name: 'S', rows: [['a']] }]), 'sheet.txt'],
+    ['pptx', buildPptx([{ text: ['a'] }]), 'deck.docx'],
+    ['odt', buildOdt('h', ['a']), 'text.zip'],
+    ['ods', buildOds([{ name: 'S', rows: [['a']] }]), 'sheet.odt'],
+    ['odp', buildOdp([{ text: ['a'] }]), 'talk'],
+    ['epub', buildEpub('t', [{ heading: 'h', paragraphs: ['a'] }]), 'book.pdf'],
+    ['rtf', buildRtf(['a']), 'letter.txt'],
+  ] as const)(
+    'recognises %s by its bytes (zip + mimetype / [Content_Types].xml, {\\rtf), whatever the name',
+    async (ext, data, name) => {
+      expect(await sniffDocument(data, name)).toEqual({ contentType: PARSED_TYPES[ext], binary: true });
+    },
+  );
+
+  it.each([
+    ['a macro-enabled workbook (xlsm)', 'application/vnd.ms-excel.sheet.macroEnabled.main+xml'],
+    [
+      'a slide show (ppsx)',
+      'application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml',
+    ],
+  ])('refuses %s: only the listed Office types are read', async (_label, main) => {
+    const zip = zipPackage([
+      {
+        name: '[Content_Types].xml',
+        content: `<Types><Override PartName="/x/main.xml" ContentType="${main}"/></Types>`,
+      },
+      { name: 'x/main.xml', content: '<x/>' },
+    ]);
+    await expect(sniffDocument(zip, 'a.xlsx')).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+  });
+
+  it.each([
     ['an ELF executable named .txt', buildElf(), 'run.txt'],
     ['a Windows executable named .md', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200, 0)]), 'a.md'],
     ['a plain zip named .docx', buildZip([['readme.txt', 'hello']]), 'a.docx'],
+    [
+      'an OpenDocument drawing named .odt',
+      zipPackage([{ name: 'mimetype', content: 'application/vnd.oasis.opendocument.graphics', store: true }]),
+      'a.odt',
+    ],
     ['a PNG named .txt', Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex'), 'a.txt'],
     ['Latin-1 bytes', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]), 'a.txt'],
     ['text with NUL bytes', Buffer.from('abc\u0000def'), 'a.txt'],

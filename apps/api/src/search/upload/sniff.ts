@@ -4,25 +4,38 @@ import { DocumentRefusal } from './document-refusal';
 
 export const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
-/** The accepted list (api.md): text, markdown, html, csv, json, pdf, docx. */
+/** The binary types a parser reads, by the extension file-type detects them as (its mime type is theirs). */
+export const PARSED_TYPES = {
+  pdf: 'application/pdf',
+  docx: DOCX_TYPE,
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  odt: 'application/vnd.oasis.opendocument.text',
+  ods: 'application/vnd.oasis.opendocument.spreadsheet',
+  odp: 'application/vnd.oasis.opendocument.presentation',
+  epub: 'application/epub+zip',
+  rtf: 'application/rtf',
+} as const;
+
+export type ParsedType = (typeof PARSED_TYPES)[keyof typeof PARSED_TYPES];
+
+/**
+ * The accepted list (api.md): text, markdown, html, csv, json, and the parsed ones — pdf, docx, xlsx,
+ * pptx, odt, ods, odp, epub, rtf.
+ */
 export type DocumentType =
-  | 'text/plain'
-  | 'text/markdown'
-  | 'text/html'
-  | 'text/csv'
-  | 'application/json'
-  | 'application/pdf'
-  | typeof DOCX_TYPE;
+  'text/plain' | 'text/markdown' | 'text/html' | 'text/csv' | 'application/json' | ParsedType;
 
 export type Sniffed =
-  | { contentType: 'application/pdf' | typeof DOCX_TYPE; binary: true }
-  | { contentType: Exclude<DocumentType, 'application/pdf' | typeof DOCX_TYPE>; binary: false; text: string };
+  | { contentType: ParsedType; binary: true }
+  | { contentType: Exclude<DocumentType, ParsedType>; binary: false; text: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Decides the type from the bytes, never from the name or the part's Content-Type: binary formats by
- * their signature (file-type), text by decoding UTF-8 strictly and classifying the content. The
+ * their signature (file-type: `{\rtf`, `%PDF`, and for zip containers the `mimetype` entry of OpenDocument
+ * and EPUB or the `[Content_Types].xml` of Office Open XML), text by decoding UTF-8 strictly and classifying the content. The
  * extension only chooses between text flavours the content is consistent with (a `.csv` that is
  * not delimited is plain text). Anything else is a 415 for this file. Runs in the extraction child (a
  * 19 MiB text is decoded, and a JSON one parsed, there: never on the API's event loop).
@@ -30,8 +43,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export async function sniffDocument(data: Uint8Array, filename: string): Promise<Sniffed> {
   const detected = await fileTypeFromBuffer(data);
   if (detected) {
-    if (detected.mime === 'application/pdf') return { contentType: 'application/pdf', binary: true };
-    if (detected.ext === 'docx') return { contentType: DOCX_TYPE, binary: true };
+    if (Object.hasOwn(PARSED_TYPES, detected.ext))
+      return { contentType: PARSED_TYPES[detected.ext as keyof typeof PARSED_TYPES], binary: true };
     throw new DocumentRefusal(
       'UNSUPPORTED_MEDIA_TYPE',
       `Content is ${detected.mime}, which is not an accepted document type`,
