@@ -96,6 +96,9 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
         contentType: 'text/plain',
         bytes: expect.any(Number),
         chunks: 1,
+        // the new file's metadata (Atrium's keys; the PUT sent no user metadata)
+        metadata: expect.objectContaining({ contentType: 'text/plain', type: 'text' }),
+        embedding: { status: 'off', embedded: 0, total: 1 },
         outcome: 'replaced',
       });
       // no Cache-Control: the version moved on, so the cached page of the old file is not served

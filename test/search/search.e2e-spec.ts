@@ -193,6 +193,8 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
             contentType: 'text/markdown',
             bytes: fixture('handbook.md').length,
             chunks: expect.any(Number),
+            metadata: expect.objectContaining({ type: 'markdown', title: 'Employee handbook' }),
+            embedding: { status: 'off', embedded: 0, total: expect.any(Number) },
             outcome: 'unchanged',
           },
         ],
