@@ -195,6 +195,9 @@ export class HostileApp {
         PORT: String(this.port),
         DATA_DIR: this.dataDir,
         AUTH_API_KEYS: `${HOSTILE_KEYS.demo}=demo,${HOSTILE_KEYS.acme}=acme`,
+        // no embedding model behind the hostile uploads (a 19 MiB text is 20,000 passages for it to embed on
+        // the tier's two cores); the model's own child is proved in test/search/embeddings*.e2e-spec.ts
+        EMBEDDINGS_PROVIDER: 'off',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
