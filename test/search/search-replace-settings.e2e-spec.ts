@@ -6,6 +6,7 @@ import { ReplacedDocumentGone, SearchRepository } from '@app/search/search.repos
 import { RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
 import { buildElf, form } from '../fixtures/documents/builders';
+import { holdAt } from '../support/held-database';
 
 const KEY_DEMO = 'replace-demo-key-0123456789';
 const KEY_ACME = 'replace-acme-key-0123456789';
@@ -198,21 +199,8 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
 
     it('keeps the old passages searchable while the new version is being stored, then switches at once', async () => {
       const real = database;
-      let paused!: () => void;
-      const reached = new Promise<void>((r) => (paused = r));
-      let resume!: () => void;
-      const gate = new Promise<void>((r) => (resume = r));
       // the real database, holding the replacement before its postings: new chunks stored, nothing published
-      const held = {
-        query: async (sql: string, params?: unknown[]) => {
-          if (sql.includes('INSERT INTO search_postings')) {
-            paused();
-            await gate;
-          }
-          return real.query(sql, params);
-        },
-        transaction: real.transaction.bind(real),
-      } as unknown as Database;
+      const { db: held, reached, resume } = holdAt(real, 'INSERT INTO search_postings');
       const store = (await new SearchRepository(real).storeKey('demo', 'rp'))!;
       // 300 chunks: more than one batch, so the steps run as separate statements (migration 5)
       const chunks = Array.from({ length: 300 }, (_, i) => `quetzalcoatl replacement probe ${i}`);

@@ -4,6 +4,7 @@ import { RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
 import { buildDocx, buildElf, buildPdf, fixture, form } from '../fixtures/documents/builders';
 import { emptyParagraphsDocx } from '../hostile/payloads';
+import { holdAt } from '../support/held-database';
 
 const KEY_DEMO = 'search-demo-key-0123456789';
 const KEY_ACME = 'search-acme-key-0123456789';
@@ -416,21 +417,8 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
   describe('a document being stored', () => {
     it('is invisible to lists, counts and searches until its last step publishes it, then found at once', async () => {
       const real = database;
-      let paused!: () => void;
-      const reachedPostings = new Promise<void>((r) => (paused = r));
-      let resume!: () => void;
-      const gate = new Promise<void>((r) => (resume = r));
       // The real database, holding the upload before its postings step: chunks stored, nothing published.
-      const held = {
-        query: async (sql: string, params?: unknown[]) => {
-          if (sql.includes('INSERT INTO search_postings')) {
-            paused();
-            await gate;
-          }
-          return real.query(sql, params);
-        },
-        transaction: real.transaction.bind(real),
-      } as unknown as Database;
+      const { db: held, reached: reachedPostings, resume } = holdAt(real, 'INSERT INTO search_postings');
       const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
       const before = (await demo('/api/v1/stores/kb')).body.documentCount;
       const chunks = Array.from({ length: 300 }, (_, i) => `quokkaline staged probe ${i}`);
@@ -461,20 +449,7 @@ describe.each(DATABASE_ADAPTERS)('search on %s (real app, real socket)', (adapte
   describe('an upload left unfinished', () => {
     it('is swept with everything it wrote, and its upload, if still running, fails without publishing', async () => {
       const real = database;
-      let paused!: () => void;
-      const reachedPostings = new Promise<void>((r) => (paused = r));
-      let resume!: () => void;
-      const gate = new Promise<void>((r) => (resume = r));
-      const held = {
-        query: async (sql: string, params?: unknown[]) => {
-          if (sql.includes('INSERT INTO search_postings')) {
-            paused();
-            await gate;
-          }
-          return real.query(sql, params);
-        },
-        transaction: real.transaction.bind(real),
-      } as unknown as Database;
+      const { db: held, reached: reachedPostings, resume } = holdAt(real, 'INSERT INTO search_postings');
       const store = (await new SearchRepository(real).storeKey('demo', 'kb'))!;
       const chunks = Array.from({ length: 300 }, (_, i) => `wombatine swept probe ${i}`);
       const upload = new SearchRepository(held).insertDocument('demo', store.id, {
