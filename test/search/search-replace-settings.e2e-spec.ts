@@ -496,6 +496,8 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
         byContentType: {},
         createdAt: expect.any(String),
         lastUpdate: expect.any(String),
+        metadataKeys: {},
+        embedding: { status: 'off', embedded: 0, total: 0 },
       });
       const md = '# Title\n\nSome markdown about lemurs.\n';
       const txt = 'Plain text about lemurs and lorises.';
@@ -527,7 +529,11 @@ describe.each(DATABASE_ADAPTERS)('replace, settings and stats on %s (real app, r
           },
           'text/csv': { documents: 1, passages: chunks('d.csv'), bytes: csv.length },
         },
+        // Atrium's own keys on every document, a title on the markdown one (documents per key)
+        metadataKeys: { contentType: 4, type: 4, bytes: 4, uploadedAt: 4, title: 1 },
+        embedding: { status: 'off', embedded: 0 },
       });
+      expect(res.body.embedding.total).toBe(res.body.passages);
       expect(res.body.words).toBeGreaterThan(5);
       expect(Date.parse(res.body.lastUpdate)).toBeGreaterThanOrEqual(Date.parse(empty.body.lastUpdate));
       // another tenant's store of that name is a 404, its own store its own numbers

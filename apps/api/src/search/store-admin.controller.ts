@@ -53,7 +53,7 @@ export class StoreAdminController {
   @Get('stats')
   @ApiOkResponse({
     description:
-      '{store, documents, passages, bytes, words, pendingUploads, byContentType: {type: {documents, passages, bytes}}, createdAt, lastUpdate}',
+      '{store, documents, passages, bytes, words, pendingUploads, byContentType: {type: {documents, passages, bytes}}, createdAt, lastUpdate, metadataKeys: {key: documents}, embedding: {status, embedded, total}}',
   })
   @ApiNotFoundResponse({ description: 'STORE_NOT_FOUND' })
   stats(@TenantId() tenantId: string, @Param('store') store: string): Promise<StoreStats> {

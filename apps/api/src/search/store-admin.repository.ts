@@ -10,6 +10,7 @@ export interface ContentTypeStats {
 }
 
 export interface StoreStatsRow {
+  id: string;
   createdAt: Date;
   /** The store's last change: an upload, replacement or delete published, or its settings changed. */
   updatedAt: Date;
@@ -19,6 +20,8 @@ export interface StoreStatsRow {
   /** Distinct words of the store's vocabulary (what typo correction and completion look through). */
   words: number;
   byContentType: Array<{ contentType: string } & ContentTypeStats>;
+  /** Metadata keys (the user's and Atrium's) → how many published documents carry each, the 100 most used. */
+  metadataKeys: Record<string, number>;
 }
 
 /**
@@ -59,21 +62,28 @@ export class StoreAdminRepository {
    */
   async stats(tenantId: string, store: string): Promise<StoreStatsRow | undefined> {
     const r = await this.db.query<{
+      id: string;
       createdAt: Date;
       updatedAt: Date;
       version: string;
       pendingUploads: number;
       words: number;
       byContentType: Array<{ contentType: string } & ContentTypeStats> | string | null;
+      metadataKeys: Array<{ key: string; documents: number }> | string | null;
     }>(
-      `SELECT s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.version::text AS version,
+      `SELECT s.id, s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.version::text AS version,
          (SELECT count(*)::int FROM search_documents d WHERE d.store_id = s.id AND NOT d.ready) AS "pendingUploads",
          (SELECT count(*)::int FROM search_words w WHERE w.store_id = s.id) AS words,
          (SELECT json_agg(t ORDER BY t."contentType") FROM (
             SELECT d.content_type AS "contentType", count(*)::int AS documents,
               coalesce(sum(d.chunk_count), 0)::float8 AS passages, coalesce(sum(d.bytes), 0)::float8 AS bytes
             FROM search_documents d WHERE d.store_id = s.id AND d.ready GROUP BY d.content_type
-          ) t) AS "byContentType"
+          ) t) AS "byContentType",
+         (SELECT json_agg(k ORDER BY k.documents DESC, k.key) FROM (
+            SELECT m.key, count(*)::int AS documents
+            FROM search_documents d CROSS JOIN LATERAL jsonb_object_keys(d.metadata) AS m(key)
+            WHERE d.store_id = s.id AND d.ready GROUP BY m.key ORDER BY count(*) DESC, m.key LIMIT 100
+          ) k) AS "metadataKeys"
        FROM search_stores s WHERE s.tenant_id = $1 AND s.name = $2`,
       [tenantId, store],
     );
@@ -84,6 +94,14 @@ export class StoreAdminRepository {
       typeof row.byContentType === 'string'
         ? (JSON.parse(row.byContentType) as StoreStatsRow['byContentType'])
         : (row.byContentType ?? []);
-    return { ...row, byContentType: types };
+    const keys =
+      typeof row.metadataKeys === 'string'
+        ? (JSON.parse(row.metadataKeys) as Array<{ key: string; documents: number }>)
+        : (row.metadataKeys ?? []);
+    return {
+      ...row,
+      byContentType: types,
+      metadataKeys: Object.fromEntries(keys.map((k) => [k.key, Number(k.documents)])),
+    };
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EmbeddingProgress, EmbeddingsService } from './embeddings/embeddings.service';
 import { StoreNotFoundError } from './search.errors';
 import { ContentTypeStats, StoreAdminRepository } from './store-admin.repository';
 import { parseSettings, readSettings, StoreSettings } from './store-settings';
@@ -17,13 +18,18 @@ export interface StoreStats {
   createdAt: string;
   /** The last change to the store: a document published, replaced or deleted, or its settings. */
   lastUpdate: string;
-  // Extension point (StoreAdminRepository.stats): `metadataKeys` (issue 23, item 1) and `embedding`
-  // (issue 22) join here when their columns exist on the documents.
+  /** Metadata keys → documents carrying each (the 100 most used). */
+  metadataKeys: Record<string, number>;
+  /** The configured model's progress over the store's published passages (as on the store). */
+  embedding: EmbeddingProgress;
 }
 
 @Injectable()
 export class StoreAdminService {
-  constructor(private readonly repository: StoreAdminRepository) {}
+  constructor(
+    private readonly repository: StoreAdminRepository,
+    private readonly embeddings: EmbeddingsService,
+  ) {}
 
   async getSettings(tenantId: string, store: string): Promise<StoreSettings> {
     const stored = await this.repository.settings(tenantId, store);
@@ -62,6 +68,14 @@ export class StoreAdminService {
       byContentType,
       createdAt: new Date(row.createdAt).toISOString(),
       lastUpdate: new Date(row.updatedAt).toISOString(),
+      metadataKeys: row.metadataKeys,
+      embedding: await this.embeddingProgress(row.id),
     };
+  }
+
+  private async embeddingProgress(storeId: string): Promise<EmbeddingProgress> {
+    const counts = await this.embeddings.repository.storeCounts([storeId], this.embeddings.model ?? '');
+    const c = counts.get(storeId);
+    return this.embeddings.progress(c, c?.total ?? 0);
   }
 }
