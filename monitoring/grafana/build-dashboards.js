@@ -522,6 +522,34 @@ const search = dashboard({
       [target(`sum by (kind, outcome) (rate(search_answers_total[${RI}]))`, '{{kind}} / {{outcome}}')],
     ),
     ts(
+      'Embedding requests',
+      'Embedding requests per second by provider (local model child, openai-compatible server) and status: each a batch of passages of the background indexer, or a query vector on a cache miss.',
+      'ops',
+      [
+        target(
+          `sum by (provider, status) (rate(embedding_requests_total[${RI}]))`,
+          '{{provider}} / {{status}}',
+        ),
+      ],
+    ),
+    ts(
+      'Embedding p95',
+      'p95 duration of one embedding request (a batch of passages, or a query) by provider.',
+      's',
+      [
+        target(
+          `histogram_quantile(0.95, sum by (le, provider) (rate(embedding_duration_seconds_bucket[${RI}])))`,
+          'p95 {{provider}}',
+        ),
+      ],
+    ),
+    ts(
+      'Embedding queue',
+      'Passages still waiting for the configured model (embedding_queue_depth): a queue that only grows means the model cannot keep up with uploads.',
+      'short',
+      [target('sum(embedding_queue_depth)', 'passages waiting')],
+    ),
+    ts(
       'Uploads',
       'Uploaded files per second by status: success, rejected (size, type, name), failure.',
       'ops',
