@@ -1,7 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Counter } from 'prom-client';
 import { currentContext } from '@libs/observability';
 import { AppConfig } from '@app/config';
@@ -24,26 +22,10 @@ import {
   inspectArchive,
   ZipFormatError,
 } from './zip-directory';
+import { childCommand } from './child-command';
 
 /** Longest parser message passed on to a client (a feature's own error mapping keeps to it too). */
 export const MAX_PARSER_MESSAGE = 300;
-
-/**
- * How to start the child: the compiled worker next to this file in dist; from source (Jest, the
- * @swc-node dev server) the .ts worker through the same TypeScript loader the parent runs under.
- */
-export function workerCommand(): { entry: string; execArgv: string[]; env: Record<string, string> } {
-  const fromSource = __filename.endsWith('.ts');
-  const entry = join(__dirname, 'worker', `extraction.worker${fromSource ? '.ts' : '.js'}`);
-  if (!fromSource) return { entry, execArgv: [], env: {} };
-  let root = __dirname;
-  while (!existsSync(join(root, 'tsconfig.json')) && dirname(root) !== root) root = dirname(root);
-  return {
-    entry,
-    execArgv: ['-r', require.resolve('@swc-node/register')],
-    env: { SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
-  };
-}
 
 /**
  * Document parsing for every feature, in the extraction pool's child processes: PDF (unpdf), docx
@@ -66,7 +48,7 @@ export class ExtractionService implements OnApplicationShutdown {
   ) {
     const c = config.extraction;
     this.pool = new ExtractionPool({
-      ...workerCommand(),
+      ...childCommand(__filename, 'worker/extraction.worker'),
       args: () => registry.modulePaths(),
       size: c.workers,
       heapMb: c.workerHeapMb,

