@@ -155,6 +155,27 @@ describe('semantic and hybrid search, EMBEDDINGS_PROVIDER=openai (PGlite, real s
     expect(asked()).toBe(2);
   });
 
+  it('answers from the page the mode found: cached per mode, counted under it', async () => {
+    const count = async (mode: string) => {
+      const line = (await app.request('/metrics')).text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(`search_answers_total{mode="${mode}",kind="extractive",outcome="success"} `),
+        );
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const [lexicalBefore, hybridBefore] = [await count('lexical'), await count('hybrid')];
+    const lexical = await search(call, 'nested containers copy', '&mode=lexical&answer=extractive');
+    const hybrid = await search(call, 'nested containers copy', '&mode=hybrid&answer=extractive');
+    expect([lexical.status, hybrid.status]).toEqual([200, 200]);
+    expect([lexical.body.mode, hybrid.body.mode]).toEqual(['lexical', 'hybrid']);
+    // the hybrid answer was not served from the lexical page's cached answer
+    expect(hybrid.headers.get('x-cache')).toBe('MISS');
+    if (lexical.body.answer) expect((await count('lexical')) - lexicalBefore).toBe(1);
+    if (hybrid.body.answer) expect((await count('hybrid')) - hybridBefore).toBe(1);
+    expect(lexical.body.answer ?? hybrid.body.answer).not.toBeNull();
+  });
+
   it('a provider failure is 503 EMBEDDINGS_UNAVAILABLE, a wrong mode 400; the metrics count both ways', async () => {
     server.failNext(1, 500);
     const failed = await search(call, 'an unseen question', '&mode=semantic');

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { counterProvider } from '@app/metrics';
+import { SEARCH_MODES, SearchMode } from '../dto/search.dto';
 import { ANSWER_KINDS, AnswerKind } from './answer.dto';
 
 /**
@@ -11,9 +12,9 @@ import { ANSWER_KINDS, AnswerKind } from './answer.dto';
  */
 export const ANSWER_OUTCOMES = ['success', 'empty', 'unavailable', 'error', 'timeout', 'aborted'] as const;
 export type AnswerOutcome = (typeof ANSWER_OUTCOMES)[number];
-/** The retrieval that found the passages (`mode` of the contract; only lexical exists so far). */
-export const ANSWER_MODES = ['lexical'] as const;
-export type AnswerMode = (typeof ANSWER_MODES)[number];
+/** The retrieval that found the passages (`mode` of the contract): the search's own mode. */
+export const ANSWER_MODES = SEARCH_MODES;
+export type AnswerMode = SearchMode;
 
 export const ANSWER_METRICS = [
   counterProvider({

@@ -72,16 +72,17 @@ export class AnswerService {
 
   /** The search response with its `answer` (null when there is nothing to answer from). */
   async answer(tenantId: string, req: SearchRequest, kind: AnswerKind): Promise<SearchResponse> {
-    const mode: AnswerMode = 'lexical';
+    let mode: AnswerMode = req.mode ?? 'lexical';
     let outcome: AnswerOutcome = 'error';
     try {
       if (kind === 'generate' && !this.chat) throw new AnswerUnavailableError();
       const response = await this.search.search(tenantId, req);
+      mode = response.mode;
       let answer: Answer | null = null;
       if (response.results.length) {
         const store = await this.searchRepository.storeKey(tenantId, req.store);
         if (!store) throw new StoreNotFoundError(req.store); // deleted since the search
-        const key = this.cacheKey(store, req, kind);
+        const key = this.cacheKey(store, req, kind, response);
         const { value } = await this.cache.getOrLoad(tenantId, key, async () => ({
           answer: await this.build(store.id, req, response, kind),
         }));
@@ -108,7 +109,7 @@ export class AnswerService {
     req: SearchRequest,
     signal: AbortSignal,
   ): Promise<AsyncGenerator<AnswerEvent>> {
-    const mode: AnswerMode = 'lexical';
+    let mode: AnswerMode = req.mode ?? 'lexical';
     const count = (outcome: AnswerOutcome) => this.metrics.answered(mode, 'generate', outcome);
     let deltas: AsyncGenerator<string> | undefined;
     let response: SearchResponse;
@@ -117,6 +118,7 @@ export class AnswerService {
       const chat = this.chat;
       if (!chat) throw new AnswerUnavailableError();
       response = await this.search.search(tenantId, req);
+      mode = response.mode;
       if (response.results.length) {
         passages = await this.passages(response);
         if (passages.length) deltas = await chat.stream(prompt(req.query, passages), signal);
@@ -155,7 +157,12 @@ export class AnswerService {
   }
 
   /** The tenant is added by the cache; the store's version makes an upload or delete a new key. */
-  private cacheKey(store: { id: string; version: string }, req: SearchRequest, kind: AnswerKind): string {
+  private cacheKey(
+    store: { id: string; version: string },
+    req: SearchRequest,
+    kind: AnswerKind,
+    response: SearchResponse,
+  ): string {
     const model =
       kind === 'generate'
         ? createHash('sha256')
@@ -174,7 +181,12 @@ export class AnswerService {
       req.group,
       req,
     );
-    return `answer:${kind}:${model}:${page}`;
+    // and the passages the answer is made from: a hybrid page changes as the store's passages are embedded
+    const passages = createHash('sha256')
+      .update(response.results.map((r) => `${r.documentId}:${r.chunkIndex}`).join(','))
+      .digest('base64url')
+      .slice(0, 16);
+    return `answer:${kind}:${model}:${response.mode}:${passages}:${page}`;
   }
 
   private async build(
