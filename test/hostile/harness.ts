@@ -38,6 +38,7 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readlinkSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -171,7 +172,15 @@ export class HostileApp {
       redis,
     );
     try {
-      await app.launch(opts.readyTimeoutMs);
+      // a port another process took meanwhile is no failure of the app's: another free port, twice at most
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await app.launch(opts.readyTimeoutMs);
+          break;
+        } catch (err) {
+          if (attempt === 3 || !app.output.includes('the port is in use by another process')) throw err;
+        }
+      }
     } catch (err) {
       await app.stop();
       throw err;
@@ -229,7 +238,9 @@ export class HostileApp {
       try {
         const res = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
         await res.arrayBuffer();
-        if (res.status === 200) {
+        // the 200 must come from this child: another test's server may have taken the port between
+        // freePort() and the child's bind (then the child exits, port in use, and start() tries another)
+        if (res.status === 200 && listensOn(child.pid!, this.port)) {
           this.readyMs = performance.now() - started;
           return;
         }
@@ -660,4 +671,38 @@ export function rawHttp(
       })();
     });
   });
+}
+
+/**
+ * Whether process `pid` holds the listening TCP socket on `port` (Linux: its fds' socket inodes against
+ * /proc/net/tcp and tcp6, state 0A = LISTEN).
+ */
+function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return false; // gone
+  }
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let rows: string[];
+    try {
+      rows = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const row of rows) {
+      const f = row.trim().split(/\s+/);
+      if (f.length > 9 && f[1].endsWith(hex) && f[3] === '0A' && inodes.has(f[9])) return true;
+    }
+  }
+  return false;
 }
