@@ -1,4 +1,4 @@
-import { RunningApp, startApp, TestResponse } from '../support/app';
+import { keyedClient, KeyedCall, RunningApp, startApp } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/databases';
 import { EmbeddingsServer, startEmbeddingsServer } from '../support/embeddings-server';
 import { form } from '../fixtures/documents/builders';
@@ -26,19 +26,8 @@ const DOCS: Array<[string, string]> = [
   ['draft.txt', 'Draft notes, unfinished: rational numbers, to be written later.'],
 ];
 
-type Call = (path: string, init?: RequestInit & { json?: unknown }) => Promise<TestResponse>;
-const client =
-  (app: RunningApp, key = KEY): Call =>
-  (path, init = {}) => {
-    const { json, ...rest } = init;
-    const headers: Record<string, string> = { 'X-API-Key': key, ...(rest.headers as Record<string, string>) };
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    return app.request(path, {
-      ...rest,
-      headers,
-      body: json !== undefined ? JSON.stringify(json) : rest.body,
-    });
-  };
+type Call = KeyedCall;
+const client = (app: RunningApp, key = KEY): Call => keyedClient(app, key);
 const search = (call: Call, q: string, extra = '', store = 'kb') =>
   call(`/api/v1/search?store=${store}&q=${encodeURIComponent(q)}${extra}`);
 

@@ -3,7 +3,7 @@
 // the real app and socket.
 import { Database } from '@libs/database';
 import { ReplacedDocumentGone, SearchRepository } from '@app/search/search.repository';
-import { RunningApp, startApp, TestResponse } from '../support/app';
+import { keyedClient, KeyedCall, RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
 import { buildElf, form } from '../fixtures/documents/builders';
 import { holdAt } from '../support/held-database';
@@ -11,20 +11,9 @@ import { holdAt } from '../support/held-database';
 const KEY_DEMO = 'replace-demo-key-0123456789';
 const KEY_ACME = 'replace-acme-key-0123456789';
 
-type Call = (path: string, init?: RequestInit & { json?: unknown }) => Promise<TestResponse>;
+type Call = KeyedCall;
 
-function client(app: RunningApp, key: string): Call {
-  return (path, init = {}) => {
-    const { json, ...rest } = init;
-    const headers: Record<string, string> = { 'X-API-Key': key, ...(rest.headers as Record<string, string>) };
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    return app.request(path, {
-      ...rest,
-      headers,
-      body: json !== undefined ? JSON.stringify(json) : rest.body,
-    });
-  };
-}
+const client = keyedClient;
 
 /** A multipart body of [externalId?, filename, content] entries, each key field just before its file. */
 function keyed(files: Array<[string | undefined, string, string | Buffer]>): FormData {

@@ -1,6 +1,6 @@
 import { Database } from '@libs/database';
 import { SearchRepository } from '@app/search/search.repository';
-import { RunningApp, startApp, TestResponse } from '../support/app';
+import { keyedClient, KeyedCall, RunningApp, startApp, TestResponse } from '../support/app';
 import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
 import { buildDocx, buildElf, buildPdf, fixture, form } from '../fixtures/documents/builders';
 import { emptyParagraphsDocx } from '../hostile/payloads';
@@ -10,20 +10,9 @@ const KEY_DEMO = 'search-demo-key-0123456789';
 const KEY_ACME = 'search-acme-key-0123456789';
 const MAX_FILE_BYTES = 64 * 1024;
 
-type Call = (path: string, init?: RequestInit & { json?: unknown }) => Promise<TestResponse>;
+type Call = KeyedCall;
 
-function client(app: RunningApp, key: string): Call {
-  return (path, init = {}) => {
-    const { json, ...rest } = init;
-    const headers: Record<string, string> = { 'X-API-Key': key, ...(rest.headers as Record<string, string>) };
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    return app.request(path, {
-      ...rest,
-      headers,
-      body: json !== undefined ? JSON.stringify(json) : rest.body,
-    });
-  };
-}
+const client = keyedClient;
 
 const search = (call: Call, store: string, q: string, extra = '', headers: Record<string, string> = {}) =>
   call(`/api/v1/search?store=${store}&q=${encodeURIComponent(q)}${extra}`, { headers });

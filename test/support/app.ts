@@ -41,6 +41,22 @@ export async function fetchJson(url: string, init?: RequestInit): Promise<TestRe
  * Boots the real app (Fastify on a real loopback port) with a fresh DATA_DIR and captured logs.
  * `env` is the environment the config is built from — exactly what an operator would set.
  */
+/** A request to the app as one API key's caller; `json` is sent as the body with its content type. */
+export type KeyedCall = (path: string, init?: RequestInit & { json?: unknown }) => Promise<TestResponse>;
+
+export function keyedClient(app: RunningApp, key: string): KeyedCall {
+  return (path, init = {}) => {
+    const { json, ...rest } = init;
+    const headers: Record<string, string> = { 'X-API-Key': key, ...(rest.headers as Record<string, string>) };
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    return app.request(path, {
+      ...rest,
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    });
+  };
+}
+
 export async function startApp(
   env: Record<string, string | undefined> = {},
   opts: { extraModules?: Type[]; logLevel?: string } = {},
