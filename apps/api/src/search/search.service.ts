@@ -77,20 +77,10 @@ export class SearchService {
    * `variant`: the mode that runs, and for semantic and hybrid the model and the store's passages still
    * waiting for it (embedding in the background changes results without a new version).
    */
-  cacheKey(
-    storeName: string,
-    storeId: string,
-    version: string,
-    query: string,
-    limit: number,
-    offset: number,
-    group: SearchGroup = 'documents',
-    narrowing: Pick<SearchRequest, 'filter' | 'facets' | 'sort'> = {},
-    variant = 'lexical',
-  ): string {
-    const digest = createHash('sha256').update(normaliseQuery(query)).digest('base64url');
-    const { filter, facets, sort } = narrowing;
-    const base = `${storeName}:${storeId}:v${version}:${variant}:${limit}:${offset}:${group}:${digest}`;
+  cacheKey(store: { id: string; version: string }, req: SearchRequest, variant = 'lexical'): string {
+    const digest = createHash('sha256').update(normaliseQuery(req.query)).digest('base64url');
+    const { filter, facets, sort } = req;
+    const base = `${req.store}:${store.id}:v${store.version}:${variant}:${req.limit}:${req.offset}:${req.group}:${digest}`;
     if (filter === undefined && !facets?.length && !sort) return base;
     // the filter as typed (the same expression in other spacing is another entry: cheap, never wrong)
     const extra = createHash('sha256')
@@ -151,17 +141,7 @@ export class SearchService {
       const store = await this.repository.storeKey(tenantId, req.store);
       if (!store) throw new StoreNotFoundError(req.store);
       const { mode, variant } = await this.modeFor(store.id, req.mode);
-      const key = this.cacheKey(
-        req.store,
-        store.id,
-        store.version,
-        req.query,
-        req.limit,
-        req.offset,
-        req.group,
-        req,
-        variant,
-      );
+      const key = this.cacheKey(store, req, variant);
       const { value, status } = await this.cache.getOrLoad(tenantId, key, () =>
         this.load(tenantId, store.id, parsed, req, mode, filter),
       );

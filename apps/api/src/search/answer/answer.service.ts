@@ -171,16 +171,7 @@ export class AnswerService {
             .slice(0, 16)
         : '';
     // the page's own key (store version, page, query, filter, facets, sort) under the answer's kind and model
-    const page = this.search.cacheKey(
-      req.store,
-      store.id,
-      store.version,
-      req.query,
-      req.limit,
-      req.offset,
-      req.group,
-      req,
-    );
+    const page = this.search.cacheKey(store, req);
     // and the passages the answer is made from: a hybrid page changes as the store's passages are embedded
     const passages = createHash('sha256')
       .update(response.results.map((r) => `${r.documentId}:${r.chunkIndex}`).join(','))
