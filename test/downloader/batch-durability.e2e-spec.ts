@@ -76,7 +76,11 @@ describe('Downloader: durable batch jobs across processes (e2e)', () => {
     const ids = origin.hits('/latency').map((r) => new URL(r.url, origin.url).searchParams.get('id'));
     expect(ids).toHaveLength(48);
     expect(new Set(ids).size).toBe(48);
-    // each job started by exactly one instance; both instances took part
+    // each job started by exactly one instance; both instances took part. A start line may still sit in the
+    // logger's buffer (flushed every 250 ms) when the job shows completed: wait until every job has one
+    await waitFor('every start line', async () =>
+      jobIds.every((id) => startedBy(a).has(id) || startedBy(b).has(id)) ? true : undefined,
+    );
     const byA = startedBy(a);
     const byB = startedBy(b);
     for (const jobId of jobIds) expect(Number(byA.has(jobId)) + Number(byB.has(jobId))).toBe(1);

@@ -37,6 +37,8 @@ export class RedisConnection {
   private readonly errorLog = new LogThrottle(5000);
   private readonly reporters: ConnectionReporter[];
   private closed = false;
+  /** Redis has acknowledged the SUBSCRIBE (node-redis renews it by itself after a reconnect). */
+  private subscribeAcked = false;
 
   constructor(url: string, opTimeoutMs: number, monitor?: ConnectionMonitor) {
     const socket = {
@@ -71,6 +73,7 @@ export class RedisConnection {
     this.subscriber.connect().catch((err: Error) => subscriber.error(err));
     this.subscriber
       .subscribe(INVALIDATION_CHANNEL, onMessage)
+      .then(() => (this.subscribeAcked = true))
       .catch((err: Error) => this.logError('redis subscribe failed', err));
   }
 
@@ -83,8 +86,12 @@ export class RedisConnection {
     return this.client.isReady ? 'ready' : 'connecting';
   }
 
+  /**
+   * Connected and subscribed: a connected subscriber whose SUBSCRIBE is still on its way would miss an
+   * invalidation published meanwhile, so `isReady` alone is not enough.
+   */
   get subscribed(): boolean {
-    return this.subscriber.isReady;
+    return this.subscribeAcked && this.subscriber.isReady;
   }
 
   close(): void {
