@@ -27,7 +27,8 @@
  * - `rawHttp(app, bytes)` writes arbitrary bytes to a socket (requests fetch cannot send: bad framing,
  *   slow bodies, oversize header blocks) and returns what came back.
  * - `HOSTILE_BACKENDS=pglite` (or `postgres`) in the environment narrows `hostileBackends()` for a quick
- *   local run; CI runs both.
+ *   local run; CI runs both. A slow file whose subject is not the database runs once, on
+ *   `hostileDefaultBackend()` (PGlite, the embedded default).
  *
  * Jest 30 reads `testTimeout` only at the top level of jest.config.js: hostile files call
  * `jest.setTimeout(HOSTILE_TIMEOUT_MS)` themselves.
@@ -72,6 +73,15 @@ export type HostileBackend = DatabaseAdapter;
 export function hostileBackends(): HostileBackend[] {
   const only = process.env.HOSTILE_BACKENDS?.split(',').map((s) => s.trim());
   return DATABASE_ADAPTERS.filter((b) => !only?.length || only.includes(b));
+}
+
+/**
+ * One backend, for a slow file whose subject is not the database (HTTP body handling, the API process's
+ * memory): the embedded default (PGlite), or the first of HOSTILE_BACKENDS. Its behaviour does not depend on
+ * where the rows go, so running it twice doubles the tier's time and proves nothing more (issue 21, item 5).
+ */
+export function hostileDefaultBackend(): HostileBackend[] {
+  return hostileBackends().slice(0, 1);
 }
 
 export interface HostileOptions {

@@ -12,6 +12,10 @@
  *   REQUEST_TIMEOUT at BODY_IDLE_TIMEOUT_MS, and the server's own work on an upload (longer than the old
  *   whole-request limit) never turns into a 408. The old limit's variable (BODY_READ_TIMEOUT_MS) is set
  *   too, so that on the code before this change the same tests show the old behaviour failing.
+ *
+ * Run once, on the embedded default (hostileDefaultBackend): what is proved here is the API process's
+ * handling of request bodies and its own memory, which do not depend on where the rows are stored
+ * (the database's side of large uploads is database.e2e-spec.ts's, on both backends).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { form } from '../fixtures/documents/builders';
@@ -21,7 +25,7 @@ import {
   HOSTILE_KEYS,
   HOSTILE_TIMEOUT_MS,
   HostileApp,
-  hostileBackends,
+  hostileDefaultBackend,
   rawHttp,
 } from './harness';
 import { elementFloodHtml, largeText, VOCABULARY } from './payloads';
@@ -75,7 +79,7 @@ function rawPart(filename: string, content: string | Buffer): Buffer {
   ]);
 }
 
-describe.each(hostileBackends())('uploads: memory and time limits on %s', (backend) => {
+describe.each(hostileDefaultBackend())('uploads: memory and time limits on %s', (backend) => {
   describe('many concurrent requests of large duplicates (item 2)', () => {
     let app: HostileApp;
     /** the original, stored once; every request then sends COPIES of it */
@@ -128,10 +132,9 @@ describe.each(hostileBackends())('uploads: memory and time limits on %s', (backe
       // stored) needs REQUESTS × COPIES × ~2.2 × 6 MiB ≈ 1.1 GB on top of the process; one file at a time per
       // admitted request (at most two of one tenant at the default budget) needs a few tens of MB.
       const bound = 640 * MiB;
-      process.stdout.write(
-        `[uploads ${backend}] API process RSS ${Math.round(before / MiB)} MiB before, peak ${Math.round(peak / MiB)} MiB during\n`,
-      );
-      expect(Math.round(peak / MiB)).toBeLessThan(bound / MiB);
+      // the figures are in the failure message (Jest's output stays its own lines plus failures)
+      const rss = { beforeMiB: Math.round(before / MiB), peakMiB: Math.round(peak / MiB) };
+      expect({ ...rss, belowBound: rss.peakMiB < bound / MiB }).toEqual({ ...rss, belowBound: true });
       const list = await app.tenantRequest('/api/v1/stores/dups');
       expect(list.body.documentCount).toBe(1 + REQUESTS);
       await expectSurvived(app, probe);
