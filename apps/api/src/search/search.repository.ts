@@ -105,11 +105,13 @@ const DOCUMENT_COLUMNS = `d.public_id AS id, d.id AS "rowId", d.seq::float8 AS s
   d.external_id AS "externalId", d.metadata`;
 
 /**
- * Chunks go in with one statement per batch of this many rows (arrays through unnest), and postings and words
- * are indexed per batch of as many chunks: about 240 KB of text a statement, under a second on PGlite — the
- * longest another tenant's statement waits behind an upload's.
+ * Chunks go in with one statement per batch of at most this many rows (arrays through unnest) and this many
+ * characters (chunkBatches), which also stages their words; postings are indexed per batch too: at most about
+ * 240 KB of text a statement, under a second on PGlite — the longest another tenant's statement waits behind
+ * an upload's. (discardPending deletes in CHUNK_BATCH ranges.)
  */
 const CHUNK_BATCH = 200;
+const BATCH_CHARS = 240_000;
 
 /**
  * An upload still unfinished this long after it began was left by a process that stopped (each of its steps is
@@ -241,8 +243,9 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * PGlite's one session, every other tenant's statement gets its turn between two of them (a document of
    * one batch of chunks runs the same steps in one short transaction):
    * 1. the document row, `ready = false` (a duplicate checksum in the store: DuplicateDocument);
-   * 2. its chunks, CHUNK_BATCH per statement (the tsvectors are computed here: the costly part);
-   * 3. its postings and its distinct words (staged), CHUNK_BATCH chunks per statement;
+   * 2. its chunks, one statement per batch (chunkBatches: CHUNK_BATCH chunks, BATCH_CHARS characters at
+   *    most), which also stages the batch's distinct words (the tsvectors are computed here: the costly part);
+   * 3. its postings, one statement per batch;
    * 4. one short transaction that publishes it: the store's version bump (which also serialises uploads and
    *    deletes of one store), its words into the vocabulary, `ready = true`.
    * Until step 4 commits, lists, counts and searches leave the document out, and a search cache keyed by the
@@ -264,11 +267,11 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   async storeDocument(tenantId: string, storeId: string, doc: NewDocument): Promise<StoredDocument> {
     // A document of one batch: the same steps in one short transaction — one turn of the session, and a
     // failure leaves nothing without a clean-up.
-    if (doc.chunks.length <= CHUNK_BATCH)
+    if (chunkBatches(doc.chunks).length <= 1)
       return this.db.transaction(async (tx) => {
         const id = await insertPending(tx, tenantId, storeId, doc);
         const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
-        await stageIndex(tx, storeId, id, doc.chunks.length, terms);
+        await stageIndex(tx, storeId, id, chunkBatches(doc.chunks), terms);
         return publish(tx, storeId, id, terms, doc);
       });
     const id = await insertPending(this.db, tenantId, storeId, doc);
@@ -276,7 +279,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
       const terms = await insertChunks(this.db, id, tenantId, storeId, doc.chunks).catch(
         storeGoneOnForeignKey,
       );
-      await stageIndex(this.db, storeId, id, doc.chunks.length, terms).catch(storeGoneOnForeignKey);
+      await stageIndex(this.db, storeId, id, chunkBatches(doc.chunks), terms).catch(storeGoneOnForeignKey);
       return await this.db.transaction((tx) => publish(tx, storeId, id, terms, doc));
     } catch (err) {
       await this.discardPending(storeId, id, doc.chunks.length).catch((e: unknown) =>
@@ -834,21 +837,19 @@ const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
 const WORD_BATCH = 5000;
 
 /**
- * Step 3 of an upload: the document's postings (term frequencies summed over its chunks, with its length)
- * and its distinct words, staged in `search_upload_words` until it is published. Every statement covers at
- * most CHUNK_BATCH chunks and runs on its own (no transaction held across them), so none grows with the
- * document and other statements run between them. Postings of a lexeme met in several batches are summed by
- * the upsert; the staged words' primary key keeps each word once.
+ * Step 3 of an upload: the document's postings (term frequencies summed over its chunks, with its length
+ * from step 2), one statement per batch of step 2 (chunkBatches), each on its own (no transaction held across
+ * them), so none grows with the document and other statements run between them. Postings of a lexeme met in
+ * several batches are summed by the upsert. (Its words were staged by step 2.)
  */
 async function stageIndex(
   db: Queryable,
   storeId: string,
   documentId: string,
-  chunkCount: number,
+  batches: Array<[number, number]>,
   terms: number,
 ): Promise<void> {
-  for (let from = 0; from < chunkCount; from += CHUNK_BATCH) {
-    const range = [storeId, documentId, from, from + CHUNK_BATCH];
+  for (const [from, to] of batches)
     await db.query(
       `INSERT INTO search_postings (store_id, lexeme, document_id, tf, dl)
        SELECT $1, u.lexeme, $2, sum(coalesce(array_length(u.positions, 1), 1))::int, $5
@@ -856,15 +857,8 @@ async function stageIndex(
        WHERE c.document_id = $2 AND c.chunk_index >= $3 AND c.chunk_index < $4
        GROUP BY u.lexeme
        ON CONFLICT (store_id, lexeme, document_id) DO UPDATE SET tf = search_postings.tf + EXCLUDED.tf`,
-      [...range, terms],
+      [storeId, documentId, from, to, terms],
     );
-    await db.query(
-      `INSERT INTO search_upload_words (document_id, word) SELECT $2, w.word FROM (${DOCUMENT_WORDS}
-         AND c.store_id = $1 AND c.chunk_index >= $3 AND c.chunk_index < $4) w
-       ON CONFLICT DO NOTHING`,
-      range,
-    );
-  }
 }
 
 /**
@@ -873,20 +867,30 @@ async function stageIndex(
  */
 async function publishWords(tx: Queryable, storeId: string, documentId: string): Promise<void> {
   for (;;) {
-    const r = await tx.query(
+    // words the store already holds count one document more; only new ones are stemmed (to_tsvector per
+    // word) and inserted. Publications in one store are serialised by the version bump (the store's row
+    // lock), so no other statement adds a word between the update and the insert.
+    const r = await tx.query<{ n: number }>(
       `WITH b AS (
          DELETE FROM search_upload_words WHERE document_id = $2 AND word IN (
            SELECT word FROM search_upload_words WHERE document_id = $2 ORDER BY word LIMIT ${WORD_BATCH})
          RETURNING word
+       ),
+       held AS (
+         UPDATE search_words s SET docs = s.docs + 1 FROM b WHERE s.store_id = $1 AND s.word = b.word
+         RETURNING s.word
+       ),
+       added AS (
+         INSERT INTO search_words (store_id, word, lexeme, docs)
+         SELECT $1, b.word, min(u.lexeme), 1 FROM b, unnest(to_tsvector('english', b.word)) u
+         WHERE b.word NOT IN (SELECT word FROM held)
+         GROUP BY b.word
+         ON CONFLICT (store_id, word) DO UPDATE SET docs = search_words.docs + 1
        )
-       INSERT INTO search_words (store_id, word, lexeme, docs)
-       SELECT $1, b.word, min(u.lexeme), 1 FROM b, unnest(to_tsvector('english', b.word)) u
-       GROUP BY b.word
-       ON CONFLICT (store_id, word) DO UPDATE SET docs = search_words.docs + 1
-       RETURNING 1`,
+       SELECT count(*)::int AS n FROM b`,
       [storeId, documentId],
     );
-    if (r.rows.length === 0) break;
+    if (Number(r.rows[0]?.n ?? 0) < WORD_BATCH) break;
   }
 }
 
@@ -1016,7 +1020,31 @@ async function unindexDocument(tx: Queryable, storeId: string, documentId: strin
   );
 }
 
-/** Inserts the chunks in batches; returns the document's length in tokens (for BM25), summed over them. */
+/**
+ * The batches an upload's chunks are written in: at most CHUNK_BATCH chunks and BATCH_CHARS characters of
+ * text each, as [from, to) index ranges.
+ */
+export function chunkBatches(chunks: string[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let from = 0;
+  let chars = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    if (i > from && (i - from >= CHUNK_BATCH || chars + chunks[i].length > BATCH_CHARS)) {
+      out.push([from, i]);
+      from = i;
+      chars = 0;
+    }
+    chars += chunks[i].length;
+  }
+  if (from < chunks.length) out.push([from, chunks.length]);
+  return out;
+}
+
+/**
+ * Step 2 of an upload: the chunks, one statement per batch, which also stages the batch's distinct vocabulary
+ * words (`search_upload_words`) from the text it was given — one round trip, and the text is not read back.
+ * Returns the document's length in tokens (for BM25), summed over the batches.
+ */
 async function insertChunks(
   tx: Queryable,
   documentId: string,
@@ -1025,13 +1053,20 @@ async function insertChunks(
   chunks: string[],
 ): Promise<number> {
   let terms = 0;
-  for (let from = 0; from < chunks.length; from += CHUNK_BATCH) {
-    const batch = chunks.slice(from, from + CHUNK_BATCH);
+  for (const [from, to] of chunkBatches(chunks)) {
+    const batch = chunks.slice(from, to);
     const r = await tx.query<{ terms: number }>(
-      `WITH ins AS (
+      `WITH src AS (SELECT i, c FROM unnest($4::int[], $5::text[]) AS u(i, c)),
+       ins AS (
          INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content)
-         SELECT $1, i, $2, $3, c FROM unnest($4::int[], $5::text[]) AS u(i, c)
+         SELECT $1, i, $2, $3, c FROM src
          RETURNING tsv
+       ),
+       staged AS (
+         INSERT INTO search_upload_words (document_id, word)
+         SELECT DISTINCT $1::uuid, t FROM src, unnest(string_to_array(lower(search_index_text(src.c)), ' ')) AS t
+         WHERE t <> '' AND length(t) <= 64
+         ON CONFLICT DO NOTHING
        )
        SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::float8 AS terms
        FROM ins, unnest(ins.tsv) u`,
