@@ -39,6 +39,11 @@ export class ZipfSampler {
 
   /** The next key index. */
   next(): number {
+    return this.permutation[this.nextRank()];
+  }
+
+  /** The next draw's popularity rank itself (0 = the most popular), without the permutation. */
+  nextRank(): number {
     const u = this.random();
     let lo = 0;
     let hi = this.n - 1;
@@ -47,6 +52,6 @@ export class ZipfSampler {
       if (this.cdf[mid] < u) lo = mid + 1;
       else hi = mid;
     }
-    return this.permutation[lo];
+    return lo;
   }
 }

@@ -14,7 +14,10 @@ export interface SortSpec {
 /**
  * Per facet key, how many of the given documents hold each value (a list counts once per distinct entry),
  * the FACET_MAX_VALUES most frequent (ties by value), in one statement over the whole match set. Values are
- * given as text (`true`, `3`, a date's ISO string).
+ * given as text (`true`, `3`, a date's ISO string). The match set is joined (`unnest`, hashed once) rather than
+ * tested with `d.id = ANY(array)`, which the planner made a filter on a scan of every document of every store:
+ * a third less time at 5,000 and 50,000 matching documents (test/load/reports/search-scale.md). The cost left
+ * grows with the match set (its ids sent as one array, each document's metadata expanded): see that report.
  */
 export async function facetCounts(
   db: Queryable,
@@ -26,12 +29,13 @@ export async function facetCounts(
   const r = await db.query<{ key: string; value: string; n: number }>(
     `WITH v AS (
        SELECT DISTINCT f.key, d.id, e #>> '{}' AS value
-       FROM search_documents d
+       FROM unnest($2::uuid[]) AS m(id)
+       JOIN search_documents d ON d.id = m.id
        CROSS JOIN unnest($1::text[]) AS f(key)
        CROSS JOIN LATERAL jsonb_array_elements(
          CASE WHEN jsonb_typeof(d.metadata -> f.key) = 'array' THEN d.metadata -> f.key
               ELSE jsonb_build_array(d.metadata -> f.key) END) AS e
-       WHERE d.id = ANY($2::uuid[]) AND jsonb_typeof(e) NOT IN ('null', 'object', 'array')
+       WHERE jsonb_typeof(e) NOT IN ('null', 'object', 'array')
      ),
      c AS (
        SELECT key, value, count(*)::int AS n,
