@@ -2,7 +2,9 @@
  * Search relevance benchmark (issues 12 and 22): `flock /tmp/atrium-bench.lock npm run bench:relevance`
  * (`-- --quick` for a short run on a slice of the corpus that writes *.quick.* files, `-- --pages=N` for a
  * slice of N pages (the question targets first), `-- --adapters=pglite|postgres`, `-- --no-reuse` to embed
- * the corpus again on the second adapter, `-- --render-only` to re-render the .md from the committed .json).
+ * the corpus again on the second adapter, `-- --embeddings-url=http://127.0.0.1:11434 --embeddings-model=
+ * nomic-embed-text` to measure an OpenAI-compatible embeddings server instead of the local model,
+ * `-- --render-only` to re-render the .md from the committed .json).
  *
  * For each database adapter it starts Atrium as its own process, uploads the Python documentation that
  * Debian ships (python3-doc: ~500 HTML pages, ~12,000 chunks at the default 1200/200 passage size) through
@@ -70,7 +72,10 @@ const ADAPTERS = (args.find((a) => a.startsWith('--adapters='))?.split('=')[1] ?
 );
 const PER_STYLE = Number(args.find((a) => a.startsWith('--per-style='))?.split('=')[1] ?? (QUICK ? 15 : 60));
 const PAGES = Number(args.find((a) => a.startsWith('--pages='))?.split('=')[1] ?? (QUICK ? 150 : 0));
-const REUSE = !args.includes('--no-reuse');
+/** An OpenAI-compatible embeddings server to measure instead of the local model (Ollama, TEI, vLLM, OpenAI). */
+const EMBEDDINGS_URL = args.find((a) => a.startsWith('--embeddings-url='))?.split('=')[1];
+const EMBEDDINGS_MODEL = args.find((a) => a.startsWith('--embeddings-model='))?.split('=')[1];
+const REUSE = !args.includes('--no-reuse') && !EMBEDDINGS_URL;
 
 const t0 = Date.now();
 const log = (msg: string): void =>
@@ -335,11 +340,14 @@ async function runAdapter(
   const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-relevance-'));
   let app: ServerProcess | undefined;
   const cached = shared.cache && shared.cacheUrl ? shared.cache : undefined;
-  const provider = cached
-    ? `openai → the benchmark's cache of the first adapter's USE lite vectors (${cached.size} passages)`
-    : 'local (USE lite, the app’s child process)';
-  const embeddingEnv: Record<string, string> =
-    cached && shared.cacheUrl
+  const provider = EMBEDDINGS_URL
+    ? `openai (${EMBEDDINGS_MODEL ?? '?'} at the given server)`
+    : cached
+      ? `openai → the benchmark's cache of the first adapter's USE lite vectors (${cached.size} passages)`
+      : 'local (USE lite, the app’s child process)';
+  const embeddingEnv: Record<string, string> = EMBEDDINGS_URL
+    ? { EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_URL, EMBEDDINGS_MODEL: EMBEDDINGS_MODEL ?? '' }
+    : cached && shared.cacheUrl
       ? { EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_URL: shared.cacheUrl, EMBEDDINGS_MODEL: 'use-lite-512' }
       : { EMBEDDINGS_PROVIDER: 'local' };
   try {
@@ -365,7 +373,11 @@ async function runAdapter(
     const embedding: EmbeddingRun = await waitEmbedded(
       app.url,
       uploadStarted,
-      cached ? 'openai:use-lite-512 (cached)' : LOCAL_MODEL,
+      EMBEDDINGS_URL
+        ? `openai:${EMBEDDINGS_MODEL ?? ''}`
+        : cached
+          ? 'openai:use-lite-512 (cached)'
+          : LOCAL_MODEL,
     );
     log(
       `${adapter}: ${embedding.total} passages embedded ${embedding.secondsAfterUpload} s after the upload (${embedding.passagesPerSecond}/s)`,
