@@ -549,7 +549,7 @@ function embeddingSection(results: AdapterResult[]): string[] {
     '|---|---|---:|---:|---:|---:|---:|---:|---|',
     ...withE.map((r) => {
       const e = r.embedding as EmbeddingRun;
-      return `| ${r.database} | ${r.provider ?? ''}${e.cacheServed !== undefined ? ` — ${e.cacheServed} vectors served from the cache, ${e.cacheComputed ?? 0} computed` : ''} | ${e.total} | ${e.embeddedAtUploadEnd} | ${e.secondsAfterUpload} | ${e.secondsFromUploadStart} | ${e.passagesPerSecond} | ${e.passagesPerSecondOverall} | ${e.loadAverage1m.start} → ${e.loadAverage1m.end} |`;
+      return `| ${r.database} | ${r.provider ?? ''}${e.cacheServed !== undefined ? ` — ${e.cacheServed} vectors served from the cache, ${e.cacheComputed ?? 0} computed` : ''} | ${e.total} | ${e.embeddedAtUploadEnd} | ${e.secondsAfterUpload} | ${e.secondsFromUploadStart} | ${e.embeddedAtUploadEnd >= e.total ? '– (done during the upload)' : e.passagesPerSecond} | ${e.passagesPerSecondOverall} | ${e.loadAverage1m.start} → ${e.loadAverage1m.end} |`;
     }),
     '',
     ...(withE.some((r) => r.embedding?.cacheServed !== undefined)
