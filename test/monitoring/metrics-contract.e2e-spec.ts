@@ -194,7 +194,7 @@ describe('metrics contract: monitoring/ against the running app', () => {
     const { families, labels } = parseExposition(exposition);
     expect(families.get('pool_wait_seconds')).toBe('histogram');
     expect(families.get('pool_in_use')).toBe('gauge');
-    for (const pool of ['download', 'pdf', 'batch', 'extraction', 'database', 'upload_memory']) {
+    for (const pool of ['download', 'pdf', 'batch', 'extraction', 'database', 'upload_memory', 'answer']) {
       expect(exposition).toMatch(new RegExp(`^pool_in_use\\{pool="${pool}"\\} \\d`, 'm'));
       expect(exposition).toMatch(new RegExp(`^pool_wait_seconds_count\\{pool="${pool}"\\} \\d`, 'm'));
     }

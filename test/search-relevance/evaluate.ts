@@ -61,3 +61,40 @@ export function percentile(values: number[], p: number): number {
     Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 100) / 100
   );
 }
+
+/** A hand-written question (questions.ts) scored by the best-ranked of its target pages. */
+export interface QuestionResult {
+  id: string;
+  question: string;
+  targets: string[];
+  /** 1-based rank of the best-ranked target in the top 10, 0 when none is there. */
+  rank: number;
+  top: string[];
+  ms: number;
+  tookMs: number;
+}
+
+/** Runs every question once, in order, one in flight. */
+export async function runQuestions(
+  questions: ReadonlyArray<{ id: string; question: string; targets: string[] }>,
+  search: (q: string) => Promise<SearchOutcome>,
+  expectCache?: string,
+): Promise<QuestionResult[]> {
+  const out: QuestionResult[] = [];
+  for (const q of questions) {
+    const r = await search(q.question);
+    if (expectCache && r.cache !== expectCache)
+      throw new Error(`search ${JSON.stringify(q.question)}: X-Cache ${r.cache}, expected ${expectCache}`);
+    const ranks = q.targets.map((t) => r.filenames.indexOf(t) + 1).filter((n) => n > 0);
+    out.push({
+      id: q.id,
+      question: q.question,
+      targets: q.targets,
+      rank: ranks.length ? Math.min(...ranks) : 0,
+      top: r.filenames.slice(0, 3),
+      ms: r.ms,
+      tookMs: r.tookMs,
+    });
+  }
+  return out;
+}

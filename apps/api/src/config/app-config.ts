@@ -104,6 +104,10 @@ export class AppConfig {
     maxTokens: number;
     maxPassages: number;
     maxChars: number;
+    /** answer=generate chat requests in flight in this process (ANSWER_CONCURRENCY). */
+    concurrency: number;
+    /** Longest wait for one of them (ANSWER_QUEUE_WAIT_MS). */
+    queueWaitMs: number;
   };
   /** EMBEDDINGS_*: who turns passages and queries into vectors (README "Semantic search"). */
   readonly embeddings: {
@@ -263,6 +267,8 @@ export class AppConfig {
       maxTokens: e.ANSWER_MAX_TOKENS,
       maxPassages: e.ANSWER_MAX_PASSAGES,
       maxChars: e.ANSWER_MAX_CHARS,
+      concurrency: e.ANSWER_CONCURRENCY,
+      queueWaitMs: e.ANSWER_QUEUE_WAIT_MS,
     };
     this.embeddings = {
       provider: e.EMBEDDINGS_PROVIDER,

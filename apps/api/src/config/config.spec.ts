@@ -114,10 +114,16 @@ describe('config', () => {
       maxTokens: 512,
       maxPassages: 5,
       maxChars: 6000,
+      concurrency: 4,
+      queueWaitMs: 5000,
     });
     expect(
       buildConfig({ ANSWER_URL: 'http://127.0.0.1:11434/v1', ANSWER_MODEL: 'llama3.2' }).answers,
     ).toMatchObject({ url: 'http://127.0.0.1:11434/v1', model: 'llama3.2', apiKey: undefined });
+    expect(buildConfig({ ANSWER_CONCURRENCY: '2', ANSWER_QUEUE_WAIT_MS: '0' }).answers).toMatchObject({
+      concurrency: 2,
+      queueWaitMs: 0,
+    });
     const problems = (env: Record<string, string>): string[] => {
       try {
         buildConfig(env);
@@ -135,6 +141,7 @@ describe('config', () => {
     expect(problems({ ANSWER_URL: 'ftp://x/v1', ANSWER_MODEL: 'm', ANSWER_MAX_PASSAGES: '0' })).toHaveLength(
       2,
     );
+    expect(problems({ ANSWER_CONCURRENCY: '0' })).toEqual([expect.stringMatching(/^ANSWER_CONCURRENCY/)]);
     expect(isSecretVariable('ANSWER_API_KEY')).toBe(true);
   });
 

@@ -496,6 +496,23 @@ export class EnvironmentVariables {
   @Max(50000)
   ANSWER_MAX_CHARS = 6000;
 
+  /**
+   * answer=generate requests to the chat model in flight at once in this process (whole or streamed), shared
+   * fairly between tenants (one holds at most POOL_TENANT_SHARE of them); more wait, then 503 CAPACITY_EXCEEDED.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  ANSWER_CONCURRENCY = 4;
+
+  /** How long an answer=generate request waits for one of those slots before 503 CAPACITY_EXCEEDED (0: refuse at once). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600000)
+  ANSWER_QUEUE_WAIT_MS = 5000;
+
   // ── embeddings (semantic and hybrid search; README "Semantic search") ─────────
   /** local: USE lite in its own child process, no network; openai: an OpenAI-compatible /v1/embeddings; off. */
   @IsIn(['local', 'openai', 'off'])

@@ -6,7 +6,15 @@ import type { FairPool, RefusalReason } from '@libs/scheduling';
 import { gaugeProvider, histogramProvider } from './metric-providers';
 
 /** Every shared pool (README "Fair shares between tenants"): the `pool` label's values. */
-export const POOL_NAMES = ['download', 'pdf', 'batch', 'extraction', 'database', 'upload_memory'] as const;
+export const POOL_NAMES = [
+  'download',
+  'pdf',
+  'batch',
+  'extraction',
+  'database',
+  'upload_memory',
+  'answer',
+] as const;
 export type SharedPoolName = (typeof POOL_NAMES)[number];
 
 /** A wait this long is logged with its tenant (the metrics never carry one). */

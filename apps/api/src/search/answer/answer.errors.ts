@@ -35,3 +35,22 @@ export class AnswerUpstreamTimeoutError extends AppError {
     );
   }
 }
+
+/** Seconds a client refused for want of an answer slot is told to wait (Retry-After). */
+const ANSWER_RETRY_AFTER_S = 2;
+
+/**
+ * answer=generate while this process's ANSWER_CONCURRENCY chat requests are all in flight and the request
+ * waited ANSWER_QUEUE_WAIT_MS for one (or the waiting room, or its tenant's share of it, is full).
+ */
+export class AnswerCapacityError extends AppError {
+  constructor(reason: string, limit: number, waitedMs: number) {
+    super(
+      503,
+      'CAPACITY_EXCEEDED',
+      'Every answer slot of this server is busy (ANSWER_CONCURRENCY), try again shortly; answer=extractive needs no model',
+      { pool: 'answer', reason, limit, waitedMs: Math.round(waitedMs) },
+      { 'Retry-After': String(ANSWER_RETRY_AFTER_S) },
+    );
+  }
+}

@@ -3,14 +3,21 @@ import { createHash } from 'node:crypto';
 import { InjectTieredCache, TieredCache } from '@libs/cache';
 import { Database, DatabaseTimeoutError } from '@libs/database';
 import { AppConfig } from '@app/config';
+import { PoolMetrics } from '@app/metrics';
 import type { SearchResponse } from '../dto/search.dto';
 import { analysisRequests, buildPlan } from '../query/query-plan';
 import { parseQuery } from '../query/query-parser';
 import { SearchTimeoutError, StoreNotFoundError } from '../search.errors';
 import { SearchRepository } from '../search.repository';
 import { SEARCH_CACHE_NAMESPACE, SearchRequest, SearchService } from '../search.service';
+import { AnswerSlots } from './answer-slots';
 import { Answer, AnswerKind, Citation } from './answer.dto';
-import { AnswerUnavailableError, AnswerUpstreamError, AnswerUpstreamTimeoutError } from './answer.errors';
+import {
+  AnswerCapacityError,
+  AnswerUnavailableError,
+  AnswerUpstreamError,
+  AnswerUpstreamTimeoutError,
+} from './answer.errors';
 import { AnswerMetrics, AnswerMode, AnswerOutcome } from './answer.metrics';
 import { AnswerRepository } from './answer.repository';
 import { ChatAborted, ChatClient, ChatMessage } from './chat-client';
@@ -53,6 +60,8 @@ const SYSTEM_PROMPT =
 export class AnswerService {
   private readonly logger = new Logger('Answers');
   readonly chat?: ChatClient;
+  /** ANSWER_CONCURRENCY chat requests at once in this process, fair between tenants (answer-slots.ts). */
+  readonly slots: AnswerSlots;
 
   constructor(
     private readonly search: SearchService,
@@ -62,8 +71,12 @@ export class AnswerService {
     @InjectTieredCache(SEARCH_CACHE_NAMESPACE) private readonly cache: TieredCache<CachedAnswer>,
     private readonly db: Database,
     private readonly config: AppConfig,
+    pools: PoolMetrics,
   ) {
-    const { url, model, apiKey, timeoutMs, maxTokens } = config.answers;
+    const { url, model, apiKey, timeoutMs, maxTokens, concurrency, queueWaitMs } = config.answers;
+    this.slots = new AnswerSlots({ concurrency, waitMs: queueWaitMs, tenantShare: config.pools.tenantShare });
+    // pool_wait_seconds{pool="answer"}, pool_in_use{pool="answer"}, refusals logged with their tenant
+    pools.register('answer', this.slots.pool);
     if (url && model) {
       this.chat = new ChatClient({ url, model, apiKey, timeoutMs, maxTokens });
       this.logger.log(`answer=generate through ${this.chat.description}`);
@@ -84,7 +97,7 @@ export class AnswerService {
         if (!store) throw new StoreNotFoundError(req.store); // deleted since the search
         const key = this.cacheKey(store, req, kind, response);
         const { value } = await this.cache.getOrLoad(tenantId, key, async () => ({
-          answer: await this.build(store.id, req, response, kind),
+          answer: await this.build(tenantId, store.id, req, response, kind),
         }));
         answer = value?.answer ?? null;
       }
@@ -114,6 +127,8 @@ export class AnswerService {
     let deltas: AsyncGenerator<string> | undefined;
     let response: SearchResponse;
     let passages: Passage[] = [];
+    // the answer slot, held from the upstream request to its last token, its failure, or the client leaving
+    let release: (() => void) | undefined;
     try {
       const chat = this.chat;
       if (!chat) throw new AnswerUnavailableError();
@@ -121,14 +136,27 @@ export class AnswerService {
       mode = response.mode;
       if (response.results.length) {
         passages = await this.passages(response);
-        if (passages.length) deltas = await chat.stream(prompt(req.query, passages), signal);
+        if (passages.length) {
+          release = once(await this.slots.acquire(tenantId, signal));
+          signal.addEventListener('abort', release, { once: true });
+          deltas = await chat.stream(prompt(req.query, passages), signal);
+        }
       }
     } catch (err) {
+      release?.();
       count(outcomeOf(err));
       throw err;
     }
     const citations = passages.map(citationOf);
+    const done = release;
     return (async function* (): AsyncGenerator<AnswerEvent> {
+      try {
+        yield* events();
+      } finally {
+        done?.();
+      }
+    })();
+    async function* events(): AsyncGenerator<AnswerEvent> {
       yield { event: 'search', data: response };
       if (!deltas) {
         count('empty');
@@ -153,7 +181,7 @@ export class AnswerService {
       }
       count('success');
       yield { event: 'answer', data: { answer: { text, citations } } };
-    })();
+    }
   }
 
   /** The tenant is added by the cache; the store's version makes an upload or delete a new key. */
@@ -181,6 +209,7 @@ export class AnswerService {
   }
 
   private async build(
+    tenantId: string,
     storeId: string,
     req: SearchRequest,
     response: SearchResponse,
@@ -189,8 +218,13 @@ export class AnswerService {
     const passages = await this.passages(response);
     if (!passages.length) return null;
     if (kind === 'generate') {
-      const text = await (this.chat as ChatClient).complete(prompt(req.query, passages));
-      return { text, citations: passages.map(citationOf) };
+      const release = await this.slots.acquire(tenantId);
+      try {
+        const text = await (this.chat as ChatClient).complete(prompt(req.query, passages));
+        return { text, citations: passages.map(citationOf) };
+      } finally {
+        release();
+      }
     }
     return this.underTimeout(() => this.extract(storeId, req, passages));
   }
@@ -299,8 +333,18 @@ export function prompt(question: string, passages: Passage[]): ChatMessage[] {
   ];
 }
 
+/** `fn` callable any number of times, run once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 function outcomeOf(err: unknown): AnswerOutcome {
-  if (err instanceof AnswerUnavailableError) return 'unavailable';
+  if (err instanceof AnswerUnavailableError || err instanceof AnswerCapacityError) return 'unavailable';
   if (err instanceof AnswerUpstreamTimeoutError) return 'timeout';
   if (err instanceof ChatAborted) return 'aborted';
   return 'error';
