@@ -7,6 +7,7 @@ import { searchStagedUploadsMigration } from './0005_search_staged_uploads';
 import { searchEmbeddingsMigration } from './0006_search_embeddings';
 import { searchMetadataMigration } from './0007_search_metadata';
 import { searchReplaceSettingsMigration } from './0008_search_replace_settings';
+import { searchVectorBytesMigration } from './0011_search_vector_bytes';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
@@ -22,4 +23,5 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchEmbeddingsMigration,
   searchMetadataMigration,
   searchReplaceSettingsMigration,
+  searchVectorBytesMigration,
 ];
