@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Database } from '@libs/database';
 import { AppConfig, VECTOR_INDEX_OVERHEAD_MB } from '@app/config';
 import {
   childCommand,
@@ -10,6 +11,12 @@ import {
 } from '@app/extraction';
 import { EmbeddingFailedError } from './embedding-provider';
 import { EmbeddingRepository, SemanticFilter, SemanticHit } from './embedding.repository';
+import {
+  detectVectorExtension,
+  VectorBackend,
+  vectorBackend,
+  VectorExtensionState,
+} from './vector-extension';
 import type { DocumentFilter, VectorHit, VectorJob, VectorReply } from './vector-index.protocol';
 
 /** Rows per page from the database to the child (512 dimensions: 4 MB of float32 in transit at most). */
@@ -36,16 +43,21 @@ export interface VectorStoreRef {
  * The quoted phrases and exclusions of the query are resolved to documents in SQL and applied in the child.
  */
 @Injectable()
-export class VectorIndex implements OnApplicationShutdown {
+export class VectorIndex implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('VectorIndex');
   private pool?: ExtractionPool;
   private readonly budgetBytes: number;
   /** Loads in flight by key: concurrent searches of one store wait for one load. */
   private readonly loads = new Map<string, Promise<boolean>>();
 
+  /** What the database offers (pgvector on PostgreSQL), read at start-up; and the ranking chosen from it. */
+  extension: VectorExtensionState = { available: false, installed: null };
+  backend: VectorBackend = 'index-child';
+
   constructor(
     config: AppConfig,
     private readonly repository: EmbeddingRepository,
+    private readonly db: Database,
   ) {
     this.budgetBytes = config.embeddings.indexMb * 1024 * 1024;
     const rssMb = config.embeddings.indexMb + VECTOR_INDEX_OVERHEAD_MB;
@@ -175,6 +187,26 @@ export class VectorIndex implements OnApplicationShutdown {
         throw new EmbeddingFailedError(`the vector index failed: ${err.error.message}`, false);
       throw err;
     });
+  }
+
+  /** On PostgreSQL, whether `vector` (pgvector) is there; logged with the ranking that follows from it. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.pool || this.db.kind !== 'postgres') return;
+    try {
+      this.extension = await detectVectorExtension(this.db);
+    } catch (err) {
+      this.logger.warn(`Could not ask PostgreSQL for the vector extension: ${(err as Error).message}`);
+    }
+    this.backend = vectorBackend(this.extension);
+    this.logger.log(
+      `PostgreSQL vector extension: ${
+        this.extension.installed
+          ? `installed (${this.extension.installed})`
+          : this.extension.available
+            ? 'available, not created'
+            : 'absent'
+      }; semantic ranking: ${this.backend}`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
