@@ -31,8 +31,8 @@ describe.each(DATABASE_ADAPTERS)('search migration 11 over stored vectors on %s'
     const doc = '0b6f9f4e-3c1e-4d57-9a43-6f7b1c2d3e4f';
     await db.query("INSERT INTO search_stores (id, tenant_id, name) VALUES ($1, 'demo', 'legacy')", [store]);
     await db.query(
-      `INSERT INTO search_documents (id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready)
-       VALUES ($1, 'demo', $2, 'legacy.txt', 'text/plain', 10, $3, 'two chunks', 2, true)`,
+      `INSERT INTO search_documents (id, public_id, tenant_id, store_id, filename, content_type, bytes, checksum, text, chunk_count, ready)
+       VALUES ($1, $1, 'demo', $2, 'legacy.txt', 'text/plain', 10, $3, 'two chunks', 2, true)`,
       [doc, store, 'e'.repeat(64)],
     );
     const vector = [0.5, -0.25, 0.1, 1e-7];
