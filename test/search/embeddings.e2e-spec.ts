@@ -129,6 +129,25 @@ describe('semantic and hybrid search, EMBEDDINGS_PROVIDER=openai (PGlite, real s
     expect(phrase.body.results.map((r: { filename: string }) => r.filename)).toEqual(['sorting.txt']);
   });
 
+  it('a cache hit costs the store key only: embedding progress rides on the store row', async () => {
+    const statements = async () =>
+      (await app.request('/metrics')).text
+        .split('\n')
+        .filter((l) => l.startsWith('db_query_duration_seconds_count'))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    // the default mode (hybrid, the store embedded): before, each search counted the pending and embedded
+    // passages (two statements over the chunks) ahead of its cache lookup
+    const first = await search(call, 'precise ratio values');
+    expect(first.body.mode).toBe('hybrid');
+    const before = await statements();
+    for (let i = 0; i < 20; i++) {
+      const hit = await search(call, 'precise ratio values');
+      expect(hit.headers.get('x-cache')).toBe('HIT');
+    }
+    // 20 store keys, and a little room for the background (the indexer's poll, the queue-depth gauge)
+    expect((await statements()) - before).toBeLessThanOrEqual(24);
+  });
+
   it('caches query vectors per tenant, and keys results by mode', async () => {
     const asked = () => server.requests.filter((r) => r.input.join() === 'nested containers').length;
     await search(call, 'nested containers', '&mode=semantic');

@@ -122,6 +122,8 @@ export class AppConfig {
     retries: number;
     concurrency: number;
     workerRssMb: number;
+    /** EMBEDDINGS_INDEX_MB: vectors the vector index's child holds (its RSS limit adds VECTOR_INDEX_OVERHEAD_MB). */
+    indexMb: number;
     /** Without a mode, hybrid only on stores of at most this many embedded passages. */
     defaultHybridMaxPassages: number;
   };
@@ -280,6 +282,7 @@ export class AppConfig {
       retries: e.EMBEDDINGS_RETRIES,
       concurrency: e.EMBEDDINGS_CONCURRENCY,
       workerRssMb: e.EMBEDDINGS_WORKER_RSS_MB,
+      indexMb: e.EMBEDDINGS_INDEX_MB,
       defaultHybridMaxPassages: e.EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES,
     };
     this.extraction = {

@@ -579,6 +579,17 @@ export class EnvironmentVariables {
   @Max(32768)
   EMBEDDINGS_WORKER_RSS_MB = 768;
 
+  /**
+   * Memory for passage vectors held by the vector index's child (int8: a 512-dimension passage takes ~0.5 KB,
+   * so 128 MB hold ~240k of them); stores used least recently are dropped first, and a store larger than this
+   * is ranked page by page from the database instead of being held.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(16)
+  @Max(65536)
+  EMBEDDINGS_INDEX_MB = 128;
+
   // ── extraction (parsers in child processes; README "Hostile input") ─────────
   /** Parser child processes at most (started on demand, exit when idle). */
   @Type(() => Number)

@@ -27,6 +27,7 @@ import { UploadBudget } from './upload/upload-budget';
 import { PoolMetrics } from '@app/metrics';
 import { EmbeddingIndexer } from './embeddings/embedding-indexer';
 import { EmbeddingRepository } from './embeddings/embedding.repository';
+import { VectorIndex } from './embeddings/vector-index';
 import {
   EMBEDDING_CACHE_NAMESPACE,
   EMBEDDING_METRICS,
@@ -86,6 +87,7 @@ class SearchSetup implements OnModuleInit {
   providers: [
     SearchRepository,
     EmbeddingRepository,
+    VectorIndex,
     ...EMBEDDING_METRICS,
     EmbeddingsService,
     EmbeddingIndexer,

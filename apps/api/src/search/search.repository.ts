@@ -14,6 +14,7 @@ import { ChunkRow, MatchRows } from './query/ranking';
 import { FilterNode } from './filter/filter-parser';
 import { filterSql } from './filter/filter-sql';
 import { Metadata } from './metadata/metadata';
+import type { StoreEmbeddingCounts } from './embeddings/embedding.repository';
 
 export interface StoreRow {
   id: string;
@@ -128,6 +129,13 @@ const ANALYSE_FIRST_AFTER = 10;
 const ANALYSE_EVERY = 100;
 
 /** Every SQL statement of the search feature, tenant-scoped at the seam. */
+
+/** A store as a search keys its cache: id, version, and the embedding progress recorded on its row (0010). */
+export interface StoreKey {
+  id: string;
+  version: string;
+  embeddingCounts: StoreEmbeddingCounts | null;
+}
 @Injectable()
 export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SearchRepository.name);
@@ -210,9 +218,10 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** The id and version only: what a search needs for its cache key, one index lookup. */
-  async storeKey(tenantId: string, name: string): Promise<{ id: string; version: string } | undefined> {
-    const r = await this.db.query<{ id: string; version: string }>(
-      'SELECT id, version::text AS version FROM search_stores WHERE tenant_id = $1 AND name = $2',
+  async storeKey(tenantId: string, name: string): Promise<StoreKey | undefined> {
+    const r = await this.db.query<StoreKey>(
+      `SELECT id, version::text AS version, embedding_counts AS "embeddingCounts"
+       FROM search_stores WHERE tenant_id = $1 AND name = $2`,
       [tenantId, name],
     );
     return r.rows[0];

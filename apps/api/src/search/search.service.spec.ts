@@ -5,6 +5,7 @@ import { testConfig } from '@app/config';
 import { SearchTimeoutError } from './search.errors';
 import type { SearchMetrics } from './search.metrics';
 import type { EmbeddingsService } from './embeddings/embeddings.service';
+import type { VectorIndex } from './embeddings/vector-index';
 import type { SearchRepository } from './search.repository';
 import { CachedPage, SearchService } from './search.service';
 
@@ -37,6 +38,7 @@ describe('SearchService statement bound', () => {
       db,
       config,
       { model: undefined } as unknown as EmbeddingsService, // EMBEDDINGS_PROVIDER=off: lexical
+      {} as unknown as VectorIndex,
     );
   const req = { store: 'kb', query: 'heavy', limit: 10, offset: 0, group: 'documents' as const };
 

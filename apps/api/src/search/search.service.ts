@@ -8,13 +8,14 @@ import { SearchGroup, SearchMatching, SearchMode, SearchResponse, SearchResultIt
 import { EmbeddingFailedError } from './embeddings/embedding-provider';
 import { SemanticFilter, SemanticHit } from './embeddings/embedding.repository';
 import { EmbeddingsService } from './embeddings/embeddings.service';
+import { VectorIndex, VectorStoreRef } from './embeddings/vector-index';
 import { reciprocalRankFusion } from './query/fusion';
 import { analysisRequests, buildPlan, QueryPlan } from './query/query-plan';
 import { parseQuery, ParsedQuery } from './query/query-parser';
 import { EmbeddingsUnavailableError, SearchTimeoutError, StoreNotFoundError } from './search.errors';
 import { SearchCacheLabel, SearchMetrics } from './search.metrics';
 import { RankedDocument, rankChunks, rankDocuments, Ranking } from './query/ranking';
-import { SearchRepository } from './search.repository';
+import { SearchRepository, StoreKey } from './search.repository';
 import { normaliseQuery, renderPassage } from './snippet';
 import { FilterNode, parseFilter } from './filter/filter-parser';
 import { facetCounts, sortByMetadata, SortSpec } from './filter/filter-queries';
@@ -68,6 +69,7 @@ export class SearchService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly embeddings: EmbeddingsService,
+    private readonly vectors: VectorIndex,
   ) {}
 
   /**
@@ -95,25 +97,32 @@ export class SearchService {
    * published passage of the store is embedded by the configured model, on a store of at most
    * EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES of them.
    */
-  private async modeFor(storeId: string, asked?: SearchMode): Promise<{ mode: SearchMode; variant: string }> {
-    if (asked === 'lexical') return { mode: 'lexical', variant: 'lexical' };
+  private async modeFor(
+    store: StoreKey,
+    asked?: SearchMode,
+  ): Promise<{ mode: SearchMode; variant: string; embedded: number }> {
+    if (asked === 'lexical') return { mode: 'lexical', variant: 'lexical', embedded: 0 };
     const model = this.embeddings.model;
     if (!model) {
       if (asked)
         throw new ValidationFailedError({
           mode: [`mode=${asked} needs embeddings, and EMBEDDINGS_PROVIDER is off on this server`],
         });
-      return { mode: 'lexical', variant: 'lexical' };
+      return { mode: 'lexical', variant: 'lexical', embedded: 0 };
     }
-    const pending = await this.embeddings.repository.storePending(storeId, model);
+    // the progress the store row holds for this version and model (a cache hit counts nothing), else counted
+    const recorded = store.embeddingCounts;
+    const counts =
+      recorded && recorded.version === store.version && recorded.model === model
+        ? recorded
+        : await this.embeddings.repository.refreshCounts(store.id, model);
+    const pending = Number(counts?.pending ?? 0);
+    const embedded = Number(counts?.embedded ?? 0);
     let mode: SearchMode = asked ?? (pending === 0 ? 'hybrid' : 'lexical');
-    // the semantic side scans every embedded passage: a large store searches lexically unless asked
-    if (!asked && mode === 'hybrid') {
-      const counts = await this.embeddings.repository.storeCounts([storeId], model);
-      if ((counts.get(storeId)?.embedded ?? 0) > this.config.embeddings.defaultHybridMaxPassages)
-        mode = 'lexical';
-    }
-    return { mode, variant: mode === 'lexical' ? mode : `${mode}:${model}:${pending}` };
+    // without a mode, a store over EMBEDDINGS_DEFAULT_HYBRID_MAX_PASSAGES searches lexically
+    if (!asked && mode === 'hybrid' && embedded > this.config.embeddings.defaultHybridMaxPassages)
+      mode = 'lexical';
+    return { mode, variant: mode === 'lexical' ? mode : `${mode}:${model}:${pending}`, embedded };
   }
 
   /**
@@ -140,10 +149,10 @@ export class SearchService {
       const filter = req.filter === undefined ? undefined : parseFilter(req.filter);
       const store = await this.repository.storeKey(tenantId, req.store);
       if (!store) throw new StoreNotFoundError(req.store);
-      const { mode, variant } = await this.modeFor(store.id, req.mode);
+      const { mode, variant, embedded } = await this.modeFor(store, req.mode);
       const key = this.cacheKey(store, req, variant);
       const { value, status } = await this.cache.getOrLoad(tenantId, key, () =>
-        this.load(tenantId, store.id, parsed, req, mode, filter),
+        this.load(tenantId, { ...store, embedded }, parsed, req, mode, filter),
       );
       label = LABEL[status];
       const page: CachedPage = value ?? { total: 0, matching: 'all', results: [] };
@@ -168,17 +177,18 @@ export class SearchService {
   /**
    * Runs a parsed query against one store: what its words are to the store (lexemes, corrections,
    * completions), then per mode the lexical ranking (postings and chunk signals, query/ranking.ts), the
-   * semantic one (the query's vector against the passages', in SQL), or both fused by reciprocal rank
+   * semantic one (the query's vector against the passages', in the vector index's child), or both fused by reciprocal rank
    * (hybrid), grouped by document unless group=chunks; the page's passages rendered as HTML-safe snippets.
    */
   private async load(
     tenantId: string,
-    storeId: string,
+    store: VectorStoreRef,
     parsed: ParsedQuery,
     req: SearchRequest,
     mode: SearchMode,
     filter?: FilterNode,
   ): Promise<CachedPage> {
+    const storeId = store.id;
     // the store's synonyms and stop words (store-settings.ts); changing them moves the version, so the key
     const settings = readSettings(await this.repository.storeSettings(storeId));
     const query = applySettings(parsed, settings);
@@ -191,7 +201,7 @@ export class SearchService {
       ...plan.units.filter((u) => u.tokens.length > 1).map((u) => u.tokens.join('')),
     ]);
     const lexical = mode === 'semantic' ? undefined : await this.lexical(storeId, plan, req, filter);
-    let semantic = mode === 'lexical' ? undefined : await this.semantic(tenantId, storeId, parsed, plan);
+    let semantic = mode === 'lexical' ? undefined : await this.semantic(tenantId, store, parsed, plan);
     if (semantic?.length && filter) {
       // the metadata filter narrows hits by meaning as it narrows the lexical match set
       const kept = await this.repository.keepMatching(storeId, filter, [
@@ -346,12 +356,12 @@ export class SearchService {
 
   /**
    * The store's passages nearest the query by meaning: the query's words (not its operators, not the
-   * excluded terms) embedded through the cache, ranked by cosine in the database. Quoted phrases and
+   * excluded terms) embedded through the cache, ranked by cosine in the vector index's child (embeddings/vector-index.ts). Quoted phrases and
    * exclusions keep their meaning: a document must hold the phrases and none of the excluded terms.
    */
   private async semantic(
     tenantId: string,
-    storeId: string,
+    store: VectorStoreRef,
     parsed: ParsedQuery,
     plan: QueryPlan,
   ): Promise<SemanticHit[]> {
@@ -369,13 +379,19 @@ export class SearchService {
       if (err instanceof EmbeddingFailedError) throw new EmbeddingsUnavailableError(err.message);
       throw err;
     }
-    return this.embeddings.repository.nearest(
-      storeId,
-      model,
-      vector,
-      SEMANTIC_CANDIDATES,
-      semanticFilter(plan),
-    );
+    try {
+      return await this.vectors.nearest(
+        tenantId,
+        store,
+        model,
+        vector,
+        SEMANTIC_CANDIDATES,
+        semanticFilter(plan),
+      );
+    } catch (err) {
+      if (err instanceof EmbeddingFailedError) throw new EmbeddingsUnavailableError(err.message);
+      throw err;
+    }
   }
 }
 

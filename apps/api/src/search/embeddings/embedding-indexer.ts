@@ -95,6 +95,8 @@ export class EmbeddingIndexer implements OnApplicationBootstrap, OnModuleDestroy
       { tenant: store.tenantId, background: true },
     );
     await repo.store(chunks, vectors, model);
+    // the store row's progress, which searches read with the store's key (and key their cache by)
+    await repo.refreshCounts(store.id, model);
     this.failures = 0;
     return true;
   }

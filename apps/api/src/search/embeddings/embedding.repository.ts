@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@libs/database';
+import type { DocumentFilter, VectorPage } from './vector-index.protocol';
 
 /** A chunk's embedding is pending when it was not made by `$model` (null, or below / above it: three index ranges). */
 const PENDING = (model: string) =>
@@ -23,6 +24,14 @@ export interface SemanticFilter {
   /** Lexemes and phrases (tsquery) excluding every document holding them. */
   excludedLexemes?: string[];
   excludedPhrases?: string | null;
+}
+
+/** A store's passages pending and embedded for `model` under the store's `version` (search_stores.embedding_counts). */
+export interface StoreEmbeddingCounts {
+  version: string;
+  model: string;
+  pending: number;
+  embedded: number;
 }
 
 export interface SemanticHit {
@@ -67,13 +76,18 @@ export class EmbeddingRepository {
     return r.rows;
   }
 
-  /** Stores the vectors (one statement; a chunk deleted meanwhile is simply not there). */
+  /**
+   * Stores the vectors (one statement; a chunk deleted meanwhile is simply not there) as float32 big-endian
+   * `bytea` (PostgreSQL's float4send, 4 bytes a component: what the vector index loads, migration 0010).
+   */
   async store(chunks: PendingChunk[], vectors: number[][], model: string): Promise<void> {
     if (!chunks.length) return;
     const dims = vectors[0].length;
     await this.db.query(
       `UPDATE search_chunks c
-       SET embedding = ($3::real[])[(u.o - 1) * $4 + 1 : u.o * $4], embedding_model = $5, embedding_dims = $4
+       SET embedding_f32 = (SELECT string_agg(float4send(x.v), ''::bytea ORDER BY x.o)
+                            FROM unnest(($3::real[])[(u.o - 1) * $4 + 1 : u.o * $4]) WITH ORDINALITY AS x(v, o)),
+           embedding_model = $5, embedding_dims = $4
        FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(document_id, chunk_index, o)
        WHERE c.document_id = u.document_id AND c.chunk_index = u.chunk_index`,
       [chunks.map((c) => c.documentId), chunks.map((c) => c.chunkIndex), vectors.flat(), dims, model],
@@ -129,38 +143,114 @@ export class EmbeddingRepository {
   }
 
   /**
-   * The store's `limit` chunks most similar to the query vector (cosine: both have unit length), among those
-   * `model` embedded with the query's dimensions, of published documents passing the filter. The arithmetic
-   * runs in the database (PostgreSQL, or PGlite's worker thread), never on the API's event loop.
+   * The store's published pending / embedded passage counts for `model`, recorded on the store row under
+   * the store's version (read in the same snapshot), so a search reads them with the store's key instead of
+   * counting: the embedder refreshes them after each batch, a search after a version change. The row is not
+   * written when the version moved meanwhile (its counts would belong to the older document set).
    */
-  async nearest(
+  async refreshCounts(storeId: string, model: string): Promise<StoreEmbeddingCounts | undefined> {
+    const r = await this.db.query<StoreEmbeddingCounts>(
+      `WITH v AS (SELECT version FROM search_stores WHERE id = $1),
+       n AS (
+         SELECT v.version::text AS version, $2::text AS model,
+           (SELECT count(*)::int FROM search_chunks c JOIN search_documents d ON d.id = c.document_id AND d.ready
+            WHERE c.store_id = $1 AND ${PENDING('$2')}) AS pending,
+           (SELECT count(*)::int FROM search_chunks c JOIN search_documents d ON d.id = c.document_id AND d.ready
+            WHERE c.store_id = $1 AND c.embedding_model = $2) AS embedded
+         FROM v),
+       w AS (
+         UPDATE search_stores s SET embedding_counts = to_jsonb(n) FROM n
+         WHERE s.id = $1 AND s.version::text = n.version RETURNING 1)
+       SELECT version, model, pending, embedded FROM n`,
+      [storeId, model],
+    );
+    const row = r.rows[0];
+    return row && { ...row, pending: Number(row.pending), embedded: Number(row.embedded) };
+  }
+
+  /** How many vectors `vectorPage` would page through. */
+  async vectorCount(storeId: string, model: string, dims: number): Promise<number> {
+    const r = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n
+       FROM search_chunks c JOIN search_documents d ON d.id = c.document_id AND d.ready
+       WHERE c.store_id = $1 AND c.embedding_model = $2 AND c.embedding_dims = $3
+         AND c.embedding_f32 IS NOT NULL AND length(c.embedding_f32) = $3 * 4`,
+      [storeId, model, dims],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * One page of the store's vectors that `model` made with `dims` components, of published documents, after
+   * (`documentId`, `chunkIndex`) in that order: what the vector index loads (float32 big-endian bytes).
+   */
+  async vectorPage(
     storeId: string,
     model: string,
-    query: number[],
+    dims: number,
+    after: { documentId: string; chunkIndex: number } | undefined,
     limit: number,
-    filter: SemanticFilter = {},
-  ): Promise<SemanticHit[]> {
-    const params: unknown[] = [storeId, model, query, query.length, limit];
-    const param = (v: unknown) => `$${params.push(v)}`;
-    const where: string[] = [];
-    if (filter.excludedLexemes?.length)
-      where.push(`c.document_id NOT IN (SELECT p.document_id FROM search_postings p
-        WHERE p.store_id = $1 AND p.lexeme = ANY(${param(filter.excludedLexemes)}::text[] COLLATE "C"))`);
-    if (filter.excludedPhrases)
-      where.push(`c.document_id NOT IN (SELECT x.document_id FROM search_chunks x
-        WHERE x.store_id = $1 AND x.tsv @@ ${param(filter.excludedPhrases)}::tsquery)`);
-    if (filter.requiredPhrases)
-      where.push(`c.document_id IN (SELECT x.document_id FROM search_chunks x
-        WHERE x.store_id = $1 AND x.tsv @@ ${param(filter.requiredPhrases)}::tsquery)`);
-    const r = await this.db.query<{ documentId: string; chunkIndex: number; similarity: number }>(
-      `SELECT c.document_id AS "documentId", c.chunk_index AS "chunkIndex",
-         (SELECT sum(a * b) FROM unnest(c.embedding, $3::real[]) AS v(a, b))::float8 AS similarity
+  ): Promise<VectorPage & { last?: { documentId: string; chunkIndex: number } }> {
+    const r = await this.db.query<{ documentId: string; chunkIndex: number; v: Uint8Array }>(
+      `SELECT c.document_id AS "documentId", c.chunk_index AS "chunkIndex", c.embedding_f32 AS v
        FROM search_chunks c JOIN search_documents d ON d.id = c.document_id AND d.ready
-       WHERE c.store_id = $1 AND c.embedding_model = $2 AND c.embedding_dims = $4
-         ${where.map((w) => `AND ${w}`).join(' ')}
-       ORDER BY similarity DESC, c.document_id, c.chunk_index LIMIT $5`,
-      params,
+       WHERE c.store_id = $1 AND c.embedding_model = $2 AND c.embedding_dims = $3
+         AND c.embedding_f32 IS NOT NULL AND length(c.embedding_f32) = $3 * 4
+         AND (c.document_id, c.chunk_index) > ($4::uuid, $5::int)
+       ORDER BY c.document_id, c.chunk_index LIMIT $6`,
+      [
+        storeId,
+        model,
+        dims,
+        after?.documentId ?? '00000000-0000-0000-0000-000000000000',
+        after?.chunkIndex ?? -1,
+        limit,
+      ],
     );
-    return r.rows.map((row) => ({ ...row, similarity: Number(row.similarity) }));
+    const vectors = new Uint8Array(r.rows.length * dims * 4);
+    r.rows.forEach((row, i) => vectors.set(row.v, i * dims * 4));
+    const lastRow = r.rows[r.rows.length - 1];
+    return {
+      documentIds: r.rows.map((row) => row.documentId),
+      chunkIndexes: r.rows.map((row) => Number(row.chunkIndex)),
+      vectors,
+      last: lastRow && { documentId: lastRow.documentId, chunkIndex: Number(lastRow.chunkIndex) },
+    };
+  }
+
+  /**
+   * What the query's phrases and exclusions make of the store's documents: `only` the ones holding every
+   * quoted phrase (null: no phrase), and the ones to `exclude` (holding an excluded term or phrase).
+   */
+  async semanticDocuments(storeId: string, filter: SemanticFilter): Promise<DocumentFilter> {
+    const out: DocumentFilter = {};
+    if (filter.requiredPhrases) {
+      const r = await this.db.query<{ id: string }>(
+        `SELECT DISTINCT x.document_id AS id FROM search_chunks x WHERE x.store_id = $1 AND x.tsv @@ $2::tsquery`,
+        [storeId, filter.requiredPhrases],
+      );
+      out.only = r.rows.map((row) => row.id);
+    }
+    const parts: string[] = [];
+    const params: unknown[] = [storeId];
+    if (filter.excludedLexemes?.length) {
+      params.push(filter.excludedLexemes);
+      parts.push(`SELECT p.document_id FROM search_postings p
+        WHERE p.store_id = $1 AND p.lexeme = ANY($${params.length}::text[] COLLATE "C")`);
+    }
+    if (filter.excludedPhrases) {
+      params.push(filter.excludedPhrases);
+      parts.push(
+        `SELECT x.document_id FROM search_chunks x WHERE x.store_id = $1 AND x.tsv @@ $${params.length}::tsquery`,
+      );
+    }
+    if (parts.length) {
+      const r = await this.db.query<{ id: string }>(
+        `SELECT DISTINCT document_id AS id FROM (${parts.join(' UNION ALL ')}) e`,
+        params,
+      );
+      out.exclude = r.rows.map((row) => row.id);
+    }
+    return out;
   }
 }

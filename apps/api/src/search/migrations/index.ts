@@ -8,6 +8,7 @@ import { searchEmbeddingsMigration } from './0006_search_embeddings';
 import { searchMetadataMigration } from './0007_search_metadata';
 import { searchReplaceSettingsMigration } from './0008_search_replace_settings';
 import { searchGinBoundedPendingListMigration } from './0009_search_gin_bounded_pending_list';
+import { searchVectorBytesMigration } from './0010_search_vector_bytes';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
@@ -24,4 +25,5 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchMetadataMigration,
   searchReplaceSettingsMigration,
   searchGinBoundedPendingListMigration,
+  searchVectorBytesMigration,
 ];
