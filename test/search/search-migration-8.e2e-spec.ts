@@ -44,7 +44,12 @@ describe.each(DATABASE_ADAPTERS)('search migration 8 over stored documents on %s
       [id, store.id, 'The legacy aardvark document, stored before migration 8.'],
     );
 
-    expect(await runMigrations(db, SEARCH_MIGRATIONS.filter((m) => m.id <= 8))).toEqual([8]);
+    expect(
+      await runMigrations(
+        db,
+        SEARCH_MIGRATIONS.filter((m) => m.id <= 8),
+      ),
+    ).toEqual([8]);
     const row = await db.query<{ same: boolean; updated: boolean; settings: unknown }>(
       `SELECT d.public_id = d.id AS same, d.updated_at = d.created_at AS updated, s.settings
        FROM search_documents d JOIN search_stores s ON s.id = d.store_id WHERE d.id = $1`,

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Module, Post, Query } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Max, Min, MinLength } from 'class-validator';
 import { TenantId } from '@app/auth/auth.decorators';
-import { AppError } from '@app/common/app-error';
+import { AppError } from '@app/errors/app-error';
 
 class EchoDto {
   @IsString() @MinLength(3) name!: string;

@@ -2,18 +2,18 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { createAccessLog, installRequestContext, redactUrl, requestContextOf } from '@libs/observability';
-import { kErrorCode, kFault, RequestWithErrorCode, sendError } from './common/all-exceptions.filter';
-import { faultOf } from './common/app-error';
-import { fetchesCallerUrl } from './common/caller-origin';
-import { installJsonBodyParser } from './common/json-body';
+import { kErrorCode, kFault, RequestWithErrorCode, sendError } from './errors/all-exceptions.filter';
+import { faultOf } from './errors/app-error';
+import { fetchesCallerUrl } from './metrics/caller-origin';
+import { installJsonBodyParser } from './validation/json-body';
 import {
   createClientErrorHandler,
   HttpLimits,
   installBodyProgressTimeout,
   installUrlLengthLimit,
-} from './common/http-limits';
-import { installNulGuard } from './common/nul-guard';
-import { installMediaTypeCheck } from './common/media-type';
+} from './http-server/http-limits';
+import { installNulGuard } from './validation/nul-guard';
+import { installMediaTypeCheck } from './validation/media-type';
 import { ShutdownState } from './health/shutdown.state';
 import { HttpMetricsService, UNMATCHED_ROUTE } from './metrics/http-metrics.service';
 

@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 export class UnauthenticatedError extends AppError {
   constructor(message = 'A valid API key is required (Authorization: Bearer <key> or X-API-Key)') {

@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
 import { setContextTenant } from '@libs/observability';
 import { AppConfig } from '@app/config';
-import { RouteMetadataCache } from '@app/common';
+import { RouteMetadataCache } from '@app/routes';
 import { ApiKeyStore, presentedKey } from './api-keys';
 import { AuthFailureThrottle } from './auth-failures';
 import { AuthenticatedRequest, IS_PUBLIC, kPrincipal, Principal } from './auth.decorators';

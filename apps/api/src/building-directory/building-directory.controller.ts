@@ -12,7 +12,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
-import { API_V1 } from '@app/common';
+import { API_V1 } from '@app/routes';
 import { Public, TenantId } from '@app/auth';
 import { BuildingIdPipe, BuildingIdsDto } from './dto/building-ids.dto';
 import {

@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 // The directory is Atrium's own configured dependency (BUILDING_DIRECTORY_URL or _FILE): its failures are
 // `dependency` faults, unlike a downloader caller's URL (`target`).

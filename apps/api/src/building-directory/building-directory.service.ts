@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CacheStatus, InjectTieredCache, TieredCache } from '@libs/cache';
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 import { BUILDING_SOURCE } from './building-directory.tokens';
 import type { Building, BuildingRequestData, BuildingSource, ValidationResult } from './building.types';
 import {

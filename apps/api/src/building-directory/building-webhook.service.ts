@@ -4,7 +4,7 @@ import { validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { setContextTenant } from '@libs/observability';
-import { ValidationFailedError, validationDetails } from '@app/common';
+import { ValidationFailedError, validationDetails } from '@app/validation';
 import { AppConfig } from '@app/config';
 import { SignatureInvalidError, WebhookNotConfiguredError } from './building-directory.errors';
 import { BuildingDirectoryService } from './building-directory.service';

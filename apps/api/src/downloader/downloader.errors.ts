@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 /** The bounded `error_type` label of downloader_errors_total (observability.md). */
 export type DownloadErrorType =

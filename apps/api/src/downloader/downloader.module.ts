@@ -2,7 +2,7 @@ import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/com
 import { Redis } from 'ioredis';
 import { CacheModule } from '@libs/cache';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common';
+import { RedisMonitor } from '@app/redis';
 import { ExtractionModule } from '@app/extraction';
 import { LiveStatsRegistry } from '@app/metrics';
 import { PoolMetrics } from '@app/metrics';

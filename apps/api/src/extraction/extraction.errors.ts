@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 /** Why a document could not be read; shown as `details.reason` of 422 EXTRACTION_FAILED. */
 export type ExtractionFailureReason =

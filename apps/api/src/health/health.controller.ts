@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '@app/auth';
-import { setFault } from '@app/common';
+import { setFault } from '@app/errors';
 import type { FeatureHealthIndicator } from './health-indicator';
 import { HealthIndicators } from './health-indicators.service';
 import { HealthVisibility } from './health-visibility';

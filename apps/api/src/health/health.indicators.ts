@@ -8,7 +8,7 @@ import {
 import { CacheBackend } from '@libs/cache';
 import { Database, pingDatabase } from '@libs/database';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common';
+import { RedisMonitor } from '@app/redis';
 import { SystemMetrics } from '@app/metrics';
 import { FeatureHealthIndicator } from './health-indicator';
 

@@ -1,4 +1,4 @@
-import type { Fault } from '@app/common';
+import type { Fault } from '@app/errors';
 import type { HealthStats } from './sliding-window';
 
 export interface HealthScore {

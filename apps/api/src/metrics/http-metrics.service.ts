@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '@app/config';
-import { errorFamily, Fault } from '@app/common';
+import { errorFamily, Fault } from '@app/errors';
 import { counterProvider, gaugeProvider, histogramProvider } from './metric-providers';
 import { Attribution, SlidingWindow } from './sliding-window';
 

@@ -1,4 +1,4 @@
-import { FAULTS, Fault, isOwnFault } from '@app/common';
+import { FAULTS, Fault, isOwnFault } from '@app/errors';
 
 /** Latency samples of one route kept for the sliding window, oldest first. */
 interface RouteSamples {

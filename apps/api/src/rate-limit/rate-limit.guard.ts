@@ -3,7 +3,7 @@ import { ThrottlerGuard, ThrottlerOptions } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
 import { IS_PUBLIC, principalOf } from '@app/auth';
-import { RouteMetadataCache } from '@app/common';
+import { RouteMetadataCache } from '@app/routes';
 import { RATE_LIMIT_GROUP, RateLimitGroup } from './rate-limit.decorator';
 
 // the one named throttler ('default' keeps the X-RateLimit-* header names unsuffixed)

@@ -3,7 +3,7 @@ import { APP_GUARD, Reflector } from '@nestjs/core';
 import { getOptionsToken, getStorageToken, ThrottlerModule } from '@nestjs/throttler';
 import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common';
+import { RedisMonitor } from '@app/redis';
 import { RateLimitGuard } from './rate-limit.guard';
 import { BatchedThrottlerStorage } from './batched-throttler.storage';
 

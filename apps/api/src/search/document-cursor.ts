@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 /**
  * Opaque document-list cursors (issue 10). The list is ordered by `search_documents.seq`, a sequence

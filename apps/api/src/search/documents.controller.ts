@@ -23,9 +23,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TenantId } from '@app/auth';
-import { API_V1 } from '@app/common';
-import { Consumes } from '@app/common';
-import { kErrorCode, RequestWithErrorCode } from '@app/common';
+import { API_V1 } from '@app/routes';
+import { Consumes } from '@app/validation';
+import { kErrorCode, RequestWithErrorCode } from '@app/errors';
 import { RateLimit } from '@app/rate-limit';
 import {
   DocumentView,

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '@app/common';
-import { ErrorBody, errorBody } from '@app/common';
+import { AppError } from '@app/errors';
+import { ErrorBody, errorBody } from '@app/errors';
 import { AppConfig } from '@app/config';
 import { DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
 import { currentRequestId } from '@libs/observability';

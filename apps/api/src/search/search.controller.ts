@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CacheInterceptor, CacheNamespace } from '@libs/cache';
 import { TenantId } from '@app/auth';
-import { API_V1 } from '@app/common';
+import { API_V1 } from '@app/routes';
 import { AppConfig } from '@app/config';
 import { RateLimit } from '@app/rate-limit';
 import { AnswerKind } from './answer/answer.dto';

@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 export class StoreNotFoundError extends AppError {
   constructor(name: string) {

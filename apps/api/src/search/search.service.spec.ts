@@ -1,6 +1,6 @@
 import type { TieredCache } from '@libs/cache';
 import { Database, DatabaseTimeoutError, DatabaseUnavailableError } from '@libs/database';
-import { mapError } from '@app/common/all-exceptions.filter';
+import { mapError } from '@app/errors/all-exceptions.filter';
 import { testConfig } from '@app/config';
 import { SearchTimeoutError } from './search.errors';
 import type { SearchMetrics } from './search.metrics';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { CacheStatus, InjectTieredCache, TieredCache } from '@libs/cache';
 import { Database, DatabaseTimeoutError } from '@libs/database';
 import { AppConfig } from '@app/config';
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 import { SearchGroup, SearchMatching, SearchMode, SearchResponse, SearchResultItem } from './dto/search.dto';
 import { EmbeddingFailedError } from './embeddings/embedding-provider';
 import { SemanticFilter, SemanticHit } from './embeddings/embedding.repository';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { TenantId } from '@app/auth';
-import { API_V1 } from '@app/common';
+import { API_V1 } from '@app/routes';
 import { StoreAdminService, StoreStats } from './store-admin.service';
 import { SETTINGS_LIMITS, StoreSettings } from './store-settings';
 

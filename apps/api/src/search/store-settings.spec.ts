@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 import { parseQuery } from './query/query-parser';
 import { applySettings, EMPTY_SETTINGS, parseSettings, SETTINGS_LIMITS } from './store-settings';
 

@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 import { hasUnsafeCharacters } from './unsafe-text';
 import type { ParsedQuery, QueryUnit } from './query/query-parser';
 

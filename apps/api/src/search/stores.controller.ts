@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { TenantId } from '@app/auth';
-import { API_V1 } from '@app/common';
+import { API_V1 } from '@app/routes';
 import { CreateStoreDto, StoreView } from './dto/store.dto';
 import { StoresService } from './stores.service';
 

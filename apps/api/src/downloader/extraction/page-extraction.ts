@@ -1,7 +1,7 @@
 // The downloader's work in the extraction children (downloader.extraction-jobs.ts), as its services call it.
 import { MAX_PARSER_MESSAGE } from '@app/extraction';
 import type { ExtractionFeature, ExtractionService } from '@app/extraction';
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 import type { ArticleJob, PageLinksJob, SitemapJob } from './downloader.extraction-jobs';
 import type { PageOptions } from './page';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { runInBackground } from '@libs/observability';
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 import { Crawler } from '../crawl/crawler';
 import { DownloadOutcome, DownloadService } from '../download.service';
 import { UpstreamError } from '../downloader.errors';

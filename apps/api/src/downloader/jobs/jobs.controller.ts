@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { TenantId } from '@app/auth';
-import { API_V1 } from '@app/common';
+import { API_V1 } from '@app/routes';
 import { RateLimit } from '@app/rate-limit';
 import { BatchRequestDto } from '../dto/batch.dto';
 import { CrawlRequestDto } from '../dto/crawl.dto';

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config';
-import { API_V1 } from '@app/common';
-import { ValidationFailedError } from '@app/common';
+import { API_V1 } from '@app/routes';
+import { ValidationFailedError } from '@app/validation';
 import {
   DownloaderError,
   InvalidUrlError,

@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { AppConfig } from '@app/config';
-import { RedisMonitor } from '@app/common';
+import { RedisMonitor } from '@app/redis';
 import { DownloaderMetrics } from '../downloader.metrics';
 import { HostGate, HostPermit, RedisHostBackend } from './host-gate';
 import { RobotsService, RobotsVerdict } from './robots.service';

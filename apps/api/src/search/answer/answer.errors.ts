@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 /** answer=generate on a server without ANSWER_URL and ANSWER_MODEL. */
 export class AnswerUnavailableError extends AppError {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Dispatcher, request } from 'undici';
 import { currentRequestId, redactUrl } from '@libs/observability';
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 import { AnswerUpstreamError, AnswerUpstreamTimeoutError } from './answer.errors';
 
 /** ANSWER_* settings, when answer=generate is configured. */

@@ -1,4 +1,4 @@
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 import { asDate, METADATA_KEY } from '../metadata/metadata';
 
 /**

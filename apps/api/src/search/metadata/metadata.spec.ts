@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common/validation';
+import { ValidationFailedError } from '@app/validation/validation';
 import { asDate, METADATA_LIMITS, parseUploadMetadata, shortType, validateMetadata } from './metadata';
 
 function fields(fn: () => unknown): Record<string, string[]> {

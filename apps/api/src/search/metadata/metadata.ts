@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 
 /**
  * Per-document metadata (issue 23, item 1): a flat JSON object of user keys whose values are strings, finite

@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 import { Metadata, parseUploadMetadata } from './metadata';
 
 export const METADATA_FIELD = 'metadata';

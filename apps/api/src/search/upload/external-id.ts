@@ -1,4 +1,4 @@
-import { ValidationFailedError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
 import { hasUnsafeCharacters } from '../unsafe-text';
 
 /** The multipart field naming the caller's own key for the file part that follows it. */

@@ -16,7 +16,7 @@
  * order. Written here: no well-kept library queues weighted requests per key
  * under one shared bound (see libs/scheduling/src/fair-pool.ts for the survey).
  */
-import { AppError } from '@app/common';
+import { AppError } from '@app/errors';
 
 /** Copies of a file's bytes one upload holds at worst (bytes, decoded text, normalised text, chunks, SQL parameters). */
 export const HOLD_FACTOR = 5;

@@ -1,8 +1,8 @@
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { ValidationFailedError } from '@app/common';
-import { AppError } from '@app/common';
+import { ValidationFailedError } from '@app/validation';
+import { AppError } from '@app/errors';
 import { FileRejection, MalformedMultipartError, TooManyFilesError } from '../search.errors';
 import { EXTERNAL_ID_FIELD, externalIdProblem, invalidExternalId } from './external-id';
 import { unsafeFilenameReason } from './filename';

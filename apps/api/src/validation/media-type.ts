@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiConsumes } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from './app-error';
+import { AppError } from '@app/errors';
 
 const JSON_TYPE = 'application/json';
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);

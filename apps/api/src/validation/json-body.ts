@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError } from './app-error';
+import { AppError } from '@app/errors';
 import { NulCharacterError, nulFields } from './nul-guard';
 
 export class JsonTooDeepError extends AppError {

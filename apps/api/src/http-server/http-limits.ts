@@ -3,8 +3,8 @@ import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { AppError } from './app-error';
-import { errorBody } from './error-body';
+import { AppError } from '@app/errors';
+import { errorBody } from '@app/errors';
 
 /** The HTTP-level limits of config (AppConfig.http), enforced by Node's HTTP server and one hook. */
 export interface HttpLimits {

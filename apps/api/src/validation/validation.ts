@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { AppError } from './app-error';
+import { AppError } from '@app/errors';
 
 /**
  * When a field breaks several rules, the one worth telling: the field should not be there at all, then

@@ -1,0 +1,2 @@
+// The app's Redis connection monitor (@app/redis).
+export * from './redis-monitor';
