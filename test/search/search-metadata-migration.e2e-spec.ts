@@ -1,31 +1,17 @@
 // Migration 7 (issue 23) on a database holding documents stored before it: they get Atrium's own metadata keys
 // from their columns, and a filter on metadata runs as compiled (parameterised) on both adapters.
 import { randomUUID } from 'node:crypto';
-import { Registry } from 'prom-client';
-import { createDatabase, Database, runMigrations } from '@libs/database';
+import { Database, runMigrations } from '@libs/database';
 import { SEARCH_MIGRATIONS } from '@app/search/migrations';
 import { parseFilter } from '@app/search/filter/filter-parser';
 import { filterSql } from '@app/search/filter/filter-sql';
-import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
+import { DATABASE_ADAPTERS, unmigratedDatabase } from '../support/databases';
 
 describe.each(DATABASE_ADAPTERS)('search metadata migration on %s', (adapter) => {
-  let pg: TestDatabase | undefined;
+  const database = unmigratedDatabase(adapter);
   let db: Database;
-
-  beforeAll(async () => {
-    if (adapter === 'postgres') pg = await createTestDatabase();
-    db = createDatabase({
-      url: pg?.url,
-      poolMax: 2,
-      statementTimeoutMs: 10_000,
-      migrations: [],
-      registry: new Registry(),
-      extensions: ['pg_trgm'],
-    });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await pg?.drop();
+  beforeAll(() => {
+    db = database();
   });
 
   it("backfills Atrium's keys for documents stored before it, and filters on them", async () => {

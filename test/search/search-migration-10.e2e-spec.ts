@@ -1,27 +1,15 @@
 // Migration 10 (issue 22) on a database that already holds vectors: each `real[]` becomes the same float32
 // components as big-endian bytes (what the vector index loads), and the store row gains its embedding counts
 // column — on both adapters.
-import { createDatabase, Database, runMigrations } from '@libs/database';
+import { Database, runMigrations } from '@libs/database';
 import { SEARCH_MIGRATIONS } from '@app/search/migrations';
-import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
+import { DATABASE_ADAPTERS, unmigratedDatabase } from '../support/databases';
 
 describe.each(DATABASE_ADAPTERS)('search migration 10 over stored vectors on %s', (adapter) => {
-  let pg: TestDatabase | undefined;
+  const database = unmigratedDatabase(adapter);
   let db: Database;
-
-  beforeAll(async () => {
-    if (adapter === 'postgres') pg = await createTestDatabase();
-    db = createDatabase({
-      url: pg?.url,
-      poolMax: 2,
-      statementTimeoutMs: 10_000,
-      migrations: [],
-      extensions: ['pg_trgm'],
-    });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await pg?.drop();
+  beforeAll(() => {
+    db = database();
   });
 
   it('converts every real[] vector to float32 bytes, exactly', async () => {

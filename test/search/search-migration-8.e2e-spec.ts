@@ -1,27 +1,15 @@
 // Migration 8 (issue 23) on a database that already holds documents: each keeps its id as its public id, its
 // creation time as its last update, and is found, replaced and deleted by that id afterwards — on both adapters.
-import { createDatabase, Database, runMigrations } from '@libs/database';
+import { Database, runMigrations } from '@libs/database';
 import { SEARCH_MIGRATIONS } from '@app/search/migrations';
 import { SearchRepository } from '@app/search/search.repository';
-import { createTestDatabase, DATABASE_ADAPTERS, TestDatabase } from '../support/databases';
+import { DATABASE_ADAPTERS, unmigratedDatabase } from '../support/databases';
 
 describe.each(DATABASE_ADAPTERS)('search migration 8 over stored documents on %s', (adapter) => {
-  let pg: TestDatabase | undefined;
+  const database = unmigratedDatabase(adapter);
   let db: Database;
-
-  beforeAll(async () => {
-    if (adapter === 'postgres') pg = await createTestDatabase();
-    db = createDatabase({
-      url: pg?.url,
-      poolMax: 2,
-      statementTimeoutMs: 10_000,
-      migrations: [],
-      extensions: ['pg_trgm'],
-    });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await pg?.drop();
+  beforeAll(() => {
+    db = database();
   });
 
   it('backfills public ids and update times, and the document is then replaced under its old id', async () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { Registry } from 'prom-client';
+import { createDatabase, Database } from '@libs/database';
 
 /** Where the Postgres tier of the suite runs; CI starts this server. Its database name must say test. */
 export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -51,3 +53,32 @@ export async function createTestDatabase(opts: { prefix?: string } = {}): Promis
 /** The two adapters every database-backed e2e suite runs against: embedded PGlite and real Postgres. */
 export const DATABASE_ADAPTERS = ['pglite', 'postgres'] as const;
 export type DatabaseAdapter = (typeof DATABASE_ADAPTERS)[number];
+
+/**
+ * For a migration spec: registers hooks that open a database of `adapter` with no migrations run (a fresh
+ * PGlite, or a throwaway Postgres database) and close it after; the spec runs the migrations it is about.
+ * Returns the open database (call it inside a test).
+ */
+export function unmigratedDatabase(adapter: DatabaseAdapter): () => Database {
+  let pg: TestDatabase | undefined;
+  let db: Database | undefined;
+  beforeAll(async () => {
+    if (adapter === 'postgres') pg = await createTestDatabase();
+    db = createDatabase({
+      url: pg?.url,
+      poolMax: 2,
+      statementTimeoutMs: 10_000,
+      migrations: [],
+      registry: new Registry(),
+      extensions: ['pg_trgm'],
+    });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await pg?.drop();
+  });
+  return () => {
+    if (!db) throw new Error('the database opens in beforeAll: call this inside a test');
+    return db;
+  };
+}
