@@ -46,6 +46,14 @@ withChromium('Downloader: PDF rendering (e2e)', () => {
   });
   beforeEach(() => origin.reset());
 
+  it("a page's requests reach its host six at a time, not all at once (30 frames)", async () => {
+    const res = await pdf(app, `http://public.test:${origin.port}/page?frames=30&frameMs=150`);
+    expect(res.status).toBe(200);
+    expect(origin.hits('/latency')).toHaveLength(30);
+    expect(origin.latencyPeak).toBeGreaterThan(1);
+    expect(origin.latencyPeak).toBeLessThanOrEqual(6);
+  });
+
   it('renders a page as PDF; sub-resources on blocked addresses are never fetched', async () => {
     const P = origin.port;
     const page =

@@ -22,10 +22,17 @@ import { FetchResponse, SafeFetcher } from '../fetch/safe-fetcher';
 import { UrlPolicy } from '../url-policy/url-policy';
 import type { ChildMessage, ParentMessage, RenderJob } from './browser.protocol';
 import { childCommand } from '@app/extraction';
+import { inTurn } from './in-turn';
 
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 /** A page may not make more requests than this; the rest are aborted. */
 const MAX_PAGE_REQUESTS = 300;
+/**
+ * A page's requests the API fetches for it at once (what a browser opens per host over HTTP/1.1); the rest
+ * wait their turn. Chromium hands over every request of a page at once — 300 frames of a page of 1,000 —
+ * and started together they would land on the API's event loop (and the page's host) in one burst.
+ */
+const PAGE_FETCH_CONCURRENCY = 6;
 /**
  * Niceness of the browser host (the parser children's): the browser it launches inherits it, so under CPU
  * contention the API process is scheduled first — a page spinning a script loop, allocating without end or
@@ -347,9 +354,10 @@ export class PdfRenderer implements OnApplicationShutdown {
       maxRequests: MAX_PAGE_REQUESTS,
       maxOutputBytes: opts.maxBytes,
     };
-    const rendering = host.render(job, (target, accept) =>
+    const fetchOne = inTurn(PAGE_FETCH_CONCURRENCY, (target: string, accept: string) =>
       this.subresource(target, accept, remaining, { ...opts, tenant }),
     );
+    const rendering = host.render(job, fetchOne);
     // the host answers by the deadline itself; one that does not, well after it, is stuck and replaced
     const watchdog = setTimeout(() => {
       this.logger.warn('The browser host did not answer a render in time; replacing it');
