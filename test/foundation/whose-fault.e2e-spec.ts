@@ -42,6 +42,16 @@ describe('whose fault: errors_total{fault} and the health score (e2e)', () => {
     );
   };
   const score = async (): Promise<Record<string, any>> => (await app.request('/metrics/health-score')).body; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  /**
+   * The errors cost nothing: no error penalty, and the score is what latency alone leaves (a fresh app's first
+   * requests on a loaded CI machine can pass the latency thresholds — that is the latency factor's business,
+   * not this spec's).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON
+  const expectErrorsCostNothing = (s: Record<string, any>): void => {
+    expect(s.factors).toMatchObject({ errorRate: 0, errorPenalty: 0 });
+    expect(100 - s.score).toBeLessThanOrEqual(Math.ceil(s.factors.latencyPenalty + s.factors.tailPenalty));
+  };
 
   it('posts to the unconfigured building webhook are 404 WEBHOOK_NOT_CONFIGURED, the caller’s, and cost nothing', async () => {
     for (let i = 0; i < 11; i++) {
@@ -59,11 +69,9 @@ describe('whose fault: errors_total{fault} and the health score (e2e)', () => {
         'type="not_found",route="/api/v1/webhooks/building-directory",fault="client"',
       ),
     ).toBe(11);
-    expect(await score()).toMatchObject({
-      score: 100,
-      status: 'healthy',
-      factors: { faults: { client: 11 } },
-    });
+    const s = await score();
+    expect(s).toMatchObject({ factors: { faults: { client: 11 } } });
+    expectErrorsCostNothing(s);
   });
 
   it("a caller's URL failing is the target's fault: counted as such, and costs nothing", async () => {
@@ -72,10 +80,11 @@ describe('whose fault: errors_total{fault} and the health score (e2e)', () => {
       expect([res.status, res.body.code]).toEqual([502, 'UPSTREAM_ERROR']);
     }
     expect((await errorsTotal()).get('type="upstream",route="/api/v1/download",fault="target"')).toBe(2);
-    expect(await score()).toMatchObject({
-      score: 100,
-      factors: { errorRate: 0, callerOrigins: { requests: 2, failures: 2 }, faults: { target: 2 } },
+    const s = await score();
+    expect(s).toMatchObject({
+      factors: { callerOrigins: { requests: 2, failures: 2 }, faults: { target: 2 } },
     });
+    expectErrorsCostNothing(s);
   });
 
   it("the building directory Atrium is configured with failing is a dependency's fault, and costs points", async () => {
