@@ -75,6 +75,9 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/hostile/'],
       // a project's `testTimeout` is ignored by Jest 30 (top level only): the e2e default is set here instead
       setupFilesAfterEnv: ['<rootDir>/test/support/e2e-timeout.ts'],
+      // one migrated embedded database per run, copied into each app's DATA_DIR (test/support/pglite-template.ts)
+      globalSetup: '<rootDir>/test/support/e2e-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/e2e-global-teardown.ts',
     },
     // Hostile input against the built app in a child process (test/hostile/harness.ts); the globalSetup
     // compiles the app once per run. Files set their own timeout (jest.setTimeout): Jest 30 ignores a

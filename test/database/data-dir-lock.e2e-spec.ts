@@ -193,7 +193,7 @@ describe('a start that cannot listen does not touch the data', () => {
       blocker = createServer();
       await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
       const port = (blocker.address() as { port: number }).port;
-      const app = await ChildApp.spawn({}, { port });
+      const app = await ChildApp.spawn({}, { port, freshDataDir: true });
       try {
         const exit = await app.waitExit();
         expect(exit.code).toBe(1);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AtriumApp, createApp } from '@app/bootstrap';
 import { testConfig } from '@app/config';
 import { LogCapture } from './log-capture';
+import { seedDataDir } from './pglite-template';
 
 export interface RunningApp {
   /** http://127.0.0.1:<port> */
@@ -57,11 +58,34 @@ export function keyedClient(app: RunningApp, key: string): KeyedCall {
   };
 }
 
+/**
+ * Copies the run's migrated embedded database into `dataDir/pglite` (test/support/pglite-template.ts),
+ * making it on first use with an app started on an empty folder; false outside a Jest e2e run.
+ */
+export function seedFromRunTemplate(dataDir: string): Promise<boolean> {
+  return seedDataDir(dataDir, async () => {
+    const first = await startApp({}, { freshDataDir: true });
+    await first.atrium.app.close();
+    return first.dataDir;
+  });
+}
+
+export interface StartAppOptions {
+  extraModules?: Type[];
+  logLevel?: string;
+  /**
+   * Start the embedded database on an empty DATA_DIR (initdb and every migration, as a first start in
+   * production does) instead of a copy of the run's migrated template (test/support/pglite-template.ts).
+   */
+  freshDataDir?: boolean;
+}
+
 export async function startApp(
   env: Record<string, string | undefined> = {},
-  opts: { extraModules?: Type[]; logLevel?: string } = {},
+  opts: StartAppOptions = {},
 ): Promise<RunningApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'atrium-test-'));
+  if (!env.DATABASE_URL && !env.DATA_DIR && !opts.freshDataDir) await seedFromRunTemplate(dataDir);
   const config = testConfig({
     DATA_DIR: dataDir,
     PORT: '0',

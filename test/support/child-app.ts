@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fetchJson, TestResponse } from './app';
+import { fetchJson, seedFromRunTemplate, TestResponse } from './app';
 import { freePort } from './redis-server';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -31,9 +31,15 @@ export class ChildApp {
   /** Starts the process; `waitReady()` (or `start`) waits until it answers. */
   static async spawn(
     env: Record<string, string> = {},
-    opts: { port?: number; dataDir?: string } = {},
+    opts: { port?: number; dataDir?: string; freshDataDir?: boolean } = {},
   ): Promise<ChildApp> {
-    const app = new ChildApp(env, opts.dataDir ?? mkdtempSync(join(tmpdir(), 'atrium-child-')));
+    let dataDir = opts.dataDir;
+    if (!dataDir) {
+      dataDir = mkdtempSync(join(tmpdir(), 'atrium-child-'));
+      // the run's migrated embedded database (as startApp does), unless the spec is about a first start
+      if (!env.DATABASE_URL && !env.DATA_DIR && !opts.freshDataDir) await seedFromRunTemplate(dataDir);
+    }
+    const app = new ChildApp(env, dataDir);
     await app.launch(opts.port);
     return app;
   }
