@@ -54,15 +54,17 @@ const noRuntimeV8Flags = ['node:v8', 'v8'].map((name) => ({
 
 // Modules talk through what they export (docs/architecture.md): a feature folder of apps/api/src imports
 // another feature as `@app/<feature>` — its index.ts, the surface it chose to export — never a file inside it,
-// and never leaves its own folder by a relative path. Specs may reach internals (they test them); the
-// composition root (apps/api/src/*.ts: main, bootstrap, app.module, http-pipeline, openapi) wires anything.
+// and never leaves its own folder by a relative path, but to another feature's `child.ts` (its Nest-free surface
+// for child processes, which resolve no path alias: `../../extraction/child`). Specs may reach internals (they
+// test them); the composition root (apps/api/src/*.ts: main, bootstrap, app.module, http-pipeline, openapi)
+// wires anything.
 const featureInternals = {
   regex: '^@app/[^/]+/.',
   message:
     "Another feature's internals: import what its index.ts exports (`@app/<feature>`), or export it there (docs/architecture.md).",
 };
 const leavesFeature = (depth) => ({
-  regex: `^(\\.\\./){${depth}}`,
+  regex: `^(\\.\\./){${depth}}(?![^/]+/child$)`,
   message:
     'A relative import out of this feature folder: import the other feature as `@app/<feature>` (docs/architecture.md).',
 });

@@ -55,6 +55,8 @@ module.exports = {
     // the extraction child's IPC loop (ExtractionPool forks it); the parsers it calls (worker/jobs.ts) are
     // measured in-process by jobs.spec.ts
     '!<rootDir>/apps/api/src/extraction/worker/extraction.worker.ts',
+    // the IPC loop every pool child runs (serveJobs); child-loop.spec.ts drives it in real children
+    '!<rootDir>/apps/api/src/extraction/worker/child-loop.ts',
     // the PGlite child's request loop (PgliteDatabase forks it); the parent side is measured
     '!<rootDir>/libs/database/src/pglite.worker.ts',
     // the browser host (PdfRenderer forks it; playwright runs there); the parent side is measured

@@ -11,11 +11,14 @@
  * Writes test/load/reports/search-benchmark.{md,json}. Not part of `npm test`.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase } from '../support/databases';
-import { ServerProcess, startSearchApp } from './lib/processes';
+import { machine } from './lib/machine';
+import { LatencySummary, summariseLatency } from './lib/latency';
+import { ServerProcess } from './lib/processes';
+import { createStore, uploadFiles, withSearchRun } from './lib/search-run';
 
 const ROOT = resolve(__dirname, '..', '..');
 const REPORTS = join(ROOT, 'test', 'load', 'reports');
@@ -113,38 +116,11 @@ function buildQueries(corpus: CorpusFile[], count: number): string[] {
 }
 
 // ── measurement helpers ───────────────────────────────────────────────────────────────────────────
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-interface Latency {
-  requests: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-  max: number;
-  serverP50: number;
-}
+type Latency = Omit<LatencySummary, 'serverP95'>;
 
 function summarise(samples: number[], server: number[]): Latency {
-  const s = [...samples].sort((a, b) => a - b);
-  const round = (n: number): number => Math.round(n * 100) / 100;
-  return {
-    requests: s.length,
-    p50: round(percentile(s, 50)),
-    p95: round(percentile(s, 95)),
-    p99: round(percentile(s, 99)),
-    mean: round(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)),
-    max: round(s[s.length - 1] ?? 0),
-    serverP50: round(
-      percentile(
-        [...server].sort((a, b) => a - b),
-        50,
-      ),
-    ),
-  };
+  const { serverP95: _, ...latency } = summariseLatency(samples, server);
+  return latency;
 }
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -171,12 +147,7 @@ interface UploadStats {
 }
 
 async function index(app: ServerProcess, corpus: CorpusFile[]): Promise<UploadStats> {
-  const created = await fetch(`${app.url}/api/v1/stores`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: STORE }),
-  });
-  if (created.status !== 201) throw new Error(`creating the store: ${created.status}`);
+  await createStore(app.url, API_KEY, STORE);
   const stats = { files: 0, rejected: 0, bytes: 0, chunks: 0, rejectedCodes: {} as Record<string, number> };
   const batches: CorpusFile[][] = [];
   for (let i = 0; i < corpus.length; i += FILES_PER_UPLOAD)
@@ -187,17 +158,11 @@ async function index(app: ServerProcess, corpus: CorpusFile[]): Promise<UploadSt
     Array.from({ length: UPLOAD_CONCURRENCY }, async () => {
       while (b < batches.length && stats.chunks < TARGET_CHUNKS) {
         const batch = batches[b++];
-        const form = new FormData();
-        for (const f of batch) form.append('files', new Blob([new Uint8Array(f.data)]), f.name);
-        const res = await fetch(`${app.url}/api/v1/stores/${STORE}/documents`, {
-          method: 'POST',
-          headers,
-          body: form,
-        });
-        const body = (await res.json()) as {
+        const res = await uploadFiles<{
           documents?: Array<{ bytes: number; chunks: number }>;
           rejected?: Array<{ code: string }>;
-        };
+        }>(app.url, API_KEY, STORE, batch);
+        const body = res.body;
         for (const d of body.documents ?? []) {
           stats.files++;
           stats.bytes += d.bytes;
@@ -266,61 +231,53 @@ async function runAdapter(adapter: string, corpus: CorpusFile[], queries: string
     database = `PostgreSQL ${db.serverVersion} (local, pool ${10})`;
     drop = db.drop;
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-search-'));
-  let app: ServerProcess | undefined;
   try {
-    log(`${adapter}: starting the app`);
-    app = await startSearchApp({
-      name: 'atrium',
-      cwd: ROOT,
-      dataDir,
-      apiKey: API_KEY,
-      chunkChars: CHUNK_CHARS,
-      chunkOverlapChars: CHUNK_OVERLAP,
-      env,
+    return await withSearchRun('atrium-bench-search-', `${adapter} `, async (appRun) => {
+      log(`${adapter}: starting the app`);
+      const app = await appRun.start({
+        name: 'atrium',
+        cwd: ROOT,
+        apiKey: API_KEY,
+        chunkChars: CHUNK_CHARS,
+        chunkOverlapChars: CHUNK_OVERLAP,
+        env,
+      });
+      log(`${adapter}: indexing until ${TARGET_CHUNKS} chunks`);
+      const upload = await index(app, corpus);
+      log(
+        `${adapter}: indexed ${upload.files} files, ${upload.chunks} chunks in ${upload.seconds}s (${upload.chunksPerSecond} chunks/s)`,
+      );
+      log(`${adapter}: ${queries.length} cold searches`);
+      const cold = await measure(app, queries, 'MISS');
+      log(`${adapter}: cold p50 ${cold.latency.p50} ms, p95 ${cold.latency.p95} ms`);
+      const cachedRuns: number[][] = [];
+      const cachedServer: number[][] = [];
+      let cachedLatency: Latency | undefined;
+      for (let r = 0; r < CACHED_ROUNDS; r++) {
+        const run = await measure(app, queries, 'HIT');
+        cachedLatency = run.latency;
+        cachedRuns.push([run.latency.p50]);
+        cachedServer.push([run.latency.serverP50]);
+      }
+      const cached = cachedLatency as Latency;
+      log(`${adapter}: cached p50 ${cached.p50} ms, p95 ${cached.p95} ms`);
+      const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
+      return {
+        adapter,
+        database,
+        upload,
+        queries: queries.length,
+        queriesWithHits: cold.totals.filter((t) => t > 0).length,
+        cold: cold.latency,
+        cached,
+        ratio: {
+          p50: ratio(cached.p50, cold.latency.p50),
+          p95: ratio(cached.p95, cold.latency.p95),
+          p99: ratio(cached.p99, cold.latency.p99),
+        },
+      };
     });
-    log(`${adapter}: indexing until ${TARGET_CHUNKS} chunks`);
-    const upload = await index(app, corpus);
-    log(
-      `${adapter}: indexed ${upload.files} files, ${upload.chunks} chunks in ${upload.seconds}s (${upload.chunksPerSecond} chunks/s)`,
-    );
-    log(`${adapter}: ${queries.length} cold searches`);
-    const cold = await measure(app, queries, 'MISS');
-    log(`${adapter}: cold p50 ${cold.latency.p50} ms, p95 ${cold.latency.p95} ms`);
-    const cachedRuns: number[][] = [];
-    const cachedServer: number[][] = [];
-    let cachedLatency: Latency | undefined;
-    for (let r = 0; r < CACHED_ROUNDS; r++) {
-      const run = await measure(app, queries, 'HIT');
-      cachedLatency = run.latency;
-      cachedRuns.push([run.latency.p50]);
-      cachedServer.push([run.latency.serverP50]);
-    }
-    const cached = cachedLatency as Latency;
-    log(`${adapter}: cached p50 ${cached.p50} ms, p95 ${cached.p95} ms`);
-    const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
-    return {
-      adapter,
-      database,
-      upload,
-      queries: queries.length,
-      queriesWithHits: cold.totals.filter((t) => t > 0).length,
-      cold: cold.latency,
-      cached,
-      ratio: {
-        p50: ratio(cached.p50, cold.latency.p50),
-        p95: ratio(cached.p95, cold.latency.p95),
-        p99: ratio(cached.p99, cold.latency.p99),
-      },
-    };
-  } catch (err) {
-    // what the app said before a failed request (a crash, a refusal) belongs in the benchmark's output
-    if (app)
-      process.stderr.write(`${adapter} app stderr (last lines):\n${app.stderr.join('').slice(-4000)}\n`);
-    throw err;
   } finally {
-    await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
     await drop?.();
   }
 }
@@ -394,10 +351,7 @@ async function main(): Promise<void> {
   const meta = {
     date: new Date().toISOString(),
     quick: QUICK,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
+    ...machine(),
     // other work on the machine skews every number; recorded so a reader can tell
     loadAverage1m: {
       before: Math.round(loadBefore * 100) / 100,

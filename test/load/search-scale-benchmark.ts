@@ -26,8 +26,8 @@
  * section of the markdown is preserved. Not part of `npm test`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { Database, PgDatabase, PgliteDatabase, PoolStats, Queryable, QueryResult } from '@libs/database';
@@ -42,7 +42,10 @@ import { applySettings, readSettings } from '@app/search/store-settings';
 import { TEST_POSTGRES_URL } from '../support/databases';
 import { seededRandom } from '../support/seeded-random';
 import { handWrittenAnalysis } from './lib/analysis';
-import { ServerProcess, startSearchApp } from './lib/processes';
+import { machine } from './lib/machine';
+import { LatencySummary, percentile, r2, summariseLatency } from './lib/latency';
+import { ServerProcess } from './lib/processes';
+import { createStore, uploadFiles, withSearchRun } from './lib/search-run';
 import { ZipfSampler } from './lib/zipf';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -239,38 +242,14 @@ function buildQueries(perKind: number): Query[] {
 }
 
 // ── measurement ───────────────────────────────────────────────────────────────────────────────────
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-interface Latency {
-  requests: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-  max: number;
-  serverP50: number;
-  serverP95: number;
+interface Latency extends LatencySummary {
   withHits: number;
   meanTotal: number;
 }
 
-const r2 = (n: number): number => Math.round(n * 100) / 100;
-
 function summarise(samples: number[], server: number[], totals: number[]): Latency {
-  const s = [...samples].sort((a, b) => a - b);
-  const t = [...server].sort((a, b) => a - b);
   return {
-    requests: s.length,
-    p50: r2(percentile(s, 50)),
-    p95: r2(percentile(s, 95)),
-    p99: r2(percentile(s, 99)),
-    mean: r2(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)),
-    max: r2(s[s.length - 1] ?? 0),
-    serverP50: r2(percentile(t, 50)),
-    serverP95: r2(percentile(t, 95)),
+    ...summariseLatency(samples, server),
     withHits: totals.filter((n) => n > 0).length,
     meanTotal: Math.round(totals.reduce((a, b) => a + b, 0) / Math.max(1, totals.length)),
   };
@@ -354,23 +333,18 @@ async function uploadSample(app: ServerProcess): Promise<UploadStats> {
   const stats = { files: 0, bytes: 0, passages: 0 };
   const started = process.hrtime.bigint();
   for (let r = 0; r < UPLOAD_SAMPLE_REQUESTS; r++) {
-    // the metadata field comes before the files it describes (the upload reads the body as a stream)
     const docs = Array.from({ length: UPLOAD_SAMPLE_FILES }, (_, f) => ({
       name: `sample-${r}-${f}.txt`,
       doc: gen.document(r * UPLOAD_SAMPLE_FILES + f),
     }));
-    const form = new FormData();
-    form.append('metadata', JSON.stringify(Object.fromEntries(docs.map((d) => [d.name, d.doc.metadata]))));
-    for (const d of docs)
-      form.append('files', new Blob([d.doc.passages.join('\n\n')], { type: 'text/plain' }), d.name);
-    const res = await fetch(`${app.url}/api/v1/stores/${SAMPLE_STORE}/documents`, {
-      method: 'POST',
-      headers,
-      body: form,
-    });
-    const body = (await res.json()) as { documents?: Array<{ bytes: number; chunks: number }> };
-    if (res.status !== 201 && res.status !== 200)
-      throw new Error(`upload sample: ${res.status} ${JSON.stringify(body)}`);
+    const { status, body } = await uploadFiles<{ documents?: Array<{ bytes: number; chunks: number }> }>(
+      app.url,
+      API_KEY,
+      SAMPLE_STORE,
+      docs.map((d) => ({ name: d.name, data: d.doc.passages.join('\n\n'), type: 'text/plain' })),
+      Object.fromEntries(docs.map((d) => [d.name, d.doc.metadata])),
+    );
+    if (status !== 201 && status !== 200) throw new Error(`upload sample: ${status} ${JSON.stringify(body)}`);
     for (const d of body.documents ?? []) {
       stats.files++;
       stats.bytes += d.bytes;
@@ -599,7 +573,6 @@ async function openDatabase(adapter: string, url: string | undefined, dataDir: s
 
 async function runOne(adapter: string, size: number, queries: Query[]): Promise<Result> {
   const loadBefore = loadavg()[0];
-  const dataDir = mkdtempSync(join(tmpdir(), 'atrium-scale-'));
   let url: string | undefined;
   let database = 'PGlite (embedded, in DATA_DIR)';
   let dbName: string | undefined;
@@ -615,83 +588,70 @@ async function runOne(adapter: string, size: number, queries: Query[]): Promise<
     url = u.toString();
   }
   const env: Record<string, string> = url ? { DATABASE_URL: url } : {};
-  const start = () =>
-    startSearchApp({
-      name: 'atrium',
-      cwd: ROOT,
-      dataDir,
-      apiKey: API_KEY,
-      chunkChars: 1200,
-      chunkOverlapChars: 200,
-      env,
-      readyTimeoutMs: 300_000,
-    });
-  let app: ServerProcess | undefined;
   try {
-    log(`${adapter} ${size}: migrating (the app's first start) and creating the stores`);
-    app = await start();
-    for (const name of [STORE, SAMPLE_STORE]) {
-      const res = await fetch(`${app.url}/api/v1/stores`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
-      if (res.status !== 201) throw new Error(`creating ${name}: ${res.status}`);
-    }
-    await app.stop();
-    app = undefined;
+    return await withSearchRun('atrium-scale-', '', async (appRun) => {
+      const { dataDir } = appRun;
+      const start = () =>
+        appRun.start({
+          name: 'atrium',
+          cwd: ROOT,
+          apiKey: API_KEY,
+          chunkChars: 1200,
+          chunkOverlapChars: 200,
+          env,
+          readyTimeoutMs: 300_000,
+        });
+      log(`${adapter} ${size}: migrating (the app's first start) and creating the stores`);
+      let app = await start();
+      for (const name of [STORE, SAMPLE_STORE]) await createStore(app.url, API_KEY, name, name);
+      await appRun.stop();
 
-    log(`${adapter} ${size}: storing ${size} passages through SearchRepository.storeDocument`);
-    let db = await openDatabase(adapter, url, dataDir);
-    const built = await build(db, size, adapter === 'postgres' ? 2 : 1);
-    const measuredSizes = await sizes(db);
-    await db.close();
-    log(
-      `${adapter} ${size}: stored in ${built.seconds}s (${built.passagesPerSecond} passages/s), VACUUM ANALYZE ${built.vacuumAnalyzeSeconds}s, database ${measuredSizes.databaseMB} MB`,
-    );
-
-    app = await start();
-    log(`${adapter} ${size}: ${queries.length} cold searches, one in flight`);
-    const measured = await measure(app, queries);
-    log(`${adapter} ${size}: upload sample through the HTTP API`);
-    const upload = await uploadSample(app);
-    log(
-      `${adapter} ${size}: upload ${upload.megabytesPerSecond} MB/s, ${upload.passagesPerSecond} passages/s`,
-    );
-    await app.stop();
-    app = undefined;
-
-    db = await openDatabase(adapter, url, dataDir);
-    const explained = {} as Result['explain'];
-    try {
-      for (const kind of KINDS) {
-        // the slowest query of the kind (what the tail is made of), replayed on the database it ran on
-        const query = measured.slowest[kind][0].query;
-        explained[kind] = { query, statements: await explain(db, query) };
-      }
-    } finally {
+      log(`${adapter} ${size}: storing ${size} passages through SearchRepository.storeDocument`);
+      let db = await openDatabase(adapter, url, dataDir);
+      const built = await build(db, size, adapter === 'postgres' ? 2 : 1);
+      const measuredSizes = await sizes(db);
       await db.close();
-    }
-    return {
-      adapter,
-      size,
-      date: new Date().toISOString(),
-      loadAverage1m: { before: r2(loadBefore), after: r2(loadavg()[0]) },
-      database,
-      build: built,
-      sizes: measuredSizes,
-      latency: measured.latency,
-      byShape: measured.byShape,
-      slowest: measured.slowest,
-      upload,
-      explain: explained,
-    };
-  } catch (err) {
-    if (app) process.stderr.write(`app stderr (last lines):\n${app.stderr.join('').slice(-4000)}\n`);
-    throw err;
+      log(
+        `${adapter} ${size}: stored in ${built.seconds}s (${built.passagesPerSecond} passages/s), VACUUM ANALYZE ${built.vacuumAnalyzeSeconds}s, database ${measuredSizes.databaseMB} MB`,
+      );
+
+      app = await start();
+      log(`${adapter} ${size}: ${queries.length} cold searches, one in flight`);
+      const measured = await measure(app, queries);
+      log(`${adapter} ${size}: upload sample through the HTTP API`);
+      const upload = await uploadSample(app);
+      log(
+        `${adapter} ${size}: upload ${upload.megabytesPerSecond} MB/s, ${upload.passagesPerSecond} passages/s`,
+      );
+      await appRun.stop();
+
+      db = await openDatabase(adapter, url, dataDir);
+      const explained = {} as Result['explain'];
+      try {
+        for (const kind of KINDS) {
+          // the slowest query of the kind (what the tail is made of), replayed on the database it ran on
+          const query = measured.slowest[kind][0].query;
+          explained[kind] = { query, statements: await explain(db, query) };
+        }
+      } finally {
+        await db.close();
+      }
+      return {
+        adapter,
+        size,
+        date: new Date().toISOString(),
+        loadAverage1m: { before: r2(loadBefore), after: r2(loadavg()[0]) },
+        database,
+        build: built,
+        sizes: measuredSizes,
+        latency: measured.latency,
+        byShape: measured.byShape,
+        slowest: measured.slowest,
+        upload,
+        explain: explained,
+      };
+    });
   } finally {
-    await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
     if (dbName) {
       const admin = new Client({ connectionString: TEST_POSTGRES_URL });
       await admin.connect();
@@ -803,10 +763,7 @@ async function main(): Promise<void> {
   }
   log(`1-minute load average ${loadavg()[0].toFixed(2)} on ${cpus().length} CPUs; sizes ${SIZES.join(', ')}`);
   const meta = {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
+    ...machine(),
     queriesPerKind: QUERIES_PER_KIND,
   };
   for (const adapter of ADAPTERS)

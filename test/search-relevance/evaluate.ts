@@ -1,3 +1,4 @@
+import { percentile as nearestRank, r2 } from '../load/lib/latency';
 import { RelevanceQuery, score, Style, STYLES } from './queries';
 
 /** One search as the evaluation sees it: the filenames of the top 10, in order, and how long it took. */
@@ -54,12 +55,10 @@ export function scoreByStyle(results: QueryResult[]): StyleScore[] {
   }).filter((s) => s.queries > 0);
 }
 
+/** The nearest-rank percentile `p` of `values` (any order), rounded to 0.01. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  if (!sorted.length) return 0;
-  return (
-    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 100) / 100
-  );
+  return r2(nearestRank(sorted, p));
 }
 
 /** A hand-written question (questions.ts) scored by the best-ranked of its target pages. */

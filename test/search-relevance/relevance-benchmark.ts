@@ -24,11 +24,13 @@
  * text) by a benchmark-side OpenAI-compatible server (embeddings-cache.ts) — same model, same vectors, the
  * embedding time of that run measures the pipeline only, and the report says so.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { handWrittenAnalysis } from '../load/lib/analysis';
-import { ServerProcess, startSearchApp } from '../load/lib/processes';
+import { machine } from '../load/lib/machine';
+import { LatencySummary, summariseLatency } from '../load/lib/latency';
+import { createStore, uploadFiles, withSearchRun } from '../load/lib/search-run';
 import { createTestDatabase } from '../support/databases';
 import { CorpusFile, loadCorpus, pythonDocDir } from './corpus';
 import { EmbeddingsCache } from './embeddings-cache';
@@ -82,14 +84,7 @@ const log = (msg: string): void =>
   void process.stdout.write(`[relevance ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 const headers = { 'X-API-Key': API_KEY };
 
-interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  serverP50: number;
-  serverP95: number;
-}
+type Latency = Omit<LatencySummary, 'requests' | 'mean'>;
 
 interface AdapterResult {
   adapter: string;
@@ -149,28 +144,22 @@ interface EmbeddingRun {
 }
 
 function latency(results: Array<{ ms: number; tookMs: number }>): Latency {
-  const ms = results.map((r) => r.ms);
-  const took = results.map((r) => r.tookMs);
-  return {
-    p50: percentile(ms, 50),
-    p95: percentile(ms, 95),
-    p99: percentile(ms, 99),
-    max: percentile(ms, 100),
-    serverP50: percentile(took, 50),
-    serverP95: percentile(took, 95),
-  };
+  const {
+    requests: _r,
+    mean: _m,
+    ...summary
+  } = summariseLatency(
+    results.map((r) => r.ms),
+    results.map((r) => r.tookMs),
+  );
+  return summary;
 }
 
 async function upload(
   url: string,
   corpus: CorpusFile[],
 ): Promise<{ ids: Map<string, string>; stats: AdapterResult['upload'] }> {
-  const created = await fetch(`${url}/api/v1/stores`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: STORE }),
-  });
-  if (created.status !== 201) throw new Error(`creating the store: ${created.status}`);
+  await createStore(url, API_KEY, STORE);
   const ids = new Map<string, string>();
   let rejected = 0;
   let chunks = 0;
@@ -181,18 +170,17 @@ async function upload(
   for (let i = 0; i < corpus.length; i += FILES_PER_UPLOAD)
     batches.push(corpus.slice(i, i + FILES_PER_UPLOAD));
   const send = async (files: CorpusFile[]): Promise<void> => {
-    const form = new FormData();
-    for (const f of files) form.append('files', new Blob([new Uint8Array(f.data)]), f.filename);
-    const res = await fetch(`${url}/api/v1/stores/${STORE}/documents`, {
-      method: 'POST',
-      headers,
-      body: form,
-    });
-    const body = (await res.json()) as {
+    const res = await uploadFiles<{
       code?: string;
       documents?: Array<{ id: string; filename: string; chunks: number }>;
       rejected?: Array<{ filename: string; code: string; details?: { reason?: string } }>;
-    };
+    }>(
+      url,
+      API_KEY,
+      STORE,
+      files.map((f) => ({ name: f.filename, data: f.data })),
+    );
+    const body = res.body;
     // every parser child busy on a loaded machine: the whole request waits and goes again
     if (res.status === 503 && body.code === 'CAPACITY_EXCEEDED') {
       transient.push(...files);
@@ -337,8 +325,6 @@ async function runAdapter(
 ): Promise<AdapterResult> {
   const pg =
     adapter === 'postgres' ? await createTestDatabase({ prefix: 'test_bench_relevance' }) : undefined;
-  const dataDir = mkdtempSync(join(tmpdir(), 'atrium-bench-relevance-'));
-  let app: ServerProcess | undefined;
   const cached = shared.cache && shared.cacheUrl ? shared.cache : undefined;
   const provider = EMBEDDINGS_URL
     ? `openai (${EMBEDDINGS_MODEL ?? '?'} at the given server)`
@@ -351,114 +337,108 @@ async function runAdapter(
       ? { EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_URL: shared.cacheUrl, EMBEDDINGS_MODEL: 'use-lite-512' }
       : { EMBEDDINGS_PROVIDER: 'local' };
   try {
-    log(`${adapter}: starting the app (embeddings: ${provider})`);
-    app = await startSearchApp({
-      name: `atrium-${adapter}`,
-      cwd: ROOT,
-      dataDir,
-      apiKey: API_KEY,
-      chunkChars: CHUNK_CHARS,
-      chunkOverlapChars: CHUNK_OVERLAP,
-      env: { ...embeddingEnv, ...(pg ? { DATABASE_URL: pg.url } : {}) },
-      readyTimeoutMs: 180_000,
-    });
-    log(`${adapter}: uploading ${corpus.length} pages`);
-    const uploadStarted = Date.now();
-    const servedBefore = cached?.served ?? 0;
-    const computedBefore = cached?.computed ?? 0;
-    const { ids, stats } = await upload(app.url, corpus);
-    log(
-      `${adapter}: ${stats.files} documents, ${stats.chunks} chunks in ${stats.seconds} s; waiting for embeddings`,
-    );
-    const embedding: EmbeddingRun = await waitEmbedded(
-      app.url,
-      uploadStarted,
-      EMBEDDINGS_URL
-        ? `openai:${EMBEDDINGS_MODEL ?? ''}`
-        : cached
-          ? 'openai:use-lite-512 (cached)'
-          : LOCAL_MODEL,
-    );
-    log(
-      `${adapter}: ${embedding.total} passages embedded ${embedding.secondsAfterUpload} s after the upload (${embedding.passagesPerSecond}/s)`,
-    );
-    if (!shared.queries) {
-      const docs = await texts(app.url, ids);
-      shared.queries = generateQueries(docs, {
-        perStyle: PER_STYLE,
+    return await withSearchRun('atrium-bench-relevance-', `${adapter} `, async (appRun) => {
+      log(`${adapter}: starting the app (embeddings: ${provider})`);
+      const app = await appRun.start({
+        name: `atrium-${adapter}`,
+        cwd: ROOT,
+        apiKey: API_KEY,
         chunkChars: CHUNK_CHARS,
         chunkOverlapChars: CHUNK_OVERLAP,
+        env: { ...embeddingEnv, ...(pg ? { DATABASE_URL: pg.url } : {}) },
+        readyTimeoutMs: 180_000,
       });
-      log(`generated ${shared.queries.length} queries from the stored texts`);
-    }
-    // Generating the queries kept the event loop busy for a while: let the client notice the keep-alive
-    // connections the server closed meanwhile, so the first search does not go out on a dead socket.
-    await new Promise((r) => setTimeout(r, 1000));
-    const lexical = searcher(app.url, 'lexical');
-    const cold = await runQueries(shared.queries, lexical, 'MISS');
-    const styles = scoreByStyle(cold);
-    log(
-      `${adapter}: lexical ${styles.map((s) => `${s.style} ${s.mrr}`).join(', ')}; cold p95 ${latency(cold).p95} ms`,
-    );
-    const cachedRuns = await runQueries(shared.queries, lexical, 'HIT');
-    const coldByStyle: AdapterResult['coldByStyle'] = {};
-    for (const style of STYLES) {
-      const ms = cold.filter((r) => r.style === style).map((r) => r.ms);
-      if (ms.length) coldByStyle[style] = { p50: percentile(ms, 50), p95: percentile(ms, 95) };
-    }
-    log(`${adapter}: cached p95 ${latency(cachedRuns).p95} ms`);
-    const hybridCold = await runQueries(shared.queries, searcher(app.url, 'hybrid'), 'MISS');
-    const hybridStyles = scoreByStyle(hybridCold);
-    log(
-      `${adapter}: hybrid ${hybridStyles.map((s) => `${s.style} ${s.mrr}`).join(', ')}; cold p95 ${latency(hybridCold).p95} ms`,
-    );
-    const byMode = {} as Record<Mode, QuestionResult[]>;
-    for (const mode of MODES)
-      byMode[mode] = await runQuestions(shared.questions, searcher(app.url, mode), 'MISS');
-    const questions = {} as NonNullable<AdapterResult['questions']>;
-    for (const mode of MODES) {
-      const r = byMode[mode];
-      questions[mode] = { ...score(r.map((x) => x.rank)), count: r.length, cold: latency(r) };
-    }
-    if (cached) {
-      // every vector this adapter was given: the passages (cached) and the queries (computed)
-      embedding.cacheServed = cached.served - servedBefore;
-      embedding.cacheComputed = cached.computed - computedBefore;
-    }
-    log(
-      `${adapter}: questions ${MODES.map((m) => `${m} ${questions[m].mrr}/${questions[m].recall}`).join(', ')}`,
-    );
-    return {
-      adapter,
-      database: pg ? `PostgreSQL ${pg.serverVersion} (local)` : 'PGlite (embedded, in DATA_DIR)',
-      upload: stats,
-      styles,
-      cold: latency(cold),
-      cached: latency(cachedRuns),
-      coldByStyle,
-      misses: missesOf(cold),
-      provider,
-      embedding,
-      hybridStyles,
-      hybridCold: latency(hybridCold),
-      hybridMisses: missesOf(hybridCold),
-      questions,
-      questionRanks: byMode.hybrid.map((h, i) => ({
-        id: h.id,
-        lexical: byMode.lexical[i].rank,
-        semantic: byMode.semantic[i].rank,
-        hybrid: h.rank,
-        hybridTop: h.top,
-      })),
-    };
-  } catch (err) {
-    // What the app said before a failed request (a crash, a refusal) belongs in the benchmark's output.
-    if (app)
-      process.stderr.write(`${adapter} app stderr (last lines):\n${app.stderr.join('').slice(-4000)}\n`);
-    throw err;
+      log(`${adapter}: uploading ${corpus.length} pages`);
+      const uploadStarted = Date.now();
+      const servedBefore = cached?.served ?? 0;
+      const computedBefore = cached?.computed ?? 0;
+      const { ids, stats } = await upload(app.url, corpus);
+      log(
+        `${adapter}: ${stats.files} documents, ${stats.chunks} chunks in ${stats.seconds} s; waiting for embeddings`,
+      );
+      const embedding: EmbeddingRun = await waitEmbedded(
+        app.url,
+        uploadStarted,
+        EMBEDDINGS_URL
+          ? `openai:${EMBEDDINGS_MODEL ?? ''}`
+          : cached
+            ? 'openai:use-lite-512 (cached)'
+            : LOCAL_MODEL,
+      );
+      log(
+        `${adapter}: ${embedding.total} passages embedded ${embedding.secondsAfterUpload} s after the upload (${embedding.passagesPerSecond}/s)`,
+      );
+      if (!shared.queries) {
+        const docs = await texts(app.url, ids);
+        shared.queries = generateQueries(docs, {
+          perStyle: PER_STYLE,
+          chunkChars: CHUNK_CHARS,
+          chunkOverlapChars: CHUNK_OVERLAP,
+        });
+        log(`generated ${shared.queries.length} queries from the stored texts`);
+      }
+      // Generating the queries kept the event loop busy for a while: let the client notice the keep-alive
+      // connections the server closed meanwhile, so the first search does not go out on a dead socket.
+      await new Promise((r) => setTimeout(r, 1000));
+      const lexical = searcher(app.url, 'lexical');
+      const cold = await runQueries(shared.queries, lexical, 'MISS');
+      const styles = scoreByStyle(cold);
+      log(
+        `${adapter}: lexical ${styles.map((s) => `${s.style} ${s.mrr}`).join(', ')}; cold p95 ${latency(cold).p95} ms`,
+      );
+      const cachedRuns = await runQueries(shared.queries, lexical, 'HIT');
+      const coldByStyle: AdapterResult['coldByStyle'] = {};
+      for (const style of STYLES) {
+        const ms = cold.filter((r) => r.style === style).map((r) => r.ms);
+        if (ms.length) coldByStyle[style] = { p50: percentile(ms, 50), p95: percentile(ms, 95) };
+      }
+      log(`${adapter}: cached p95 ${latency(cachedRuns).p95} ms`);
+      const hybridCold = await runQueries(shared.queries, searcher(app.url, 'hybrid'), 'MISS');
+      const hybridStyles = scoreByStyle(hybridCold);
+      log(
+        `${adapter}: hybrid ${hybridStyles.map((s) => `${s.style} ${s.mrr}`).join(', ')}; cold p95 ${latency(hybridCold).p95} ms`,
+      );
+      const byMode = {} as Record<Mode, QuestionResult[]>;
+      for (const mode of MODES)
+        byMode[mode] = await runQuestions(shared.questions, searcher(app.url, mode), 'MISS');
+      const questions = {} as NonNullable<AdapterResult['questions']>;
+      for (const mode of MODES) {
+        const r = byMode[mode];
+        questions[mode] = { ...score(r.map((x) => x.rank)), count: r.length, cold: latency(r) };
+      }
+      if (cached) {
+        // every vector this adapter was given: the passages (cached) and the queries (computed)
+        embedding.cacheServed = cached.served - servedBefore;
+        embedding.cacheComputed = cached.computed - computedBefore;
+      }
+      log(
+        `${adapter}: questions ${MODES.map((m) => `${m} ${questions[m].mrr}/${questions[m].recall}`).join(', ')}`,
+      );
+      return {
+        adapter,
+        database: pg ? `PostgreSQL ${pg.serverVersion} (local)` : 'PGlite (embedded, in DATA_DIR)',
+        upload: stats,
+        styles,
+        cold: latency(cold),
+        cached: latency(cachedRuns),
+        coldByStyle,
+        misses: missesOf(cold),
+        provider,
+        embedding,
+        hybridStyles,
+        hybridCold: latency(hybridCold),
+        hybridMisses: missesOf(hybridCold),
+        questions,
+        questionRanks: byMode.hybrid.map((h, i) => ({
+          id: h.id,
+          lexical: byMode.lexical[i].rank,
+          semantic: byMode.semantic[i].rank,
+          hybrid: h.rank,
+          hybridTop: h.top,
+        })),
+      };
+    });
   } finally {
-    await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
     if (pg && fillCache && shared.cache) {
       try {
         const n = await shared.cache.fillFromPostgres(pg.url, LOCAL_MODEL);
@@ -717,10 +697,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       quick: QUICK,
       pages: PAGES || undefined,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
+      ...machine(),
       loadAverage1m: {
         before: Math.round(loadBefore * 100) / 100,
         after: Math.round(loadavg()[0] * 100) / 100,

@@ -1,4 +1,4 @@
-import { AppError } from '@app/errors';
+import { AppError, capacityExceeded } from '@app/errors';
 
 /** The bounded `error_type` label of downloader_errors_total (observability.md). */
 export type DownloadErrorType =
@@ -127,15 +127,15 @@ export class CapacityExceededError extends DownloaderError {
     perTenant = false,
   ) {
     super(
-      503,
-      'CAPACITY_EXCEEDED',
-      perTenant
-        ? `This tenant already uses its ${limit} ${pool} slot${limit === 1 ? '' : 's'}, try again shortly`
-        : `All ${limit} ${pool} slots are busy, try again shortly`,
-      { pool, limit, ...(perTenant ? { scope: 'tenant' } : {}) },
-      {
-        'Retry-After': '1',
-      },
+      ...capacityExceeded({
+        pool,
+        message: perTenant
+          ? `This tenant already uses its ${limit} ${pool} slot${limit === 1 ? '' : 's'}, try again shortly`
+          : `All ${limit} ${pool} slots are busy, try again shortly`,
+        retryAfterSeconds: 1,
+        limit,
+        details: perTenant ? { scope: 'tenant' } : undefined,
+      }),
     );
   }
 }

@@ -2,3 +2,4 @@
 export * from './all-exceptions.filter';
 export * from './app-error';
 export * from './error-body';
+export * from './capacity';

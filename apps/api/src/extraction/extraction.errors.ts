@@ -1,4 +1,4 @@
-import { AppError } from '@app/errors';
+import { AppError, capacityExceeded } from '@app/errors';
 
 /** Why a document could not be read; shown as `details.reason` of 422 EXTRACTION_FAILED. */
 export type ExtractionFailureReason =
@@ -28,11 +28,12 @@ export class ExtractionError extends Error {
 export class ExtractionBusyError extends AppError {
   constructor(readonly queueMax: number) {
     super(
-      503,
-      'CAPACITY_EXCEEDED',
-      'All document parsers are busy, try again shortly',
-      { pool: 'extraction', limit: queueMax },
-      { 'Retry-After': '1' },
+      ...capacityExceeded({
+        pool: 'extraction',
+        message: 'All document parsers are busy, try again shortly',
+        retryAfterSeconds: 1,
+        limit: queueMax,
+      }),
     );
   }
 }

@@ -1,4 +1,4 @@
-import { AppError } from '@app/errors';
+import { AppError, capacityExceeded } from '@app/errors';
 
 /** answer=generate on a server without ANSWER_URL and ANSWER_MODEL. */
 export class AnswerUnavailableError extends AppError {
@@ -46,11 +46,15 @@ const ANSWER_RETRY_AFTER_S = 2;
 export class AnswerCapacityError extends AppError {
   constructor(reason: string, limit: number, waitedMs: number) {
     super(
-      503,
-      'CAPACITY_EXCEEDED',
-      'Every answer slot of this server is busy (ANSWER_CONCURRENCY), try again shortly; answer=extractive needs no model',
-      { pool: 'answer', reason, limit, waitedMs: Math.round(waitedMs) },
-      { 'Retry-After': String(ANSWER_RETRY_AFTER_S) },
+      ...capacityExceeded({
+        pool: 'answer',
+        message:
+          'Every answer slot of this server is busy (ANSWER_CONCURRENCY), try again shortly; answer=extractive needs no model',
+        retryAfterSeconds: ANSWER_RETRY_AFTER_S,
+        reason,
+        limit,
+        waitedMs,
+      }),
     );
   }
 }

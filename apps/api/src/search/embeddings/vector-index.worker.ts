@@ -4,7 +4,7 @@
 // used store dropped first — and ranks a query against one of them by dot product (the vectors have unit
 // length: the cosine). The API's event loop never does this arithmetic; the database sends the vectors once
 // per store version (or per page when a store is larger than the budget: `scan`).
-import type { ChildMessage, JobMessage } from '@app/extraction';
+import { serveJobs } from '../../extraction/child';
 import type { VectorJob, VectorHit, VectorPage, VectorReply } from './vector-index.protocol';
 
 interface StoreVectors {
@@ -211,25 +211,4 @@ function run(job: VectorJob): VectorReply {
   }
 }
 
-function send(message: ChildMessage): void {
-  process.send?.(message);
-}
-
-process.on('message', (m: JobMessage) => {
-  if (m?.type !== 'job') return;
-  try {
-    const value = run(m.job as VectorJob);
-    send({ type: 'result', id: m.id, ok: true, value, rssBytes: process.memoryUsage.rss() });
-  } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    send({
-      type: 'result',
-      id: m.id,
-      ok: false,
-      error: { name: e.name, message: e.message },
-      rssBytes: process.memoryUsage.rss(),
-    });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-send({ type: 'ready', rssBytes: process.memoryUsage.rss() });
+serveJobs(run);

@@ -16,7 +16,7 @@
  * order. Written here: no well-kept library queues weighted requests per key
  * under one shared bound (see libs/scheduling/src/fair-pool.ts for the survey).
  */
-import { AppError } from '@app/errors';
+import { AppError, capacityExceeded } from '@app/errors';
 
 /** Copies of a file's bytes one upload holds at worst (bytes, decoded text, normalised text, chunks, SQL parameters). */
 export const HOLD_FACTOR = 5;
@@ -27,17 +27,15 @@ const RETRY_AFTER_S = 2;
 export class UploadCapacityError extends AppError {
   constructor(budgetBytes: number, reservedBytes: number, waitedMs: number) {
     super(
-      503,
-      'CAPACITY_EXCEEDED',
-      `Uploads in progress already use this server's upload memory budget (UPLOAD_MEMORY_BUDGET_MB); nothing of this request was read, try again shortly`,
-      {
+      ...capacityExceeded({
         pool: 'upload_memory',
-        budgetBytes,
-        requestedBytes: reservedBytes,
-        waitedMs: Math.round(waitedMs),
-      },
-      // the unread body is not drained: the connection closes after this answer
-      { 'Retry-After': String(RETRY_AFTER_S), Connection: 'close' },
+        message: `Uploads in progress already use this server's upload memory budget (UPLOAD_MEMORY_BUDGET_MB); nothing of this request was read, try again shortly`,
+        retryAfterSeconds: RETRY_AFTER_S,
+        details: { budgetBytes, requestedBytes: reservedBytes },
+        waitedMs,
+        // the unread body is not drained: the connection closes after this answer
+        headers: { Connection: 'close' },
+      }),
     );
   }
 }
