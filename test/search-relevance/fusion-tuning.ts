@@ -340,6 +340,7 @@ const baselines: Array<[string, Rule]> = [
   ['shipped (query/fusion.ts hybridFusion)', shipped],
 ];
 for (const [label, which] of [
+  ['Tuning half (the rule was chosen on these)', 0],
   ['Held-out half (the chosen rule was not tuned on these)', 1],
   ['All queries', 'all'],
 ] as const) {
