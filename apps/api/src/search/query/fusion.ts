@@ -28,8 +28,8 @@ export function reciprocalRankFusion(rankings: string[][], k = RRF_K): Array<{ k
  * (equal weights, k = 60) orders everything else. A known-item search — an excerpt, the page's rare words, an
  * identifier, a typo or a prefix of what it says — names its page with every term, lexical ranking finds it
  * first (MRR@10 0.98–1.00 in the relevance benchmark), and a small embedding model is weakest exactly there;
- * plain RRF let the semantic list push that first hit down (0.63–0.78). A question, whose words rarely all
- * stand in one page (38 of 70 benchmark questions), is fused as before. Chosen offline over weighted RRF,
+ * plain RRF let the semantic list push that first hit down (0.63–0.78). A question whose words do not all
+ * stand in one page (38 of the 70 benchmark questions) is fused as before. Chosen offline over weighted RRF,
  * a convex combination of normalised scores and tiers of every document holding all terms, on half of the
  * benchmark's queries and checked on the other half (test/search-relevance/fusion-tuning.ts, reported in
  * test/load/reports/search-relevance.md): the simplest rule that keeps every known-item style ≥ 0.95, with
