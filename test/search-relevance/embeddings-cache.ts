@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
@@ -37,12 +38,13 @@ export class EmbeddingsCache {
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
+      // float32 big-endian bytes since migration 0010 (search_chunks.embedding_f32, float4send per component)
       const { rows } = await client.query<{ content: string; embedding: unknown }>(
-        'SELECT content, embedding FROM search_chunks WHERE embedding_model = $1',
+        'SELECT content, embedding_f32 AS embedding FROM search_chunks WHERE embedding_model = $1',
         [model],
       );
       for (const row of rows) {
-        const v = decode(row.embedding);
+        const v = decode(row.embedding, 'be');
         if (v) this.vectors.set(key(row.content), v);
       }
     } finally {
@@ -51,8 +53,30 @@ export class EmbeddingsCache {
     return this.vectors.size;
   }
 
-  /** Listens on 127.0.0.1 (a free port); resolves with the base URL the app's EMBEDDINGS_URL takes. */
-  async start(): Promise<string> {
+  /**
+   * Writes the cache to a file (text → float32 vector, base64), so a later run of the benchmark can be given
+   * the same vectors without embedding the corpus again (`--save-vectors=` / `--vectors-file=`).
+   */
+  save(path: string): number {
+    const out: Record<string, string> = {};
+    for (const [text, v] of this.vectors)
+      out[text] = Buffer.from(new Float32Array(v).buffer).toString('base64');
+    writeFileSync(path, JSON.stringify(out));
+    return this.vectors.size;
+  }
+
+  /** Reads what save() wrote; returns the number of vectors now cached. */
+  load(path: string): number {
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+    for (const [text, b64] of Object.entries(saved)) {
+      const v = decode(Buffer.from(b64, 'base64'));
+      if (v) this.vectors.set(text, v);
+    }
+    return this.vectors.size;
+  }
+
+  /** Listens on 127.0.0.1 (`port`, or a free one); resolves with the base URL the app's EMBEDDINGS_URL takes. */
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
       void this.answer(req).then(
         (body) => {
@@ -65,7 +89,7 @@ export class EmbeddingsCache {
         },
       );
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
@@ -108,12 +132,13 @@ export class EmbeddingsCache {
   }
 }
 
-/** `real[]` (an array from pg), or float32 little-endian bytes (`bytea`). */
-function decode(value: unknown): number[] | undefined {
+/** `real[]` (an array from pg), or float32 bytes (`bytea` from the database: big-endian; a saved file: little). */
+function decode(value: unknown, order: 'le' | 'be' = 'le'): number[] | undefined {
   if (Array.isArray(value)) return value.map(Number);
   if (Buffer.isBuffer(value) && value.byteLength % 4 === 0) {
     const out: number[] = [];
-    for (let i = 0; i < value.byteLength; i += 4) out.push(value.readFloatLE(i));
+    for (let i = 0; i < value.byteLength; i += 4)
+      out.push(order === 'be' ? value.readFloatBE(i) : value.readFloatLE(i));
     return out;
   }
   return undefined;

@@ -4,7 +4,10 @@
  * slice of N pages (the question targets first), `-- --adapters=pglite|postgres`, `-- --no-reuse` to embed
  * the corpus again on the second adapter, `-- --embeddings-url=http://127.0.0.1:11434 --embeddings-model=
  * nomic-embed-text` to measure an OpenAI-compatible embeddings server instead of the local model,
- * `-- --render-only` to re-render the .md from the committed .json).
+ * `-- --render-only` to re-render the .md from the committed .json, `-- --record-rankings[=file]` to write each
+ * query's lexical and semantic rankings for offline fusion tuning (fusion-tuning.ts), `-- --save-vectors=file`
+ * to keep the PostgreSQL run's passage vectors and `-- --vectors-file=file` to serve them to a later run's app
+ * instead of embedding the corpus again).
  *
  * For each database adapter it starts Atrium as its own process, uploads the Python documentation that
  * Debian ships (python3-doc: ~500 HTML pages, ~12,000 chunks at the default 1200/200 passage size) through
@@ -78,6 +81,17 @@ const PAGES = Number(args.find((a) => a.startsWith('--pages='))?.split('=')[1] ?
 const EMBEDDINGS_URL = args.find((a) => a.startsWith('--embeddings-url='))?.split('=')[1];
 const EMBEDDINGS_MODEL = args.find((a) => a.startsWith('--embeddings-model='))?.split('=')[1];
 const REUSE = !args.includes('--no-reuse') && !EMBEDDINGS_URL;
+const flag = (name: string): string | undefined => {
+  const a = args.find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+  return a === undefined ? undefined : (a.split('=')[1] ?? '');
+};
+/** Where to write the component rankings of every query (fusion tuning); '' = the default path. */
+const RECORD = flag('record-rankings');
+/** Keep the first PostgreSQL run's passage vectors in this file / serve a file's vectors to the app. */
+const SAVE_VECTORS = flag('save-vectors');
+const VECTORS_FILE = EMBEDDINGS_URL ? undefined : flag('vectors-file');
+/** `--port=N`: the app listens on N, the benchmark's embeddings server on N+1 (default: free ports). */
+const PORT = flag('port') ? Number(flag('port')) : undefined;
 
 const t0 = Date.now();
 const log = (msg: string): void =>
@@ -320,7 +334,13 @@ const missesOf = (results: QueryResult[]) =>
 async function runAdapter(
   adapter: string,
   corpus: CorpusFile[],
-  shared: { queries?: RelevanceQuery[]; questions: Question[]; cache?: EmbeddingsCache; cacheUrl?: string },
+  shared: {
+    queries?: RelevanceQuery[];
+    questions: Question[];
+    cache?: EmbeddingsCache;
+    cacheUrl?: string;
+    recorded?: Record<string, RecordedRankings>;
+  },
   fillCache: boolean,
 ): Promise<AdapterResult> {
   const pg =
@@ -328,9 +348,11 @@ async function runAdapter(
   const cached = shared.cache && shared.cacheUrl ? shared.cache : undefined;
   const provider = EMBEDDINGS_URL
     ? `openai (${EMBEDDINGS_MODEL ?? '?'} at the given server)`
-    : cached
-      ? `openai → the benchmark's cache of the first adapter's USE lite vectors (${cached.size} passages)`
-      : 'local (USE lite, the app’s child process)';
+    : cached && VECTORS_FILE
+      ? `openai → the benchmark's cache of an earlier run's USE lite vectors (${cached.size} passages, --vectors-file)`
+      : cached
+        ? `openai → the benchmark's cache of the first adapter's USE lite vectors (${cached.size} passages)`
+        : 'local (USE lite, the app’s child process)';
   const embeddingEnv: Record<string, string> = EMBEDDINGS_URL
     ? { EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_URL, EMBEDDINGS_MODEL: EMBEDDINGS_MODEL ?? '' }
     : cached && shared.cacheUrl
@@ -343,6 +365,7 @@ async function runAdapter(
         name: `atrium-${adapter}`,
         cwd: ROOT,
         apiKey: API_KEY,
+        port: PORT,
         chunkChars: CHUNK_CHARS,
         chunkOverlapChars: CHUNK_OVERLAP,
         env: { ...embeddingEnv, ...(pg ? { DATABASE_URL: pg.url } : {}) },
@@ -414,6 +437,14 @@ async function runAdapter(
       log(
         `${adapter}: questions ${MODES.map((m) => `${m} ${questions[m].mrr}/${questions[m].recall}`).join(', ')}`,
       );
+      if (RECORD !== undefined) {
+        // after every measured pass: these requests fill the result cache the passes above expect cold
+        shared.recorded ??= {};
+        shared.recorded[adapter] = await recordRankings(app.url, shared.queries, shared.questions);
+        log(
+          `${adapter}: recorded the lexical and semantic rankings of ${shared.recorded[adapter].items.length} queries`,
+        );
+      }
       return {
         adapter,
         database: pg ? `PostgreSQL ${pg.serverVersion} (local)` : 'PGlite (embedded, in DATA_DIR)',
@@ -449,6 +480,91 @@ async function runAdapter(
     }
     await pg?.drop();
   }
+}
+
+/**
+ * One query's component rankings as the app's hybrid mode sees them (fusion-tuning.ts reads this): documents
+ * are indexes into `docs`. `lexical.ranked` is the lexical ranking asked with limit=100 (the whole slice);
+ * relaxation depends on the page size, so the list hybrid fuses at limit=10 is its first `total10` entries
+ * (the order is the same: groups matched is the ranking's first key), and the first `allTerms` entries hold
+ * every query group (`total` of limit=1 when its `matching` is `all`, else 0). `semantic` is mode=semantic at
+ * limit=100 (the 200 nearest passages grouped by document) with each document's cosine similarity; `hybrid`
+ * the app's own top 10 at the time, to check a replay of its fusion against.
+ */
+interface RecordedRankings {
+  docs: string[];
+  items: Array<{
+    kind: 'known' | 'question';
+    /** The style of a known-item query, the id of a question. */
+    name: string;
+    query: string;
+    targets: number[];
+    lexical: {
+      total10: number;
+      allTerms: number;
+      ranked: Array<[doc: number, score: number, terms: number]>;
+    };
+    semantic: Array<[doc: number, similarity: number]>;
+    hybrid: number[];
+  }>;
+}
+
+async function recordRankings(
+  url: string,
+  queries: RelevanceQuery[],
+  questions: Question[],
+): Promise<RecordedRankings> {
+  const docs: string[] = [];
+  const index = new Map<string, number>();
+  const id = (filename: string): number => {
+    let i = index.get(filename);
+    if (i === undefined) index.set(filename, (i = docs.push(filename) - 1));
+    return i;
+  };
+  const ask = async (q: string, mode: Mode, limit: number) => {
+    const res = await fetch(
+      `${url}/api/v1/search?store=${STORE}&limit=${limit}&mode=${mode}&q=${encodeURIComponent(q)}`,
+      { headers },
+    );
+    const body = (await res.json()) as {
+      total: number;
+      matching: string;
+      mode: string;
+      results: Array<{ filename: string; score: number; matchedTerms: string[]; similarity?: number }>;
+    };
+    if (res.status !== 200 || body.mode !== mode)
+      throw new Error(`search ${JSON.stringify(q)} (${mode}): ${res.status} ${JSON.stringify(body)}`);
+    return body;
+  };
+  const items: RecordedRankings['items'] = [];
+  const all = [
+    ...queries.map((q) => ({ kind: 'known' as const, name: q.style, query: q.query, targets: [q.target] })),
+    ...questions.map((q) => ({
+      kind: 'question' as const,
+      name: q.id,
+      query: q.question,
+      targets: q.targets,
+    })),
+  ];
+  for (const q of all) {
+    const one = await ask(q.query, 'lexical', 1);
+    const ten = await ask(q.query, 'lexical', 10);
+    const lexical = await ask(q.query, 'lexical', 100);
+    const semantic = await ask(q.query, 'semantic', 100);
+    const hybrid = await ask(q.query, 'hybrid', 10);
+    items.push({
+      ...q,
+      targets: q.targets.map(id),
+      lexical: {
+        total10: ten.total,
+        allTerms: one.matching === 'all' ? one.total : 0,
+        ranked: lexical.results.map((r) => [id(r.filename), r.score, r.matchedTerms.length]),
+      },
+      semantic: semantic.results.map((r) => [id(r.filename), r.similarity ?? r.score]),
+      hybrid: hybrid.results.map((r) => id(r.filename)),
+    });
+  }
+  return { docs, items };
 }
 
 const rank = (n: number): string => (n ? String(n) : '–');
@@ -687,7 +803,14 @@ async function main(): Promise<void> {
     ? [...ADAPTERS].sort((a, b) => Number(b === 'postgres') - Number(a === 'postgres'))
     : ADAPTERS;
   const reuse = REUSE && adapters.length > 1 && adapters[0] === 'postgres';
-  if (reuse) shared.cache = new EmbeddingsCache();
+  if (reuse || SAVE_VECTORS) shared.cache = new EmbeddingsCache();
+  if (VECTORS_FILE) {
+    shared.cache = new EmbeddingsCache();
+    log(
+      `${shared.cache.load(VECTORS_FILE)} passage vectors read from ${VECTORS_FILE}: served to every adapter`,
+    );
+    shared.cacheUrl = await shared.cache.start(PORT ? PORT + 1 : 0);
+  }
   // the hand-written part of the report (why a target was missed), kept across runs
   const analysis = handWrittenAnalysis(join(REPORTS, `search-relevance${suffix}.md`));
   const results: AdapterResult[] = [];
@@ -713,9 +836,22 @@ async function main(): Promise<void> {
   };
   try {
     for (const [i, adapter] of adapters.entries()) {
-      if (reuse && i === 1 && shared.cache?.size) shared.cacheUrl = await shared.cache.start();
-      results.push(await runAdapter(adapter, corpus, shared, reuse && i === 0));
+      if (reuse && i === 1 && shared.cache?.size && !shared.cacheUrl)
+        shared.cacheUrl = await shared.cache.start(PORT ? PORT + 1 : 0);
+      const fill = !VECTORS_FILE && (reuse || !!SAVE_VECTORS) && i === 0;
+      results.push(await runAdapter(adapter, corpus, shared, fill));
+      if (fill && SAVE_VECTORS && shared.cache?.size)
+        log(`${shared.cache.save(SAVE_VECTORS)} passage vectors written to ${SAVE_VECTORS}`);
       write();
+    }
+    if (shared.recorded) {
+      const path = RECORD || join(REPORTS, `search-rankings${suffix}.json`);
+      const lines = Object.entries(shared.recorded).map(
+        ([adapter, r]) =>
+          `${JSON.stringify(adapter)}: {"docs": ${JSON.stringify(r.docs)},\n"items": [\n${r.items.map((x) => JSON.stringify(x)).join(',\n')}\n]}`,
+      );
+      writeFileSync(path, `{${lines.join(',\n')}}\n`);
+      log(`wrote the rankings to ${path}`);
     }
   } finally {
     await shared.cache?.stop();

@@ -1,3 +1,4 @@
+import { reciprocalRankFusion } from '@app/search/query/fusion';
 import { keyedClient, KeyedCall, RunningApp, startApp } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/databases';
 import { EmbeddingsServer, startEmbeddingsServer } from '../support/embeddings-server';
@@ -230,6 +231,45 @@ describe('semantic and hybrid search, EMBEDDINGS_PROVIDER=openai (PGlite, real s
     expect((await search(call, 'word1', '', 'big')).body.mode).toBe('lexical');
     expect((await search(call, 'word1', '&mode=hybrid', 'big')).body.mode).toBe('hybrid');
     expect((await search(call, 'tiny', '', 'small')).body.mode).toBe('hybrid');
+  });
+
+  it("hybrid keeps lexical's first result first when it holds every query term, where plain RRF would not", async () => {
+    await call('/api/v1/stores', { method: 'POST', json: { name: 'fusion' } });
+    const docs: Array<[string, string]> = [
+      [
+        'manual.txt',
+        'The scheduler retries a task after a timeout, then releases its lock and writes a report for the operator to read later, unless the queue is paused or the worker was stopped by hand.',
+      ],
+      // short pages holding one of the words: nearer the query by meaning (a bag of words here) than the
+      // long manual, and the first of them second lexically (the word twice)
+      ['lock.txt', 'Lock, lock.'],
+      ['timeout.txt', 'Timeout, twice.'],
+    ];
+    const up = await call('/api/v1/stores/fusion/documents', { method: 'POST', body: form(docs) });
+    expect(up.status).toBe(201);
+    await ready(call, 'fusion');
+    const names = (r: { body: { results: Array<{ filename: string }> } }) =>
+      r.body.results.map((x) => x.filename);
+    const modes = (q: string) =>
+      Promise.all(['lexical', 'semantic', 'hybrid'].map((m) => search(call, q, `&mode=${m}`, 'fusion')));
+
+    const [lexical, semantic, hybrid] = await modes('timeout lock');
+    // only the manual holds both words; by meaning it is last
+    expect(lexical.body.matching).toBe('relaxed');
+    expect(names(lexical)).toEqual(['manual.txt', 'lock.txt', 'timeout.txt']);
+    expect(names(semantic)).toEqual(['lock.txt', 'timeout.txt', 'manual.txt']);
+    // equal-weight RRF of these two lists would put lock.txt first (2nd and 1st beat 1st and 3rd)...
+    expect(reciprocalRankFusion([names(lexical), names(semantic)])[0].key).toBe('lock.txt');
+    // ...hybrid keeps the page that holds every term first, the rest fused
+    expect(hybrid.body.mode).toBe('hybrid');
+    expect(names(hybrid)).toEqual(['manual.txt', 'lock.txt', 'timeout.txt']);
+    expect(hybrid.body.results[0].score).toBe(1);
+    expect([...hybrid.body.results[0].matchedTerms].sort()).toEqual(['lock', 'timeout']);
+
+    // no page holds both words (matching relaxed from the first result on): nothing is kept, RRF's order
+    const [lex2, sem2, hyb2] = await modes('lock twice');
+    expect(lex2.body.matching).toBe('relaxed');
+    expect(names(hyb2)).toEqual(reciprocalRankFusion([names(lex2), names(sem2)]).map((f) => f.key));
   });
 });
 

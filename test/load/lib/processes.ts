@@ -102,6 +102,8 @@ export interface SearchAppOptions {
   /** More variables (DATABASE_URL…), over the ones above. */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** The port to listen on (default: a free one the OS picks). */
+  port?: number;
 }
 
 /**
@@ -126,6 +128,6 @@ export async function startSearchApp(o: SearchAppOptions): Promise<ServerProcess
       EMBEDDINGS_PROVIDER: 'off',
       ...o.env,
     },
-    { port: await freePort(), cwd: o.cwd, readyTimeoutMs: o.readyTimeoutMs },
+    { port: o.port ?? (await freePort()), cwd: o.cwd, readyTimeoutMs: o.readyTimeoutMs },
   );
 }

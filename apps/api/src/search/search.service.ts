@@ -9,7 +9,7 @@ import { EmbeddingFailedError } from './embeddings/embedding-provider';
 import { SemanticFilter, SemanticHit } from './embeddings/embedding.repository';
 import { EmbeddingsService } from './embeddings/embeddings.service';
 import { VectorIndex, VectorStoreRef } from './embeddings/vector-index';
-import { reciprocalRankFusion } from './query/fusion';
+import { hybridFusion } from './query/fusion';
 import { analysisRequests, buildPlan, QueryPlan } from './query/query-plan';
 import { parseQuery, ParsedQuery } from './query/query-parser';
 import { EmbeddingsUnavailableError, SearchTimeoutError, StoreNotFoundError } from './search.errors';
@@ -177,8 +177,8 @@ export class SearchService {
   /**
    * Runs a parsed query against one store: what its words are to the store (lexemes, corrections,
    * completions), then per mode the lexical ranking (postings and chunk signals, query/ranking.ts), the
-   * semantic one (the query's vector against the passages', in the vector index's child), or both fused by reciprocal rank
-   * (hybrid), grouped by document unless group=chunks; the page's passages rendered as HTML-safe snippets.
+   * semantic one (the query's vector against the passages', in the vector index's child), or both fused
+   * (hybrid: query/fusion.ts), grouped by document unless group=chunks; the page's passages rendered as HTML-safe snippets.
    */
   private async load(
     tenantId: string,
@@ -232,7 +232,7 @@ export class SearchService {
         mode,
         [...units.keys()],
         [...similar.keys()],
-        (k) => units.get(k)?.score,
+        (k) => units.get(k),
         (k) => similar.get(k)?.similarity,
       ).map((r) => {
         const [documentId, chunkIndex] = r.key.split(':');
@@ -269,7 +269,7 @@ export class SearchService {
       mode,
       [...lexicalDocs.keys()],
       [...similarDocs.keys()],
-      (k) => lexicalDocs.get(k)?.score,
+      (k) => lexicalDocs.get(k),
       (k) => similarDocs.get(k)?.similarity,
     );
     const ranked = position ? [...fused].sort((a, b) => byPosition(a.key, b.key)) : fused;
@@ -397,18 +397,22 @@ export class SearchService {
 
 /**
  * The ranking a mode returns: lexical and semantic as they are (a semantic result's score is its cosine
- * similarity, 0 when negative), hybrid fused by reciprocal rank (k = 60; score 0–1).
+ * similarity, 0 when negative), hybrid fused (query/fusion.ts: lexical's first result kept first when it holds
+ * every query term, the rest by reciprocal rank, k = 60; score 0–1).
  */
 function fuse(
   mode: SearchMode,
   lexical: string[],
   semantic: string[],
-  lexicalScore: (key: string) => number | undefined,
+  lexicalHit: (key: string) => { score: number; complete: boolean } | undefined,
   similarity: (key: string) => number | undefined,
 ): Array<{ key: string; score: number }> {
-  if (mode === 'lexical') return lexical.map((key) => ({ key, score: lexicalScore(key) ?? 0 }));
+  if (mode === 'lexical') return lexical.map((key) => ({ key, score: lexicalHit(key)?.score ?? 0 }));
   if (mode === 'semantic') return semantic.map((key) => ({ key, score: Math.max(0, similarity(key) ?? 0) }));
-  return reciprocalRankFusion([lexical, semantic]);
+  return hybridFusion(
+    lexical.map((key) => ({ key, complete: lexicalHit(key)?.complete ?? false })),
+    semantic,
+  );
 }
 
 /** What of the query filters semantic hits: its phrases (required) and its exclusions. */

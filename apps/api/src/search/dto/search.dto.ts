@@ -33,7 +33,10 @@ const QUERY_BOUNDS =
 
 export const SEARCH_GROUPS = ['documents', 'chunks'] as const;
 export const SEARCH_MODES = ['lexical', 'semantic', 'hybrid'] as const;
-/** lexical: words (BM25 and the rules below); semantic: embeddings' cosine; hybrid: both fused by RRF. */
+/**
+ * lexical: words (BM25 and the rules below); semantic: embeddings' cosine; hybrid: both fused (lexical's first
+ * result kept first when it holds every query term, the rest by reciprocal rank: query/fusion.ts).
+ */
 export type SearchMode = (typeof SEARCH_MODES)[number];
 export type SearchGroup = (typeof SEARCH_GROUPS)[number];
 /** `all`: every result holds every term; `relaxed`: too few did, so results holding fewer were added. */
@@ -90,7 +93,7 @@ class PageParams {
   @ApiPropertyOptional({
     enum: SEARCH_MODES,
     description:
-      'lexical, semantic or hybrid (reciprocal rank fusion of both); default: hybrid when every passage of the store is embedded, else lexical. The response says which ran',
+      "lexical, semantic or hybrid (both fused: lexical's first result stays first when it holds every query term, the rest by reciprocal rank fusion); default: hybrid when every passage of the store is embedded, else lexical. The response says which ran",
   })
   @IsOptional()
   @IsIn(SEARCH_MODES, { message: 'mode must be lexical, semantic or hybrid' })

@@ -21,3 +21,26 @@ export function reciprocalRankFusion(rankings: string[][], k = RRF_K): Array<{ k
     .sort(([, a], [, b]) => b.score - a.score || a.best - b.best || a.first - b.first)
     .map(([key, e]) => ({ key, score: e.score / max }));
 }
+
+/**
+ * Hybrid mode's fusion (issue 22): the lexical ranking's first result stays first when it holds every term
+ * of the query (`complete`: every group, as query/ranking.ts counts them), and reciprocal rank fusion
+ * (equal weights, k = 60) orders everything else. A known-item search — an excerpt, the page's rare words, an
+ * identifier, a typo or a prefix of what it says — names its page with every term, lexical ranking finds it
+ * first (MRR@10 0.98–1.00 in the relevance benchmark), and a small embedding model is weakest exactly there;
+ * plain RRF let the semantic list push that first hit down (0.63–0.78). A question whose words do not all
+ * stand in one page (38 of the 70 benchmark questions) is fused as before. Chosen offline over weighted RRF,
+ * a convex combination of normalised scores and tiers of every document holding all terms, on half of the
+ * benchmark's queries and checked on the other half (test/search-relevance/fusion-tuning.ts, reported in
+ * test/load/reports/search-relevance.md): the simplest rule that keeps every known-item style ≥ 0.95, with
+ * no parameter of its own. Scores are RRF's (0–1); a kept first result scores 1.
+ */
+export function hybridFusion(
+  lexical: Array<{ key: string; complete: boolean }>,
+  semantic: string[],
+): Array<{ key: string; score: number }> {
+  const fused = reciprocalRankFusion([lexical.map((l) => l.key), semantic]);
+  const first = lexical[0];
+  if (!first?.complete) return fused;
+  return [{ key: first.key, score: 1 }, ...fused.filter((f) => f.key !== first.key)];
+}

@@ -67,6 +67,12 @@ describe('rankDocuments', () => {
     const relaxed = rankDocuments(p, r, 10);
     expect(ids(relaxed)[0]).toBe('both');
     expect(relaxed).toMatchObject({ total: 3, relaxed: true });
+    // which hold every group (what hybrid fusion keeps first)
+    expect(relaxed.documents.map((d) => [d.documentId, d.complete])).toEqual([
+      ['both', true],
+      ['a1', false],
+      ['b1', false],
+    ]);
     const strict = rankDocuments(p, r, 1);
     expect(strict).toMatchObject({ total: 1, relaxed: false });
     expect(ids(strict)).toEqual(['both']);
@@ -150,5 +156,7 @@ describe('rankDocuments', () => {
       { documentId: 'elsewhere', chunkIndex: 0, units: [0, 1], cd: 0, seq: 0 },
     ]);
     expect(chunks.map((c) => `${c.documentId}:${c.chunkIndex}`)).toEqual(['a:1', 'a:0', 'b:0']);
+    // a chunk is complete by its own groups, not its document's
+    expect(chunks.map((c) => c.complete)).toEqual([true, false, false]);
   });
 });

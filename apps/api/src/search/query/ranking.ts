@@ -30,6 +30,8 @@ export interface RankedDocument {
   units: number[];
   /** 0–1, descending down the list. */
   score: number;
+  /** Holds every group of the query (a chunk: in itself) — what hybrid fusion keeps first (query/fusion.ts). */
+  complete: boolean;
 }
 
 export interface Ranking {
@@ -182,6 +184,7 @@ export function rankDocuments(plan: QueryPlan, rows: MatchRows, pageSize: number
       documentId: r.c.documentId,
       units: [...r.c.units].sort((a, b) => a - b),
       score: r.rank / maxRank,
+      complete: n > 0 && r.c.matched === n,
     })),
   };
 }
@@ -212,10 +215,18 @@ export function rankChunks(plan: QueryPlan, documents: RankedDocument[], chunks:
     .filter((c) => docScore.has(c.documentId))
     .map((c) => {
       const groups = new Set(c.units.map(groupOf)).size;
+      // the optional word's group is numbered after the required ones (query-plan.ts)
+      const required = new Set(c.units.map(groupOf).filter((g) => g !== undefined && g < n)).size;
       const proximity = Math.min(PROXIMITY_BUCKETS, Math.floor(c.cd * 10 * PROXIMITY_BUCKETS));
       const rank =
         (groups * 3 + c.seq) * (PROXIMITY_BUCKETS + 1) + proximity + (docScore.get(c.documentId) ?? 0);
-      return { documentId: c.documentId, chunkIndex: c.chunkIndex, units: c.units, score: rank / maxRank };
+      return {
+        documentId: c.documentId,
+        chunkIndex: c.chunkIndex,
+        units: c.units,
+        score: rank / maxRank,
+        complete: n > 0 && required === n,
+      };
     })
     .sort(
       (a, b) =>
