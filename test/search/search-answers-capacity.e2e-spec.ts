@@ -110,29 +110,6 @@ describe('answer=generate: bounded, fair between tenants (real sockets)', () => 
   const ask = (t: 'a' | 'b' | 'c', words: string): Promise<TestResponse> =>
     clients[t](`/api/v1/search?store=docs&q=${encodeURIComponent(words)}&answer=generate`);
 
-  it('a stream holds its slot until its last token, and gives it back when the client leaves', async () => {
-    const controller = new AbortController();
-    const stream = await fetch(
-      `${app.url}/api/v1/search?store=docs&q=${encodeURIComponent('exact list')}&answer=generate`,
-      { headers: { 'X-API-Key': KEY_A, Accept: 'text/event-stream' }, signal: controller.signal },
-    );
-    expect(stream.status).toBe(200);
-    const reader = stream.body!.getReader();
-    let seen = '';
-    while (!seen.includes('event: delta')) seen += new TextDecoder().decode((await reader.read()).value);
-    // tenant A's one slot is the stream's: A's next question waits, and is refused after the wait
-    const refused = await ask('a', 'fractions module');
-    expect(refused.status).toBe(503);
-    expect(refused.body.details).toMatchObject({ pool: 'answer', reason: 'wait_timeout' });
-    // the client leaves: the upstream request is aborted and the slot is A's again
-    controller.abort();
-    await until(() => chat.open().length === 0, WAIT_MS * 5, 'chat.open().length === 0');
-    const next = ask('a', 'fractions module');
-    await until(() => chat.open().length === 1, WAIT_MS * 5, 'chat.open().length === 1');
-    chat.finishAll();
-    expect((await next).status).toBe(200);
-  });
-
   it('holds the cap, serves another tenant before the first one’s backlog, and refuses past the wait with 503 + Retry-After', async () => {
     // tenant A asks three questions at once: one reaches the model, two wait (A's share is one slot)
     const a = [ask('a', 'sorted list'), ask('a', 'exact fractions'), ask('a', 'bisect module')];
@@ -170,5 +147,28 @@ describe('answer=generate: bounded, fair between tenants (real sockets)', () => 
     const metrics = (await app.request('/metrics')).text;
     expect(metrics).toMatch(/^pool_in_use\{pool="answer"\} 0$/m);
     expect(metrics).toMatch(/^pool_wait_seconds_count\{pool="answer"\} [1-9]/m);
+  });
+
+  it('a stream holds its slot until its last token, and gives it back when the client leaves', async () => {
+    const controller = new AbortController();
+    const stream = await fetch(
+      `${app.url}/api/v1/search?store=docs&q=${encodeURIComponent('exact list')}&answer=generate`,
+      { headers: { 'X-API-Key': KEY_A, Accept: 'text/event-stream' }, signal: controller.signal },
+    );
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let seen = '';
+    while (!seen.includes('event: delta')) seen += new TextDecoder().decode((await reader.read()).value);
+    // tenant A's one slot is the stream's: A's next question waits, and is refused after the wait
+    const refused = await ask('a', 'fractions module');
+    expect(refused.status).toBe(503);
+    expect(refused.body.details).toMatchObject({ pool: 'answer', reason: 'wait_timeout' });
+    // the client leaves: the upstream request is aborted and the slot is A's again
+    controller.abort();
+    await until(() => chat.open().length === 0, WAIT_MS * 5, 'chat.open().length === 0');
+    const next = ask('a', 'fractions module');
+    await until(() => chat.open().length === 1, WAIT_MS * 5, 'chat.open().length === 1');
+    chat.finishAll();
+    expect((await next).status).toBe(200);
   });
 });

@@ -12,6 +12,7 @@ import {
   installBodyProgressTimeout,
   installUrlLengthLimit,
 } from './http-server/http-limits';
+import { installUnusedConnectionClose } from './http-server/unused-connections';
 import { installNulGuard } from './validation/nul-guard';
 import { installMediaTypeCheck } from './validation/media-type';
 import { ShutdownState } from './health/shutdown.state';
@@ -32,6 +33,8 @@ export function installHttpPipeline(
   opts: { accessLog: boolean; shutdown: ShutdownState; limits: HttpLimits },
 ): void {
   installRequestContext(fastify);
+  // a connection a client opened and sent nothing on does not hold the server's close (Node waits for it)
+  installUnusedConnectionClose(fastify);
   // Once shutdown has begun, every response asks its client to reconnect (elsewhere): keep-alive sockets
   // close as their last in-flight response goes out, so the server can close without waiting for their
   // idle timeout.
