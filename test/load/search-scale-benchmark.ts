@@ -822,7 +822,7 @@ function markdown(results: Result[], meta: Record<string, unknown>, analysis: st
       'first checked against the documents (they were kept while the corpus was stored, two documents in flight on PostgreSQL), ' +
       'then, alternating in one loop, the aggregate every cache-missing search ran before migration 11 ' +
       "(`count(*)`, `sum(terms)` over the store's published documents, a branch of its match statement) and the store-key " +
-      'lookup that now carries the same numbers (one primary-key row). Client-side ms per statement.',
+      'lookup that now carries the same numbers (one row through the (tenant, name) unique index). Client-side ms per statement.',
     '',
     '| Database | Passages | Documents | Rounds | aggregate p50 | aggregate p95 | store key p50 | store key p95 | p50 ratio |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
