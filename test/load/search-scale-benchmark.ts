@@ -19,7 +19,9 @@
  *    p50/p95/p99 of client latency per kind. Then an upload sample through the HTTP API (multipart, 10 files
  *    of ~10 KB a request) into `upload-sample`: MB/s and passages/s, on a database already holding the corpus.
  * 4. The app stops; this script replays the slowest query of each kind through the repository's own statements with
- *    `EXPLAIN (ANALYZE, BUFFERS)` in front of each, and records the plans and the indexes they use.
+ *    `EXPLAIN (ANALYZE, BUFFERS)` in front of each, and records the plans and the indexes they use; checks the
+ *    store row's document counters (migration 11) against its documents, and times the per-search aggregate they
+ *    replaced against the store-key lookup that carries them, alternating in one loop.
  *
  * Writes test/load/reports/search-scale.{md,json}; results of earlier invocations for other (adapter, size)
  * pairs are kept in the JSON (each with its own date and load average), and the hand-written `## Analysis`
@@ -522,7 +524,7 @@ async function explain(inner: Database, query: Query): Promise<Explained[]> {
   const filter = query.filter ? parseFilter(query.filter) : undefined;
   const rescore = plan.groupCount === 1 && plan.verbatim !== null;
   db.label = 'match';
-  const rows = await repository.match(store.id, plan, { proximity: !rescore, filter });
+  const rows = await repository.match(store, plan, { proximity: !rescore, filter });
   let ranking = rankDocuments(plan, rows, 10);
   if (rescore && ranking.total > 1) {
     db.label = 'proximity (rescore window)';
@@ -543,6 +545,65 @@ async function explain(inner: Database, query: Query): Promise<Explained[]> {
   return db.explained;
 }
 
+// ── the store's totals: aggregated per search (before migration 11) or read from its row ─────────────
+interface StoreTotalsAB {
+  documents: number;
+  rounds: number;
+  /** What every cache-missing search ran before migration 11, as a branch of its match statement. */
+  aggregate: { p50: number; p95: number };
+  /** What a search reads now: the store's key, its counters with it. */
+  storeKey: { p50: number; p95: number };
+}
+
+const TOTALS_ROUNDS = 200;
+
+/**
+ * Checks the store row's counters against the documents they count (after a build with documents stored
+ * concurrently), then times, alternating in one loop (the same load for both), the aggregate a search used to run
+ * — `count(*)`, `sum(terms)` over the store's published documents — and the store-key lookup that now carries
+ * the same two numbers.
+ */
+async function storeTotals(db: Database): Promise<StoreTotalsAB> {
+  const key = await new SearchRepository(db).storeKey(TENANT, STORE);
+  if (!key) throw new Error('the corpus store is missing');
+  const aggregateSql = `SELECT count(*)::float8 AS documents, coalesce(sum(terms), 0)::float8 AS terms
+    FROM search_documents WHERE store_id = $1 AND ready`;
+  const real = (await db.query<{ documents: number; terms: number }>(aggregateSql, [key.id])).rows[0];
+  if (Number(real.documents) !== key.documents || Number(real.terms) !== key.totalTerms)
+    throw new Error(
+      `store counters drifted: row ${key.documents} / ${key.totalTerms}, documents ${real.documents} / ${real.terms}`,
+    );
+  const timed = async (fn: () => Promise<unknown>): Promise<number> => {
+    const started = process.hrtime.bigint();
+    await fn();
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  const aggregate: number[] = [];
+  const lookup: number[] = [];
+  for (let i = 0; i < TOTALS_ROUNDS; i++) {
+    const a = () => timed(() => db.query(aggregateSql, [key.id])).then((ms) => aggregate.push(ms));
+    const k = () =>
+      timed(() => new SearchRepository(db).storeKey(TENANT, STORE)).then((ms) => lookup.push(ms));
+    if (i % 2) {
+      await a();
+      await k();
+    } else {
+      await k();
+      await a();
+    }
+  }
+  const summary = (samples: number[]) => {
+    const sorted = [...samples].sort((x, y) => x - y);
+    return { p50: r2(percentile(sorted, 50)), p95: r2(percentile(sorted, 95)) };
+  };
+  return {
+    documents: key.documents,
+    rounds: TOTALS_ROUNDS,
+    aggregate: summary(aggregate),
+    storeKey: summary(lookup),
+  };
+}
+
 // ── one (adapter, size) ───────────────────────────────────────────────────────────────────────────
 interface Result {
   adapter: string;
@@ -557,6 +618,8 @@ interface Result {
   slowest?: Measured['slowest'];
   upload: UploadStats;
   explain: Record<Kind, { query: Query; statements: Explained[] }>;
+  /** Runs from migration 11 on. */
+  storeTotals?: StoreTotalsAB;
 }
 
 async function openDatabase(adapter: string, url: string | undefined, dataDir: string): Promise<Database> {
@@ -627,12 +690,17 @@ async function runOne(adapter: string, size: number, queries: Query[]): Promise<
 
       db = await openDatabase(adapter, url, dataDir);
       const explained = {} as Result['explain'];
+      let totals: StoreTotalsAB;
       try {
         for (const kind of KINDS) {
           // the slowest query of the kind (what the tail is made of), replayed on the database it ran on
           const query = measured.slowest[kind][0].query;
           explained[kind] = { query, statements: await explain(db, query) };
         }
+        totals = await storeTotals(db);
+        log(
+          `${adapter} ${size}: store totals p50 ${totals.aggregate.p50} ms aggregated, ${totals.storeKey.p50} ms with the store key`,
+        );
       } finally {
         await db.close();
       }
@@ -649,6 +717,7 @@ async function runOne(adapter: string, size: number, queries: Query[]): Promise<
         slowest: measured.slowest,
         upload,
         explain: explained,
+        storeTotals: totals,
       };
     });
   } finally {
@@ -746,6 +815,25 @@ function markdown(results: Result[], meta: Record<string, unknown>, analysis: st
         ),
       ),
     ),
+    '',
+    "## The store's totals: aggregated per search, or read from its row (migration 11)",
+    '',
+    "BM25's document count and total length, on the built database with the app stopped: the store row's counters are " +
+      'first checked against the documents (they were kept while the corpus was stored, two documents in flight on PostgreSQL), ' +
+      'then, alternating in one loop, the aggregate every cache-missing search ran before migration 11 ' +
+      "(`count(*)`, `sum(terms)` over the store's published documents, a branch of its match statement) and the store-key " +
+      'lookup that now carries the same numbers (one row through the (tenant, name) unique index). Client-side ms per statement.',
+    '',
+    '| Database | Passages | Documents | Rounds | aggregate p50 | aggregate p95 | store key p50 | store key p95 | p50 ratio |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...sorted.flatMap((r) => {
+      const t = r.storeTotals;
+      if (!t) return [];
+      const ratio = t.storeKey.p50 > 0 ? `${r2(t.aggregate.p50 / t.storeKey.p50)}×` : '—';
+      return [
+        `| ${r.adapter} | ${r.size.toLocaleString('en')} | ${t.documents} | ${t.rounds} | ${t.aggregate.p50} | ${t.aggregate.p95} | ${t.storeKey.p50} | ${t.storeKey.p95} | ${ratio} |`,
+      ];
+    }),
     '',
   ];
   return `${lines.join('\n')}${analysis ? `\n${analysis}\n` : ''}`;

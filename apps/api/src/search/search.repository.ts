@@ -96,9 +96,9 @@ export class ReplacedDocumentGone extends Error {}
 class NothingDeleted extends Error {}
 
 // pg returns bigint/count as strings and PGlite as numbers: normalise with ::int / ::text in SQL.
+// The published documents' count and bytes are the store row's counters (migration 11), not a scan.
 const STORE_COLUMNS = `s.id, s.name, s.version::text AS version, s.created_at AS "createdAt", s.updated_at AS "updatedAt",
-  (SELECT count(*)::int FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS "documentCount",
-  (SELECT coalesce(sum(d.bytes), 0)::float8 FROM search_documents d WHERE d.store_id = s.id AND d.ready) AS bytes`;
+  s.document_count::float8 AS "documentCount", s.document_bytes::float8 AS bytes`;
 
 // `id` is the public id (migration 8): a replaced document keeps it while its row changes.
 const DOCUMENT_COLUMNS = `d.public_id AS id, d.id AS "rowId", d.seq::float8 AS seq, d.filename, d.content_type AS "contentType", d.bytes::float8 AS bytes,
@@ -130,8 +130,20 @@ const ANALYSE_EVERY = 100;
 
 /** Every SQL statement of the search feature, tenant-scoped at the seam. */
 
-/** A store as a search keys its cache: id, version, and the embedding progress recorded on its row (0010). */
-export interface StoreKey {
+/**
+ * What BM25 reads of the whole store: its published documents and their length in tokens summed (the average
+ * document length), the counters of its row (migration 11) — kept by each publication and delete.
+ */
+export interface StoreTotals {
+  documents: number;
+  totalTerms: number;
+}
+
+/**
+ * A store as a search keys its cache — id, version, and the embedding progress recorded on its row (0010) —
+ * with the totals ranking reads (0011): one index lookup, all a cached search reads.
+ */
+export interface StoreKey extends StoreTotals {
   id: string;
   version: string;
   embeddingCounts: StoreEmbeddingCounts | null;
@@ -217,14 +229,19 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     return r.rows[0];
   }
 
-  /** The id and version only: what a search needs for its cache key, one index lookup. */
+  /**
+   * What a search reads of the store's row, one index lookup: its cache key (id, version, embedding progress)
+   * and BM25's store totals (read with the version the page is cached under).
+   */
   async storeKey(tenantId: string, name: string): Promise<StoreKey | undefined> {
     const r = await this.db.query<StoreKey>(
-      `SELECT id, version::text AS version, embedding_counts AS "embeddingCounts"
+      `SELECT id, version::text AS version, embedding_counts AS "embeddingCounts",
+         document_count::float8 AS documents, document_terms::float8 AS "totalTerms"
        FROM search_stores WHERE tenant_id = $1 AND name = $2`,
       [tenantId, name],
     );
-    return r.rows[0];
+    const row = r.rows[0];
+    return row && { ...row, documents: Number(row.documents), totalTerms: Number(row.totalTerms) };
   }
 
   /**
@@ -256,7 +273,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    *    most), which also stages the batch's distinct words (the tsvectors are computed here: the costly part);
    * 3. its postings, one statement per batch;
    * 4. one short transaction that publishes it: the store's version bump (which also serialises uploads and
-   *    deletes of one store), its words into the vocabulary, `ready = true`.
+   *    deletes of one store), its words into the vocabulary, `ready = true` and the store's counters (migration 11).
    * Until step 4 commits, lists, counts and searches leave the document out, and a search cache keyed by the
    * store's version stays valid. When a step fails, what was written is removed (discardPending); rows left by
    * a process that died mid-upload are swept later (sweepPending). StoreGone when the store went away.
@@ -478,11 +495,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
         if (published.rows.length === 0) throw new NothingDeleted();
         const rowId = published.rows[0].id;
         await unindexDocument(tx, storeId, rowId);
-        const r = await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [
-          storeId,
-          rowId,
-        ]);
-        if (r.rowCount === 0) throw new NothingDeleted();
+        if (!(await deletePublished(tx, storeId, rowId))) throw new NothingDeleted();
         return true;
       })
       .catch((err: unknown) => {
@@ -577,24 +590,23 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
 
   /**
    * Everything ranking needs for a plan, in one statement: the posting list of every lexeme the plan
-   * can match (document, tf, length), the documents holding an excluded word or phrase, per phrase
-   * variant the documents with its lexemes adjacent in one chunk, and the store's document count and
-   * total length. With `proximity`, also per document the best chunk holding every group (see
-   * MatchRows.proximity).
+   * can match (document, tf, length), the documents holding an excluded word or phrase, and per phrase
+   * variant the documents with its lexemes adjacent in one chunk. With `proximity`, also per document the best
+   * chunk holding every group (see MatchRows.proximity). The store's document count and total length are the
+   * totals its row holds (`store`, read by storeKey): nothing here grows with the store, only with the terms.
    */
   async match(
-    storeId: string,
+    store: { id: string } & StoreTotals,
     plan: QueryPlan,
     opts: { proximity: boolean; filter?: FilterNode },
   ): Promise<MatchRows> {
+    const storeId = store.id;
     const params: unknown[] = [storeId];
     const param = (value: unknown): string => `$${params.push(value)}`;
     const lexemes = [...new Set(plan.variants.flatMap((v) => v.lexemes))];
     const branches = [
       `SELECT 'p' AS kind, p.lexeme AS a, p.document_id AS doc, p.tf::float8 AS x, p.dl::float8 AS y
        FROM search_postings p WHERE p.store_id = $1 AND p.lexeme = ANY(${param(lexemes)}::text[] COLLATE "C")`,
-      `SELECT 's', NULL, NULL, count(*)::float8, coalesce(sum(terms), 0)::float8
-       FROM search_documents WHERE store_id = $1 AND ready`,
       // documents still being stored: their postings and chunks are already there, they are left out below
       `SELECT 'u', NULL, id, NULL, NULL FROM search_documents WHERE store_id = $1 AND NOT ready`,
     ];
@@ -619,15 +631,15 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
       if (branch) branches.push(branch);
     }
     const r = await this.db.query<{
-      kind: 'p' | 's' | 'u' | 'k' | 'x' | 'f' | 'c';
+      kind: 'p' | 'u' | 'k' | 'x' | 'f' | 'c';
       a: string | null;
       doc: string | null;
       x: number | null;
       y: number | null;
     }>(branches.join('\nUNION ALL\n'), params);
     const rows: MatchRows = {
-      documents: 0,
-      totalTerms: 0,
+      documents: store.documents,
+      totalTerms: store.totalTerms,
       postings: [],
       excluded: [],
       phrases: [],
@@ -646,10 +658,7 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
           tf: Number(row.x),
           dl: Number(row.y),
         });
-      else if (row.kind === 's') {
-        rows.documents = Number(row.x);
-        rows.totalTerms = Number(row.y);
-      } else if (row.kind === 'x') rows.excluded.push(row.doc as string);
+      else if (row.kind === 'x') rows.excluded.push(row.doc as string);
       else if (row.kind === 'f') rows.phrases.push({ variant: Number(row.a), documentId: row.doc as string });
       else rows.proximity.push({ documentId: row.doc as string, seq: Number(row.x), cd: Number(row.y) });
     }
@@ -783,11 +792,15 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     return new Map(r.rows.map((row) => [`${row.documentId}:${row.chunkIndex}`, row]));
   }
 
+  /** Stores and published documents of every tenant (the documents: the stores' counters, migration 11). */
   async counts(): Promise<{ stores: number; documents: number }> {
     const r = await this.db.query<{ stores: number; documents: number }>(
-      `SELECT (SELECT count(*)::int FROM search_stores) AS stores, (SELECT count(*)::int FROM search_documents WHERE ready) AS documents`,
+      `SELECT count(*)::int AS stores, coalesce(sum(document_count), 0)::float8 AS documents FROM search_stores`,
     );
-    return r.rows[0] ?? { stores: 0, documents: 0 };
+    const row = r.rows[0];
+    return row
+      ? { stores: Number(row.stores), documents: Number(row.documents) }
+      : { stores: 0, documents: 0 };
   }
 
   /** A real full-text round trip: the english configuration exists and the tables answer. */
@@ -946,7 +959,8 @@ async function insertPending(
 
 /**
  * Step 4, one transaction: the store's version bump (which locks its row: publications and deletes in one
- * store serialise, and a deleted store is noticed), the document's words into the vocabulary, `ready`.
+ * store serialise, and a deleted store is noticed), the document's words into the vocabulary, `ready` with the
+ * store's counters (migration 11) in the same statement.
  * A replacement (`doc.replaces`, or a published document holding `doc.externalId`, looked up under that lock
  * so concurrent upserts of one key serialise) first takes the old document out — postings, vocabulary share,
  * row and chunks, what a delete does — and the new row keeps its public id, external id and creation time.
@@ -981,20 +995,31 @@ async function publish(
   const previous: Previous | undefined = old?.rows[0];
   if (previous) {
     await unindexDocument(tx, storeId, previous.id);
-    await tx.query('DELETE FROM search_documents WHERE store_id = $1 AND id = $2', [storeId, previous.id]);
+    await deletePublished(tx, storeId, previous.id);
   }
   await publishWords(tx, storeId, documentId);
+  // `ready`, and the store's counters (migration 11) by what this statement published: none when the row
+  // was swept meanwhile
   const published = await tx.query<{ id: string }>(
-    `UPDATE search_documents SET terms = $2, ready = true, updated_at = now(),
-       public_id = coalesce($3::uuid, public_id), external_id = coalesce(external_id, $4::text),
-       created_at = coalesce($5::timestamptz, created_at)
-     WHERE id = $1 AND NOT ready RETURNING public_id AS id`,
+    `WITH published AS (
+       UPDATE search_documents SET terms = $2, ready = true, updated_at = now(),
+         public_id = coalesce($3::uuid, public_id), external_id = coalesce(external_id, $4::text),
+         created_at = coalesce($5::timestamptz, created_at)
+       WHERE id = $1 AND NOT ready RETURNING public_id, terms, bytes
+     ),
+     counted AS (
+       UPDATE search_stores s SET document_count = s.document_count + 1,
+         document_terms = s.document_terms + p.terms, document_bytes = s.document_bytes + p.bytes
+       FROM published p WHERE s.id = $6
+     )
+     SELECT public_id AS id FROM published`,
     [
       documentId,
       terms,
       previous?.publicId ?? null,
       previous?.externalId ?? null,
       previous ? new Date(previous.createdAt).toISOString() : null,
+      storeId,
     ],
   );
   // swept meanwhile (an upload older than PENDING_STALE_MS): nothing of it is left to publish
@@ -1007,6 +1032,27 @@ async function publish(
 function storeGoneOnForeignKey(err: unknown): never {
   if ((err as { code?: unknown } | null)?.code === '23503') throw new StoreGone();
   throw err;
+}
+
+/**
+ * Deletes a published document's row (its chunks cascade) and takes it off the store's counters (migration
+ * 11) in the same statement, by what was deleted; inside a transaction holding the store's row lock (the
+ * version bump). False when the row was not there.
+ */
+async function deletePublished(tx: Queryable, storeId: string, rowId: string): Promise<boolean> {
+  const r = await tx.query<{ n: number }>(
+    `WITH gone AS (
+       DELETE FROM search_documents WHERE store_id = $1 AND id = $2 AND ready RETURNING terms, bytes
+     ),
+     counted AS (
+       UPDATE search_stores s SET document_count = s.document_count - 1,
+         document_terms = s.document_terms - g.terms, document_bytes = s.document_bytes - g.bytes
+       FROM gone g WHERE s.id = $1
+     )
+     SELECT count(*)::int AS n FROM gone`,
+    [storeId, rowId],
+  );
+  return Number(r.rows[0]?.n ?? 0) > 0;
 }
 
 /** Takes a document out of the postings and the vocabulary (before its chunks go). */

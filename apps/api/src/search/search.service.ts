@@ -15,7 +15,7 @@ import { parseQuery, ParsedQuery } from './query/query-parser';
 import { EmbeddingsUnavailableError, SearchTimeoutError, StoreNotFoundError } from './search.errors';
 import { SearchCacheLabel, SearchMetrics } from './search.metrics';
 import { RankedDocument, rankChunks, rankDocuments, Ranking } from './query/ranking';
-import { SearchRepository, StoreKey } from './search.repository';
+import { SearchRepository, StoreKey, StoreTotals } from './search.repository';
 import { normaliseQuery, renderPassage } from './snippet';
 import { FilterNode, parseFilter } from './filter/filter-parser';
 import { facetCounts, sortByMetadata, SortSpec } from './filter/filter-queries';
@@ -182,7 +182,7 @@ export class SearchService {
    */
   private async load(
     tenantId: string,
-    store: VectorStoreRef,
+    store: VectorStoreRef & StoreTotals,
     parsed: ParsedQuery,
     req: SearchRequest,
     mode: SearchMode,
@@ -200,7 +200,7 @@ export class SearchService {
       ...plan.expansionWords,
       ...plan.units.filter((u) => u.tokens.length > 1).map((u) => u.tokens.join('')),
     ]);
-    const lexical = mode === 'semantic' ? undefined : await this.lexical(storeId, plan, req, filter);
+    const lexical = mode === 'semantic' ? undefined : await this.lexical(store, plan, req, filter);
     let semantic = mode === 'lexical' ? undefined : await this.semantic(tenantId, store, parsed, plan);
     if (semantic?.length && filter) {
       // the metadata filter narrows hits by meaning as it narrows the lexical match set
@@ -323,9 +323,12 @@ export class SearchService {
     };
   }
 
-  /** The lexical ranking of every matching document (none for a query of stop words only). */
+  /**
+   * The lexical ranking of every matching document (none for a query of stop words only); BM25's store totals
+   * are those read with the store's key.
+   */
   private async lexical(
-    storeId: string,
+    store: { id: string } & StoreTotals,
     plan: QueryPlan,
     req: SearchRequest,
     filter?: FilterNode,
@@ -334,11 +337,11 @@ export class SearchService {
     // One group: which chunks say what was typed is only worth asking of the best documents (a rescore
     // window), not of every chunk holding a single common word.
     const rescore = plan.groupCount === 1 && plan.verbatim !== null;
-    const rows = await this.repository.match(storeId, plan, { proximity: !rescore, filter });
+    const rows = await this.repository.match(store, plan, { proximity: !rescore, filter });
     let ranking = rankDocuments(plan, rows, req.limit);
     if (rescore && ranking.total > 1) {
       const window = ranking.documents.slice(0, RESCORE_WINDOW).map((d) => d.documentId);
-      rows.proximity = await this.repository.proximity(storeId, plan, window);
+      rows.proximity = await this.repository.proximity(store.id, plan, window);
       ranking = rankDocuments(plan, rows, req.limit);
     }
     return ranking;

@@ -9,6 +9,7 @@ import { searchMetadataMigration } from './0007_search_metadata';
 import { searchReplaceSettingsMigration } from './0008_search_replace_settings';
 import { searchGinBoundedPendingListMigration } from './0009_search_gin_bounded_pending_list';
 import { searchVectorBytesMigration } from './0010_search_vector_bytes';
+import { searchStoreCountersMigration } from './0011_search_store_counters';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
@@ -26,4 +27,5 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchReplaceSettingsMigration,
   searchGinBoundedPendingListMigration,
   searchVectorBytesMigration,
+  searchStoreCountersMigration,
 ];
