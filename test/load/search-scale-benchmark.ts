@@ -23,6 +23,8 @@
  *    store row's document counters (migration 11) against its documents, and times the per-search aggregate they
  *    replaced against the store-key lookup that carries them, alternating in one loop.
  *
+ * `--render-only` rewrites the markdown from the JSON without running anything.
+ *
  * Writes test/load/reports/search-scale.{md,json}; results of earlier invocations for other (adapter, size)
  * pairs are kept in the JSON (each with its own date and load average), and the hand-written `## Analysis`
  * section of the markdown is preserved. Not part of `npm test`.
@@ -854,6 +856,12 @@ async function main(): Promise<void> {
     ...machine(),
     queriesPerKind: QUERIES_PER_KIND,
   };
+  if (args.includes('--render-only')) {
+    // the markdown again from the JSON's results (e.g. after results of two branches' runs were merged)
+    writeFileSync(mdPath, markdown(previous, meta, handWrittenAnalysis(mdPath)));
+    log('rewrote test/load/reports/search-scale.md from search-scale.json');
+    return;
+  }
   for (const adapter of ADAPTERS)
     for (const size of SIZES) {
       if (adapter === 'pglite' && size > PGLITE_MAX) continue;
