@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { form } from '../fixtures/documents/builders';
 import { RunningApp, startApp } from '../support/app';
 import { ChildApp } from '../support/child-app';
-import { until } from '../support/wait';
+import { until, within } from '../support/wait';
 
 const KEY = 'answers-shutdown-key-0123456789';
 /** Closing an idle app takes a second or two here; ten times that means it is not going to return. */
@@ -31,19 +31,6 @@ function stallingChatServer() {
     });
   });
   return { server, open: () => open, requests: () => requests };
-}
-
-/** `promise`, or a rejection naming `what` once `ms` have passed (a hang bound, not a duration check). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, bound]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Opens a streamed answer, reads until its first delta, and leaves (aborts the request). */

@@ -26,3 +26,16 @@ export async function until(
 ): Promise<void> {
   if ((await poll(cond, ms)) === undefined) throw new Error(`${what} not met within ${ms} ms`);
 }
+
+/** `promise`, or a rejection naming `what` once `ms` have passed (a hang bound, not a duration check). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,23 +1,11 @@
 import { once } from 'node:events';
 import { connect, Socket } from 'node:net';
 import Fastify, { FastifyInstance } from 'fastify';
+import { within } from '../../../../test/support/wait';
 import { installUnusedConnectionClose } from './unused-connections';
 
 /** Closing an idle server takes milliseconds; past this it is not going to return. */
 const CLOSE_BOUND_MS = 5000;
-
-/** `promise`, or a rejection naming `what` once `ms` have passed (a hang bound, not a duration check). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, bound]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A connection to the server, accepted by it (its 'connection' event has fired) when this resolves. */
 async function connection(app: FastifyInstance, port: number): Promise<Socket> {
