@@ -165,8 +165,9 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * (and scans the whole vocabulary for every typo instead of using its trigram index); without VACUUM
    * the postings' and vocabulary's index-only scans read the table row of every entry, since nothing marks
    * their pages all-visible. VACUUM only visits pages written since the last one (the tables are mostly
-   * appended to); on PostgreSQL it does not block searches. (The GIN indexes keep no pending list for it to
-   * merge: migration 4.)
+   * appended to); on PostgreSQL it does not block searches. (It also merges the GIN indexes' small pending
+   * lists, migration 9, which an inserting statement otherwise merges once past their limit.) Embedding writes
+   * (every chunk row rewritten with its vector) are not counted here yet: see the relevance report's analysis.
    */
   noteChanges(documents: number): void {
     this.changedSinceAnalyse += documents;
