@@ -32,9 +32,19 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { handWrittenAnalysis } from '../load/lib/analysis';
 import { machine } from '../load/lib/machine';
-import { LatencySummary, summariseLatency } from '../load/lib/latency';
-import { createStore, uploadFiles, withSearchRun } from '../load/lib/search-run';
+import { withSearchRun } from '../load/lib/search-run';
 import { createTestDatabase } from '../support/databases';
+import {
+  FILES_PER_UPLOAD,
+  latency,
+  Latency,
+  searcher,
+  storedTexts,
+  StoreClient,
+  UPLOAD_CONCURRENCY,
+  uploadCorpus,
+  UploadStats,
+} from './client';
 import { CorpusFile, loadCorpus, pythonDocDir } from './corpus';
 import { EmbeddingsCache } from './embeddings-cache';
 import {
@@ -44,7 +54,6 @@ import {
   runQueries,
   runQuestions,
   scoreByStyle,
-  SearchOutcome,
   StyleScore,
 } from './evaluate';
 import { generateQueries, RelevanceQuery, score, Style, STYLE_DESCRIPTIONS, STYLES } from './queries';
@@ -54,8 +63,6 @@ const ROOT = resolve(__dirname, '..', '..');
 const REPORTS = join(ROOT, 'test', 'load', 'reports');
 const API_KEY = 'bench-relevance-key-0123456789';
 const STORE = 'pydoc';
-const FILES_PER_UPLOAD = 20;
-const UPLOAD_CONCURRENCY = 2;
 const CHUNK_CHARS = 1200; // the defaults: the benchmark measures the service as configured out of the box
 const CHUNK_OVERLAP = 200;
 const TARGET_MRR = 0.9;
@@ -98,22 +105,11 @@ const log = (msg: string): void =>
   void process.stdout.write(`[relevance ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 const headers = { 'X-API-Key': API_KEY };
 
-type Latency = Omit<LatencySummary, 'requests' | 'mean'>;
-
 interface AdapterResult {
   adapter: string;
   database: string;
-  upload: {
-    files: number;
-    rejected: number;
-    chunks: number;
-    seconds: number;
-    chunksPerSecond: number;
-    /** Files refused for good (after the retries), with the code and reason the API gave. */
-    refused?: string[];
-    /** Files that were refused for a transient reason (timeout, cpu, capacity) and stored on a retry. */
-    retried?: number;
-  };
+  upload: UploadStats;
+
   styles: StyleScore[];
   cold: Latency;
   cached: Latency;
@@ -155,131 +151,6 @@ interface EmbeddingRun {
   cacheServed?: number;
   cacheComputed?: number;
   loadAverage1m: { start: number; end: number };
-}
-
-function latency(results: Array<{ ms: number; tookMs: number }>): Latency {
-  const {
-    requests: _r,
-    mean: _m,
-    ...summary
-  } = summariseLatency(
-    results.map((r) => r.ms),
-    results.map((r) => r.tookMs),
-  );
-  return summary;
-}
-
-async function upload(
-  url: string,
-  corpus: CorpusFile[],
-): Promise<{ ids: Map<string, string>; stats: AdapterResult['upload'] }> {
-  await createStore(url, API_KEY, STORE);
-  const ids = new Map<string, string>();
-  let rejected = 0;
-  let chunks = 0;
-  const transient: CorpusFile[] = [];
-  const refused = new Map<string, string>();
-  const byName = new Map(corpus.map((f) => [f.filename, f]));
-  const batches: CorpusFile[][] = [];
-  for (let i = 0; i < corpus.length; i += FILES_PER_UPLOAD)
-    batches.push(corpus.slice(i, i + FILES_PER_UPLOAD));
-  const send = async (files: CorpusFile[]): Promise<void> => {
-    const res = await uploadFiles<{
-      code?: string;
-      documents?: Array<{ id: string; filename: string; chunks: number }>;
-      rejected?: Array<{ filename: string; code: string; details?: { reason?: string } }>;
-    }>(
-      url,
-      API_KEY,
-      STORE,
-      files.map((f) => ({ name: f.filename, data: f.data })),
-    );
-    const body = res.body;
-    // every parser child busy on a loaded machine: the whole request waits and goes again
-    if (res.status === 503 && body.code === 'CAPACITY_EXCEEDED') {
-      transient.push(...files);
-      return;
-    }
-    if (res.status >= 500) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`);
-    for (const d of body.documents ?? []) {
-      ids.set(d.filename, d.id);
-      chunks += d.chunks;
-      refused.delete(d.filename);
-    }
-    for (const r of body.rejected ?? []) {
-      const reason = r.details?.reason;
-      refused.set(r.filename, `${r.code}${reason ? ` (${reason})` : ''}`);
-      // A parser child stopped at its wall-clock or CPU limit because the machine is shared, or at its RSS
-      // limit holding what the documents it parsed before left behind (copyright.html, 10 kB, has been
-      // refused for `memory`): not the document's fault, so it is sent again, alone, to a fresh child,
-      // rather than left out of this adapter's store.
-      if (r.code === 'EXTRACTION_FAILED' && ['timeout', 'cpu', 'memory', 'crash'].includes(reason ?? ''))
-        transient.push(byName.get(r.filename) as CorpusFile);
-    }
-  };
-  const started = Date.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: UPLOAD_CONCURRENCY }, async () => {
-      while (next < batches.length) await send(batches[next++]);
-    }),
-  );
-  let retried = 0;
-  for (let round = 0; round < 3 && transient.length; round++) {
-    const again = transient.splice(0);
-    retried += again.length;
-    for (const f of again) await send([f]);
-  }
-  rejected = refused.size;
-  if (refused.size) log(`refused: ${[...refused].map(([f, why]) => `${f} ${why}`).join(', ')}`);
-  const seconds = (Date.now() - started) / 1000;
-  return {
-    ids,
-    stats: {
-      files: ids.size,
-      rejected,
-      refused: [...refused].map(([f, why]) => `${f}: ${why}`),
-      retried,
-      chunks,
-      seconds: Math.round(seconds),
-      chunksPerSecond: Math.round(chunks / seconds),
-    },
-  };
-}
-
-async function texts(url: string, ids: Map<string, string>): Promise<Array<{ key: string; text: string }>> {
-  const out: Array<{ key: string; text: string }> = [];
-  for (const [filename, id] of ids) {
-    const res = await fetch(`${url}/api/v1/stores/${STORE}/documents/${id}?include=text`, { headers });
-    out.push({ key: filename, text: ((await res.json()) as { text: string }).text });
-  }
-  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
-}
-
-function searcher(url: string, mode: Mode): (q: string) => Promise<SearchOutcome> {
-  return async (q) => {
-    const started = process.hrtime.bigint();
-    const res = await fetch(
-      `${url}/api/v1/search?store=${STORE}&limit=10&mode=${mode}&q=${encodeURIComponent(q)}`,
-      { headers },
-    );
-    const body = (await res.json()) as {
-      tookMs: number;
-      mode?: string;
-      results?: Array<{ filename: string }>;
-    };
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (res.status !== 200)
-      throw new Error(`search ${JSON.stringify(q)}: ${res.status} ${JSON.stringify(body)}`);
-    if (body.mode !== mode)
-      throw new Error(`search ${JSON.stringify(q)}: asked mode=${mode}, ${body.mode} ran`);
-    return {
-      filenames: (body.results ?? []).map((r) => r.filename),
-      ms,
-      tookMs: body.tookMs,
-      cache: res.headers.get('x-cache'),
-    };
-  };
 }
 
 /** Polls the store's `embedding` progress until every passage is embedded; times it. */
@@ -375,7 +246,8 @@ async function runAdapter(
       const uploadStarted = Date.now();
       const servedBefore = cached?.served ?? 0;
       const computedBefore = cached?.computed ?? 0;
-      const { ids, stats } = await upload(app.url, corpus);
+      const client: StoreClient = { url: app.url, apiKey: API_KEY, store: STORE, log };
+      const { ids, stats } = await uploadCorpus(client, corpus);
       log(
         `${adapter}: ${stats.files} documents, ${stats.chunks} chunks in ${stats.seconds} s; waiting for embeddings`,
       );
@@ -392,7 +264,7 @@ async function runAdapter(
         `${adapter}: ${embedding.total} passages embedded ${embedding.secondsAfterUpload} s after the upload (${embedding.passagesPerSecond}/s)`,
       );
       if (!shared.queries) {
-        const docs = await texts(app.url, ids);
+        const docs = await storedTexts(client, ids);
         shared.queries = generateQueries(docs, {
           perStyle: PER_STYLE,
           chunkChars: CHUNK_CHARS,
@@ -403,7 +275,7 @@ async function runAdapter(
       // Generating the queries kept the event loop busy for a while: let the client notice the keep-alive
       // connections the server closed meanwhile, so the first search does not go out on a dead socket.
       await new Promise((r) => setTimeout(r, 1000));
-      const lexical = searcher(app.url, 'lexical');
+      const lexical = searcher(client, 'lexical');
       const cold = await runQueries(shared.queries, lexical, 'MISS');
       const styles = scoreByStyle(cold);
       log(
@@ -416,14 +288,14 @@ async function runAdapter(
         if (ms.length) coldByStyle[style] = { p50: percentile(ms, 50), p95: percentile(ms, 95) };
       }
       log(`${adapter}: cached p95 ${latency(cachedRuns).p95} ms`);
-      const hybridCold = await runQueries(shared.queries, searcher(app.url, 'hybrid'), 'MISS');
+      const hybridCold = await runQueries(shared.queries, searcher(client, 'hybrid'), 'MISS');
       const hybridStyles = scoreByStyle(hybridCold);
       log(
         `${adapter}: hybrid ${hybridStyles.map((s) => `${s.style} ${s.mrr}`).join(', ')}; cold p95 ${latency(hybridCold).p95} ms`,
       );
       const byMode = {} as Record<Mode, QuestionResult[]>;
       for (const mode of MODES)
-        byMode[mode] = await runQuestions(shared.questions, searcher(app.url, mode), 'MISS');
+        byMode[mode] = await runQuestions(shared.questions, searcher(client, mode), 'MISS');
       const questions = {} as NonNullable<AdapterResult['questions']>;
       for (const mode of MODES) {
         const r = byMode[mode];

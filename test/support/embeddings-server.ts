@@ -27,7 +27,8 @@ export interface EmbeddingsServer {
 export function bagOfWords(text: string, dims: number, synonyms: Record<string, string> = {}): number[] {
   const v = new Array<number>(dims).fill(0);
   for (const raw of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
-    const word = synonyms[raw] ?? raw;
+    // own keys only: a word such as `constructor` is not a synonym because every object inherits one
+    const word = Object.hasOwn(synonyms, raw) ? synonyms[raw] : raw;
     let h = 2166136261;
     for (const ch of word) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
     v[h % dims] += 1;
