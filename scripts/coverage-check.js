@@ -1,9 +1,10 @@
-// `npm test` runs Jest twice (issue 21, item 5): the unit project on two workers, then the e2e and hostile
-// projects one file at a time (they start apps, child processes and browsers, and their "does not hang" bounds
-// and renders time out when two run at once on two cores). Jest cannot give projects different worker counts,
-// and its coverage threshold sees one run only, so each run writes its coverage (coverage-final.json) to a
-// directory of its own and this merges them: istanbul's own coverage map, the reporters and the global
-// threshold of jest.config.js — the same gate as one `jest --coverage` run.
+// `npm test` runs Jest three times (issue 21, item 5): the unit project on two workers, the e2e project on two
+// workers, then the hostile project one file at a time (beside another hostile file on two busy cores, a
+// /health/live poll took 1.3 s while Chromium rendered, and a 19 MiB upload ran past the 300 s headers timeout).
+// Jest cannot give projects different worker counts, and its coverage threshold sees one run only, so each run
+// writes its coverage (coverage-final.json) to a directory of its own and this merges them: istanbul's own
+// coverage map, the reporters and the global threshold of jest.config.js — the same gate as one
+// `jest --coverage` run.
 // Usage: node scripts/coverage-check.js <coverage dir>...
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');

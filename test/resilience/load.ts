@@ -31,8 +31,11 @@ export interface LoadLoopOptions {
     i: number,
   ) =>
     { url: string; kind: string; key: string; headers?: Record<string, string>; target?: string } | undefined;
-  /** Also stops issuing new requests when it returns true (e.g. a load balancer saw readiness fail). */
-  stop?: () => boolean;
+  /**
+   * Also stops issuing new requests when it returns true (e.g. a load balancer saw readiness fail, or the
+   * outcomes so far already show what the test waits for).
+   */
+  stop?: (outcomes: readonly Outcome[]) => boolean;
   /** Per-request client timeout (ms). */
   timeoutMs?: number;
   /** Keep the parsed JSON body in each outcome. */
@@ -50,7 +53,7 @@ export async function loadLoop(opts: LoadLoopOptions): Promise<Outcome[]> {
   const t0 = performance.now();
   const worker = async (w: number): Promise<void> => {
     for (let i = 0; ; i++) {
-      if (performance.now() - t0 >= opts.durationMs || opts.stop?.()) return;
+      if (performance.now() - t0 >= opts.durationMs || opts.stop?.(outcomes)) return;
       const req = opts.next(w, i);
       if (!req) return;
       const startedAt = performance.now() - t0;

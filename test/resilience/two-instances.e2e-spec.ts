@@ -3,7 +3,7 @@ import { UpstreamDirectory } from '../fixtures/upstream-directory';
 import { ChildApp } from '../support/child-app';
 import { createTestDatabase, TestDatabase } from '../support/databases';
 import { RedisProcess } from '../support/redis-server';
-import { loadLoop, sleep, tally, waitFor } from './load';
+import { loadLoop, Outcome, sleep, tally, waitFor } from './load';
 
 const TENANT = 'acme';
 const KEYS = Array.from({ length: 20 }, (_, i) => `b-${i}`);
@@ -103,9 +103,26 @@ describe('resilience: two instances sharing Redis and Postgres', () => {
       expect(await res.json()).toEqual({ invalidated: KEYS.length });
       invalidatedAt = performance.now() - t0;
     })();
+    const version = (o: Outcome): unknown => (o.body as { version?: unknown }).version;
+    // B's answers by key: the first v2 answer's end, and how many B requests started after it
+    const seenOnB = (outcomes: readonly Outcome[]) => {
+      const onB = outcomes.filter((o) => o.target === 'B').sort((x, y) => x.endedAt - y.endedAt);
+      const firstV2 = new Map<string, number>();
+      for (const o of onB) if (version(o) === 2 && !firstV2.has(o.key)) firstV2.set(o.key, o.endedAt);
+      const after = onB.filter((o) => o.startedAt > (firstV2.get(o.key) ?? Infinity));
+      return { firstV2, after };
+    };
     const outcomes = await loadLoop({
       connections: 10,
-      durationMs: 4000,
+      // at least 4 s of load; on a busy machine, on until B has answered v2 for every key and both instances
+      // 20 requests more (round-robin over 10 workers does not ask B for every key in a fixed time); 40 s is the hang bound
+      durationMs: 40_000,
+      stop: (sofar) => {
+        if (performance.now() - t0 < 4000 || invalidatedAt === Infinity) return false;
+        const { firstV2, after } = seenOnB(sofar);
+        const afterOnA = sofar.filter((o) => o.target === 'A' && o.startedAt > invalidatedAt);
+        return firstV2.size === KEYS.length && after.length > 20 && afterOnA.length > 20;
+      },
       keepBody: true,
       next: (w, i) => {
         const target = rr++ % 2 === 0 ? 'A' : 'B';
@@ -122,7 +139,6 @@ describe('resilience: two instances sharing Redis and Postgres', () => {
     await change;
 
     expect(tally(outcomes)).toEqual({ '200': outcomes.length });
-    const version = (o: (typeof outcomes)[number]): unknown => (o.body as { version?: unknown }).version;
     // before the change both served the cached v1 (so a stale read below would be caught)
     const before = outcomes.filter((o) => o.endedAt < changedAt);
     expect(before.length).toBeGreaterThan(50);
@@ -133,11 +149,8 @@ describe('resilience: two instances sharing Redis and Postgres', () => {
     expect(new Set(afterOnA.map(version))).toEqual(new Set([2]));
     // on B, once the pub/sub message has arrived (order, not a delay): every key reaches v2 during the
     // run, and from B's first v2 answer for a key on, B never serves that key's v1 again
-    const onB = outcomes.filter((o) => o.target === 'B').sort((x, y) => x.endedAt - y.endedAt);
-    const firstV2OnB = new Map<string, number>();
-    for (const o of onB) if (version(o) === 2 && !firstV2OnB.has(o.key)) firstV2OnB.set(o.key, o.endedAt);
+    const { firstV2: firstV2OnB, after: afterOnB } = seenOnB(outcomes);
     expect([...firstV2OnB.keys()].sort()).toEqual([...KEYS].sort());
-    const afterOnB = onB.filter((o) => o.startedAt > (firstV2OnB.get(o.key) ?? Infinity));
     expect(afterOnB.length).toBeGreaterThan(20);
     expect(new Set(afterOnB.map(version))).toEqual(new Set([2]));
   });
