@@ -22,11 +22,12 @@
  * processes, chunking, IPC). Writes test/load/reports/ingestion.{md,json}. Not part of `npm test`.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadCorpus, CorpusFile } from '../search-relevance/corpus';
 import { createTestDatabase } from '../support/databases';
+import { AbCheckout, checkoutRevision } from './lib/ab-checkout';
 import { ServerProcess, startSearchApp } from './lib/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -355,25 +356,21 @@ async function main(): Promise<void> {
   const pages = corpus.slice(0, PAGES);
   if (pages.length < PAGES) throw new Error(`the corpus has ${corpus.length} pages, fewer than ${PAGES}`);
   const large = largeProse(corpus, Math.round(LARGE_MB * MB));
-  let checkout: string | undefined;
+  let checkout: AbCheckout | undefined;
   let a: Report['a'];
   const runs: Run[] = [];
   try {
     if (AB_REV) {
-      const commit = git(ROOT, 'rev-parse', '--verify', `${AB_REV}^{commit}`);
-      checkout = join(mkdtempSync(join(tmpdir(), 'atrium-ingest-ab-')), 'src');
-      git(ROOT, 'worktree', 'add', '--detach', checkout, commit);
-      // the same dependencies: the app runs from source, node_modules is only read
-      symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
-      a = { rev: AB_REV, commit, subject: git(ROOT, 'log', '-1', '--format=%s', commit).slice(0, 100) };
-      log(`A = ${AB_REV} (${commit.slice(0, 10)}) in a git worktree`);
+      checkout = checkoutRevision(ROOT, AB_REV, log);
+      a = { rev: AB_REV, commit: checkout.commit, subject: checkout.subject };
+      log(`A = ${AB_REV} (${checkout.commit.slice(0, 10)}) in a git worktree`);
     }
     for (const adapter of ADAPTERS) {
-      if (checkout) runs.push(await runOne('a', checkout, adapter, large, pages));
+      if (checkout) runs.push(await runOne('a', checkout.dir, adapter, large, pages));
       runs.push(await runOne('b', ROOT, adapter, large, pages));
     }
   } finally {
-    if (checkout && existsSync(checkout)) git(ROOT, 'worktree', 'remove', '--force', checkout);
+    checkout?.remove();
   }
   const ratios = ADAPTERS.flatMap((adapter) => {
     const ra = runs.find((r) => r.adapter === adapter && r.build === 'a');

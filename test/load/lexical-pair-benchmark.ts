@@ -18,16 +18,23 @@
  * earlier report of the same A and B; `--render-only` writes the .md from the .json again).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../support/databases';
 import { EmbeddingsServer, startEmbeddingsServer } from '../support/embeddings-server';
-import { searcher, storedTexts, StoreClient, uploadCorpus } from '../search-relevance/client';
+import {
+  embeddingProgress,
+  searcher,
+  storedTexts,
+  StoreClient,
+  uploadCorpus,
+} from '../search-relevance/client';
 import { loadCorpus } from '../search-relevance/corpus';
 import { percentile, runQueries } from '../search-relevance/evaluate';
 import { generateQueries, RelevanceQuery } from '../search-relevance/queries';
+import { AbCheckout, checkoutRevision } from './lib/ab-checkout';
 import { machine } from './lib/machine';
 import { SearchRun } from './lib/search-run';
 
@@ -115,12 +122,7 @@ async function deadChunkRows(pg: TestDatabase | undefined): Promise<number> {
 async function waitEmbedded(client: StoreClient): Promise<void> {
   const started = Date.now();
   for (;;) {
-    const res = await fetch(`${client.url}/api/v1/stores/${STORE}`, {
-      headers: { 'X-API-Key': client.apiKey },
-    });
-    const { embedding } = (await res.json()) as {
-      embedding: { status: string; embedded: number; total: number };
-    };
+    const embedding = await embeddingProgress(client);
     if (embedding.status === 'ready') {
       log(`${embedding.total} passages embedded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return;
@@ -233,7 +235,7 @@ function markdown(results: AdapterResult[], meta: Record<string, string | number
 
 async function main(): Promise<void> {
   let server: EmbeddingsServer | undefined;
-  let checkout: string | undefined;
+  let checkout: AbCheckout | undefined;
   const results: AdapterResult[] = [];
   const meta: Record<string, string | number> = {
     args: args.join(' '),
@@ -244,26 +246,11 @@ async function main(): Promise<void> {
   try {
     let sides: [Side, Side];
     if (COMPARE === 'ab' && AB_REV) {
-      const commit = git(ROOT, 'rev-parse', '--verify', `${AB_REV}^{commit}`);
-      checkout = join(mkdtempSync(join(tmpdir(), 'atrium-pair-ab-')), 'src');
-      git(ROOT, 'worktree', 'add', '--detach', checkout, commit);
-      // the same dependencies when the lock file is the same (the app runs from source, node_modules is only read)
-      if (
-        readFileSync(join(checkout, 'package-lock.json'), 'utf8') ===
-        readFileSync(join(ROOT, 'package-lock.json'), 'utf8')
-      )
-        symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
-      else {
-        log(`A's package-lock.json differs: npm ci in its worktree`);
-        execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
-          cwd: checkout,
-          stdio: 'inherit',
-        });
-      }
-      meta.a = `\`${AB_REV}\` (${commit.slice(0, 10)}: ${git(ROOT, 'log', '-1', '--format=%s', commit).slice(0, 100)}), EMBEDDINGS_PROVIDER=off`;
+      checkout = checkoutRevision(ROOT, AB_REV, log);
+      meta.a = `\`${AB_REV}\` (${checkout.commit.slice(0, 10)}: ${checkout.subject}), EMBEDDINGS_PROVIDER=off`;
       meta.b = `this tree (${git(ROOT, 'rev-parse', '--short=10', 'HEAD')}${git(ROOT, 'status', '--porcelain') ? ', with changes' : ''}), EMBEDDINGS_PROVIDER=off`;
       sides = [
-        { label: 'A', cwd: checkout, env: { EMBEDDINGS_PROVIDER: 'off' } },
+        { label: 'A', cwd: checkout.dir, env: { EMBEDDINGS_PROVIDER: 'off' } },
         { label: 'B', cwd: ROOT, env: { EMBEDDINGS_PROVIDER: 'off' } },
       ];
     } else {
@@ -288,7 +275,7 @@ async function main(): Promise<void> {
     for (const adapter of ADAPTERS) results.push(await runAdapter(adapter, sides, shared));
   } finally {
     await server?.close();
-    if (checkout && existsSync(checkout)) git(ROOT, 'worktree', 'remove', '--force', checkout);
+    checkout?.remove();
   }
   meta.queries = shared.queries?.length ?? 0;
   // an adapter measured alone replaces its own row of an earlier report of the same comparison

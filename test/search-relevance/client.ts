@@ -167,3 +167,13 @@ export function searcher(c: StoreClient, mode?: string): (q: string) => Promise<
     };
   };
 }
+
+/** The store's embedding progress (GET /api/v1/stores/:store → `embedding`); throws unless 200 and present. */
+export async function embeddingProgress(
+  c: StoreClient,
+): Promise<{ status: string; embedded: number; total: number }> {
+  const res = await fetch(`${c.url}/api/v1/stores/${c.store}`, { headers: { 'X-API-Key': c.apiKey } });
+  const body = (await res.json()) as { embedding?: { status: string; embedded: number; total: number } };
+  if (res.status !== 200 || !body.embedding) throw new Error(`store: ${res.status} ${JSON.stringify(body)}`);
+  return body.embedding;
+}

@@ -35,6 +35,7 @@ import { machine } from '../load/lib/machine';
 import { withSearchRun } from '../load/lib/search-run';
 import { createTestDatabase } from '../support/databases';
 import {
+  embeddingProgress,
   FILES_PER_UPLOAD,
   latency,
   Latency,
@@ -159,13 +160,7 @@ async function waitEmbedded(
   uploadStarted: number,
   model: string,
 ): Promise<Omit<EmbeddingRun, 'cacheServed' | 'cacheComputed'>> {
-  const progress = async () => {
-    const res = await fetch(`${url}/api/v1/stores/${STORE}`, { headers });
-    const body = (await res.json()) as { embedding?: { status: string; embedded: number; total: number } };
-    if (res.status !== 200 || !body.embedding)
-      throw new Error(`store: ${res.status} ${JSON.stringify(body)}`);
-    return body.embedding;
-  };
+  const progress = () => embeddingProgress({ url, apiKey: API_KEY, store: STORE, log });
   const uploadEnded = Date.now();
   const load0 = loadavg()[0];
   const first = await progress();
