@@ -83,3 +83,120 @@ describe('database errors outside a search', () => {
     expect(headers['Retry-After']).toBe('1');
   });
 });
+
+/**
+ * Issue 22: a cold hybrid query costs about the longer of its two rankings, not their sum — the question's
+ * embedding is in flight while the words are analysed and ranked lexically.
+ */
+describe('SearchService hybrid: the question embedded while the lexical ranking runs', () => {
+  const config = testConfig({});
+  const db = { withStatementTimeout: <T>(_ms: number, fn: () => Promise<T>) => fn() } as unknown as Database;
+  const cache = {
+    getOrLoad: async (_t: string, _k: string, load: () => Promise<CachedPage | null>) => ({
+      value: await load(),
+      status: 'MISS',
+    }),
+  } as unknown as TieredCache<CachedPage>;
+  const metrics = { search: jest.fn() } as unknown as SearchMetrics;
+  const store = {
+    id: 'store-id',
+    version: '1',
+    documents: 1,
+    totalTerms: 10,
+    embeddingCounts: { version: '1', model: 'm', pending: 0, embedded: 1 },
+  };
+  const analysis = {
+    results: [{ lexemes: [{ lexeme: 'heavi', position: 1, known: true }], typos: [], prefixes: [] }],
+    surfaceWords: [],
+  };
+  const noMatch = { documents: 1, totalTerms: 10, postings: [], excluded: [], phrases: [], proximity: [] };
+  const build = (repository: Partial<SearchRepository>, embedQuery: () => Promise<number[]>) =>
+    new SearchService(
+      {
+        storeKey: async () => store,
+        storeSettings: async () => ({}),
+        ...repository,
+      } as unknown as SearchRepository,
+      metrics,
+      cache,
+      db,
+      config,
+      { model: 'm', embedQuery } as unknown as EmbeddingsService,
+      { nearest: async () => [] } as unknown as VectorIndex,
+    );
+  const req = {
+    store: 'kb',
+    query: 'heavy',
+    limit: 10,
+    offset: 0,
+    group: 'documents' as const,
+    mode: 'hybrid' as const,
+  };
+  /** A promise and the function that settles it. */
+  const signal = () => {
+    let fire!: () => void;
+    const fired = new Promise<void>((resolve) => (fire = resolve));
+    return { fire, fired };
+  };
+
+  it('each side waits for the other to have started, and the search still finishes (no hang)', async () => {
+    // The lexical match answers only once the embedding has started, the embedding only once the match
+    // has: run one after the other, the two would wait for each other for ever.
+    const embedding = signal();
+    const matching = signal();
+    const service = build(
+      {
+        analyse: async () => analysis,
+        match: async () => {
+          matching.fire();
+          await embedding.fired;
+          return noMatch;
+        },
+      },
+      async () => {
+        embedding.fire();
+        await matching.fired;
+        return [1, 0];
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the two rankings ran one after the other')), 5000);
+    });
+    try {
+      const res = await Promise.race([service.search('demo', req), hang]);
+      expect(res).toMatchObject({ mode: 'hybrid', total: 0, results: [] });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  it('a failing analysis is the error, and the embedding failing after it is not left unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const late = signal();
+      const boom = new Error('analysis failed');
+      const service = build(
+        {
+          analyse: async () => {
+            throw boom;
+          },
+        },
+        async () => {
+          await late.fired;
+          throw new Error('embedding failed too');
+        },
+      );
+      await expect(service.search('demo', req)).rejects.toBe(boom);
+      late.fire();
+      // two turns of the event loop: an unhandled rejection is reported after the microtask queue drains
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

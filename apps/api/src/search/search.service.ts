@@ -189,6 +189,12 @@ export class SearchService {
     filter?: FilterNode,
   ): Promise<CachedPage> {
     const storeId = store.id;
+    // The question's vector depends on its words alone: embedding it (the embedding child, or the provider's
+    // endpoint) starts now and overlaps the word analysis and the lexical ranking, so a cold hybrid query
+    // costs about the longer of the two rather than their sum.
+    const queryVector = mode === 'lexical' ? undefined : this.queryVector(tenantId, parsed);
+    // awaited below; should the analysis fail first, its rejection must not go unhandled
+    void queryVector?.catch(() => undefined);
     // the store's synonyms and stop words (store-settings.ts); changing them moves the version, so the key
     const settings = readSettings(await this.repository.storeSettings(storeId));
     const query = applySettings(parsed, settings);
@@ -200,15 +206,11 @@ export class SearchService {
       ...plan.expansionWords,
       ...plan.units.filter((u) => u.tokens.length > 1).map((u) => u.tokens.join('')),
     ]);
-    const lexical = mode === 'semantic' ? undefined : await this.lexical(store, plan, req, filter);
-    let semantic = mode === 'lexical' ? undefined : await this.semantic(tenantId, store, parsed, plan);
-    if (semantic?.length && filter) {
-      // the metadata filter narrows hits by meaning as it narrows the lexical match set
-      const kept = await this.repository.keepMatching(storeId, filter, [
-        ...new Set(semantic.map((h) => h.documentId)),
-      ]);
-      semantic = semantic.filter((h) => kept.has(h.documentId));
-    }
+    // the two rankings are independent: lexical in the database, semantic in the vector index's child
+    const [lexical, semantic] = await Promise.all([
+      mode === 'semantic' ? undefined : this.lexical(store, plan, req, filter),
+      queryVector && this.semantic(tenantId, store, queryVector, plan, filter),
+    ]);
     const terms = (units: number[]) => units.map((u) => plan.units[u].text);
     const matching = lexical?.relaxed ? 'relaxed' : 'all';
 
@@ -358,32 +360,43 @@ export class SearchService {
   }
 
   /**
-   * The store's passages nearest the query by meaning: the query's words (not its operators, not the
-   * excluded terms) embedded through the cache, ranked by cosine in the vector index's child (embeddings/vector-index.ts). Quoted phrases and
-   * exclusions keep their meaning: a document must hold the phrases and none of the excluded terms.
+   * The query's words (not its operators, not the excluded terms) embedded through the cache; undefined
+   * when there is nothing to embed (no model, or a query of operators only).
    */
-  private async semantic(
-    tenantId: string,
-    store: VectorStoreRef,
-    parsed: ParsedQuery,
-    plan: QueryPlan,
-  ): Promise<SemanticHit[]> {
-    const model = this.embeddings.model;
-    if (!model) return [];
+  private async queryVector(tenantId: string, parsed: ParsedQuery): Promise<number[] | undefined> {
+    if (!this.embeddings.model) return undefined;
     const text = parsed.groups
       .flat()
       .map((u) => u.text)
       .join(' ');
-    if (!text.trim()) return [];
-    let vector: number[];
+    if (!text.trim()) return undefined;
     try {
-      vector = await this.embeddings.embedQuery(tenantId, text);
+      return await this.embeddings.embedQuery(tenantId, text);
     } catch (err) {
       if (err instanceof EmbeddingFailedError) throw new EmbeddingsUnavailableError(err.message);
       throw err;
     }
+  }
+
+  /**
+   * The store's passages nearest the query's vector by meaning, ranked by cosine in the vector index's child
+   * (embeddings/vector-index.ts). Quoted phrases and exclusions keep their meaning: a document must hold the
+   * phrases and none of the excluded terms; the metadata filter narrows hits by meaning as it narrows the
+   * lexical match set.
+   */
+  private async semantic(
+    tenantId: string,
+    store: VectorStoreRef,
+    queryVector: Promise<number[] | undefined>,
+    plan: QueryPlan,
+    filter?: FilterNode,
+  ): Promise<SemanticHit[]> {
+    const vector = await queryVector;
+    const model = this.embeddings.model;
+    if (!vector || !model) return [];
+    let hits: SemanticHit[];
     try {
-      return await this.vectors.nearest(
+      hits = await this.vectors.nearest(
         tenantId,
         store,
         model,
@@ -395,6 +408,11 @@ export class SearchService {
       if (err instanceof EmbeddingFailedError) throw new EmbeddingsUnavailableError(err.message);
       throw err;
     }
+    if (!hits.length || !filter) return hits;
+    const kept = await this.repository.keepMatching(store.id, filter, [
+      ...new Set(hits.map((h) => h.documentId)),
+    ]);
+    return hits.filter((h) => kept.has(h.documentId));
   }
 }
 
