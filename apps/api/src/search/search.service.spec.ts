@@ -110,7 +110,11 @@ describe('SearchService hybrid: the question embedded while the lexical ranking 
     surfaceWords: [],
   };
   const noMatch = { documents: 1, totalTerms: 10, postings: [], excluded: [], phrases: [], proximity: [] };
-  const build = (repository: Partial<SearchRepository>, embedQuery: () => Promise<number[]>) =>
+  const build = (
+    repository: Partial<SearchRepository>,
+    embedQuery: () => Promise<number[]>,
+    vectors: Partial<VectorIndex> = {},
+  ) =>
     new SearchService(
       {
         storeKey: async () => store,
@@ -122,7 +126,7 @@ describe('SearchService hybrid: the question embedded while the lexical ranking 
       db,
       config,
       { model: 'm', embedQuery } as unknown as EmbeddingsService,
-      { nearest: async () => [] } as unknown as VectorIndex,
+      { nearest: async () => [], documents: async () => ({}), ...vectors } as unknown as VectorIndex,
     );
   const req = {
     store: 'kb',
@@ -166,6 +170,36 @@ describe('SearchService hybrid: the question embedded while the lexical ranking 
     try {
       const res = await Promise.race([service.search('demo', req), hang]);
       expect(res).toMatchObject({ mode: 'hybrid', total: 0, results: [] });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  it("the phrases' and exclusions' documents are looked up while the question is embedded (no hang)", async () => {
+    const embedding = signal();
+    const looking = signal();
+    const service = build(
+      { analyse: async () => analysis, match: async () => noMatch },
+      async () => {
+        embedding.fire();
+        await looking.fired;
+        return [1, 0];
+      },
+      {
+        documents: async () => {
+          looking.fire();
+          await embedding.fired;
+          return {};
+        },
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the lookup waited for the embedding')), 5000);
+    });
+    try {
+      const res = await Promise.race([service.search('demo', { ...req, query: '"heavy load"' }), hang]);
+      expect(res).toMatchObject({ mode: 'hybrid', results: [] });
     } finally {
       clearTimeout(timer);
     }

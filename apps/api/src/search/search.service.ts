@@ -277,25 +277,31 @@ export class SearchService {
     const ranked = position ? [...fused].sort((a, b) => byPosition(a.key, b.key)) : fused;
     const page = ranked.slice(req.offset, req.offset + req.limit);
     const withTerms = page.filter((d) => lexicalDocs.has(d.key)).map((d) => d.key);
-    const passages = withTerms.length
-      ? await this.repository.passages(plan, withTerms)
-      : new Map<
-          string,
-          {
-            publicId: string;
-            filename: string;
-            metadata: Metadata;
-            passages: Array<{ chunkIndex: number; content: string }>;
-          }
-        >();
-    // documents found by meaning only: their most similar passage is the snippet
-    const byMeaning = page
-      .filter((d) => !passages.has(d.key))
-      .map((d) => similarDocs.get(d.key))
-      .filter((h): h is SemanticHit => h !== undefined);
-    const chunks = byMeaning.length
-      ? await this.repository.chunks(byMeaning)
-      : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
+    // each document's most similar passage, where it has one: the snippet of those found by meaning only
+    const nearestPassages = async (keys: string[]) => {
+      const hits = keys.map((k) => similarDocs.get(k)).filter((h): h is SemanticHit => h !== undefined);
+      return hits.length
+        ? this.repository.chunks(hits)
+        : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
+    };
+    // the lexical documents' passages and the others' nearest passage: two independent statements
+    const [passages, byMeaning] = await Promise.all([
+      withTerms.length
+        ? this.repository.passages(plan, withTerms)
+        : new Map<
+            string,
+            {
+              publicId: string;
+              filename: string;
+              metadata: Metadata;
+              passages: Array<{ chunkIndex: number; content: string }>;
+            }
+          >(),
+      nearestPassages(page.filter((d) => !lexicalDocs.has(d.key)).map((d) => d.key)),
+    ]);
+    // a lexical document without passages now (gone since it was ranked) keeps its nearest passage, if any
+    const missing = withTerms.filter((k) => !passages.has(k));
+    const chunks = missing.length ? new Map([...byMeaning, ...(await nearestPassages(missing))]) : byMeaning;
     return {
       total:
         mode === 'lexical'
@@ -391,19 +397,16 @@ export class SearchService {
     plan: QueryPlan,
     filter?: FilterNode,
   ): Promise<SemanticHit[]> {
-    const vector = await queryVector;
+    // the documents the phrases and exclusions leave are found while the query is being embedded
+    const [vector, documents] = await Promise.all([
+      queryVector,
+      this.vectors.documents(store.id, semanticFilter(plan)),
+    ]);
     const model = this.embeddings.model;
     if (!vector || !model) return [];
     let hits: SemanticHit[];
     try {
-      hits = await this.vectors.nearest(
-        tenantId,
-        store,
-        model,
-        vector,
-        SEMANTIC_CANDIDATES,
-        semanticFilter(plan),
-      );
+      hits = await this.vectors.nearest(tenantId, store, model, vector, SEMANTIC_CANDIDATES, documents);
     } catch (err) {
       if (err instanceof EmbeddingFailedError) throw new EmbeddingsUnavailableError(err.message);
       throw err;

@@ -81,9 +81,18 @@ export class VectorIndex implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
+   * The documents a query's phrases and exclusions leave to the semantic side (one statement; none without
+   * them): resolved apart from `nearest`, so that the caller can run it while the query is being embedded.
+   */
+  async documents(storeId: string, filter: SemanticFilter): Promise<DocumentFilter> {
+    const hasFilter = !!(filter.requiredPhrases || filter.excludedPhrases || filter.excludedLexemes?.length);
+    return hasFilter ? this.repository.semanticDocuments(storeId, filter) : {};
+  }
+
+  /**
    * The store's `limit` passages most similar to `query` among those `model` embedded with its dimensions,
-   * of published documents passing the query's phrases and exclusions; most similar first (ties: document
-   * id, then chunk index).
+   * of published documents passing the query's phrases and exclusions (`documents`, from `documents()`);
+   * most similar first (ties: document id, then chunk index).
    */
   async nearest(
     tenantId: string,
@@ -91,10 +100,8 @@ export class VectorIndex implements OnApplicationBootstrap, OnApplicationShutdow
     model: string,
     query: number[],
     limit: number,
-    filter: SemanticFilter = {},
+    documents: DocumentFilter = {},
   ): Promise<SemanticHit[]> {
-    const hasFilter = !!(filter.requiredPhrases || filter.excludedPhrases || filter.excludedLexemes?.length);
-    const documents = hasFilter ? await this.repository.semanticDocuments(store.id, filter) : {};
     if (documents.only && !documents.only.length) return [];
     const key = `${store.id}:${store.version}:${model}:${query.length}:${store.embedded}`;
     const rank: VectorJob = { kind: 'rank', key, query, limit, ...documents };
