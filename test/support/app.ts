@@ -63,11 +63,24 @@ export function keyedClient(app: RunningApp, key: string): KeyedCall {
  * making it on first use with an app started on an empty folder; false outside a Jest e2e run.
  */
 export function seedFromRunTemplate(dataDir: string): Promise<boolean> {
-  return seedDataDir(dataDir, async () => {
-    const first = await startApp({}, { freshDataDir: true });
+  return seedDataDir(dataDir, makeTemplateApp);
+}
+
+/**
+ * The template's maker runs in a module registry of its own (`jest.isolateModulesAsync`): nestjs-pino keeps
+ * the first pino-http instance made in a registry for every later app of it, so a maker sharing the spec's
+ * modules would take the spec's own app's Nest log lines (a constructor's `Logger.log`) into its sink.
+ */
+async function makeTemplateApp(): Promise<string> {
+  let dataDir: string | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const own = await import('./app');
+    const first = await own.startApp({}, { freshDataDir: true });
     await first.atrium.app.close();
-    return first.dataDir;
+    dataDir = first.dataDir;
   });
+  if (!dataDir) throw new Error('the template app did not start');
+  return dataDir;
 }
 
 export interface StartAppOptions {
