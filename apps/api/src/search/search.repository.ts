@@ -15,6 +15,16 @@ import { FilterNode } from './filter/filter-parser';
 import { filterSql } from './filter/filter-sql';
 import { Metadata } from './metadata/metadata';
 import type { StoreEmbeddingCounts } from './embeddings/embedding.repository';
+import {
+  WORD_LEXEMES_SQL,
+  WordLexemeCache,
+  WordLexemeRow,
+  WordLexemes,
+  assembleTsvector,
+  indexWords,
+  isPlainText,
+  parseWordLexemes,
+} from './index-text';
 
 export interface StoreRow {
   id: string;
@@ -121,6 +131,12 @@ const BATCH_CHARS = 240_000;
 const PENDING_STALE_MS = 3600_000;
 const PENDING_SWEEP_MS = 600_000;
 
+/**
+ * Words whose lexemes the process keeps (index-text.ts): at most 64 characters each, so a few tens of MB at
+ * most whatever is uploaded; English prose of any length uses far fewer distinct words.
+ */
+const WORD_CACHE_ENTRIES = 100_000;
+
 /** Trigram similarity from which a vocabulary word is a typo candidate (then checked by edit distance). */
 const TYPO_SIMILARITY = 0.2;
 
@@ -155,6 +171,8 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   private changedSinceAnalyse = 0;
   private analysed = false;
   private analysing?: Promise<void>;
+  /** Words' lexemes for the tsvectors built in the app (index-text.ts), bounded: see WORD_CACHE_ENTRIES. */
+  private readonly lexemes = new WordLexemeCache(WORD_CACHE_ENTRIES);
 
   constructor(private readonly db: Database) {}
 
@@ -298,13 +316,13 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     if (chunkBatches(doc.chunks).length <= 1)
       return this.db.transaction(async (tx) => {
         const id = await insertPending(tx, tenantId, storeId, doc);
-        const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
+        const terms = await insertChunks(tx, this.lexemes, id, tenantId, storeId, doc.chunks);
         await stageIndex(tx, storeId, id, chunkBatches(doc.chunks), terms);
         return publish(tx, storeId, id, terms, doc);
       });
     const id = await insertPending(this.db, tenantId, storeId, doc);
     try {
-      const terms = await insertChunks(this.db, id, tenantId, storeId, doc.chunks).catch(
+      const terms = await insertChunks(this.db, this.lexemes, id, tenantId, storeId, doc.chunks).catch(
         storeGoneOnForeignKey,
       );
       await stageIndex(this.db, storeId, id, chunkBatches(doc.chunks), terms).catch(storeGoneOnForeignKey);
@@ -1100,10 +1118,14 @@ export function chunkBatches(chunks: string[]): Array<[number, number]> {
 /**
  * Step 2 of an upload: the chunks, one statement per batch, which also stages the batch's distinct vocabulary
  * words (`search_upload_words`) from the text it was given — one round trip, and the text is not read back.
- * Returns the document's length in tokens (for BM25), summed over the batches.
+ * Plain chunks (index-text.ts) come with their tsvector and words, built here from their words' lexemes
+ * (cached, the missing ones asked for in one statement per batch); the database computes the others' (the
+ * column is written since migration 12). Returns the document's length in tokens (for BM25), summed over
+ * the batches.
  */
 async function insertChunks(
   tx: Queryable,
+  cache: WordLexemeCache,
   documentId: string,
   tenantId: string,
   storeId: string,
@@ -1112,24 +1134,69 @@ async function insertChunks(
   let terms = 0;
   for (const [from, to] of chunkBatches(chunks)) {
     const batch = chunks.slice(from, to);
+    const built = await plainTsvectors(tx, cache, batch);
     const r = await tx.query<{ terms: number }>(
-      `WITH src AS (SELECT i, c FROM unnest($4::int[], $5::text[]) AS u(i, c)),
+      `WITH src AS (SELECT i, c, v FROM unnest($4::int[], $5::text[], $6::text[]) AS u(i, c, v)),
        ins AS (
-         INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content)
-         SELECT $1, i, $2, $3, c FROM src
+         INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content, tsv)
+         SELECT $1, i, $2, $3, c,
+           coalesce(v::tsvector, to_tsvector('english'::regconfig, search_index_text(c))) FROM src
          RETURNING tsv
        ),
        staged AS (
          INSERT INTO search_upload_words (document_id, word)
-         SELECT DISTINCT $1::uuid, t FROM src, unnest(string_to_array(lower(search_index_text(src.c)), ' ')) AS t
-         WHERE t <> '' AND length(t) <= 64
+         SELECT DISTINCT $1::uuid, w FROM (
+           SELECT unnest($7::text[]) AS w
+           UNION ALL
+           SELECT t FROM src, unnest(string_to_array(lower(search_index_text(src.c)), ' ')) AS t
+           WHERE src.v IS NULL
+         ) words
+         WHERE w <> '' AND length(w) <= 64
          ON CONFLICT DO NOTHING
        )
        SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::float8 AS terms
        FROM ins, unnest(ins.tsv) u`,
-      [documentId, tenantId, storeId, batch.map((_, i) => from + i), batch],
+      [documentId, tenantId, storeId, batch.map((_, i) => from + i), batch, built.tsvectors, built.words],
     );
     terms += Number(r.rows[0]?.terms ?? 0);
   }
   return terms;
+}
+
+/**
+ * The tsvector literals of a batch's plain chunks (null for the others) and their distinct lower-cased
+ * vocabulary words; the lexemes of words not in the cache are asked for in one statement. Everything here is
+ * bounded by the batch (BATCH_CHARS).
+ */
+async function plainTsvectors(
+  tx: Queryable,
+  cache: WordLexemeCache,
+  batch: string[],
+): Promise<{ tsvectors: Array<string | null>; words: string[] }> {
+  const chunkWords = batch.map((c) => (isPlainText(c) ? indexWords(c) : null));
+  const distinct = new Set<string>();
+  for (const words of chunkWords) if (words) for (const w of words) distinct.add(w.toLowerCase());
+  const known = new Map<string, WordLexemes>();
+  const missing: string[] = [];
+  for (const w of distinct) {
+    const hit = cache.get(w);
+    if (hit) known.set(w, hit);
+    else missing.push(w);
+  }
+  if (missing.length > 0) {
+    const r = await tx.query<WordLexemeRow>(WORD_LEXEMES_SQL, [missing]);
+    for (const [w, lexemes] of parseWordLexemes(r.rows)) {
+      known.set(w, lexemes);
+      cache.set(w, lexemes);
+    }
+  }
+  const lookup = (w: string): WordLexemes => {
+    const hit = known.get(w);
+    if (!hit) throw new Error(`no lexemes for the word "${w}"`);
+    return hit;
+  };
+  return {
+    tsvectors: chunkWords.map((words) => (words ? assembleTsvector(words, lookup) : null)),
+    words: [...distinct].filter((w) => w.length <= 64),
+  };
 }
