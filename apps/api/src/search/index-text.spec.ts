@@ -64,22 +64,35 @@ describe('parseWordLexemes', () => {
       { word: 'cats', lexeme: 'cat', positions: '1' },
       { word: 'cats', lexeme: SENTINEL, positions: '2' },
       { word: 'the', lexeme: SENTINEL, positions: '2' },
+      { word: 'python', lexeme: 'python', positions: '1' },
+      { word: 'python', lexeme: SENTINEL, positions: '2' },
+      { word: 'ab', lexeme: 'a', positions: '1' },
+      { word: 'ab', lexeme: 'b', positions: '2' },
+      { word: 'ab', lexeme: SENTINEL, positions: '3' },
       { word: 'k'.repeat(3000), lexeme: SENTINEL, positions: '1' },
       { word: SENTINEL, lexeme: SENTINEL, positions: '1,2' },
     ]);
-    expect(sut.get('cats')).toEqual({ width: 1, lexemes: [{ lexeme: 'cat', offset: 0 }] });
+    expect(sut.get('cats')).toBe('cat');
     expect(sut.get('the')).toEqual({ width: 1, lexemes: [] });
+    expect(sut.get('python')).toBe('python');
+    expect(sut.get('ab')).toEqual({
+      width: 2,
+      lexemes: [
+        { lexeme: 'a', offset: 0 },
+        { lexeme: 'b', offset: 1 },
+      ],
+    });
     expect(sut.get('k'.repeat(3000))).toEqual({ width: 0, lexemes: [] });
-    expect(sut.get(SENTINEL)).toEqual({ width: 1, lexemes: [{ lexeme: SENTINEL, offset: 0 }] });
+    expect(sut.get(SENTINEL)).toBe(SENTINEL);
   });
 });
 
 describe('assembleTsvector', () => {
   const table: Record<string, WordLexemes> = {
     the: { width: 1, lexemes: [] },
-    cats: { width: 1, lexemes: [{ lexeme: 'cat', offset: 0 }] },
+    cats: 'cat',
     cat: { width: 1, lexemes: [{ lexeme: 'cat', offset: 0 }] },
-    run: { width: 1, lexemes: [{ lexeme: 'run', offset: 0 }] },
+    run: 'run',
     two: {
       width: 2,
       lexemes: [

@@ -61,11 +61,12 @@ export function indexWords(text: string): string[] {
   return words;
 }
 
-/** What one word contributes: how many positions it takes, and its lexemes at offsets from its first one. */
-export interface WordLexemes {
-  width: number;
-  lexemes: Array<{ lexeme: string; offset: number }>;
-}
+/**
+ * What one word contributes: how many positions it takes, and its lexemes at offsets from its first one; a
+ * string for the usual word of one position and one lexeme (that lexeme: the same string as the word when
+ * stemming leaves it unchanged, so a cached entry costs little more than its key).
+ */
+export type WordLexemes = string | { width: number; lexemes: Array<{ lexeme: string; offset: number }> };
 
 /** A row of WORD_LEXEMES_SQL. */
 export interface WordLexemeRow {
@@ -87,12 +88,14 @@ export function parseWordLexemes(rows: WordLexemeRow[]): Map<string, WordLexemes
     // the sentinel is the last token: the highest position of all
     let sentinel = 0;
     for (const e of list) for (const p of e.positions) if (p > sentinel) sentinel = p;
-    const lexemes: WordLexemes['lexemes'] = [];
+    const lexemes: Array<{ lexeme: string; offset: number }> = [];
     for (const e of list)
       for (const p of e.positions)
         if (!(p === sentinel && e.lexeme === SENTINEL)) lexemes.push({ lexeme: e.lexeme, offset: p - 1 });
     lexemes.sort((a, b) => a.offset - b.offset);
-    out.set(word, { width: sentinel - 1, lexemes });
+    if (sentinel === 2 && lexemes.length === 1)
+      out.set(word, lexemes[0].lexeme === word ? word : lexemes[0].lexeme);
+    else out.set(word, { width: sentinel - 1, lexemes });
   }
   return out;
 }
@@ -103,16 +106,21 @@ export function parseWordLexemes(rows: WordLexemeRow[]): Map<string, WordLexemes
  */
 export function assembleTsvector(words: string[], lookup: (word: string) => WordLexemes): string {
   const positions = new Map<string, number[]>();
+  const add = (lexeme: string, position: number): void => {
+    const p = Math.min(position, MAX_POSITION);
+    let list = positions.get(lexeme);
+    if (!list) positions.set(lexeme, (list = []));
+    const last = list.length > 0 ? list[list.length - 1] : 0;
+    if (list.length < MAX_POSITIONS_PER_LEXEME && last !== MAX_POSITION && last !== p) list.push(p);
+  };
   let pos = 0;
   for (const word of words) {
     const entry = lookup(word.toLowerCase());
-    for (const { lexeme, offset } of entry.lexemes) {
-      const p = Math.min(pos + 1 + offset, MAX_POSITION);
-      let list = positions.get(lexeme);
-      if (!list) positions.set(lexeme, (list = []));
-      const last = list.length > 0 ? list[list.length - 1] : 0;
-      if (list.length < MAX_POSITIONS_PER_LEXEME && last !== MAX_POSITION && last !== p) list.push(p);
+    if (typeof entry === 'string') {
+      add(entry, ++pos);
+      continue;
     }
+    for (const { lexeme, offset } of entry.lexemes) add(lexeme, pos + 1 + offset);
     pos += entry.width;
   }
   const parts: string[] = [];
