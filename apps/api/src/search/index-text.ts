@@ -26,11 +26,6 @@ const PLAIN =
   // eslint-disable-next-line no-control-regex
   /^[\x00-\x7f\u00a0\u00a7\u00ab\u00b6\u00b7\u00bb\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026]*$/;
 
-/** PostgreSQL's `[^[:alnum:]]+` on plain text. */
-const NOT_ALNUM = /[^A-Za-z0-9]+/g;
-/** PostgreSQL's `([[:alnum:]]+(?:[._-][[:alnum:]]+)+)` on plain text (greedy: the same, longest, matches). */
-const COMPOUND = /[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)+/g;
-
 /** to_tsvector's cap on a position (MAXENTRYPOS - 1) and on the positions kept per lexeme (MAXNUMPOS - 1). */
 export const MAX_POSITION = 16383;
 export const MAX_POSITIONS_PER_LEXEME = 255;
@@ -50,15 +45,50 @@ export function isPlainText(text: string): boolean {
 }
 
 /**
- * The words of `search_index_text(text)` in order (its runs of letters and digits, then each dotted,
- * underscored or hyphenated compound joined), for plain text only.
+ * The words of `search_index_text(text)` in order, for plain text only: its runs of letters and digits (what
+ * is left of `regexp_replace(text, '[^[:alnum:]]+', ' ', 'g')`), then each compound joined — a chain of runs
+ * each separated from the next by exactly one `.`, `_` or `-`, which is what the leftmost, greedy matches of
+ * `[[:alnum:]]+(?:[._-][[:alnum:]]+)+` are. One pass over the text, no regular expression (whose
+ * backtracking over every run cost more than the rest of the upload's work in the app).
  */
 export function indexWords(text: string): string[] {
-  const words = text.split(NOT_ALNUM);
-  if (words[0] === '') words.shift();
-  if (words.length > 0 && words[words.length - 1] === '') words.pop();
-  for (const m of text.matchAll(COMPOUND)) words.push(m[0].replace(NOT_ALNUM, ''));
+  const words: string[] = [];
+  const compounds: string[] = [];
+  let chainFirst = 0;
+  let previousEnd = -2;
+  const closeChain = (): void => {
+    if (words.length - chainFirst >= 2) compounds.push(words.slice(chainFirst).join(''));
+  };
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isAlnum(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isAlnum(text.charCodeAt(j))) j++;
+    if (!(i === previousEnd + 1 && isCompoundSeparator(text.charCodeAt(previousEnd)))) {
+      closeChain();
+      chainFirst = words.length;
+    }
+    words.push(text.slice(i, j));
+    previousEnd = j;
+    i = j;
+  }
+  closeChain();
+  for (const c of compounds) words.push(c);
   return words;
+}
+
+/** `[[:alnum:]]` on plain text: ASCII letters and digits. */
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** `[._-]` */
+function isCompoundSeparator(c: number): boolean {
+  return c === 46 || c === 95 || c === 45;
 }
 
 /**
@@ -101,7 +131,8 @@ export function parseWordLexemes(rows: WordLexemeRow[]): Map<string, WordLexemes
 }
 
 /**
- * The tsvector literal of a chunk's words (indexWords), `lookup` answering each (lower-cased) word: the same
+ * The tsvector literal of a chunk's words (indexWords of the lower-cased text: lower-casing ASCII changes no
+ * word's bounds, and the english configuration lower-cases every token), `lookup` answering each: the same
  * lexemes and positions as to_tsvector over the whole text.
  */
 export function assembleTsvector(words: string[], lookup: (word: string) => WordLexemes): string {
@@ -115,7 +146,7 @@ export function assembleTsvector(words: string[], lookup: (word: string) => Word
   };
   let pos = 0;
   for (const word of words) {
-    const entry = lookup(word.toLowerCase());
+    const entry = lookup(word);
     if (typeof entry === 'string') {
       add(entry, ++pos);
       continue;

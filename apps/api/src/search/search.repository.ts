@@ -1174,9 +1174,10 @@ async function plainTsvectors(
   cache: WordLexemeCache,
   batch: string[],
 ): Promise<{ tsvectors: Array<string | null>; words: string[] }> {
-  const chunkWords = batch.map((c) => (isPlainText(c) ? indexWords(c) : null));
+  // lower-cased first: the vocabulary's words are, and the english configuration lower-cases every token
+  const chunkWords = batch.map((c) => (isPlainText(c) ? indexWords(c.toLowerCase()) : null));
   const distinct = new Set<string>();
-  for (const words of chunkWords) if (words) for (const w of words) distinct.add(w.toLowerCase());
+  for (const words of chunkWords) if (words) for (const w of words) distinct.add(w);
   const known = new Map<string, WordLexemes>();
   const missing: string[] = [];
   for (const w of distinct) {
