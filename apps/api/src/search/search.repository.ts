@@ -876,6 +876,9 @@ const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
   FROM search_chunks c, regexp_split_to_table(search_index_text(c.content), ' ') AS t
   WHERE c.document_id = $2 AND t <> '' AND length(t) <= 64`;
 
+/** Words whose lexemes one statement asks for (plainTsvectors): one parser call each. */
+const WORD_LOOKUP_BATCH = 10_000;
+
 /** Vocabulary words inserted by one statement when a document is indexed. */
 const WORD_BATCH = 5000;
 
@@ -1185,8 +1188,9 @@ async function plainTsvectors(
     if (hit) known.set(w, hit);
     else missing.push(w);
   }
-  if (missing.length > 0) {
-    const r = await tx.query<WordLexemeRow>(WORD_LEXEMES_SQL, [missing]);
+  // WORD_LOOKUP_BATCH words a statement: a batch of distinct made-up words holds up to about 120,000
+  for (let i = 0; i < missing.length; i += WORD_LOOKUP_BATCH) {
+    const r = await tx.query<WordLexemeRow>(WORD_LEXEMES_SQL, [missing.slice(i, i + WORD_LOOKUP_BATCH)]);
     for (const [w, lexemes] of parseWordLexemes(r.rows)) {
       known.set(w, lexemes);
       cache.set(w, lexemes);
