@@ -1135,11 +1135,15 @@ async function insertChunks(
   storeId: string,
   chunks: string[],
 ): Promise<number> {
+  const batches = chunkBatches(chunks);
+  if (batches.length === 0) return 0;
   let terms = 0;
-  for (const [from, to] of chunkBatches(chunks)) {
+  let words = splitBatch(chunks.slice(batches[0][0], batches[0][1]));
+  for (let k = 0; k < batches.length; k++) {
+    const [from, to] = batches[k];
     const batch = chunks.slice(from, to);
-    const built = await plainTsvectors(tx, cache, batch);
-    const r = await tx.query<{ terms: number }>(
+    const built = await plainTsvectors(tx, cache, words);
+    const inserted = tx.query<{ terms: number }>(
       `WITH src AS (SELECT i, c, v FROM unnest($4::int[], $5::text[], $6::text[]) AS u(i, c, v)),
        ins AS (
          INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content, tsv)
@@ -1162,25 +1166,45 @@ async function insertChunks(
        FROM ins, unnest(ins.tsv) u`,
       [documentId, tenantId, storeId, batch.map((_, i) => from + i), batch, built.tsvectors, built.words],
     );
+    // while the database inserts this batch, the app splits the next one (no statement of its own: one
+    // statement at a time, as a transaction's session needs), once the insert is on its way (a pool or the
+    // session hands the statement over a few ticks later); at most two batches' words are held at once
+    // (a failed insert is thrown below, where it is awaited: marked handled meanwhile)
+    inserted.catch(() => undefined);
+    if (k + 1 < batches.length) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      words = splitBatch(chunks.slice(batches[k + 1][0], batches[k + 1][1]));
+    }
+    const r = await inserted;
     terms += Number(r.rows[0]?.terms ?? 0);
   }
   return terms;
 }
 
-/**
- * The tsvector literals of a batch's plain chunks (null for the others) and their distinct lower-cased
- * vocabulary words; the lexemes of words not in the cache are asked for in one statement. Everything here is
- * bounded by the batch (BATCH_CHARS).
- */
-async function plainTsvectors(
-  tx: Queryable,
-  cache: WordLexemeCache,
-  batch: string[],
-): Promise<{ tsvectors: Array<string | null>; words: string[] }> {
+/** A batch's plain chunks split into their lower-cased index words (null for the others), and those words. */
+interface SplitBatch {
+  chunkWords: Array<string[] | null>;
+  distinct: Set<string>;
+}
+
+function splitBatch(batch: string[]): SplitBatch {
   // lower-cased first: the vocabulary's words are, and the english configuration lower-cases every token
   const chunkWords = batch.map((c) => (isPlainText(c) ? indexWords(c.toLowerCase()) : null));
   const distinct = new Set<string>();
   for (const words of chunkWords) if (words) for (const w of words) distinct.add(w);
+  return { chunkWords, distinct };
+}
+
+/**
+ * The tsvector literals of a batch's plain chunks (null for the others) and their distinct vocabulary words;
+ * the lexemes of words not in the cache are asked for first. Everything here is bounded by the batch
+ * (BATCH_CHARS).
+ */
+async function plainTsvectors(
+  tx: Queryable,
+  cache: WordLexemeCache,
+  { chunkWords, distinct }: SplitBatch,
+): Promise<{ tsvectors: Array<string | null>; words: string[] }> {
   const known = new Map<string, WordLexemes>();
   const missing: string[] = [];
   for (const w of distinct) {
