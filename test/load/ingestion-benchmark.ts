@@ -156,7 +156,9 @@ async function upload(
     rejected?: Array<{ code: string; filename: string }>;
   };
   if (res.status !== 201 || body.rejected?.length)
-    throw new Error(`upload to ${store}: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+    throw new Error(
+      `upload to ${store}: ${res.status} ${JSON.stringify(body.rejected ?? body).slice(0, 1000)}`,
+    );
   const docs = body.documents ?? [];
   return {
     files: docs.length,
