@@ -19,7 +19,8 @@
  * For each phase, where the time went: the app's own `db_query_duration_seconds` (by statement kind and
  * table), read from /metrics before and after, so the report splits database time (per table: chunks with
  * their tsvector and GIN entries, postings, vocabulary) from the rest (transfer, extraction in the child
- * processes, chunking, IPC). Writes test/load/reports/ingestion.{md,json}. Not part of `npm test`.
+ * processes, chunking, IPC). Writes test/load/reports/ingestion.{md,json}, keeping the report's hand-written
+ * `## Analysis` section. Not part of `npm test`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { loadCorpus, CorpusFile } from '../search-relevance/corpus';
 import { createTestDatabase } from '../support/databases';
 import { AbCheckout, checkoutRevision } from './lib/ab-checkout';
+import { handWrittenAnalysis } from './lib/analysis';
 import { ServerProcess, startSearchApp } from './lib/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -154,7 +156,9 @@ async function upload(
     rejected?: Array<{ code: string; filename: string }>;
   };
   if (res.status !== 201 || body.rejected?.length)
-    throw new Error(`upload to ${store}: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+    throw new Error(
+      `upload to ${store}: ${res.status} ${JSON.stringify(body.rejected ?? body).slice(0, 1000)}`,
+    );
   const docs = body.documents ?? [];
   return {
     files: docs.length,
@@ -411,7 +415,9 @@ async function main(): Promise<void> {
   mkdirSync(REPORTS, { recursive: true });
   const name = opt('report') ?? 'ingestion';
   writeFileSync(join(REPORTS, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(REPORTS, `${name}.md`), markdown(report));
+  // the hand-written `## Analysis` (where the remaining time goes, what was tried) is kept across runs
+  const analysis = handWrittenAnalysis(join(REPORTS, `${name}.md`));
+  writeFileSync(join(REPORTS, `${name}.md`), markdown(report) + (analysis ? `\n${analysis}\n` : ''));
   log(`wrote test/load/reports/${name}.{md,json}`);
 }
 

@@ -15,6 +15,16 @@ import { FilterNode } from './filter/filter-parser';
 import { filterSql } from './filter/filter-sql';
 import { Metadata } from './metadata/metadata';
 import type { StoreEmbeddingCounts } from './embeddings/embedding.repository';
+import {
+  WORD_LEXEMES_SQL,
+  WordLexemeCache,
+  WordLexemeRow,
+  WordLexemes,
+  assembleTsvector,
+  indexWords,
+  isPlainText,
+  parseWordLexemes,
+} from './index-text';
 
 export interface StoreRow {
   id: string;
@@ -121,6 +131,13 @@ const BATCH_CHARS = 240_000;
 const PENDING_STALE_MS = 3600_000;
 const PENDING_SWEEP_MS = 600_000;
 
+/**
+ * Words whose lexemes the process keeps (index-text.ts), shared by all uploads: words of at most 64
+ * characters, so at most about 24 MB of heap whatever is uploaded (measured: 100,000 words of 64 characters
+ * with distinct stems; about 9 MB for words of ordinary length).
+ */
+const WORD_CACHE_ENTRIES = 100_000;
+
 /** Trigram similarity from which a vocabulary word is a typo candidate (then checked by edit distance). */
 const TYPO_SIMILARITY = 0.2;
 
@@ -155,6 +172,8 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   private changedSinceAnalyse = 0;
   private analysed = false;
   private analysing?: Promise<void>;
+  /** Words' lexemes for the tsvectors built in the app (index-text.ts), bounded: see WORD_CACHE_ENTRIES. */
+  private readonly lexemes = new WordLexemeCache(WORD_CACHE_ENTRIES);
 
   constructor(private readonly db: Database) {}
 
@@ -298,13 +317,13 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
     if (chunkBatches(doc.chunks).length <= 1)
       return this.db.transaction(async (tx) => {
         const id = await insertPending(tx, tenantId, storeId, doc);
-        const terms = await insertChunks(tx, id, tenantId, storeId, doc.chunks);
+        const terms = await insertChunks(tx, this.lexemes, id, tenantId, storeId, doc.chunks);
         await stageIndex(tx, storeId, id, chunkBatches(doc.chunks), terms);
         return publish(tx, storeId, id, terms, doc);
       });
     const id = await insertPending(this.db, tenantId, storeId, doc);
     try {
-      const terms = await insertChunks(this.db, id, tenantId, storeId, doc.chunks).catch(
+      const terms = await insertChunks(this.db, this.lexemes, id, tenantId, storeId, doc.chunks).catch(
         storeGoneOnForeignKey,
       );
       await stageIndex(this.db, storeId, id, chunkBatches(doc.chunks), terms).catch(storeGoneOnForeignKey);
@@ -857,6 +876,9 @@ const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
   FROM search_chunks c, regexp_split_to_table(search_index_text(c.content), ' ') AS t
   WHERE c.document_id = $2 AND t <> '' AND length(t) <= 64`;
 
+/** Words whose lexemes one statement asks for (plainTsvectors): one parser call each. */
+const WORD_LOOKUP_BATCH = 10_000;
+
 /** Vocabulary words inserted by one statement when a document is indexed. */
 const WORD_BATCH = 5000;
 
@@ -1100,36 +1122,111 @@ export function chunkBatches(chunks: string[]): Array<[number, number]> {
 /**
  * Step 2 of an upload: the chunks, one statement per batch, which also stages the batch's distinct vocabulary
  * words (`search_upload_words`) from the text it was given — one round trip, and the text is not read back.
- * Returns the document's length in tokens (for BM25), summed over the batches.
+ * Plain chunks (index-text.ts) come with their tsvector and words, built here from their words' lexemes
+ * (cached, the missing ones asked for in one statement per batch); the database computes the others' (the
+ * column is written since migration 12). Returns the document's length in tokens (for BM25), summed over
+ * the batches.
  */
 async function insertChunks(
   tx: Queryable,
+  cache: WordLexemeCache,
   documentId: string,
   tenantId: string,
   storeId: string,
   chunks: string[],
 ): Promise<number> {
+  const batches = chunkBatches(chunks);
+  if (batches.length === 0) return 0;
   let terms = 0;
-  for (const [from, to] of chunkBatches(chunks)) {
+  let words = splitBatch(chunks.slice(batches[0][0], batches[0][1]));
+  for (let k = 0; k < batches.length; k++) {
+    const [from, to] = batches[k];
     const batch = chunks.slice(from, to);
-    const r = await tx.query<{ terms: number }>(
-      `WITH src AS (SELECT i, c FROM unnest($4::int[], $5::text[]) AS u(i, c)),
+    const built = await plainTsvectors(tx, cache, words);
+    const inserted = tx.query<{ terms: number }>(
+      `WITH src AS (SELECT i, c, v FROM unnest($4::int[], $5::text[], $6::text[]) AS u(i, c, v)),
        ins AS (
-         INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content)
-         SELECT $1, i, $2, $3, c FROM src
+         INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content, tsv)
+         SELECT $1, i, $2, $3, c,
+           coalesce(v::tsvector, to_tsvector('english'::regconfig, search_index_text(c))) FROM src
          RETURNING tsv
        ),
        staged AS (
          INSERT INTO search_upload_words (document_id, word)
-         SELECT DISTINCT $1::uuid, t FROM src, unnest(string_to_array(lower(search_index_text(src.c)), ' ')) AS t
-         WHERE t <> '' AND length(t) <= 64
+         SELECT DISTINCT $1::uuid, w FROM (
+           SELECT unnest($7::text[]) AS w
+           UNION ALL
+           SELECT t FROM src, unnest(string_to_array(lower(search_index_text(src.c)), ' ')) AS t
+           WHERE src.v IS NULL
+         ) words
+         WHERE w <> '' AND length(w) <= 64
          ON CONFLICT DO NOTHING
        )
        SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::float8 AS terms
        FROM ins, unnest(ins.tsv) u`,
-      [documentId, tenantId, storeId, batch.map((_, i) => from + i), batch],
+      [documentId, tenantId, storeId, batch.map((_, i) => from + i), batch, built.tsvectors, built.words],
     );
+    // while the database inserts this batch, the app splits the next one (no statement of its own: one
+    // statement at a time, as a transaction's session needs), once the insert is on its way (a pool or the
+    // session hands the statement over a few ticks later); at most two batches' words are held at once
+    // (a failed insert is thrown below, where it is awaited: marked handled meanwhile)
+    inserted.catch(() => undefined);
+    if (k + 1 < batches.length) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      words = splitBatch(chunks.slice(batches[k + 1][0], batches[k + 1][1]));
+    }
+    const r = await inserted;
     terms += Number(r.rows[0]?.terms ?? 0);
   }
   return terms;
+}
+
+/** A batch's plain chunks split into their lower-cased index words (null for the others), and those words. */
+interface SplitBatch {
+  chunkWords: Array<string[] | null>;
+  distinct: Set<string>;
+}
+
+function splitBatch(batch: string[]): SplitBatch {
+  // lower-cased first: the vocabulary's words are, and the english configuration lower-cases every token
+  const chunkWords = batch.map((c) => (isPlainText(c) ? indexWords(c.toLowerCase()) : null));
+  const distinct = new Set<string>();
+  for (const words of chunkWords) if (words) for (const w of words) distinct.add(w);
+  return { chunkWords, distinct };
+}
+
+/**
+ * The tsvector literals of a batch's plain chunks (null for the others) and their distinct vocabulary words;
+ * the lexemes of words not in the cache are asked for first. Everything here is bounded by the batch
+ * (BATCH_CHARS).
+ */
+async function plainTsvectors(
+  tx: Queryable,
+  cache: WordLexemeCache,
+  { chunkWords, distinct }: SplitBatch,
+): Promise<{ tsvectors: Array<string | null>; words: string[] }> {
+  const known = new Map<string, WordLexemes>();
+  const missing: string[] = [];
+  for (const w of distinct) {
+    const hit = cache.get(w);
+    if (hit) known.set(w, hit);
+    else missing.push(w);
+  }
+  // WORD_LOOKUP_BATCH words a statement: a batch of distinct made-up words holds up to about 120,000
+  for (let i = 0; i < missing.length; i += WORD_LOOKUP_BATCH) {
+    const r = await tx.query<WordLexemeRow>(WORD_LEXEMES_SQL, [missing.slice(i, i + WORD_LOOKUP_BATCH)]);
+    for (const [w, lexemes] of parseWordLexemes(r.rows)) {
+      known.set(w, lexemes);
+      cache.set(w, lexemes);
+    }
+  }
+  const lookup = (w: string): WordLexemes => {
+    const hit = known.get(w);
+    if (!hit) throw new Error(`no lexemes for the word "${w}"`);
+    return hit;
+  };
+  return {
+    tsvectors: chunkWords.map((words) => (words ? assembleTsvector(words, lookup) : null)),
+    words: [...distinct].filter((w) => w.length <= 64),
+  };
 }

@@ -10,6 +10,7 @@ import { searchReplaceSettingsMigration } from './0008_search_replace_settings';
 import { searchGinBoundedPendingListMigration } from './0009_search_gin_bounded_pending_list';
 import { searchVectorBytesMigration } from './0010_search_vector_bytes';
 import { searchStoreCountersMigration } from './0011_search_store_counters';
+import { searchWrittenTsvectorMigration } from './0012_search_written_tsvector';
 
 /**
  * The search schema, registered by SearchModule with `DatabaseModule.forFeature`. A change is a new
@@ -28,4 +29,5 @@ export const SEARCH_MIGRATIONS: Migration[] = [
   searchGinBoundedPendingListMigration,
   searchVectorBytesMigration,
   searchStoreCountersMigration,
+  searchWrittenTsvectorMigration,
 ];
