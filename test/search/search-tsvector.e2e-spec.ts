@@ -100,6 +100,16 @@ describe.each(DATABASE_ADAPTERS)('search chunk tsvectors built in the app on %s'
     );
     expect(kept.rows.map((r) => r.tsv)).toEqual(stored.rows.map((r) => r.tsv));
     expect(kept.rows.every((r) => r.generated === '')).toBe(true);
+    // a replica of the code before migration 12 (rolling update) inserts without the column: still indexed
+    await db.query(
+      `INSERT INTO search_chunks (document_id, chunk_index, tenant_id, store_id, content) VALUES ($1, 2, 'demo', $2, $3)`,
+      [legacy, STORE, 'A third chunk, written by an older replica: e-mail zebra.'],
+    );
+    const late = await db.query<{ tsv: string | null }>(
+      'SELECT tsv::text AS tsv FROM search_chunks WHERE document_id = $1 AND chunk_index = 2',
+      [legacy],
+    );
+    expect(late.rows[0].tsv).toContain("'zebra'");
     expect(await mismatches()).toBe(0);
     await db.query('DELETE FROM search_documents WHERE id = $1', [legacy]);
   }, 120_000);
