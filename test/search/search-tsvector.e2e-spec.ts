@@ -167,3 +167,38 @@ describe.each(DATABASE_ADAPTERS)('search chunk tsvectors built in the app on %s'
     expect(Number(words.rows[0].n)).toBe(0);
   }, 600_000);
 });
+
+/**
+ * A database whose locale lower-cases `I` to a dotless `ı` (ICU Turkish): the app's ASCII lower-casing would
+ * stage other vocabulary words than the database's, so every chunk takes the database's path there.
+ */
+describe('search chunk tsvectors on a PostgreSQL database with a Turkish locale', () => {
+  const database = unmigratedDatabase('postgres', {
+    with: "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'tr-TR' LOCALE 'C.UTF-8' ENCODING 'UTF8'",
+  });
+
+  it("stores the words and tsvectors the database computes (lower('ISTANBUL') = 'ıstanbul')", async () => {
+    const db = database();
+    expect(await runMigrations(db, SEARCH_MIGRATIONS)).toEqual(SEARCH_MIGRATIONS.map((m) => m.id));
+    expect((await db.query<{ w: string }>("SELECT lower('ISTANBUL') AS w")).rows[0].w).toBe('ıstanbul');
+    await db.query("INSERT INTO search_stores (id, tenant_id, name) VALUES ($1, 'demo', 'docs')", [STORE]);
+    const chunk = 'ISTANBUL and IZMIR, Idle Indexes: plain ASCII text.';
+    expect(isPlainText(chunk)).toBe(true);
+    await new SearchRepository(db).storeDocument('demo', STORE, {
+      filename: 'cities.txt',
+      contentType: 'text/plain',
+      bytes: chunk.length,
+      checksum: 'c'.repeat(64),
+      text: chunk,
+      chunks: [chunk],
+    });
+    const words = await db.query<{ word: string }>('SELECT word FROM search_words ORDER BY word');
+    expect(words.rows.map((r) => r.word)).toContain('ıstanbul');
+    expect(words.rows.map((r) => r.word)).not.toContain('istanbul');
+    const mismatched = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM search_chunks
+       WHERE tsv IS DISTINCT FROM to_tsvector('english'::regconfig, search_index_text(content))`,
+    );
+    expect(Number(mismatched.rows[0].n)).toBe(0);
+  }, 120_000);
+});

@@ -74,6 +74,8 @@ export function seedFromRunTemplate(dataDir: string): Promise<boolean> {
 async function makeTemplateApp(): Promise<string> {
   let dataDir: string | undefined;
   await jest.isolateModulesAsync(async () => {
+    // compiled to require() (jest.config.js: swc, CommonJS), so it is this registry's own copy; a native
+    // import() would go through Jest's ESM registry, which isolateModulesAsync does not isolate
     const own = await import('./app');
     const first = await own.startApp({}, { freshDataDir: true });
     await first.atrium.app.close();

@@ -18,7 +18,12 @@ export interface TestDatabase {
  * suites and benchmarks never share state, and refuses to touch a server whose database name does not say
  * "test".
  */
-export async function createTestDatabase(opts: { prefix?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  opts: {
+    prefix?: string;
+    /** `CREATE DATABASE` options, e.g. a locale (a constant of the spec) */ with?: string;
+  } = {},
+): Promise<TestDatabase> {
   const base = new URL(TEST_POSTGRES_URL);
   if (!/test/i.test(base.pathname))
     throw new Error(`Refusing destructive tests against ${base.pathname}: its name does not say test`);
@@ -32,7 +37,7 @@ export async function createTestDatabase(opts: { prefix?: string } = {}): Promis
   try {
     serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
       .server_version;
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name}${opts.with ? ` ${opts.with}` : ''}`);
   } finally {
     await admin.end();
   }
@@ -59,11 +64,11 @@ export type DatabaseAdapter = (typeof DATABASE_ADAPTERS)[number];
  * PGlite, or a throwaway Postgres database) and close it after; the spec runs the migrations it is about.
  * Returns the open database (call it inside a test).
  */
-export function unmigratedDatabase(adapter: DatabaseAdapter): () => Database {
+export function unmigratedDatabase(adapter: DatabaseAdapter, opts: { with?: string } = {}): () => Database {
   let pg: TestDatabase | undefined;
   let db: Database | undefined;
   beforeAll(async () => {
-    if (adapter === 'postgres') pg = await createTestDatabase();
+    if (adapter === 'postgres') pg = await createTestDatabase({ with: opts.with });
     db = createDatabase({
       url: pg?.url,
       poolMax: 2,

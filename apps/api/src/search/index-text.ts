@@ -4,8 +4,11 @@
  * running the regular expressions and the parser over every chunk (the costliest part of an upload).
  *
  * - **Plain text only** (isPlainText): ASCII, plus a few Unicode punctuation marks common in prose. In
- *   every locale PostgreSQL's `[:alnum:]` holds exactly A–Z, a–z and 0–9 of ASCII and none of those marks, so
- *   indexWords splits such text exactly as `search_index_text` does. Any other chunk is left to the database.
+ *   the locales Atrium runs on PostgreSQL's `[:alnum:]` holds exactly A–Z, a–z and 0–9 of ASCII and none of those
+ *   marks, and ASCII letters lower-case as ASCII does, so indexWords splits such text exactly as
+ *   `search_index_text` does — checked in the database once (SearchRepository's PLAIN_TEXT_CHECK_SQL: a Turkish
+ *   or Azeri locale lower-cases `I` to `ı`, and then every chunk is left to the database). Any other chunk is
+ *   left to the database.
  * - **Lexemes from PostgreSQL itself**: each distinct word's lexemes and how many positions it takes are read
  *   with `to_tsvector('english', word || ' zqxjkvw')` (WORD_LEXEMES_SQL): the sentinel's position is one past
  *   the word's last token, so stop words (no lexeme, one position), words the parser splits into several
@@ -167,7 +170,12 @@ export function assembleTsvector(words: string[], lookup: (word: string) => Word
  */
 export class WordLexemeCache {
   static readonly MAX_CACHED_WORD = 64;
-  private readonly map = new Map<string, WordLexemes>();
+  /**
+   * Each entry keeps the key it was stored under: a hit is moved to the end under that key, never under the
+   * caller's word — a slice of a chunk's text, which would keep the whole text alive for as long as the
+   * entry lives.
+   */
+  private readonly map = new Map<string, { key: string; value: WordLexemes }>();
 
   constructor(private readonly maxEntries: number) {}
 
@@ -177,17 +185,17 @@ export class WordLexemeCache {
 
   get(word: string): WordLexemes | undefined {
     const hit = this.map.get(word);
-    if (hit) {
-      this.map.delete(word);
-      this.map.set(word, hit);
-    }
-    return hit;
+    if (!hit) return undefined;
+    this.map.delete(hit.key);
+    this.map.set(hit.key, hit);
+    return hit.value;
   }
 
+  /** `word` should be a string of its own (the database's row), not a slice of a larger text. */
   set(word: string, value: WordLexemes): void {
     if (word.length > WordLexemeCache.MAX_CACHED_WORD || this.maxEntries <= 0) return;
     this.map.delete(word);
-    this.map.set(word, value);
+    this.map.set(word, { key: word, value });
     if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
   }
 }

@@ -174,8 +174,32 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   private analysing?: Promise<void>;
   /** Words' lexemes for the tsvectors built in the app (index-text.ts), bounded: see WORD_CACHE_ENTRIES. */
   private readonly lexemes = new WordLexemeCache(WORD_CACHE_ENTRIES);
+  private plainText?: Promise<boolean>;
 
   constructor(private readonly db: Database) {}
+
+  /**
+   * Whether the database lower-cases and classifies plain text as index-text.ts assumes (PLAIN_TEXT_CHECK_SQL),
+   * asked once: a database whose locale lower-cases `I` otherwise (tr, az) gets every chunk's tsvector and
+   * words from the database, as before migration 12. A failed check is asked again on the next upload.
+   */
+  private plainTextChecked(): Promise<boolean> {
+    this.plainText ??= this.db.query<{ ok: boolean }>(PLAIN_TEXT_CHECK_SQL).then(
+      (r) => {
+        const ok = r.rows[0]?.ok === true;
+        if (!ok)
+          this.logger.warn(
+            "The database's locale does not lower-case plain ASCII text as ASCII does: every passage's tsvector is computed by the database",
+          );
+        return ok;
+      },
+      (err: unknown) => {
+        this.plainText = undefined;
+        throw err;
+      },
+    );
+    return this.plainText;
+  }
 
   /**
    * Counts stored or deleted documents and refreshes the search tables now and then, in the background.
@@ -312,18 +336,20 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * `doc.replaces` was deleted meanwhile.
    */
   async storeDocument(tenantId: string, storeId: string, doc: NewDocument): Promise<StoredDocument> {
+    // plain chunks' tsvectors built here only where the database's case rules are ASCII's (plainTextChecked)
+    const lexemes = (await this.plainTextChecked()) ? this.lexemes : undefined;
     // A document of one batch: the same steps in one short transaction — one turn of the session, and a
     // failure leaves nothing without a clean-up.
     if (chunkBatches(doc.chunks).length <= 1)
       return this.db.transaction(async (tx) => {
         const id = await insertPending(tx, tenantId, storeId, doc);
-        const terms = await insertChunks(tx, this.lexemes, id, tenantId, storeId, doc.chunks);
+        const terms = await insertChunks(tx, lexemes, id, tenantId, storeId, doc.chunks);
         await stageIndex(tx, storeId, id, chunkBatches(doc.chunks), terms);
         return publish(tx, storeId, id, terms, doc);
       });
     const id = await insertPending(this.db, tenantId, storeId, doc);
     try {
-      const terms = await insertChunks(this.db, this.lexemes, id, tenantId, storeId, doc.chunks).catch(
+      const terms = await insertChunks(this.db, lexemes, id, tenantId, storeId, doc.chunks).catch(
         storeGoneOnForeignKey,
       );
       await stageIndex(this.db, storeId, id, chunkBatches(doc.chunks), terms).catch(storeGoneOnForeignKey);
@@ -876,7 +902,21 @@ const DOCUMENT_WORDS = `SELECT DISTINCT lower(t) AS word
   FROM search_chunks c, regexp_split_to_table(search_index_text(c.content), ' ') AS t
   WHERE c.document_id = $2 AND t <> '' AND length(t) <= 64`;
 
+/**
+ * What index-text.ts's plain chunks rely on, checked in this database: ASCII letters lower-cased as ASCII
+ * does by `lower()` and by the text search parser (a Turkish or Azeri locale maps `I` to a dotless `ı`),
+ * letters and digits matched by `[:alnum:]`, and the punctuation isPlainText admits matched by none of it.
+ */
+const PLAIN_TEXT_CHECK_SQL = `SELECT
+  lower('ABCDEFGHIJKLMNOPQRSTUVWXYZ') = 'abcdefghijklmnopqrstuvwxyz'
+  AND to_tsvector('simple'::regconfig, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')::text = '''abcdefghijklmnopqrstuvwxyz'':1'
+  AND 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789' ~ '^[[:alnum:]]+$'
+  AND NOT (E'\\u00a0\\u00a7\\u00ab\\u00b6\\u00b7\\u00bb\\u2013\\u2014\\u2018\\u2019\\u201c\\u201d\\u2022\\u2026' ~ '[[:alnum:]]') AS ok`;
+
 /** Words whose lexemes one statement asks for (plainTsvectors): one parser call each. */
+/** Chunks whose tsvectors are assembled between two turns of the event loop (a few milliseconds' work). */
+const ASSEMBLE_SLICE = 16;
+
 const WORD_LOOKUP_BATCH = 10_000;
 
 /** Vocabulary words inserted by one statement when a document is indexed. */
@@ -1129,7 +1169,7 @@ export function chunkBatches(chunks: string[]): Array<[number, number]> {
  */
 async function insertChunks(
   tx: Queryable,
-  cache: WordLexemeCache,
+  cache: WordLexemeCache | undefined,
   documentId: string,
   tenantId: string,
   storeId: string,
@@ -1138,7 +1178,7 @@ async function insertChunks(
   const batches = chunkBatches(chunks);
   if (batches.length === 0) return 0;
   let terms = 0;
-  let words = splitBatch(chunks.slice(batches[0][0], batches[0][1]));
+  let words = splitBatch(chunks.slice(batches[0][0], batches[0][1]), !!cache);
   for (let k = 0; k < batches.length; k++) {
     const [from, to] = batches[k];
     const batch = chunks.slice(from, to);
@@ -1173,7 +1213,7 @@ async function insertChunks(
     inserted.catch(() => undefined);
     if (k + 1 < batches.length) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      words = splitBatch(chunks.slice(batches[k + 1][0], batches[k + 1][1]));
+      words = splitBatch(chunks.slice(batches[k + 1][0], batches[k + 1][1]), !!cache);
     }
     const r = await inserted;
     terms += Number(r.rows[0]?.terms ?? 0);
@@ -1187,9 +1227,9 @@ interface SplitBatch {
   distinct: Set<string>;
 }
 
-function splitBatch(batch: string[]): SplitBatch {
+function splitBatch(batch: string[], plain: boolean): SplitBatch {
   // lower-cased first: the vocabulary's words are, and the english configuration lower-cases every token
-  const chunkWords = batch.map((c) => (isPlainText(c) ? indexWords(c.toLowerCase()) : null));
+  const chunkWords = batch.map((c) => (plain && isPlainText(c) ? indexWords(c.toLowerCase()) : null));
   const distinct = new Set<string>();
   for (const words of chunkWords) if (words) for (const w of words) distinct.add(w);
   return { chunkWords, distinct };
@@ -1202,13 +1242,13 @@ function splitBatch(batch: string[]): SplitBatch {
  */
 async function plainTsvectors(
   tx: Queryable,
-  cache: WordLexemeCache,
+  cache: WordLexemeCache | undefined,
   { chunkWords, distinct }: SplitBatch,
 ): Promise<{ tsvectors: Array<string | null>; words: string[] }> {
   const known = new Map<string, WordLexemes>();
   const missing: string[] = [];
   for (const w of distinct) {
-    const hit = cache.get(w);
+    const hit = cache?.get(w);
     if (hit) known.set(w, hit);
     else missing.push(w);
   }
@@ -1217,7 +1257,7 @@ async function plainTsvectors(
     const r = await tx.query<WordLexemeRow>(WORD_LEXEMES_SQL, [missing.slice(i, i + WORD_LOOKUP_BATCH)]);
     for (const [w, lexemes] of parseWordLexemes(r.rows)) {
       known.set(w, lexemes);
-      cache.set(w, lexemes);
+      cache?.set(w, lexemes);
     }
   }
   const lookup = (w: string): WordLexemes => {
@@ -1225,8 +1265,12 @@ async function plainTsvectors(
     if (!hit) throw new Error(`no lexemes for the word "${w}"`);
     return hit;
   };
-  return {
-    tsvectors: chunkWords.map((words) => (words ? assembleTsvector(words, lookup) : null)),
-    words: [...distinct].filter((w) => w.length <= 64),
-  };
+  // tens of milliseconds for a whole batch: assembled ASSEMBLE_SLICE chunks at a time, other requests between
+  const tsvectors: Array<string | null> = [];
+  for (let i = 0; i < chunkWords.length; i++) {
+    if (i > 0 && i % ASSEMBLE_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const words = chunkWords[i];
+    tsvectors.push(words ? assembleTsvector(words, lookup) : null);
+  }
+  return { tsvectors, words: [...distinct].filter((w) => w.length <= 64) };
 }

@@ -81,8 +81,8 @@ export class VectorIndex implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * The documents a query's phrases and exclusions leave to the semantic side (one statement; none without
-   * them): resolved apart from `nearest`, so that the caller can run it while the query is being embedded.
+   * The documents a query's phrases and exclusions leave to the semantic side (a statement for the phrases,
+   * one for the exclusions; none without them): resolved apart from `nearest`, so that the caller can run it while the query is being embedded.
    */
   async documents(storeId: string, filter: SemanticFilter): Promise<DocumentFilter> {
     const hasFilter = !!(filter.requiredPhrases || filter.excludedPhrases || filter.excludedLexemes?.length);
