@@ -9,6 +9,15 @@ import type { VectorIndex } from './embeddings/vector-index';
 import type { SearchRepository } from './search.repository';
 import { CachedPage, SearchService } from './search.service';
 
+/** A result cache that always misses, and metrics that count nothing: what both describes below share. */
+const cache = {
+  getOrLoad: async (_t: string, _k: string, load: () => Promise<CachedPage | null>) => ({
+    value: await load(),
+    status: 'MISS',
+  }),
+} as unknown as TieredCache<CachedPage>;
+const metrics = { search: jest.fn() } as unknown as SearchMetrics;
+
 /** The timeout seam: whatever the adapter, a search over its bound is a 503 SEARCH_TIMEOUT, never a 500. */
 describe('SearchService statement bound', () => {
   const config = testConfig({ SEARCH_STATEMENT_TIMEOUT_MS: '1234' });
@@ -19,13 +28,6 @@ describe('SearchService statement bound', () => {
       return fn();
     },
   } as unknown as Database;
-  const cache = {
-    getOrLoad: async (_t: string, _k: string, load: () => Promise<CachedPage | null>) => ({
-      value: await load(),
-      status: 'MISS',
-    }),
-  } as unknown as TieredCache<CachedPage>;
-  const metrics = { search: jest.fn() } as unknown as SearchMetrics;
   const service = (search: () => Promise<never>) =>
     new SearchService(
       {
@@ -91,13 +93,6 @@ describe('database errors outside a search', () => {
 describe('SearchService hybrid: the question embedded while the lexical ranking runs', () => {
   const config = testConfig({});
   const db = { withStatementTimeout: <T>(_ms: number, fn: () => Promise<T>) => fn() } as unknown as Database;
-  const cache = {
-    getOrLoad: async (_t: string, _k: string, load: () => Promise<CachedPage | null>) => ({
-      value: await load(),
-      status: 'MISS',
-    }),
-  } as unknown as TieredCache<CachedPage>;
-  const metrics = { search: jest.fn() } as unknown as SearchMetrics;
   const store = {
     id: 'store-id',
     version: '1',
