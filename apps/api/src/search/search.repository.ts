@@ -26,6 +26,22 @@ import {
   parseWordLexemes,
 } from './index-text';
 
+/** A page document's passages holding the query's terms (SearchRepository.passages). */
+export interface DocumentPassages {
+  publicId: string;
+  filename: string;
+  metadata: Metadata;
+  passages: Array<{ chunkIndex: number; content: string }>;
+}
+
+/** One chunk's text and its document's public face (SearchRepository.chunks), keyed `documentId:chunkIndex`. */
+export interface ChunkContent {
+  publicId: string;
+  filename: string;
+  metadata: Metadata;
+  content: string;
+}
+
 export interface StoreRow {
   id: string;
   name: string;
@@ -728,20 +744,8 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
    * function given the column decompresses it again: DETOASTED_TSV decompresses it once per chunk for the
    * dozen matches and the rank computed on it.
    */
-  async passages(
-    plan: QueryPlan,
-    documentIds: string[],
-  ): Promise<
-    Map<
-      string,
-      {
-        publicId: string;
-        filename: string;
-        metadata: Metadata;
-        passages: Array<{ chunkIndex: number; content: string }>;
-      }
-    >
-  > {
+  async passages(plan: QueryPlan, documentIds: string[]): Promise<Map<string, DocumentPassages>> {
+    if (!documentIds.length) return new Map(); // no statement for an empty page
     const r = await this.db.query<{
       id: string;
       publicId: string;
@@ -819,9 +823,8 @@ export class SearchRepository implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** The text and filename of given chunks (a group=chunks page). */
-  async chunks(
-    keys: Array<{ documentId: string; chunkIndex: number }>,
-  ): Promise<Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>> {
+  async chunks(keys: Array<{ documentId: string; chunkIndex: number }>): Promise<Map<string, ChunkContent>> {
+    if (!keys.length) return new Map(); // no statement for an empty page
     const r = await this.db.query<{
       documentId: string;
       publicId: string;

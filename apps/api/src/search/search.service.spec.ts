@@ -114,6 +114,9 @@ describe('SearchService hybrid: the question embedded while the lexical ranking 
       {
         storeKey: async () => store,
         storeSettings: async () => ({}),
+        // an empty page: no passages or chunks to read
+        passages: async () => new Map(),
+        chunks: async () => new Map(),
         ...repository,
       } as unknown as SearchRepository,
       metrics,

@@ -19,7 +19,6 @@ import { SearchRepository, StoreKey, StoreTotals } from './search.repository';
 import { normaliseQuery, renderPassage } from './snippet';
 import { FilterNode, parseFilter } from './filter/filter-parser';
 import { facetCounts, sortByMetadata, SortSpec } from './filter/filter-queries';
-import { Metadata } from './metadata/metadata';
 import { applySettings, readSettings } from './store-settings';
 
 export const SEARCH_CACHE_NAMESPACE = 'search';
@@ -242,9 +241,7 @@ export class SearchService {
       });
       if (position) ranked.sort((a, b) => byPosition(a.documentId, b.documentId)); // stable: score order kept
       const page = ranked.slice(req.offset, req.offset + req.limit);
-      const contents = page.length
-        ? await this.repository.chunks(page)
-        : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
+      const contents = await this.repository.chunks(page);
       return {
         total: ranked.length,
         matching,
@@ -278,25 +275,13 @@ export class SearchService {
     const page = ranked.slice(req.offset, req.offset + req.limit);
     const withTerms = page.filter((d) => lexicalDocs.has(d.key)).map((d) => d.key);
     // each document's most similar passage, where it has one: the snippet of those found by meaning only
-    const nearestPassages = async (keys: string[]) => {
-      const hits = keys.map((k) => similarDocs.get(k)).filter((h): h is SemanticHit => h !== undefined);
-      return hits.length
-        ? this.repository.chunks(hits)
-        : new Map<string, { publicId: string; filename: string; metadata: Metadata; content: string }>();
-    };
+    const nearestPassages = (keys: string[]) =>
+      this.repository.chunks(
+        keys.map((k) => similarDocs.get(k)).filter((h): h is SemanticHit => h !== undefined),
+      );
     // the lexical documents' passages and the others' nearest passage: two independent statements
     const [passages, byMeaning] = await Promise.all([
-      withTerms.length
-        ? this.repository.passages(plan, withTerms)
-        : new Map<
-            string,
-            {
-              publicId: string;
-              filename: string;
-              metadata: Metadata;
-              passages: Array<{ chunkIndex: number; content: string }>;
-            }
-          >(),
+      this.repository.passages(plan, withTerms),
       nearestPassages(page.filter((d) => !lexicalDocs.has(d.key)).map((d) => d.key)),
     ]);
     // a lexical document without passages now (gone since it was ranked) keeps its nearest passage, if any
